@@ -1,0 +1,39 @@
+/**
+ * The table of `weft` entry points. One executable dispatches every one of them, so the node agent,
+ * the image and users run the same code. A command module exports `run(argv): Promise<number>` and is
+ * loaded only when its verb is called, so `weft proxy` never loads the CLI's Kubernetes client.
+ */
+
+export interface CommandModule {
+  /** Runs the command with the arguments after the verb; resolves to the exit code. */
+  run(argv: readonly string[]): Promise<number>;
+}
+
+export interface CommandSpec {
+  readonly summary: string;
+  /** Component entry points (run in pods) are listed apart from the user verbs in --help. */
+  readonly kind: 'component' | 'user';
+  /** Absent while the command is not built yet: calling it fails with a message naming what is missing. */
+  readonly load?: () => Promise<CommandModule>;
+  readonly missing?: string;
+}
+
+export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
+  proxy: { kind: 'component', summary: 'run the sidecar proxy (inbound, outbound, admin)', missing: 'the proxy data path (issue: Proxy data path)' },
+  controller: { kind: 'component', summary: 'run the policy controller, identity CA and validating webhook', missing: 'the controller (issues: Identity, Policy controller)' },
+  injector: { kind: 'component', summary: 'run the mutating admission webhook that injects the proxy', missing: 'the injector (issue: Injector and install)' },
+  'proxy-init': { kind: 'component', summary: "set up the pod's iptables redirection (init container)", missing: 'proxy-init (issue: Injector and install)' },
+  install: { kind: 'user', summary: 'print the manifests that install Weft', missing: 'install (issue: Injector and install)' },
+  upgrade: { kind: 'user', summary: 'print upgrade manifests that keep the trust anchor', missing: 'upgrade (issue: Injector and install)' },
+  uninstall: { kind: 'user', summary: 'print what to delete to remove Weft', missing: 'uninstall (issue: Injector and install)' },
+  check: { kind: 'user', summary: 'check the cluster and the mesh, with a fix for each failure', missing: 'check (issue: Injector and install)' },
+  inject: { kind: 'user', summary: 'add the proxy to workloads in YAML from a file or stdin', missing: 'inject (issue: Injector and install)' },
+  uninject: { kind: 'user', summary: 'remove the proxy from workloads in YAML', missing: 'uninject (issue: Injector and install)' },
+  stat: { kind: 'user', summary: 'success rate, RPS and latency per workload', missing: 'stat (issue: Per-route observability)' },
+  routes: { kind: 'user', summary: 'success rate, RPS and latency per route and backend of a Service', missing: 'routes (issue: Per-route observability)' },
+  authz: { kind: 'user', summary: 'allowed and denied requests per server, route and authorization', missing: 'authz (issue: Per-route observability)' },
+  explain: { kind: 'user', summary: 'show which route, backend and authorization decide a request', missing: 'explain (issue: Per-route observability)' },
+  diagnostics: { kind: 'user', summary: 'show the policy the controller pushes for a pod or Service port', missing: 'diagnostics (issue: Per-route observability)' },
+  demo: { kind: 'user', summary: 'bring up the local cluster with Weft and the booksapp (npm start)', missing: 'the demo (issue: Per-route observability and the npm start demo)' },
+  version: { kind: 'user', summary: 'print the version', load: () => import('./version.js') },
+};

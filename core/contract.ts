@@ -1,0 +1,159 @@
+/**
+ * The contract constants of Weft (design.md section 2): every name, port, header, label and audience
+ * that two components must agree on is spelled here once. Everything else imports it.
+ *
+ * Invariant: this module is pure data. Changing a value here is a breaking change for every proxy
+ * already running in a cluster, so values only change together with a version bump.
+ */
+
+/** The package version; the proxy-version annotation and the default image tags carry it. */
+export const WEFT_VERSION = '0.1.0';
+
+// --- Kubernetes API ---------------------------------------------------------------------------------
+
+/** API group and version of Weft's policy CRDs (Server, AuthorizationPolicy, ...). */
+export const POLICY_API_GROUP = 'policy.weft.dev';
+export const POLICY_API_VERSION = 'v1alpha1';
+export const POLICY_API = `${POLICY_API_GROUP}/${POLICY_API_VERSION}`;
+
+export const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
+
+/** The controllerName Weft writes into HTTPRoute/GRPCRoute status.parents[]. */
+export const ROUTE_CONTROLLER_NAME = 'weft.dev/policy-controller';
+
+// --- Annotations and labels -------------------------------------------------------------------------
+
+/** Namespace or pod annotation: `enabled` or `disabled`. */
+export const INJECT_ANNOTATION = 'weft.dev/inject';
+export const INJECT_ENABLED = 'enabled';
+export const INJECT_DISABLED = 'disabled';
+
+/** Prefix of the config annotations: namespace defaults, pod overrides. */
+export const CONFIG_ANNOTATION_PREFIX = 'config.weft.dev/';
+export const CONFIG_ANNOTATIONS = {
+  skipInboundPorts: `${CONFIG_ANNOTATION_PREFIX}skip-inbound-ports`,
+  skipOutboundPorts: `${CONFIG_ANNOTATION_PREFIX}skip-outbound-ports`,
+  opaquePorts: `${CONFIG_ANNOTATION_PREFIX}opaque-ports`,
+  proxyLogLevel: `${CONFIG_ANNOTATION_PREFIX}proxy-log-level`,
+  defaultInboundPolicy: `${CONFIG_ANNOTATION_PREFIX}default-inbound-policy`,
+  proxyCpuRequest: `${CONFIG_ANNOTATION_PREFIX}proxy-cpu-request`,
+  proxyCpuLimit: `${CONFIG_ANNOTATION_PREFIX}proxy-cpu-limit`,
+  proxyMemoryRequest: `${CONFIG_ANNOTATION_PREFIX}proxy-memory-request`,
+  proxyMemoryLimit: `${CONFIG_ANNOTATION_PREFIX}proxy-memory-limit`,
+} as const;
+
+/** Marks the injector puts on a pod it injected. */
+export const MESHED_LABEL = 'weft.dev/meshed';
+export const MESHED_LABEL_VALUE = 'true';
+export const PROXY_VERSION_ANNOTATION = 'weft.dev/proxy-version';
+/** Set on a pod the injector skipped, saying why. */
+export const INJECT_SKIPPED_ANNOTATION = 'weft.dev/inject-skipped';
+
+// --- Identity ---------------------------------------------------------------------------------------
+
+export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
+/** Audience of the projected ServiceAccount token a proxy presents to the identity service. */
+export const IDENTITY_TOKEN_AUDIENCE = 'identity.weft.dev';
+
+/** SPIFFE ID of a workload: spiffe://<trust-domain>/ns/<ns>/sa/<sa>. */
+export function spiffeId(trustDomain: string, namespace: string, serviceAccount: string): string {
+  return `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
+}
+
+// --- Proxy ------------------------------------------------------------------------------------------
+
+export const PROXY_OUTBOUND_PORT = 7140;
+/** The outbound listener binds loopback only: iptables redirects to it inside the pod. */
+export const PROXY_OUTBOUND_ADDRESS = '127.0.0.1';
+export const PROXY_INBOUND_PORT = 7143;
+export const PROXY_ADMIN_PORT = 7191;
+export const PROXY_UID = 7102;
+export const PROXY_CONTAINER_NAME = 'weft-proxy';
+export const PROXY_INIT_CONTAINER_NAME = 'weft-init';
+
+/** Headers. The `weft-` prefix is reserved for the proxies. */
+export const RESERVED_HEADER_PREFIX = 'weft-';
+export const HEADER_CLIENT_ID = 'weft-client-id';
+export const HEADER_PROXY_ERROR = 'weft-proxy-error';
+
+/** Ports whose protocols speak first from the server or are never HTTP: detection is skipped. */
+export const DEFAULT_OPAQUE_PORTS: readonly number[] = [25, 587, 3306, 5432, 6379, 11211];
+
+/** Cluster networks unless install sets others: the private ranges. */
+export const DEFAULT_CLUSTER_NETWORKS: readonly string[] = [
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '100.64.0.0/10',
+  'fd00::/8',
+];
+
+/** Environment the injector sets and the proxy's config module parses. */
+export const PROXY_ENV = {
+  podName: 'WEFT_POD_NAME',
+  podNamespace: 'WEFT_POD_NAMESPACE',
+  podIp: 'WEFT_POD_IP',
+  serviceAccount: 'WEFT_SERVICE_ACCOUNT',
+  nodeIp: 'WEFT_NODE_IP',
+  trustDomain: 'WEFT_TRUST_DOMAIN',
+  trustAnchorsPem: 'WEFT_TRUST_ANCHORS_PEM',
+  controllerAddr: 'WEFT_CONTROLLER_ADDR',
+  identityTokenFile: 'WEFT_IDENTITY_TOKEN_FILE',
+  logLevel: 'WEFT_LOG_LEVEL',
+  inboundPorts: 'WEFT_INBOUND_PORTS',
+  opaquePorts: 'WEFT_OPAQUE_PORTS',
+  defaultInboundPolicy: 'WEFT_DEFAULT_INBOUND_POLICY',
+  clusterNetworks: 'WEFT_CLUSTER_NETWORKS',
+  probeNetworks: 'WEFT_PROBE_NETWORKS',
+  certLifetimeHint: 'WEFT_CERT_LIFETIME',
+  shutdownGraceSeconds: 'WEFT_SHUTDOWN_GRACE_SECONDS',
+  outboundPort: 'WEFT_OUTBOUND_PORT',
+  inboundPort: 'WEFT_INBOUND_PORT',
+  adminPort: 'WEFT_ADMIN_PORT',
+} as const;
+
+/** Environment of the control-plane processes (controller, injector). */
+export const CONTROL_PLANE_ENV = {
+  kubeconfig: 'KUBECONFIG',
+  namespace: 'WEFT_NAMESPACE',
+  trustDomain: 'WEFT_TRUST_DOMAIN',
+  clusterNetworks: 'WEFT_CLUSTER_NETWORKS',
+  referenceGrantCheck: 'WEFT_REFERENCE_GRANT_CHECK',
+  logLevel: 'WEFT_LOG_LEVEL',
+  certLifetime: 'WEFT_CERT_LIFETIME',
+  issuerSecret: 'WEFT_ISSUER_SECRET',
+  grpcPort: 'WEFT_GRPC_PORT',
+  webhookPort: 'WEFT_WEBHOOK_PORT',
+  adminPort: 'WEFT_ADMIN_PORT',
+  tlsDir: 'WEFT_TLS_DIR',
+} as const;
+
+// --- Control plane ----------------------------------------------------------------------------------
+
+export const CONTROL_PLANE_NAMESPACE = 'weft-system';
+export const CONTROLLER_NAME = 'weft-controller';
+export const CONTROLLER_SERVICE = 'weft-controller';
+export const CONTROLLER_SERVICE_ACCOUNT = 'weft-controller';
+export const CONTROLLER_GRPC_PORT = 8090;
+export const CONTROLLER_WEBHOOK_PORT = 8443;
+export const CONTROLLER_ADMIN_PORT = 9990;
+export const INJECTOR_NAME = 'weft-injector';
+export const INJECTOR_SERVICE = 'weft-injector';
+export const INJECTOR_SERVICE_PORT = 443;
+export const INJECTOR_WEBHOOK_PORT = 8443;
+export const INJECTOR_ADMIN_PORT = 9990;
+
+/** DNS SANs of the controller's gRPC certificate (proxies check the SPIFFE ID, not these names). */
+export function controllerDnsNames(trustDomainSuffix = 'cluster.local'): string[] {
+  return [
+    `${CONTROLLER_SERVICE}.${CONTROL_PLANE_NAMESPACE}.svc`,
+    `${CONTROLLER_SERVICE}.${CONTROL_PLANE_NAMESPACE}.svc.${trustDomainSuffix}`,
+  ];
+}
+
+// --- Images -----------------------------------------------------------------------------------------
+
+export const IMAGE_REPOSITORY = 'ghcr.io/weft-dev/weft';
+export const EXAMPLES_IMAGE_REPOSITORY = 'ghcr.io/weft-dev/weft-examples';
+export const DEFAULT_IMAGE = `${IMAGE_REPOSITORY}:${WEFT_VERSION}`;
+export const DEFAULT_EXAMPLES_IMAGE = `${EXAMPLES_IMAGE_REPOSITORY}:${WEFT_VERSION}`;
