@@ -450,17 +450,11 @@ export interface ReferenceGrant extends KubeObject {
   };
 }
 
-// --- Weft policy kinds (placeholders) ---------------------------------------------------------------
+// --- Weft policy kinds -----------------------------------------------------------------------------
 
-/**
- * Placeholders for Weft's policy kinds until core/kube-policy.ts (owned by the inbound side) defines
- * them: any object with metadata fits. The inbound side tightens these to its own types by
- * replacing the four aliases below with imports from ./kube-policy.js.
- */
-export type Server = KubeObject;
-export type AuthorizationPolicy = KubeObject;
-export type MeshTLSAuthentication = KubeObject;
-export type NetworkAuthentication = KubeObject;
+/** Weft's policy kinds are defined in ./kube-policy.js (owned by the inbound side). */
+import type { AuthorizationPolicy, MeshTLSAuthentication, NetworkAuthentication, Server } from './kube-policy.js';
+export type { AuthorizationPolicy, MeshTLSAuthentication, NetworkAuthentication, Server };
 
 // --- snapshot ---------------------------------------------------------------------------------------
 
