@@ -126,6 +126,10 @@ export const CONTROL_PLANE_ENV = {
   webhookPort: 'WEFT_WEBHOOK_PORT',
   adminPort: 'WEFT_ADMIN_PORT',
   tlsDir: 'WEFT_TLS_DIR',
+  /** A directory holding the issuer as files (ca.crt, tls.crt, tls.key) instead of the Secret. */
+  issuerDir: 'WEFT_ISSUER_DIR',
+  /** Upper bound on concurrent TokenReview calls of the identity service. */
+  tokenReviewConcurrency: 'WEFT_TOKEN_REVIEW_CONCURRENCY',
 } as const;
 
 // --- Control plane ----------------------------------------------------------------------------------
@@ -137,6 +141,8 @@ export const CONTROLLER_SERVICE_ACCOUNT = 'weft-controller';
 export const CONTROLLER_GRPC_PORT = 8090;
 export const CONTROLLER_WEBHOOK_PORT = 8443;
 export const CONTROLLER_ADMIN_PORT = 9990;
+/** Secret (in the control-plane namespace) holding the mesh issuer: ca.crt, tls.crt, tls.key. */
+export const ISSUER_SECRET_NAME = 'weft-identity-issuer';
 export const INJECTOR_NAME = 'weft-injector';
 export const INJECTOR_SERVICE = 'weft-injector';
 export const INJECTOR_SERVICE_PORT = 443;
