@@ -66,7 +66,7 @@ export interface ServiceTarget {
   readonly port: number;
 }
 
-export type BackendFailure = 'BackendNotFound' | 'RefNotPermitted' | 'InvalidKind' | 'UnsupportedValue';
+export type BackendFailure = 'BackendNotFound' | 'RefNotPermitted' | 'InvalidKind';
 
 export type BackendTarget =
   | ServiceTarget
@@ -113,6 +113,11 @@ export interface CompiledRule {
   /** Sum of backend weights (0 when there are no backends or all weights are 0). */
   readonly totalWeight: number;
   readonly timeouts: RouteTimeouts;
+  /**
+   * Set when the rule uses something Weft does not implement (a filter kind, an unknown field):
+   * its traffic is answered 500 (fail closed, security case 25), never routed without it.
+   */
+  readonly unsupported?: string;
 }
 
 export interface CompiledRoute {
