@@ -1,0 +1,85 @@
+/**
+ * Fixed facts of the local test cluster (versions, addresses, ports, paths) and the only place in
+ * test/cluster/ (outside agent/) that reads the environment.
+ *
+ * Network plan (IPv4 only; the host's own 192.0.2.0/24 and fd00::/8 are never used):
+ *   bridge weft0 holds 10.244.0.1/16: node IP, API server advertise address, CoreDNS endpoint;
+ *   pod CIDR of weft-node 10.244.0.0/16, of the simulated weft-sim 10.245.0.0/16 (cluster CIDR /15);
+ *   services 10.96.0.0/16, routed onto weft0; `kubernetes` at 10.96.0.1, cluster DNS at 10.96.0.10.
+ */
+import { join } from 'node:path';
+
+/** The pinned Kubernetes release; the newest whose go.mod asks for Go <= 1.26 (the machine's). */
+export const K8S_VERSION = 'v1.36.3';
+/** The etcd server module version k8s.io/kubernetes v1.36.3 requires (go.etcd.io/etcd/server/v3). */
+export const ETCD_VERSION = 'v3.6.8';
+/**
+ * CoreDNS module version: the newest release whose own requirements do not raise any module the
+ * pinned Kubernetes is tested with past a minor bump (its etcd/api, grpc, otel and prometheus versions
+ * are at or below Kubernetes' own), so it can share one `go build` with the Kubernetes binaries.
+ */
+export const COREDNS_VERSION = 'v1.14.2';
+
+export const BINARIES = [
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'kube-proxy',
+  'kubectl',
+  'etcd',
+  'coredns',
+] as const;
+export type BinaryName = (typeof BINARIES)[number];
+
+const env = process.env;
+
+/** Root of the binary cache; binaries land in `<cacheRoot>/k8s-<version>/bin`. */
+export const CACHE_ROOT = env['WEFT_K8S_CACHE'] ?? '/var/cache/weft';
+export const BIN_DIR = join(CACHE_ROOT, `k8s-${K8S_VERSION}`, 'bin');
+
+/** Cluster state (PKI, etcd data, pid files, kubeconfigs, cluster.json). Never inside the clone. */
+export const STATE_DIR = env['WEFT_CLUSTER_DIR'] ?? '/var/lib/weft-cluster';
+export const LOG_DIR = join(STATE_DIR, 'logs');
+export const PID_DIR = join(STATE_DIR, 'pids');
+export const PKI_DIR = join(STATE_DIR, 'pki');
+export const CLUSTER_JSON = join(STATE_DIR, 'cluster.json');
+export const ADMIN_KUBECONFIG = join(STATE_DIR, 'admin.kubeconfig');
+
+/** run-e2e.ts leaves a cluster it started running when this is `1`. */
+export const KEEP_CLUSTER = env['WEFT_KEEP_CLUSTER'] === '1';
+/** Passed to `go build -p`; keep small so the shared 2-core machine stays usable. */
+export const GO_BUILD_PARALLELISM = env['WEFT_GO_BUILD_P'] ?? '2';
+/** Where `go` is looked up when it is not on PATH. */
+export const GO_BINARY = env['WEFT_GO'] ?? 'go';
+/** The PATH children inherit (the Go toolchain and iptables live in the usual places). */
+export const PATH_ENV = env['PATH'] ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export const HOME_ENV = env['HOME'] ?? '/root';
+
+export const NODE_NAME = 'weft-node';
+export const SIM_NODE_NAME = 'weft-sim';
+export const BRIDGE = 'weft0';
+export const NODE_IP = '10.244.0.1';
+export const BRIDGE_CIDR = `${NODE_IP}/16`;
+export const POD_CIDR = '10.244.0.0/16';
+export const SIM_POD_CIDR = '10.245.0.0/16';
+export const CLUSTER_CIDR = '10.244.0.0/15';
+export const SERVICE_CIDR = '10.96.0.0/16';
+export const KUBERNETES_SERVICE_IP = '10.96.0.1';
+export const CLUSTER_DNS = '10.96.0.10';
+export const CLUSTER_DOMAIN = 'cluster.local';
+
+export const APISERVER_PORT = 6443;
+/** Clients on the host use loopback; pods reach the same server through 10.96.0.1:443 -> NODE_IP. */
+export const APISERVER_URL = `https://127.0.0.1:${APISERVER_PORT}`;
+export const ETCD_CLIENT_PORT = 2379;
+export const ETCD_PEER_PORT = 2380;
+export const CONTROLLER_MANAGER_PORT = 10257;
+export const SCHEDULER_PORT = 10259;
+export const KUBE_PROXY_HEALTHZ_PORT = 10256;
+export const KUBE_PROXY_METRICS_PORT = 10249;
+export const COREDNS_HEALTH_PORT = 10054;
+export const COREDNS_READY_PORT = 10055;
+export const SERVICE_ACCOUNT_ISSUER = `https://kubernetes.default.svc.${CLUSTER_DOMAIN}`;
+
+/** Relative to the repo root: the upstream Gateway API standard-channel CRDs (read, never copied). */
+export const GATEWAY_API_CRDS = join('..', 'shared', 'gateway-api', 'v1.6.1', 'crds', 'standard');
