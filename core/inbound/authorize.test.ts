@@ -388,6 +388,29 @@ test('an opaque connection (no request) is decided by port-wide authorizations o
   assert.equal(authorizeInbound(p, { tls: false, clientIp: IN_CLUSTER }).allowed, false);
 });
 
+test('GRPCRoutes attach to a Server and AuthorizationPolicies can target them', () => {
+  const snap = snapshot({
+    servers: [server('grpc', { proxyProtocol: 'gRPC' })],
+    grpcRoutes: [
+      {
+        metadata: { name: 'reads', namespace: NS, creationTimestamp: '2026-01-01T00:00:00Z' },
+        spec: {
+          parentRefs: [{ group: 'policy.weft.dev', kind: 'Server', name: 'grpc' }],
+          rules: [{ matches: [{ method: { service: 'books.Library', method: 'Get' } }] }],
+        },
+      },
+    ],
+    authorizationPolicies: [authz('reads', { group: 'gateway.networking.k8s.io', kind: 'GRPCRoute', name: 'reads' }, [saRef('frontend', 'web')])],
+  });
+  const grpc = { 'content-type': 'application/grpc' };
+  const get = decide(snap, { id: FRONTEND, method: 'POST', path: '/books.Library/Get', headers: grpc });
+  assert.equal(get.allowed, true);
+  assert.equal(get.route, 'reads');
+  const other = decide(snap, { id: FRONTEND, method: 'POST', path: '/books.Library/Delete', headers: grpc });
+  assert.equal(other.allowed, false);
+  assert.equal(other.grpcStatus, 12);
+});
+
 // --- fail closed -----------------------------------------------------------------------------------
 
 test('an unknown authentication kind fails its authorization closed and is reported', () => {
