@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DefaultInboundPolicy } from '../kube-policy.js';
 import { authorizeInbound } from './authorize.js';
-import { indexInboundPolicy } from './compile.js';
+import { inboundPortsOf, indexInboundPolicy } from './compile.js';
 import type { ClusterSnapshot } from '../kube.js';
 import {
   NODE_IP,
@@ -409,6 +409,22 @@ test('GRPCRoutes attach to a Server and AuthorizationPolicies can target them', 
   const other = decide(snap, { id: FRONTEND, method: 'POST', path: '/books.Library/Delete', headers: grpc });
   assert.equal(other.allowed, false);
   assert.equal(other.grpcStatus, 12);
+});
+
+test('the ports of a pod are its container ports plus the numeric ports of Servers selecting it', () => {
+  const snap = snapshot({ servers: [server('metrics', { port: 9100 }), server('other', { port: 7000, podSelector: { matchLabels: { app: 'x' } } })] });
+  const index = indexInboundPolicy(snap);
+  const p = index.pods.get(`${NS}/api-0`);
+  assert.ok(p !== undefined);
+  assert.deepEqual(inboundPortsOf(index, p), [8080, 9000, 9100]);
+});
+
+test('a Server that can select nothing is reported', () => {
+  const snap = snapshot({
+    servers: [server('noport', { port: 0 }), { metadata: { name: 'nospec', namespace: NS } }, { metadata: { name: 'nosel', namespace: NS }, spec: { port: 8080 } }],
+  });
+  const reports = indexInboundPolicy(snap).diagnostics.map((d) => `${d.object.name}: ${d.reason}`);
+  assert.deepEqual(reports.sort(), ['noport: Invalid', 'nosel: Invalid', 'nospec: Invalid']);
 });
 
 // --- fail closed -----------------------------------------------------------------------------------

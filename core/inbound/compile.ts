@@ -317,7 +317,15 @@ export function indexInboundPolicy(snapshot: ClusterSnapshot, options: InboundCo
   const pods = new Map(snapshot.pods.map((p) => [`${p.metadata.namespace ?? ''}/${p.metadata.name}`, p] as const));
 
   const servers = new Map<string, Server[]>();
-  for (const s of snapshot.servers) pushTo(servers, s.metadata.namespace ?? '', s);
+  for (const s of snapshot.servers) {
+    pushTo(servers, s.metadata.namespace ?? '', s);
+    const missing =
+      s.spec === undefined ? 'has no spec'
+      : s.spec.podSelector === undefined ? 'has no spec.podSelector'
+      : !validServerPort(s.spec.port) ? `spec.port ${JSON.stringify(s.spec.port)} is not a port number (1-65535) or a port name`
+      : undefined;
+    if (missing !== undefined) diagnostics.push(diag(ref('Server', s), 'Invalid', `${missing}; it selects no port`));
+  }
   for (const list of servers.values()) list.sort(byAge);
 
   const meshTls = new Map<string, Compiled<CompiledAuthentication>>();
