@@ -1,0 +1,490 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ROUTE_CONTROLLER_NAME } from '../contract.js';
+import type { ClusterSnapshot, GRPCRoute, HTTPRoute, HTTPRouteRule, ParentReference, ReferenceGrant, Service } from '../kube.js';
+import { EMPTY_SNAPSHOT } from '../kube.js';
+import { makeRequestInfo, type RequestInfo } from '../request.js';
+import { applyHeaderOps, replacePrefix } from '../routes/filters.js';
+import { compileOutbound, indexSnapshot, outboundView, type OutboundOptions, type OutboundPolicy, type RouteStatus } from './policy.js';
+import { pickWeighted, routeOutbound, type OutboundDecision } from './route.js';
+
+// --- fixtures ---------------------------------------------------------------------------------------
+
+function service(ns: string, name: string, ports: Service['spec'] extends infer S ? (S extends { ports?: infer P } ? P : never) : never): Service {
+  return { metadata: { name, namespace: ns }, spec: { clusterIP: `10.96.0.${name.length}`, ports } };
+}
+
+const SERVICES: readonly Service[] = [
+  service('prod', 'web', [
+    { name: 'http', port: 80, appProtocol: 'http' },
+    { name: 'admin', port: 8080 },
+    { name: 'grpc', port: 7070, appProtocol: 'grpc' },
+  ]),
+  service('prod', 'web-v2', [{ name: 'http', port: 80 }]),
+  service('other', 'remote', [{ name: 'http', port: 80 }]),
+];
+
+const NAMESPACES = ['prod', 'client-a', 'client-b', 'other'].map((name) => ({ metadata: { name } }));
+
+let seq = 0;
+function httpRoute(ns: string, name: string, rules: readonly HTTPRouteRule[], parentRefs?: readonly ParentReference[]): HTTPRoute {
+  seq++;
+  return {
+    metadata: { name, namespace: ns, generation: 3, creationTimestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString() },
+    spec: { parentRefs: parentRefs ?? [{ group: '', kind: 'Service', name: 'web', namespace: 'prod', port: 80 }], rules },
+  };
+}
+
+function grpcRoute(ns: string, name: string, parentRefs: readonly ParentReference[]): GRPCRoute {
+  return {
+    metadata: { name, namespace: ns, generation: 1, creationTimestamp: '2026-01-01T00:00:00Z' },
+    spec: { parentRefs, rules: [{ backendRefs: [{ name: 'web-v2', port: 80 }] }] },
+  };
+}
+
+function snapshot(parts: Partial<ClusterSnapshot>): ClusterSnapshot {
+  return { ...EMPTY_SNAPSHOT, namespaces: NAMESPACES, services: SERVICES, ...parts };
+}
+
+function view(snap: ClusterSnapshot, clientNs: string, port = 80, svc = 'web', options: OutboundOptions = {}): OutboundPolicy {
+  const v = outboundView(indexSnapshot(snap, options), clientNs, 'prod', svc, port);
+  assert.ok(v);
+  return v;
+}
+
+function req(target: string, headers: readonly (readonly [string, string])[] = [], method = 'GET'): RequestInfo {
+  const r = makeRequestInfo({ method, target, headers: [['host', 'web.prod'], ...headers] });
+  assert.ok(r.ok);
+  return r.request;
+}
+
+const ALWAYS = (): number => 0;
+
+function decide(p: OutboundPolicy, r: RequestInfo, rand: () => number = ALWAYS): OutboundDecision {
+  return routeOutbound(p, r, rand);
+}
+
+function backendOf(d: OutboundDecision): string {
+  if (d.kind === 'forward') return `${d.backend.namespace}/${d.backend.name}:${d.backend.port}`;
+  if (d.kind === 'error') return `error ${d.status} ${d.code}`;
+  return d.kind;
+}
+
+function status(snap: ClusterSnapshot, name: string, options: OutboundOptions = {}): RouteStatus {
+  const s = indexSnapshot(snap, options).statuses.find((x) => x.name === name);
+  assert.ok(s, `no status for ${name}`);
+  return s;
+}
+
+function cond(s: RouteStatus, type: string, parent = 0): { status: string; reason?: string; message?: string } {
+  const c = s.parents[parent]?.conditions.find((x) => x.type === type);
+  assert.ok(c, `no ${type} condition`);
+  return c;
+}
+
+const toWebV2: HTTPRouteRule = { backendRefs: [{ name: 'web-v2', port: 80 }] };
+
+// --- attachment -------------------------------------------------------------------------------------
+
+describe('outbound attachment', () => {
+  test('no route attached passes through', () => {
+    assert.deepEqual(decide(view(snapshot({}), 'client-a'), req('/')), { kind: 'passthrough' });
+  });
+
+  test('routes attached but no rule matching answers 404', () => {
+    const snap = snapshot({ httpRoutes: [httpRoute('prod', 'r', [{ matches: [{ path: { value: '/only' } }], ...toWebV2 }])] });
+    const d = decide(view(snap, 'client-a'), req('/other'));
+    assert.equal(backendOf(d), 'error 404 no-route-match');
+  });
+
+  test('no matching rule for a gRPC call is UNIMPLEMENTED', () => {
+    const snap = snapshot({ grpcRoutes: [{ ...grpcRoute('prod', 'g', [{ kind: 'Service', group: '', name: 'web', port: 7070 }]), spec: { parentRefs: [{ kind: 'Service', group: '', name: 'web', port: 7070 }], rules: [{ matches: [{ method: { service: 'a.B' } }], backendRefs: [{ name: 'web-v2', port: 80 }] }] } }] });
+    const r = makeRequestInfo({ method: 'POST', target: '/x.Y/Z', headers: { 'content-type': 'application/grpc', host: 'web.prod:7070' } });
+    assert.ok(r.ok);
+    const d = decide(view(snap, 'client-a', 7070), r.request);
+    assert.equal(d.kind === 'error' ? d.grpcStatus : undefined, 12);
+  });
+
+  test('a producer route applies to clients in every namespace', () => {
+    const snap = snapshot({ httpRoutes: [httpRoute('prod', 'producer', [toWebV2])] });
+    for (const ns of ['prod', 'client-a', 'client-b']) assert.equal(backendOf(decide(view(snap, ns), req('/'))), 'prod/web-v2:80');
+  });
+
+  test('a consumer route applies only to its own namespace and replaces producer routes there', () => {
+    const snap = snapshot({
+      httpRoutes: [
+        httpRoute('prod', 'producer', [toWebV2]),
+        httpRoute('client-a', 'consumer', [{ matches: [{ path: { value: '/c' } }], backendRefs: [{ name: 'web', namespace: 'prod', port: 8080 }] }]),
+      ],
+    });
+    assert.equal(backendOf(decide(view(snap, 'client-a'), req('/c'))), 'prod/web:8080');
+    // The producer route is replaced, so a path only it would match gets 404 for client-a.
+    assert.equal(backendOf(decide(view(snap, 'client-a'), req('/p'))), 'error 404 no-route-match');
+    assert.equal(backendOf(decide(view(snap, 'client-b'), req('/c'))), 'prod/web-v2:80');
+  });
+
+  test('parentRef port limits the route to that port', () => {
+    const snap = snapshot({ httpRoutes: [httpRoute('prod', 'r', [toWebV2])] });
+    assert.equal(decide(view(snap, 'client-a', 80), req('/')).kind, 'forward');
+    assert.equal(decide(view(snap, 'client-a', 8080), req('/')).kind, 'passthrough');
+  });
+
+  test('parentRef sectionName limits the route to the named port', () => {
+    const snap = snapshot({ httpRoutes: [httpRoute('prod', 'r', [toWebV2], [{ group: '', kind: 'Service', name: 'web', sectionName: 'admin' }])] });
+    assert.equal(decide(view(snap, 'client-a', 8080), req('/')).kind, 'forward');
+    assert.equal(decide(view(snap, 'client-a', 80), req('/')).kind, 'passthrough');
+  });
+
+  test('a parentRef without port covers every port', () => {
+    const snap = snapshot({ httpRoutes: [httpRoute('prod', 'r', [toWebV2], [{ group: 'core', kind: 'Service', name: 'web' }])] });
+    for (const port of [80, 8080, 7070]) assert.equal(decide(view(snap, 'client-a', port), req('/')).kind, 'forward');
+  });
+
+  test('a parentRef to a missing port or Service is NoMatchingParent', () => {
+    const snap = snapshot({
+      httpRoutes: [
+        httpRoute('prod', 'bad-port', [toWebV2], [{ group: '', kind: 'Service', name: 'web', port: 9999 }]),
+        httpRoute('prod', 'bad-section', [toWebV2], [{ group: '', kind: 'Service', name: 'web', sectionName: 'nope' }]),
+        httpRoute('prod', 'bad-svc', [toWebV2], [{ group: '', kind: 'Service', name: 'ghost' }]),
+      ],
+    });
+    for (const name of ['bad-port', 'bad-section', 'bad-svc']) {
+      const c = cond(status(snap, name), 'Accepted');
+      assert.equal(c.status, 'False');
+      assert.equal(c.reason, 'NoMatchingParent');
+    }
+  });
+
+  test('a GRPCRoute beats an HTTPRoute on one port; the HTTPRoute is Conflicted', () => {
+    const parent: ParentReference = { group: '', kind: 'Service', name: 'web', port: 7070 };
+    const snap = snapshot({ httpRoutes: [httpRoute('prod', 'h', [{ backendRefs: [{ name: 'web', port: 8080 }] }], [parent])], grpcRoutes: [grpcRoute('prod', 'g', [parent])] });
+    const p = view(snap, 'client-a', 7070);
+    assert.ok(p.routes !== 'none');
+    assert.deepEqual(p.routes.map((r) => r.kind), ['grpc']);
+    const c = cond(status(snap, 'h'), 'Accepted');
+    assert.equal(c.status, 'False');
+    assert.equal(c.reason, 'Conflicted');
+    assert.equal(cond(status(snap, 'g'), 'Accepted').status, 'True');
+  });
+
+  test('an HTTPRoute on all ports keeps the ports where no GRPCRoute attaches', () => {
+    const snap = snapshot({
+      httpRoutes: [httpRoute('prod', 'h', [toWebV2], [{ group: '', kind: 'Service', name: 'web' }])],
+      grpcRoutes: [grpcRoute('prod', 'g', [{ group: '', kind: 'Service', name: 'web', port: 7070 }])],
+    });
+    assert.equal(decide(view(snap, 'client-a', 80), req('/')).kind, 'forward');
+    assert.equal(cond(status(snap, 'h'), 'Accepted').status, 'True');
+  });
+
+  test('views are keyed by client namespace and Service port and carry protocol hints', () => {
+    const { policies } = compileOutbound(snapshot({}));
+    const p = policies.get('client-a|prod/web:7070');
+    assert.ok(p);
+    assert.equal(p.protocol, 'grpc');
+    assert.deepEqual(p.clusterIPs, ['10.96.0.3']);
+    assert.equal(policies.get('client-a|prod/web:80')?.protocol, 'http1');
+  });
+});
+
+// --- backends -----------------------------------------------------------------------------------------
+
+describe('outbound backends', () => {
+  test('weights split traffic in proportion and weight 0 is never chosen', () => {
+    const snap = snapshot({
+      httpRoutes: [
+        httpRoute('prod', 'w', [
+          {
+            backendRefs: [
+              { name: 'web', port: 8080, weight: 70 },
+              { name: 'web-v2', port: 80, weight: 0 },
+              { name: 'web-v2', port: 80, weight: 30 },
+            ],
+          },
+        ]),
+      ],
+    });
+    const p = view(snap, 'client-a');
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 100; i++) {
+      const b = backendOf(decide(p, req('/'), () => i / 100));
+      counts.set(b, (counts.get(b) ?? 0) + 1);
+    }
+    assert.deepEqual(Object.fromEntries(counts), { 'prod/web:8080': 70, 'prod/web-v2:80': 30 });
+  });
+
+  test('pickWeighted never returns a zero-weight item even at the edges', () => {
+    const items = [{ weight: 0 }, { weight: 1 }, { weight: 0 }];
+    for (const r of [0, 0.5, 0.999999, 1, -1, Number.NaN]) assert.equal(pickWeighted(items, 1, () => r), items[1]);
+  });
+
+  test('all weights 0 answers 500', () => {
+    const snap = snapshot({ httpRoutes: [httpRoute('prod', 'w', [{ backendRefs: [{ name: 'web-v2', port: 80, weight: 0 }] }])] });
+    assert.equal(backendOf(decide(view(snap, 'client-a'), req('/'))), 'error 500 no-backends');
+  });
+
+  test('an unresolvable backend answers 500 for its share only', () => {
+    const snap = snapshot({
+      httpRoutes: [httpRoute('prod', 'w', [{ backendRefs: [{ name: 'ghost', port: 80, weight: 1 }, { name: 'web-v2', port: 80, weight: 1 }] }])],
+    });
+    const p = view(snap, 'client-a');
+    assert.equal(backendOf(decide(p, req('/'), () => 0.1)), 'error 500 backend-unresolved');
+    assert.equal(backendOf(decide(p, req('/'), () => 0.9)), 'prod/web-v2:80');
+    const c = cond(status(snap, 'w'), 'ResolvedRefs');
+    assert.equal(c.status, 'False');
+    assert.equal(c.reason, 'BackendNotFound');
+    assert.match(c.message ?? '', /prod\/ghost/);
+  });
+
+  test('a backend port the Service lacks is BackendNotFound', () => {
+    const snap = snapshot({ httpRoutes: [httpRoute('prod', 'w', [{ backendRefs: [{ name: 'web-v2', port: 81 }] }])] });
+    assert.equal(cond(status(snap, 'w'), 'ResolvedRefs').reason, 'BackendNotFound');
+  });
+
+  test('a backend that is not a Service is InvalidKind', () => {
+    const snap = snapshot({ httpRoutes: [httpRoute('prod', 'w', [{ backendRefs: [{ group: 'example.com', kind: 'Bucket', name: 'b', port: 80 }] }])] });
+    assert.equal(cond(status(snap, 'w'), 'ResolvedRefs').reason, 'InvalidKind');
+    assert.equal(backendOf(decide(view(snap, 'client-a'), req('/'))), 'error 500 backend-unresolved');
+  });
+
+  const crossNs: HTTPRouteRule = { backendRefs: [{ name: 'remote', namespace: 'other', port: 80 }] };
+  const grant: ReferenceGrant = {
+    metadata: { name: 'allow-prod', namespace: 'other' },
+    spec: { from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'prod' }], to: [{ group: '', kind: 'Service' }] },
+  };
+
+  test('a cross-namespace backend with a ReferenceGrant is allowed', () => {
+    const snap = snapshot({ httpRoutes: [httpRoute('prod', 'x', [crossNs])], referenceGrants: [grant] });
+    assert.equal(backendOf(decide(view(snap, 'client-a'), req('/'))), 'other/remote:80');
+    assert.equal(cond(status(snap, 'x'), 'ResolvedRefs').status, 'True');
+  });
+
+  test('a cross-namespace backend without a ReferenceGrant is RefNotPermitted and answers 500', () => {
+    const wrongKind: ReferenceGrant = { ...grant, spec: { ...grant.spec, from: [{ group: 'gateway.networking.k8s.io', kind: 'GRPCRoute', namespace: 'prod' }] } };
+    const snap = snapshot({ httpRoutes: [httpRoute('prod', 'x', [crossNs])], referenceGrants: [wrongKind] });
+    const c = cond(status(snap, 'x'), 'ResolvedRefs');
+    assert.equal(c.reason, 'RefNotPermitted');
+    assert.equal(backendOf(decide(view(snap, 'client-a'), req('/'))), 'error 500 backend-unresolved');
+  });
+
+  test('a consumer route may send to its own parent Service without a grant', () => {
+    const snap = snapshot({ httpRoutes: [httpRoute('client-a', 'c', [{ backendRefs: [{ name: 'web', namespace: 'prod', port: 80 }] }])] });
+    assert.equal(backendOf(decide(view(snap, 'client-a'), req('/'))), 'prod/web:80');
+    assert.equal(cond(status(snap, 'c'), 'ResolvedRefs').status, 'True');
+  });
+
+  test('the grant check can be turned off', () => {
+    const snap = snapshot({ httpRoutes: [httpRoute('prod', 'x', [crossNs])] });
+    assert.equal(backendOf(decide(view(snap, 'client-a', 80, 'web', { referenceGrantCheck: false }), req('/'))), 'other/remote:80');
+    assert.equal(cond(status(snap, 'x', { referenceGrantCheck: false }), 'ResolvedRefs').status, 'True');
+  });
+
+  test('timeouts are carried through in milliseconds', () => {
+    const snap = snapshot({ httpRoutes: [httpRoute('prod', 't', [{ ...toWebV2, timeouts: { request: '1m30s', backendRequest: '500ms' } }])] });
+    const d = decide(view(snap, 'client-a'), req('/'));
+    assert.deepEqual(d.kind === 'forward' ? d.timeouts : undefined, { requestMs: 90_000, backendRequestMs: 500 });
+  });
+});
+
+// --- filters --------------------------------------------------------------------------------------------
+
+function forward(rules: readonly HTTPRouteRule[], r: RequestInfo, port = 80): Extract<OutboundDecision, { kind: 'forward' }> {
+  const d = decide(view(snapshot({ httpRoutes: [httpRoute('prod', 'f', rules, [{ group: '', kind: 'Service', name: 'web' }])] }), 'client-a', port), r);
+  assert.equal(d.kind, 'forward', JSON.stringify(d));
+  return d as Extract<OutboundDecision, { kind: 'forward' }>;
+}
+
+function redirect(filter: Record<string, unknown>, target: string, port = 80, match = '/'): string {
+  const rules: HTTPRouteRule[] = [{ matches: [{ path: { type: 'PathPrefix', value: match } }], filters: [{ type: 'RequestRedirect', requestRedirect: filter }] }];
+  const snap = snapshot({ httpRoutes: [httpRoute('prod', 'rd', rules, [{ group: '', kind: 'Service', name: 'web' }])] });
+  const d = decide(view(snap, 'client-a', port), req(target));
+  assert.equal(d.kind, 'redirect', JSON.stringify(d));
+  return (d as Extract<OutboundDecision, { kind: 'redirect' }>).location;
+}
+
+describe('outbound filters', () => {
+  test('RequestHeaderModifier set replaces, add appends, remove drops; names case-insensitive', () => {
+    const d = forward(
+      [
+        {
+          ...toWebV2,
+          filters: [
+            {
+              type: 'RequestHeaderModifier',
+              requestHeaderModifier: { set: [{ name: 'X-Set', value: 'new' }], add: [{ name: 'X-Add', value: 'two' }], remove: ['X-Gone'] },
+            },
+          ],
+        },
+      ],
+      req('/', [['x-set', 'old'], ['x-set', 'older'], ['X-ADD', 'one'], ['x-gone', 'v']]),
+    );
+    const h = applyHeaderOps(new Map([['x-set', ['old', 'older']], ['x-add', ['one']], ['x-gone', ['v']]]), d.requestHeaderOps);
+    assert.deepEqual(Object.fromEntries(h), { 'x-set': ['new'], 'x-add': ['one', 'two'] });
+  });
+
+  test('ResponseHeaderModifier ops are returned for the response', () => {
+    const d = forward([{ ...toWebV2, filters: [{ type: 'ResponseHeaderModifier', responseHeaderModifier: { add: [{ name: 'X-R', value: '1' }] } }] }], req('/'));
+    assert.deepEqual(Object.fromEntries(applyHeaderOps(new Map([['x-r', ['0']]]), d.responseHeaderOps)), { 'x-r': ['0', '1'] });
+  });
+
+  test('backend-level filters apply after rule-level ones', () => {
+    const d = forward(
+      [
+        {
+          filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'x', value: 'rule' }] } }],
+          backendRefs: [{ name: 'web-v2', port: 80, filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: { add: [{ name: 'x', value: 'backend' }] } }] }],
+        },
+      ],
+      req('/'),
+    );
+    assert.deepEqual(applyHeaderOps(new Map(), d.requestHeaderOps).get('x'), ['rule', 'backend']);
+  });
+
+  test('RequestMirror names the mirror Service and fraction', () => {
+    const d = forward([{ ...toWebV2, filters: [{ type: 'RequestMirror', requestMirror: { backendRef: { name: 'web', port: 8080 }, percent: 25 } }] }], req('/'));
+    assert.deepEqual(d.mirrors, [{ target: { kind: 'service', namespace: 'prod', name: 'web', port: 8080 }, numerator: 25, denominator: 100 }]);
+  });
+
+  test('URLRewrite ReplacePrefixMatch replaces the matched prefix per segment', () => {
+    const rule: HTTPRouteRule = {
+      ...toWebV2,
+      matches: [{ path: { type: 'PathPrefix', value: '/prefix/one' } }],
+      filters: [{ type: 'URLRewrite', urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/one' } } }],
+    };
+    const d = forward([rule], req('/prefix/one/two?q=1'));
+    assert.equal(d.path, '/one/two');
+    assert.equal(d.pathRewritten, true);
+  });
+
+  const prefixCases: readonly [string, string, string, string][] = [
+    ['/foo', '/xyz', '/foo/bar', '/xyz/bar'],
+    ['/foo', '/xyz/', '/foo/bar', '/xyz/bar'],
+    ['/foo', '/xyz', '/foo', '/xyz'],
+    ['/foo', '/xyz', '/foo/', '/xyz/'],
+    ['/foo', '/', '/foo', '/'],
+    ['/foo', '/', '/foo/', '/'],
+    ['/foo', '/', '/foo/bar', '/bar'],
+    ['/', '/xyz', '/bar', '/xyz/bar'],
+  ];
+  for (const [prefix, replacement, path, expected] of prefixCases) {
+    test(`ReplacePrefixMatch ${prefix} -> ${replacement} turns ${path} into ${expected}`, () => {
+      assert.equal(replacePrefix(path, prefix, replacement), expected);
+    });
+  }
+
+  test('URLRewrite ReplaceFullPath and hostname replace path and authority', () => {
+    const d = forward(
+      [{ ...toWebV2, filters: [{ type: 'URLRewrite', urlRewrite: { hostname: 'Rewritten.Example', path: { type: 'ReplaceFullPath', replaceFullPath: '/one' } } }] }],
+      req('/full/one/two'),
+    );
+    assert.equal(d.path, '/one');
+    assert.equal(d.authority, 'rewritten.example');
+    assert.equal(d.hostRewritten, true);
+  });
+
+  test('ReplacePrefixMatch on a rule whose match is not a PathPrefix is not Accepted', () => {
+    const snap = snapshot({
+      httpRoutes: [httpRoute('prod', 'bad', [{ ...toWebV2, matches: [{ path: { type: 'Exact', value: '/a' } }], filters: [{ type: 'URLRewrite', urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/b' } } }] }])],
+    });
+    assert.equal(cond(status(snap, 'bad'), 'Accepted').reason, 'UnsupportedValue');
+  });
+});
+
+describe('redirect Location composition', () => {
+  const cases: readonly [string, Record<string, unknown>, string, number, string][] = [
+    ['defaults keep scheme, host and path; port 80 omitted', {}, '/a?x=1', 80, 'http://web.prod/a?x=1'],
+    ['the dialled Service port is kept when not the default', {}, '/a', 8080, 'http://web.prod:8080/a'],
+    ['hostname replaces the host', { hostname: 'example.org' }, '/a', 80, 'http://example.org/a'],
+    ['an explicit port is written', { port: 8083 }, '/a', 80, 'http://web.prod:8083/a'],
+    ['scheme https without port uses 443, omitted', { scheme: 'https' }, '/a', 8080, 'https://web.prod/a'],
+    ['scheme https with port 443 omits it', { scheme: 'https', port: 443 }, '/a', 80, 'https://web.prod/a'],
+    ['scheme http with port 443 writes it', { scheme: 'http', port: 443 }, '/a', 80, 'http://web.prod:443/a'],
+    ['ReplaceFullPath replaces the path', { path: { type: 'ReplaceFullPath', replaceFullPath: '/full' } }, '/a/b', 80, 'http://web.prod/full'],
+  ];
+  for (const [rule, filter, target, port, expected] of cases) {
+    test(rule, () => assert.equal(redirect(filter, target, port), expected));
+  }
+
+  test('ReplacePrefixMatch in a redirect replaces the matched prefix', () => {
+    assert.equal(
+      redirect({ path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/replacement-prefix' }, statusCode: 301 }, '/original-prefix/lemon', 80, '/original-prefix'),
+      'http://web.prod/replacement-prefix/lemon',
+    );
+  });
+
+  test('the redirect status defaults to 302 and follows statusCode', () => {
+    const snap = (code?: number): OutboundDecision =>
+      decide(
+        view(snapshot({ httpRoutes: [httpRoute('prod', 's', [{ filters: [{ type: 'RequestRedirect', requestRedirect: code === undefined ? {} : { statusCode: code } }] }])] }), 'client-a'),
+        req('/'),
+      );
+    assert.equal((snap() as { status: number }).status, 302);
+    assert.equal((snap(308) as { status: number }).status, 308);
+  });
+});
+
+// --- what Weft does not support ---------------------------------------------------------------------
+
+describe('unsupported input fails closed with status', () => {
+  for (const filter of [
+    { type: 'ExtensionRef', extensionRef: { group: 'example.com', kind: 'Auth', name: 'x' } },
+    { type: 'CORS', cors: { allowOrigins: ['*'] } },
+    { type: 'ExternalAuth' },
+  ]) {
+    test(`a ${filter.type} filter makes the route not Accepted and its rule answer 500`, () => {
+      const snap = snapshot({ httpRoutes: [httpRoute('prod', 'u', [{ ...toWebV2, filters: [filter] }])] });
+      const c = cond(status(snap, 'u'), 'Accepted');
+      assert.equal(c.status, 'False');
+      assert.equal(c.reason, 'UnsupportedValue');
+      assert.match(c.message ?? '', new RegExp(filter.type));
+      assert.equal(backendOf(decide(view(snap, 'client-a'), req('/'))), 'error 500 unsupported-rule');
+    });
+  }
+
+  test('an unknown rule field (experimental retry) makes the rule answer 500', () => {
+    const snap = snapshot({ httpRoutes: [httpRoute('prod', 'u', [{ ...toWebV2, retry: { attempts: 3 } }])] });
+    assert.equal(cond(status(snap, 'u'), 'Accepted').reason, 'UnsupportedValue');
+    assert.equal(backendOf(decide(view(snap, 'client-a'), req('/'))), 'error 500 unsupported-rule');
+  });
+
+  test('a header value with CR/LF is refused', () => {
+    const snap = snapshot({ httpRoutes: [httpRoute('prod', 'u', [{ ...toWebV2, filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'x', value: 'a\r\nb: c' }] } }] }])] });
+    assert.equal(cond(status(snap, 'u'), 'Accepted').status, 'False');
+  });
+
+  test('a malformed duration is refused', () => {
+    const snap = snapshot({ httpRoutes: [httpRoute('prod', 'u', [{ ...toWebV2, timeouts: { request: '10 seconds' } }])] });
+    assert.equal(cond(status(snap, 'u'), 'Accepted').reason, 'UnsupportedValue');
+  });
+
+  test('a RegularExpression re2js rejects ((a)\\1) makes the route not Accepted and not in effect', () => {
+    const snap = snapshot({ httpRoutes: [httpRoute('prod', 're', [{ ...toWebV2, matches: [{ path: { type: 'RegularExpression', value: '(a)\\1' } }] }])] });
+    const c = cond(status(snap, 're'), 'Accepted');
+    assert.equal(c.status, 'False');
+    assert.equal(c.reason, 'UnsupportedValue');
+    assert.match(c.message ?? '', /RE2 cannot compile/);
+    assert.equal(view(snap, 'client-a').routes, 'none');
+  });
+});
+
+describe('route status', () => {
+  test('one parent entry per Service parentRef with controllerName and observedGeneration', () => {
+    const snap = snapshot({
+      httpRoutes: [
+        httpRoute('prod', 's', [toWebV2], [
+          { group: '', kind: 'Service', name: 'web', port: 80 },
+          { group: '', kind: 'Service', name: 'web-v2' },
+          { name: 'some-gateway' },
+        ]),
+      ],
+    });
+    const s = status(snap, 's');
+    assert.equal(s.parents.length, 2);
+    for (const p of s.parents) {
+      assert.equal(p.controllerName, ROUTE_CONTROLLER_NAME);
+      assert.deepEqual(p.conditions.map((c) => [c.type, c.status, c.reason, c.observedGeneration]), [
+        ['Accepted', 'True', 'Accepted', 3],
+        ['ResolvedRefs', 'True', 'ResolvedRefs', 3],
+      ]);
+    }
+  });
+});
