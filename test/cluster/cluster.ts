@@ -227,7 +227,7 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
 
   const agent = await startAgent(info, log, opts.nodeTimeoutMs ?? 90_000, reused, started);
   const seconds = Math.round((Date.now() - t0) / 100) / 10;
-  log(`up: control plane ready in ${seconds}s (started: ${started.join(', ') || 'nothing'}; already running: ${reused.join(', ') || 'nothing'})`);
+  log(`up: cluster ready in ${seconds}s (started: ${started.join(', ') || 'nothing'}; already running: ${reused.join(', ') || 'nothing'})`);
   log(`up: agent ${agent.state}: ${agent.detail}`);
   return { info, reused, started, seconds, agent };
 }
