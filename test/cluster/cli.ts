@@ -190,7 +190,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     },
     (err: unknown) => {
       if (err instanceof UsageError) {
-        console.error(`cluster: ${err.message}\n\n${USAGE}`);
+        console.error(`cluster: ${err.message}\n(npm run cluster -- --help shows the commands)`);
         process.exitCode = 2;
       } else {
         console.error(`cluster: ${(err as Error).message}`);

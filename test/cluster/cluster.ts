@@ -279,7 +279,10 @@ export async function down(opts: DownOptions = {}): Promise<void> {
   for (const n of [...COMPONENTS].reverse()) {
     if (await stopNamed(n, n === 'etcd' ? 20_000 : 10_000)) log(`down: stopped ${n}`);
   }
-  const leftovers = findProcesses(BINARIES.filter((b) => b !== 'kubectl').map((b) => join(BIN_DIR, b)));
+  // Processes whose pid files were lost, stopped in reverse start order (clients before etcd).
+  const leftovers = [...findProcesses(BINARIES.filter((b) => b !== 'kubectl').map((b) => join(BIN_DIR, b)))];
+  const rank = (exe: string): number => -COMPONENTS.indexOf(exe.slice(BIN_DIR.length + 1) as ComponentName);
+  leftovers.sort((a, b) => rank(a[1]) - rank(b[1]));
   for (const [pid, exe] of leftovers) {
     log(`down: stopping leftover ${exe} (pid ${pid})`);
     await killPid(pid);

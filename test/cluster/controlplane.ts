@@ -95,6 +95,15 @@ export async function adminTls(pki: Pki): Promise<TlsOptions> {
   };
 }
 
+/**
+ * Writes a config file only when its content changes: kube-proxy exits when its config file is
+ * written to (it expects to be restarted with the new content), even with identical bytes.
+ */
+async function writeIfChanged(path: string, content: string): Promise<void> {
+  const old = await readFile(path, 'utf8').catch(() => undefined);
+  if (old !== content) await writeFile(path, content);
+}
+
 const ok = async (p: Promise<HttpResult>): Promise<boolean> => (await p).status === 200;
 
 /** Writes the component config files (kube-proxy config, Corefile) and returns every component's spec. */
@@ -197,7 +206,7 @@ export async function componentSpecs(binDir: string, pki: Pki): Promise<Map<Comp
   });
 
   const proxyConfig = join(confDir, 'kube-proxy.yaml');
-  await writeFile(
+  await writeIfChanged(
     proxyConfig,
     [
       'apiVersion: kubeproxy.config.k8s.io/v1alpha1',
@@ -232,7 +241,7 @@ export async function componentSpecs(binDir: string, pki: Pki): Promise<Map<Comp
   });
 
   const corefile = join(confDir, 'Corefile');
-  await writeFile(
+  await writeIfChanged(
     corefile,
     [
       // Only cluster zones are served: any other name gets REFUSED, and nothing is forwarded upstream.
