@@ -76,6 +76,13 @@ export const RESERVED_HEADER_PREFIX = 'weft-';
 export const HEADER_CLIENT_ID = 'weft-client-id';
 export const HEADER_PROXY_ERROR = 'weft-proxy-error';
 
+/**
+ * ALPN protocol ids of Weft's proxy-to-proxy transport over mTLS. The client proxy offers exactly one;
+ * the inbound proxy terminates a TLS connection whose ClientHello offers one of these and passes any
+ * other TLS (the app's own, end to end) through untouched.
+ */
+export const MESH_ALPN = { http1: 'weft/http1.1', h2: 'weft/h2', opaque: 'weft/opaque' } as const;
+
 /** Ports whose protocols speak first from the server or are never HTTP: detection is skipped. */
 export const DEFAULT_OPAQUE_PORTS: readonly number[] = [25, 587, 3306, 5432, 6379, 11211];
 
@@ -110,6 +117,8 @@ export const PROXY_ENV = {
   outboundPort: 'WEFT_OUTBOUND_PORT',
   inboundPort: 'WEFT_INBOUND_PORT',
   adminPort: 'WEFT_ADMIN_PORT',
+  detectTimeoutMs: 'WEFT_DETECT_TIMEOUT_MS',
+  maxConnectionsPerPeer: 'WEFT_MAX_CONNECTIONS_PER_PEER',
 } as const;
 
 /** Environment of the control-plane processes (controller, injector). */

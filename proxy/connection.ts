@@ -1,0 +1,156 @@
+/**
+ * What the listeners share: per-connection context carried on the socket, the downstream HTTP servers
+ * (never listening: listeners hand them detected sockets), socket piping for opaque streams and
+ * WebSocket upgrades, and connection tracking for drain.
+ */
+import { createServer as createHttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import { createServer as createH2Server } from 'node:http2';
+import type { Http2Server, ServerHttp2Session, ServerHttp2Stream, IncomingHttpHeaders } from 'node:http2';
+import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import { HEADER_PROXY_ERROR } from '../core/contract.js';
+import type { ProxyLimits } from './config.js';
+import { ERROR_TABLE } from './errors.js';
+import { forwardRequestHeaders } from './headers.js';
+import { h2ServerOptions, guardSession } from './h2-guard.js';
+import type { DirectionStats } from './metrics.js';
+import type { OriginalDestination } from './original-dst.js';
+
+export type OriginalDestinationFn = (socket: Socket) => OriginalDestination | null;
+
+const CONTEXT = Symbol('weft.connection');
+
+export function setContext<T>(socket: Duplex, ctx: T): void {
+  (socket as unknown as Record<symbol, T>)[CONTEXT] = ctx;
+}
+
+export function getContext<T>(socket: Duplex | null | undefined): T | undefined {
+  if (socket === null || socket === undefined) return undefined;
+  const own = (socket as unknown as Record<symbol, T | undefined>)[CONTEXT];
+  if (own !== undefined) return own;
+  // A TLS socket made by tls.Server over a detected socket: the context sits on its parent.
+  const parent = (socket as unknown as { _parent?: Duplex })._parent;
+  return parent !== undefined ? (parent as unknown as Record<symbol, T | undefined>)[CONTEXT] : undefined;
+}
+
+/** The original destination, or undefined when the connection was not redirected. */
+export function redirectedTo(socket: Socket, fn: OriginalDestinationFn): OriginalDestination | undefined {
+  let orig: OriginalDestination | null;
+  try {
+    orig = fn(socket);
+  } catch {
+    return undefined;
+  }
+  if (orig === null) return undefined;
+  if (orig.port === socket.localPort && orig.address === socket.localAddress) return undefined;
+  return orig;
+}
+
+/** Only WebSocket upgrades are tunnelled; `Upgrade: h2c` and others are handled as plain requests
+ * with the Upgrade header stripped (case 12). */
+function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  const u = req.headers.upgrade;
+  return typeof u === 'string' && u.toLowerCase() === 'websocket';
+}
+
+export interface DownstreamServers {
+  readonly http1: HttpServer;
+  readonly http2: Http2Server;
+  readonly h2Sessions: Set<ServerHttp2Session>;
+}
+
+export function createDownstreamServers(
+  limits: ProxyLimits,
+  stats: DirectionStats,
+  onRequest: (req: IncomingMessage, res: ServerResponse) => void,
+  onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
+  onStream: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void,
+): DownstreamServers {
+  const http1 = createHttpServer({
+    maxHeaderSize: limits.maxHeaderBytes,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.upstreamKeepAliveMs + 5_000,
+    requireHostHeader: false,
+    shouldUpgradeCallback: isWebSocketUpgrade,
+    connectionsCheckingInterval: 1_000,
+  }, onRequest);
+  http1.timeout = limits.idleTimeoutMs;
+  http1.on('upgrade', onUpgrade);
+  http1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+      socket.destroy();
+      return;
+    }
+    const code = err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'UPSTREAM_TIMEOUT' : 'BAD_REQUEST';
+    const m = ERROR_TABLE[code];
+    const status = code === 'UPSTREAM_TIMEOUT' ? 408 : m.http;
+    stats.error(code);
+    socket.end(`HTTP/1.1 ${status} ${code === 'UPSTREAM_TIMEOUT' ? 'Request Timeout' : code === 'HEADERS_TOO_LARGE' ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n${HEADER_PROXY_ERROR}: ${m.header}\r\n\r\n`, () => socket.destroy());
+  });
+  const http2 = createH2Server(h2ServerOptions(limits));
+  const h2Sessions = new Set<ServerHttp2Session>();
+  http2.on('session', (session: ServerHttp2Session) => {
+    h2Sessions.add(session);
+    session.once('close', () => h2Sessions.delete(session));
+    session.setTimeout(limits.idleTimeoutMs, () => session.close());
+    guardSession(session, limits, () => {
+      stats.floodsClosed++;
+    });
+  });
+  http2.on('stream', onStream);
+  http2.on('sessionError', () => undefined);
+  return { http1, http2, h2Sessions };
+}
+
+/** Pipes two sockets both ways; either side's error or close tears down both. */
+export function pipeBoth(a: Duplex, b: Duplex): void {
+  const kill = () => {
+    a.destroy();
+    b.destroy();
+  };
+  a.on('error', kill);
+  b.on('error', kill);
+  a.once('close', () => b.destroy());
+  b.once('close', () => a.destroy());
+  a.pipe(b);
+  b.pipe(a);
+  a.resume();
+}
+
+/** Serialises a WebSocket upgrade request for the upstream, with the proxy's header rules applied. */
+export function upgradeHead(req: IncomingMessage, path: string, extra: readonly (readonly [string, string])[]): string {
+  const { headers } = forwardRequestHeaders(req.rawHeaders);
+  let head = `${req.method ?? 'GET'} ${path} HTTP/1.1\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  for (const [k, v] of extra) head += `${k}: ${v}\r\n`;
+  head += `connection: upgrade\r\nupgrade: ${String(req.headers.upgrade)}\r\n\r\n`;
+  return head;
+}
+
+/** Tracks open downstream connections so drain knows when it is done. */
+export class ConnectionSet {
+  private readonly sockets = new Set<Socket>();
+  private waiters: (() => void)[] = [];
+  constructor(private readonly stats: DirectionStats) {}
+  add(s: Socket): void {
+    this.sockets.add(s);
+    this.stats.connections++;
+    this.stats.openConnections++;
+    s.once('close', () => {
+      this.sockets.delete(s);
+      this.stats.openConnections--;
+      if (this.sockets.size === 0) for (const w of this.waiters.splice(0)) w();
+    });
+  }
+  get size(): number {
+    return this.sockets.size;
+  }
+  empty(): Promise<void> {
+    return this.sockets.size === 0 ? Promise.resolve() : new Promise((r) => this.waiters.push(r));
+  }
+  destroyAll(): void {
+    for (const s of this.sockets) s.destroy();
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Header hygiene at each hop (security cases 10, 13, 15, 16):
+ * - hop-by-hop headers (RFC 9110 7.6.1) and every header named in `Connection` are removed, so a
+ *   client cannot use `Connection:` to drop a header the proxy adds (the proxy adds its own after);
+ * - client-sent `weft-*` headers are removed on both sides: Weft's proxy-to-proxy protocol carries no
+ *   request header today, so nothing under the prefix is trusted from a client;
+ * - values the proxy writes itself are checked for CR, LF and NUL once, where they are made.
+ */
+import { RESERVED_HEADER_PREFIX } from '../core/contract.js';
+
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'upgrade', 'http2-settings',
+  // The downstream server already answered `100 Continue`; undici would refuse to forward it.
+  'expect',
+]);
+
+/** True for a name the proxy must not forward: hop-by-hop or reserved. `name` is lower-case. */
+export function isStripped(name: string): boolean {
+  return HOP_BY_HOP.has(name) || name.startsWith(RESERVED_HEADER_PREFIX);
+}
+
+/** Names listed in Connection header values (lower-case); empty for the usual keep-alive/close. */
+function connectionTokens(raw: readonly string[]): Set<string> | undefined {
+  let out: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
+    for (const t of raw[i + 1]!.split(',')) {
+      const tok = t.trim().toLowerCase();
+      if (tok !== '' && tok !== 'close' && tok !== 'keep-alive') (out ??= new Set()).add(tok);
+    }
+  }
+  return out;
+}
+
+export interface ForwardedHeaders {
+  /** Flat [name, value, ...] for undici, names lower-case. */
+  readonly headers: string[];
+  /** The Content-Length value, or -1 when absent. */
+  readonly contentLength: number;
+  readonly chunked: boolean;
+  /** Index in `headers` of the host value, or -1. */
+  readonly hostIndex: number;
+}
+
+/**
+ * Filters node's `rawHeaders` ([name, value, ...]) into the flat list undici sends upstream, noting
+ * the body framing on the way (node's parser has already rejected ambiguous framing, cases 1-8).
+ */
+export function forwardRequestHeaders(raw: readonly string[]): ForwardedHeaders {
+  const listed = connectionTokens(raw);
+  const out: string[] = [];
+  let contentLength = -1;
+  let chunked = false;
+  let hostIndex = -1;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name === 'transfer-encoding') chunked = true;
+    if (isStripped(name) || (listed !== undefined && listed.has(name))) continue;
+    const value = raw[i + 1]!;
+    if (name === 'content-length') contentLength = Number(value);
+    else if (name === 'host') hostIndex = out.length + 1;
+    out.push(name, value);
+  }
+  return { headers: out, contentLength, chunked, hostIndex };
+}
+
+/** Response headers from undici's parsed object, minus hop-by-hop and Connection-listed ones. */
+export function forwardResponseHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const conn = headers['connection'];
+  let listed: Set<string> | undefined;
+  if (conn !== undefined) {
+    for (const t of (Array.isArray(conn) ? conn.join(',') : conn).split(',')) {
+      const tok = t.trim().toLowerCase();
+      if (tok !== '' && tok !== 'close' && tok !== 'keep-alive') (listed ??= new Set()).add(tok);
+    }
+  }
+  for (const name in headers) {
+    const v = headers[name];
+    if (v === undefined || HOP_BY_HOP.has(name) || (listed !== undefined && listed.has(name))) continue;
+    out[name] = v;
+  }
+  return out;
+}
+
+/** HTTP/2 request headers forwarded upstream: pseudo-headers kept, reserved and hop-by-hop removed. */
+export function forwardH2Headers(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const name in headers) {
+    const v = headers[name];
+    if (v === undefined || isStripped(name)) continue;
+    out[name] = v;
+  }
+  return out;
+}
+
+const UNSAFE_VALUE = /[\r\n\0]/;
+
+/** Whether a value the proxy writes itself is safe to emit (case 10). */
+export function isSafeHeaderValue(v: string): boolean {
+  return !UNSAFE_VALUE.test(v);
+}
+
+/** A valid header name token (RFC 9110 5.1), lower-case expected. */
+export function isTokenName(v: string): boolean {
+  return /^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(v);
+}

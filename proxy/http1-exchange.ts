@@ -1,0 +1,190 @@
+/**
+ * One HTTP/1.1 request forwarded upstream through an undici dispatcher, written straight into node's
+ * ServerResponse (no intermediate streams: the response bytes go from undici's parser to `res.write`).
+ *
+ * Retry rule (design.md 6): an attempt is re-sent to another endpoint only when it provably never
+ * reached the app:
+ *   - undici failed it before assigning it to a connection (`onRequestStart` never ran): a connect
+ *     failure, a TLS handshake failure or a wrong peer identity;
+ *   - the server proxy answered 502 with `weft-proxy-error: app-unreachable`.
+ * and only when the body can be replayed (none, or buffered: at most maxRetryBodyBytes).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Dispatcher } from 'undici';
+import { HEADER_PROXY_ERROR } from '../core/contract.js';
+import type { EndpointState } from './balancer.js';
+import { RETRYABLE_PEER_ERROR, ProxyError } from './errors.js';
+import type { ProxyErrorCode } from './errors.js';
+import { forwardResponseHeaders } from './headers.js';
+import type { DirectionStats } from './metrics.js';
+import { writeHttp1Error } from './respond.js';
+
+export interface Upstream {
+  readonly dispatcher: Dispatcher;
+  readonly state: EndpointState | undefined;
+}
+
+export interface ExchangeOptions {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: string[];
+  readonly body: Buffer | IncomingMessage | null;
+  /** Picks the next upstream, never one already tried; undefined when none is left. */
+  readonly pick: (tried: ReadonlySet<EndpointState> | undefined) => Upstream | undefined;
+  /** The error reported when no connection could be made. */
+  readonly connectError: ProxyErrorCode;
+  /** Whether a peer proxy's `app-unreachable` answer is retried (outbound to meshed endpoints). */
+  readonly retryPeerErrors: boolean;
+  readonly maxAttempts: number;
+  readonly timeoutMs: number | undefined;
+  readonly stats: DirectionStats;
+}
+
+type Controller = Dispatcher.DispatchController;
+
+export class Http1Exchange implements Dispatcher.DispatchHandler {
+  private controller: Controller | null = null;
+  private started = false;
+  private discard = false;
+  private attempts = 0;
+  private tried: Set<EndpointState> | undefined;
+  private current: Upstream | undefined;
+  private readonly t0 = performance.now();
+  private status = 0;
+  private finished = false;
+  private timer: NodeJS.Timeout | undefined;
+  private downstreamGone = false;
+  private lastConnectError: ProxyErrorCode | undefined;
+
+  constructor(private readonly req: IncomingMessage, private readonly res: ServerResponse, private readonly o: ExchangeOptions) {
+    res.once('close', () => {
+      if (this.finished) return;
+      this.downstreamGone = true;
+      this.controller?.abort(new ProxyError('UPSTREAM_RESET', 'the client went away'));
+    });
+    if (o.timeoutMs !== undefined) {
+      this.timer = setTimeout(() => this.fail('UPSTREAM_TIMEOUT'), o.timeoutMs);
+    }
+  }
+
+  start(): void {
+    const up = this.o.pick(this.tried);
+    if (up === undefined) {
+      this.fail(this.attempts === 0 ? 'NO_ENDPOINTS' : this.lastConnectError ?? this.o.connectError);
+      return;
+    }
+    this.attempts++;
+    this.current = up;
+    this.started = false;
+    this.discard = false;
+    this.controller = null;
+    if (up.state !== undefined) up.state.inFlight++;
+    up.dispatcher.dispatch({
+      path: this.o.path,
+      method: this.o.method as Dispatcher.HttpMethod,
+      headers: this.o.headers,
+      body: this.o.body,
+      idempotent: false,
+      reset: false,
+    } as unknown as Dispatcher.DispatchOptions, this);
+  }
+
+  private canRetry(): boolean {
+    return !this.downstreamGone && this.attempts < this.o.maxAttempts && !(this.o.body !== null && !Buffer.isBuffer(this.o.body));
+  }
+
+  private retry(): void {
+    const st = this.current?.state;
+    if (st !== undefined) (this.tried ??= new Set()).add(st);
+    this.o.stats.retries++;
+    this.start();
+  }
+
+  private settle(ok: boolean): void {
+    const st = this.current?.state;
+    if (st === undefined) return;
+    st.inFlight--;
+    if (ok) st.observe(performance.now() - this.t0);
+    else if (!this.started) st.fail();
+  }
+
+  private fail(code: ProxyErrorCode): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (code === 'UPSTREAM_TIMEOUT') this.controller?.abort(new ProxyError(code, 'timed out'));
+    this.o.stats.error(code);
+    if (this.downstreamGone) return;
+    writeHttp1Error(this.res, code);
+    this.o.stats.response(this.res.statusCode, performance.now() - this.t0);
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.controller = controller;
+    this.started = true;
+    if (this.finished || this.downstreamGone) controller.abort(new ProxyError('UPSTREAM_RESET', 'abandoned'));
+  }
+
+  onResponseStart(_controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
+    if (this.finished) return;
+    if (statusCode === 502 && this.o.retryPeerErrors && headers[HEADER_PROXY_ERROR] === RETRYABLE_PEER_ERROR && this.canRetry()) {
+      this.discard = true;
+      return;
+    }
+    this.status = statusCode;
+    const res = this.res;
+    const out = forwardResponseHeaders(headers);
+    if (statusMessage !== undefined && statusMessage !== '') res.writeHead(statusCode, statusMessage, out);
+    else res.writeHead(statusCode, out);
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    if (this.discard || this.finished) return;
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      this.res.once('drain', () => controller.resume());
+    }
+  }
+
+  onResponseEnd(_controller: Controller, trailers: Record<string, string | string[] | undefined>): void {
+    if (this.discard) {
+      this.settle(false);
+      this.current?.state?.fail();
+      this.retry();
+      return;
+    }
+    this.settle(true);
+    if (this.finished) return;
+    this.finished = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    for (const _ in trailers) {
+      this.res.addTrailers(trailers as Record<string, string>);
+      break;
+    }
+    this.res.end();
+    this.o.stats.response(this.status, performance.now() - this.t0);
+  }
+
+  onResponseError(_controller: Controller, err: Error): void {
+    const neverSent = !this.started;
+    this.settle(false);
+    if (this.finished) return;
+    if (neverSent) this.lastConnectError = (err as { code?: string }).code === 'ERR_WEFT_PEER_IDENTITY' ? 'PEER_IDENTITY' : this.o.connectError;
+    if (neverSent && this.canRetry() && !(err instanceof ProxyError)) {
+      this.retry();
+      return;
+    }
+    if (err instanceof ProxyError) {
+      this.fail(err.code);
+      return;
+    }
+    if (this.res.headersSent) {
+      this.finished = true;
+      this.o.stats.error('UPSTREAM_RESET');
+      this.res.destroy();
+      return;
+    }
+    this.fail(neverSent ? this.lastConnectError ?? this.o.connectError : 'UPSTREAM_RESET');
+  }
+}

@@ -1,0 +1,284 @@
+/**
+ * The inbound listener (7143): connections to the pod's app ports are redirected here.
+ *
+ *   accept -> per-client connection cap -> SO_ORIGINAL_DST (the app port)
+ *     -> detect: TLS offering a mesh ALPN -> terminate mTLS, peer identity from its certificate
+ *                    weft/http1.1 -> HTTP/1.1, weft/h2 -> HTTP/2, weft/opaque -> opaque
+ *                other TLS (the app's own)  -> opaque passthrough
+ *                http1 / http2 (plaintext)  -> HTTP, no identity
+ *                anything else              -> opaque
+ *     -> PolicyHook.inbound.authorize (per request; per connection for opaque)
+ *     -> strip client weft-* headers, set weft-client-id from the verified certificate only
+ *     -> the app on the POD IP (never 127.0.0.1), keeping the protocol, pooled per app port
+ *
+ * When the app cannot be reached the answer carries `weft-proxy-error: app-unreachable`, which tells
+ * the client proxy the request never reached an app and may be retried elsewhere.
+ */
+import { createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { HEADER_CLIENT_ID, MESH_ALPN } from '../../core/contract.js';
+import { ConnectionSet, createDownstreamServers, getContext, pipeBoth, redirectedTo, setContext, upgradeHead } from '../connection.js';
+import type { DownstreamServers } from '../connection.js';
+import type { ProxyDeps } from '../deps.js';
+import { detect } from '../detect.js';
+import { forwardH2Stream, h2RequestHeaders } from '../h2-exchange.js';
+import { forwardRequestHeaders, isSafeHeaderValue } from '../headers.js';
+import { Http1Exchange } from '../http1-exchange.js';
+import type { Upstream } from '../http1-exchange.js';
+import { MESH_ALPNS } from '../mtls.js';
+import type { Endpoint, HookRequest, InboundContext, InboundDecision } from '../ports.js';
+import { isGrpc, safeHeaders, writeH2Error, writeHttp1Error } from '../respond.js';
+
+interface InboundConnection {
+  readonly ctx: InboundContext;
+  readonly app: Endpoint;
+  /** The weft-client-id value, checked once (case 10). */
+  readonly clientId: string | undefined;
+}
+
+/** How long an opaque port waits for a mesh ClientHello before passing bytes through: a client proxy
+ * sends it right after connecting, while a server-first protocol's client waits for the server. */
+const OPAQUE_PEEK_MS = 300;
+
+export class InboundListener {
+  private readonly server: Server;
+  private readonly downstream: DownstreamServers;
+  private readonly tls: TlsServer;
+  private readonly connections: ConnectionSet;
+  private readonly perClient = new Map<string, number>();
+  private draining = false;
+
+  constructor(private readonly deps: ProxyDeps) {
+    const stats = deps.stats.inbound;
+    this.connections = new ConnectionSet(stats);
+    this.downstream = createDownstreamServers(
+      deps.limits,
+      stats,
+      (req, res) => this.onRequest(req, res),
+      (req, socket, head) => this.onUpgrade(req, socket, head),
+      (stream, headers) => this.onStream(stream, headers),
+    );
+    this.tls = deps.mesh.createServer(deps.limits.connectTimeoutMs, (s, id) => this.onSecure(s, id));
+    this.server = createServer({ noDelay: true }, (s) => this.onConnection(s));
+  }
+
+  listen(port: number, host: string): Promise<{ port: number }> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.removeListener('error', reject);
+        resolve({ port: (this.server.address() as { port: number }).port });
+      });
+    });
+  }
+
+  private onConnection(socket: Socket): void {
+    socket.on('error', () => socket.destroy());
+    const clientIp = socket.remoteAddress ?? '';
+    const n = (this.perClient.get(clientIp) ?? 0) + 1;
+    if (n > this.deps.limits.maxConnectionsPerPeer) {
+      socket.destroy();
+      return;
+    }
+    this.perClient.set(clientIp, n);
+    socket.once('close', () => {
+      const left = (this.perClient.get(clientIp) ?? 1) - 1;
+      if (left <= 0) this.perClient.delete(clientIp);
+      else this.perClient.set(clientIp, left);
+    });
+    this.connections.add(socket);
+    const orig = redirectedTo(socket, this.deps.originalDestination);
+    if (orig === undefined) {
+      socket.destroy();
+      return;
+    }
+    const port = orig.port;
+    const opaquePort = this.deps.opaquePorts.has(port);
+    void detect(socket, opaquePort ? OPAQUE_PEEK_MS : this.deps.limits.detectTimeoutMs).then((d) => {
+      if (d.protocol === 'closed') return;
+      const app: Endpoint = { ip: this.deps.podIp, port, meshed: false };
+      const plain: InboundConnection = { ctx: { tls: false, clientIp, port }, app, clientId: undefined };
+      if (d.protocol === 'tls' && d.hello.kind === 'hello' && d.hello.alpn.some((p) => MESH_ALPNS.includes(p))) {
+        setContext(socket, plain);
+        this.tls.emit('connection', socket);
+        return;
+      }
+      setContext(socket, plain);
+      if (d.protocol === 'http1' && !opaquePort) {
+        this.downstream.http1.emit('connection', socket);
+        socket.resume();
+      } else if (d.protocol === 'http2' && !opaquePort) {
+        this.downstream.http2.emit('connection', socket);
+      } else {
+        this.opaque(socket, plain);
+      }
+    });
+  }
+
+  private onSecure(tls: TLSSocket, peerIdentity: string | undefined): void {
+    const base = getContext<InboundConnection>(tls);
+    if (base === undefined) {
+      tls.destroy();
+      return;
+    }
+    tls.on('error', () => tls.destroy());
+    const clientId = peerIdentity !== undefined && isSafeHeaderValue(peerIdentity) ? peerIdentity : undefined;
+    const conn: InboundConnection = {
+      ctx: { ...(clientId !== undefined ? { peerIdentity: clientId } : {}), tls: true, clientIp: base.ctx.clientIp, port: base.ctx.port },
+      app: base.app,
+      clientId,
+    };
+    setContext(tls, conn);
+    switch (tls.alpnProtocol) {
+      case MESH_ALPN.http1:
+        this.downstream.http1.emit('connection', tls);
+        break;
+      case MESH_ALPN.h2:
+        this.downstream.http2.emit('connection', tls);
+        break;
+      case MESH_ALPN.opaque:
+        this.opaque(tls, conn);
+        break;
+      default:
+        tls.destroy();
+    }
+  }
+
+  private authorize(conn: InboundConnection, req: HookRequest | null): InboundDecision {
+    let d: InboundDecision;
+    try {
+      d = this.deps.policy.inbound.authorize(conn.ctx, req);
+    } catch {
+      d = { kind: 'deny', status: 403 }; // fail closed
+    }
+    if (d.kind === 'allow') this.deps.stats.inbound.authzAllow++;
+    else this.deps.stats.inbound.authzDeny++;
+    return d;
+  }
+
+  // --- HTTP/1.1 -------------------------------------------------------------------------------------
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const conn = getContext<InboundConnection>(req.socket);
+    if (conn === undefined) {
+      writeHttp1Error(res, 'INTERNAL');
+      return;
+    }
+    if (this.draining) res.shouldKeepAlive = false;
+    const path = req.url ?? '/';
+    const decision = this.authorize(conn, { method: req.method ?? 'GET', authority: req.headers.host ?? '', path, protocol: 'http1', header: (n) => req.headers[n] });
+    if (decision.kind === 'deny') {
+      this.deps.stats.inbound.error('FORBIDDEN');
+      writeHttp1Error(res, 'FORBIDDEN', decision.status);
+      return;
+    }
+    const fwd = forwardRequestHeaders(req.rawHeaders);
+    const headers = fwd.headers;
+    if (conn.clientId !== undefined) headers.push(HEADER_CLIENT_ID, conn.clientId);
+    if (decision.setHeaders !== undefined) for (const [k, v] of Object.entries(safeHeaders(decision.setHeaders))) headers.push(k, v);
+    const up: Upstream = { dispatcher: this.deps.pools.http1(conn.app), state: undefined };
+    const hasBody = fwd.chunked || fwd.contentLength > 0;
+    new Http1Exchange(req, res, {
+      method: req.method ?? 'GET', path, headers, body: hasBody ? req : null, pick: () => up, connectError: 'APP_UNREACHABLE',
+      retryPeerErrors: false, maxAttempts: 1, timeoutMs: undefined, stats: this.deps.stats.inbound,
+    }).start();
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const conn = getContext<InboundConnection>(req.socket);
+    socket.on('error', () => socket.destroy());
+    if (conn === undefined) {
+      socket.destroy();
+      return;
+    }
+    const decision = this.authorize(conn, { method: req.method ?? 'GET', authority: req.headers.host ?? '', path: req.url ?? '/', protocol: 'http1', header: (n) => req.headers[n] });
+    if (decision.kind === 'deny') {
+      socket.end(`HTTP/1.1 ${decision.status} Forbidden\r\ncontent-length: 0\r\n\r\n`);
+      return;
+    }
+    const extra: [string, string][] = conn.clientId !== undefined ? [[HEADER_CLIENT_ID, conn.clientId]] : [];
+    this.deps.pools.opaque(conn.app).then((up) => {
+      up.write(upgradeHead(req, req.url ?? '/', extra));
+      if (head.length > 0) up.write(head);
+      pipeBoth(socket, up);
+    }, () => socket.end('HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n'));
+  }
+
+  // --- HTTP/2 ---------------------------------------------------------------------------------------
+
+  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    const conn = getContext<InboundConnection>(stream.session?.socket);
+    const grpc = isGrpc(headers['content-type']);
+    stream.on('error', () => undefined);
+    if (conn === undefined) {
+      writeH2Error(stream, 'INTERNAL', grpc);
+      return;
+    }
+    const path = String(headers[':path'] ?? '/');
+    const decision = this.authorize(conn, {
+      method: String(headers[':method']), authority: String(headers[':authority'] ?? ''), path, protocol: grpc ? 'grpc' : 'http2', header: (n) => headers[n],
+    });
+    if (decision.kind === 'deny') {
+      this.deps.stats.inbound.error('FORBIDDEN');
+      writeH2Error(stream, 'FORBIDDEN', grpc, decision.status);
+      return;
+    }
+    const out = h2RequestHeaders(headers);
+    if (conn.clientId !== undefined) out[HEADER_CLIENT_ID] = conn.clientId;
+    if (decision.setHeaders !== undefined) Object.assign(out, safeHeaders(decision.setHeaders));
+    forwardH2Stream(stream, {
+      headers: out, grpc, pick: () => ({ session: this.deps.pools.http2(conn.app), state: undefined }), connectError: 'APP_UNREACHABLE',
+      retryPeerErrors: false, maxAttempts: 1, maxReplayBytes: 0, stats: this.deps.stats.inbound,
+    });
+  }
+
+  // --- opaque ---------------------------------------------------------------------------------------
+
+  private opaque(socket: Duplex, conn: InboundConnection): void {
+    socket.pause();
+    if (this.authorize(conn, null).kind === 'deny') {
+      // The kernel completed the handshake before the proxy knew the client: accept, then close.
+      socket.destroy();
+      return;
+    }
+    this.deps.pools.opaque(conn.app).then((up) => pipeBoth(socket, up), () => {
+      this.deps.stats.inbound.error('APP_UNREACHABLE');
+      socket.destroy();
+    });
+  }
+
+  // --- lifecycle ------------------------------------------------------------------------------------
+
+  beginDrain(): void {
+    this.draining = true;
+    this.server.close();
+    for (const s of this.downstream.h2Sessions) s.close();
+    this.downstream.http1.closeIdleConnections();
+  }
+
+  closeIdle(): void {
+    this.downstream.http1.closeIdleConnections();
+  }
+
+  get openConnections(): number {
+    return this.connections.size;
+  }
+
+  whenEmpty(): Promise<void> {
+    return this.connections.empty();
+  }
+
+  destroy(): void {
+    this.server.close();
+    this.tls.close();
+    this.connections.destroyAll();
+  }
+
+  get address(): { port: number } {
+    return { port: (this.server.address() as { port: number }).port };
+  }
+}

@@ -1,0 +1,390 @@
+/**
+ * The outbound listener (127.0.0.1:7140): everything the app sends is redirected here.
+ *
+ *   accept -> SO_ORIGINAL_DST -> Destinations.resolve
+ *     unknown                         -> plaintext TCP pipe to the original destination (no detection)
+ *     service/endpoint, opaque hint   -> opaque: one connection to an endpoint (mTLS weft/opaque if meshed)
+ *     otherwise detect:  http1 -> per request: route (PolicyHook) -> balancer -> pooled peer connection
+ *                        http2 -> per stream: the same over one multiplexed session per peer
+ *                        tls / unknown bytes -> opaque
+ *
+ * A ClusterIP destination is load-balanced over the Service port's endpoints; a pod IP destination
+ * goes to that pod only (unrouted), still over mTLS when the pod is meshed.
+ */
+import { createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { Duplex } from 'node:stream';
+import { MESH_ALPN } from '../../core/contract.js';
+import type { EndpointState } from '../balancer.js';
+import { ConnectionSet, createDownstreamServers, getContext, pipeBoth, redirectedTo, setContext, upgradeHead } from '../connection.js';
+import type { DownstreamServers } from '../connection.js';
+import { Balancers } from '../deps.js';
+import type { ProxyDeps } from '../deps.js';
+import { detect } from '../detect.js';
+import { forwardH2Stream, h2RequestHeaders } from '../h2-exchange.js';
+import { forwardRequestHeaders, isSafeHeaderValue, isTokenName } from '../headers.js';
+import { Http1Exchange } from '../http1-exchange.js';
+import type { Upstream } from '../http1-exchange.js';
+import type { H2Upstream } from '../h2-exchange.js';
+import type { Destination, Endpoint, HeaderOps, HookRequest, OutboundDecision, ServicePort } from '../ports.js';
+import { isGrpc, writeH2Decision, writeH2Error, writeHttp1Decision, writeHttp1Error } from '../respond.js';
+
+interface OutboundConnection {
+  readonly dest: Destination;
+  /** For kind 'endpoint': the pod itself. */
+  readonly endpoint: Endpoint | undefined;
+  readonly target: ServicePort | undefined;
+}
+
+/** Up to this many endpoints are tried for one request whose attempts never reached an app. */
+const MAX_ATTEMPTS = 3;
+
+export class OutboundListener {
+  private readonly server: Server;
+  private readonly downstream: DownstreamServers;
+  private readonly balancers: Balancers;
+  private readonly connections: ConnectionSet;
+  private draining = false;
+
+  constructor(private readonly deps: ProxyDeps) {
+    const stats = deps.stats.outbound;
+    this.balancers = new Balancers(deps.endpoints);
+    this.connections = new ConnectionSet(stats);
+    this.downstream = createDownstreamServers(
+      deps.limits,
+      stats,
+      (req, res) => this.onRequest(req, res),
+      (req, socket, head) => this.onUpgrade(req, socket, head),
+      (stream, headers) => this.onStream(stream, headers),
+    );
+    this.server = createServer({ allowHalfOpen: false, noDelay: true }, (s) => this.onConnection(s));
+  }
+
+  listen(port: number, host: string): Promise<{ port: number }> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.removeListener('error', reject);
+        resolve({ port: (this.server.address() as { port: number }).port });
+      });
+    });
+  }
+
+  private onConnection(socket: Socket): void {
+    this.connections.add(socket);
+    socket.on('error', () => socket.destroy());
+    const orig = redirectedTo(socket, this.deps.originalDestination);
+    if (orig === undefined) {
+      // Not redirected: nothing says where it was going.
+      socket.destroy();
+      return;
+    }
+    let resolved: Promise<Destination> | Destination;
+    try {
+      resolved = this.deps.destinations.resolve(orig.address, orig.port);
+    } catch {
+      resolved = { kind: 'unknown' };
+    }
+    void Promise.resolve(resolved).catch((): Destination => ({ kind: 'unknown' })).then(async (dest) => {
+      if (socket.destroyed) return;
+      const endpoint: Endpoint | undefined = dest.kind === 'endpoint'
+        ? { ip: orig.address, port: orig.port, meshed: dest.meshed, ...(dest.identity !== undefined ? { identity: dest.identity } : {}) }
+        : dest.kind === 'unknown' ? { ip: orig.address, port: orig.port, meshed: false } : undefined;
+      const conn: OutboundConnection = { dest, endpoint, target: dest.kind === 'service' ? dest.service : undefined };
+      if (dest.kind === 'unknown' || dest.protocolHint === 'opaque' || this.deps.opaquePorts.has(orig.port)) {
+        await this.opaque(socket, conn);
+        return;
+      }
+      const d = await detect(socket, this.deps.limits.detectTimeoutMs);
+      if (d.protocol === 'closed') return;
+      setContext(socket, conn);
+      if (d.protocol === 'http1') {
+        this.downstream.http1.emit('connection', socket);
+        socket.resume();
+      } else if (d.protocol === 'http2') {
+        this.downstream.http2.emit('connection', socket);
+      } else {
+        await this.opaque(socket, conn);
+      }
+    });
+  }
+
+  // --- HTTP/1.1 -------------------------------------------------------------------------------------
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const conn = getContext<OutboundConnection>(req.socket);
+    const stats = this.deps.stats.outbound;
+    if (conn === undefined) {
+      writeHttp1Error(res, 'INTERNAL');
+      return;
+    }
+    if (this.draining) res.shouldKeepAlive = false;
+    let path = req.url ?? '/';
+    const fwd = forwardRequestHeaders(req.rawHeaders);
+    const headers = fwd.headers;
+    if (path[0] !== '/' && path !== '*') {
+      // absolute-form (case 14): its authority wins over Host (RFC 9112 3.2.2); send origin-form.
+      try {
+        const u = new URL(path);
+        path = `${u.pathname}${u.search}`;
+        if (fwd.hostIndex >= 0) headers[fwd.hostIndex] = u.host;
+        else headers.push('host', u.host);
+      } catch {
+        writeHttp1Error(res, 'BAD_REQUEST');
+        return;
+      }
+    }
+    let pick: (tried: ReadonlySet<EndpointState> | undefined) => Upstream | undefined;
+    let maxAttempts = MAX_ATTEMPTS;
+    let timeoutMs: number | undefined;
+    let retryPeerErrors = true;
+    if (conn.target !== undefined) {
+      const decision = this.route(conn.target, req, path, 'http1');
+      if (decision === undefined) {
+        writeHttp1Error(res, 'POLICY_FAILED');
+        return;
+      }
+      if (decision.kind === 'respond') {
+        writeHttp1Decision(res, decision.status, decision.headers, decision.body);
+        stats.response(decision.status, 0);
+        return;
+      }
+      if (decision.requestHeaders !== undefined) applyHeaderOps(headers, decision.requestHeaders);
+      timeoutMs = decision.timeoutMs;
+      const backend = decision.backend;
+      const bal = this.balancers.get(backend);
+      if (!bal.known) {
+        void this.balancers.whenKnown(backend, this.deps.limits.connectTimeoutMs).then(() => {
+          if (!res.writableEnded && !res.destroyed) this.onRequestRouted(req, res, path, headers, fwd.contentLength, fwd.chunked, (t) => this.pickHttp1(backend, t), MAX_ATTEMPTS, true, timeoutMs);
+        });
+        return;
+      }
+      pick = (tried) => this.pickHttp1(backend, tried);
+    } else {
+      const ep = conn.endpoint!;
+      const up: Upstream = { dispatcher: this.deps.pools.http1(ep), state: undefined };
+      pick = () => up;
+      maxAttempts = 1;
+      retryPeerErrors = false;
+    }
+    this.onRequestRouted(req, res, path, headers, fwd.contentLength, fwd.chunked, pick, maxAttempts, retryPeerErrors, timeoutMs);
+  }
+
+  private pickHttp1(backend: ServicePort, tried: ReadonlySet<EndpointState> | undefined): Upstream | undefined {
+    const st = this.balancers.get(backend).pick(tried);
+    return st === undefined ? undefined : { dispatcher: this.deps.pools.http1(st.endpoint), state: st };
+  }
+
+  private onRequestRouted(
+    req: IncomingMessage, res: ServerResponse, path: string, headers: string[], contentLength: number, chunked: boolean,
+    pick: (tried: ReadonlySet<EndpointState> | undefined) => Upstream | undefined, maxAttempts: number, retryPeerErrors: boolean,
+    timeoutMs: number | undefined,
+  ): void {
+    const base = {
+      method: req.method ?? 'GET', path, headers, pick, connectError: 'CONNECT_FAILED' as const, retryPeerErrors, maxAttempts, timeoutMs,
+      stats: this.deps.stats.outbound,
+    };
+    if (!chunked && contentLength <= 0) {
+      new Http1Exchange(req, res, { ...base, body: null }).start();
+      return;
+    }
+    if (!chunked && contentLength <= this.deps.limits.maxRetryBodyBytes) {
+      // Small bodies are buffered so a connect failure can be retried elsewhere (bounded: case 34).
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.once('end', () => new Http1Exchange(req, res, { ...base, body: Buffer.concat(chunks) }).start());
+      return;
+    }
+    new Http1Exchange(req, res, { ...base, body: req }).start();
+  }
+
+  private route(target: ServicePort, req: IncomingMessage | null, path: string, protocol: HookRequest['protocol'], h2?: IncomingHttpHeaders): OutboundDecision | undefined {
+    const hookReq: HookRequest = h2 !== undefined
+      ? { method: String(h2[':method']), authority: String(h2[':authority'] ?? ''), path, protocol, header: (n) => h2[n] }
+      : { method: req?.method ?? 'GET', authority: req?.headers.host ?? '', path, protocol, header: (n) => req?.headers[n] };
+    try {
+      return this.deps.policy.outbound.route({ target }, hookReq);
+    } catch {
+      return undefined;
+    }
+  }
+
+  // --- WebSocket upgrades ---------------------------------------------------------------------------
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const conn = getContext<OutboundConnection>(req.socket);
+    socket.on('error', () => socket.destroy());
+    if (conn === undefined) {
+      socket.destroy();
+      return;
+    }
+    let ep: Endpoint | undefined = conn.endpoint;
+    if (conn.target !== undefined) {
+      const decision = this.route(conn.target, req, req.url ?? '/', 'http1');
+      if (decision?.kind !== 'forward') {
+        socket.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n');
+        return;
+      }
+      ep = this.balancers.get(decision.backend).pick()?.endpoint;
+    }
+    if (ep === undefined) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    const target = ep;
+    const connect = target.meshed && target.identity !== undefined
+      ? this.deps.mesh.connect({ host: target.ip, port: target.port, identity: target.identity, alpn: MESH_ALPN.http1, timeoutMs: this.deps.limits.connectTimeoutMs })
+      : this.deps.pools.opaque(target);
+    connect.then((up) => {
+      up.write(upgradeHead(req, req.url ?? '/', []));
+      if (head.length > 0) up.write(head);
+      pipeBoth(socket, up);
+    }, () => socket.end('HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n'));
+  }
+
+  // --- HTTP/2 ---------------------------------------------------------------------------------------
+
+  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    const conn = getContext<OutboundConnection>(stream.session?.socket);
+    const grpc = isGrpc(headers['content-type']);
+    stream.on('error', () => undefined);
+    if (conn === undefined) {
+      writeH2Error(stream, 'INTERNAL', grpc);
+      return;
+    }
+    const out = h2RequestHeaders(headers);
+    let pick: (tried: ReadonlySet<EndpointState> | undefined) => H2Upstream | undefined;
+    let maxAttempts = MAX_ATTEMPTS;
+    if (conn.target !== undefined) {
+      const decision = this.route(conn.target, null, String(headers[':path'] ?? '/'), grpc ? 'grpc' : 'http2', headers);
+      if (decision === undefined) {
+        writeH2Error(stream, 'POLICY_FAILED', grpc);
+        return;
+      }
+      if (decision.kind === 'respond') {
+        writeH2Decision(stream, decision.status, decision.headers, decision.body);
+        return;
+      }
+      if (decision.requestHeaders !== undefined) applyH2HeaderOps(out, decision.requestHeaders);
+      const bal = this.balancers.get(decision.backend);
+      pick = (tried) => {
+        const st = bal.pick(tried);
+        return st === undefined ? undefined : { session: this.deps.pools.http2(st.endpoint), state: st };
+      };
+      if (!bal.known) {
+        void this.balancers.whenKnown(decision.backend, this.deps.limits.connectTimeoutMs).then(() => {
+          if (!stream.closed) this.forwardStream(stream, out, grpc, pick, MAX_ATTEMPTS);
+        });
+        return;
+      }
+    } else {
+      const ep = conn.endpoint!;
+      pick = () => ({ session: this.deps.pools.http2(ep), state: undefined });
+      maxAttempts = 1;
+    }
+    this.forwardStream(stream, out, grpc, pick, maxAttempts);
+  }
+
+  private forwardStream(stream: ServerHttp2Stream, headers: Record<string, string | string[]>, grpc: boolean,
+    pick: (tried: ReadonlySet<EndpointState> | undefined) => H2Upstream | undefined, maxAttempts: number): void {
+    forwardH2Stream(stream, {
+      headers, grpc, pick, connectError: 'CONNECT_FAILED', retryPeerErrors: maxAttempts > 1, maxAttempts,
+      maxReplayBytes: this.deps.limits.maxRetryBodyBytes, stats: this.deps.stats.outbound,
+    });
+  }
+
+  // --- opaque ---------------------------------------------------------------------------------------
+
+  private async opaque(socket: Socket, conn: OutboundConnection): Promise<void> {
+    socket.pause();
+    let tried: Set<EndpointState> | undefined;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      let ep = conn.endpoint;
+      let st: EndpointState | undefined;
+      if (conn.target !== undefined) {
+        await this.balancers.whenKnown(conn.target, this.deps.limits.connectTimeoutMs);
+        st = this.balancers.get(conn.target).pick(tried);
+        ep = st?.endpoint;
+      }
+      if (ep === undefined || socket.destroyed) break;
+      try {
+        const up = await this.deps.pools.opaque(ep);
+        pipeBoth(socket, up);
+        return;
+      } catch {
+        if (st === undefined) break;
+        st.fail();
+        (tried ??= new Set()).add(st);
+        this.deps.stats.outbound.retries++;
+      }
+    }
+    this.deps.stats.outbound.error('CONNECT_FAILED');
+    socket.destroy();
+  }
+
+  // --- lifecycle ------------------------------------------------------------------------------------
+
+  /** Stops accepting; in-flight requests finish (HTTP/1 with Connection: close, HTTP/2 with GOAWAY). */
+  beginDrain(): void {
+    this.draining = true;
+    this.server.close();
+    for (const s of this.downstream.h2Sessions) s.close();
+    this.downstream.http1.closeIdleConnections();
+  }
+
+  closeIdle(): void {
+    this.downstream.http1.closeIdleConnections();
+  }
+
+  get openConnections(): number {
+    return this.connections.size;
+  }
+
+  whenEmpty(): Promise<void> {
+    return this.connections.empty();
+  }
+
+  destroy(): void {
+    this.server.close();
+    this.connections.destroyAll();
+    this.balancers.close();
+  }
+
+  get address(): { port: number } {
+    return { port: (this.server.address() as { port: number }).port };
+  }
+}
+
+function applyHeaderOps(headers: string[], ops: HeaderOps): void {
+  for (const name of ops.remove ?? []) removeHeader(headers, name.toLowerCase());
+  for (const [k, v] of ops.set ?? []) {
+    const name = k.toLowerCase();
+    if (!isTokenName(name) || !isSafeHeaderValue(v)) continue;
+    removeHeader(headers, name);
+    headers.push(name, v);
+  }
+  for (const [k, v] of ops.add ?? []) {
+    const name = k.toLowerCase();
+    if (isTokenName(name) && isSafeHeaderValue(v)) headers.push(name, v);
+  }
+}
+
+function removeHeader(headers: string[], name: string): void {
+  for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i] === name) headers.splice(i, 2);
+}
+
+function applyH2HeaderOps(headers: Record<string, string | string[]>, ops: HeaderOps): void {
+  for (const name of ops.remove ?? []) delete headers[name.toLowerCase()];
+  for (const [k, v] of ops.set ?? []) {
+    const name = k.toLowerCase();
+    if (isTokenName(name) && isSafeHeaderValue(v)) headers[name] = v;
+  }
+  for (const [k, v] of ops.add ?? []) {
+    const name = k.toLowerCase();
+    if (!isTokenName(name) || !isSafeHeaderValue(v)) continue;
+    const cur = headers[name];
+    headers[name] = cur === undefined ? v : [...(Array.isArray(cur) ? cur : [cur]), v];
+  }
+}

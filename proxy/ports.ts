@@ -1,0 +1,117 @@
+/**
+ * What the transport depends on, as small interfaces: discovery (Destinations, Endpoints), the proxy's
+ * own certificate (CertificateProvider) and the policy enforcement point (PolicyHook). The gRPC clients
+ * of api/ implement them in production; tests feed them directly.
+ *
+ *   app -> outbound -> Destinations.resolve(origDst) -> PolicyHook.outbound.route -> Endpoints.watch
+ *       -> balancer -> peer pool (mTLS, identity checked) -> inbound -> PolicyHook.inbound.authorize -> app
+ *
+ * Invariant: every method called per request (route, authorize, the endpoint list) is synchronous and
+ * cheap; anything slow (lookups, watches) happens once per connection or in the background.
+ */
+
+export interface ServicePort {
+  readonly namespace: string;
+  readonly name: string;
+  readonly port: number;
+}
+
+export type ProtocolHint = 'detect' | 'http1' | 'http2' | 'opaque';
+
+export type Destination =
+  | { readonly kind: 'service'; readonly service: ServicePort; readonly protocolHint: ProtocolHint }
+  | { readonly kind: 'endpoint'; readonly meshed: boolean; readonly identity?: string; readonly protocolHint: ProtocolHint }
+  | { readonly kind: 'unknown' };
+
+export interface Destinations {
+  /** What an original destination (ClusterIP:port or pod IP:port) is. Called once per connection. */
+  resolve(ip: string, port: number): Promise<Destination> | Destination;
+}
+
+export interface Endpoint {
+  readonly ip: string;
+  readonly port: number;
+  readonly meshed: boolean;
+  /** The SPIFFE ID the endpoint's proxy must present (meshed endpoints). */
+  readonly identity?: string;
+}
+
+export interface Endpoints {
+  /**
+   * Watches the ready endpoints of a Service port: `onUpdate` is called with the full set, at once if
+   * known, then on every change. Returns the function that stops the watch.
+   */
+  watch(service: ServicePort, onUpdate: (endpoints: readonly Endpoint[]) => void): () => void;
+}
+
+export interface Certificate {
+  readonly keyPem: string;
+  /** The leaf followed by its intermediates. */
+  readonly certChainPem: string;
+  readonly trustAnchorsPem: string;
+  /** The proxy's own SPIFFE ID. */
+  readonly identity: string;
+}
+
+export interface CertificateProvider {
+  current(): Certificate | undefined;
+  /** Called after every new certificate (first issuance and rotations). Returns an unsubscribe. */
+  onChange(listener: (cert: Certificate) => void): () => void;
+}
+
+// --- policy hook ------------------------------------------------------------------------------------
+
+export type Protocol = 'http1' | 'http2' | 'grpc' | 'opaque';
+
+/** A request as the hook sees it: header names lower-case; values as received. */
+export interface HookRequest {
+  readonly method: string;
+  readonly authority: string;
+  readonly path: string;
+  readonly protocol: Protocol;
+  readonly header: (name: string) => string | readonly string[] | undefined;
+}
+
+export interface HeaderOps {
+  readonly set?: readonly (readonly [string, string])[];
+  readonly add?: readonly (readonly [string, string])[];
+  readonly remove?: readonly string[];
+}
+
+export type OutboundDecision =
+  | { readonly kind: 'forward'; readonly backend: ServicePort; readonly requestHeaders?: HeaderOps; readonly timeoutMs?: number }
+  | { readonly kind: 'respond'; readonly status: number; readonly headers?: readonly (readonly [string, string])[]; readonly body?: string };
+
+export interface OutboundContext {
+  /** The Service port the app dialled (its ClusterIP). */
+  readonly target: ServicePort;
+}
+
+export type InboundDecision =
+  | { readonly kind: 'allow'; readonly setHeaders?: readonly (readonly [string, string])[] }
+  | { readonly kind: 'deny'; readonly status: number };
+
+export interface InboundContext {
+  /** The client's verified SPIFFE ID (mesh mTLS only). */
+  readonly peerIdentity?: string;
+  /** True when the connection was mesh mTLS. */
+  readonly tls: boolean;
+  readonly clientIp: string;
+  /** The app port the connection was for. */
+  readonly port: number;
+}
+
+export interface PolicyHook {
+  readonly outbound: {
+    route(ctx: OutboundContext, req: HookRequest): OutboundDecision;
+  };
+  readonly inbound: {
+    /** `req` is null for an opaque connection: the decision is per connection. */
+    authorize(ctx: InboundContext, req: HookRequest | null): InboundDecision;
+  };
+}
+
+/** Whether each source of state has delivered at least once (the admin /ready answer). */
+export interface ReadinessSource {
+  isReady(): boolean;
+}

@@ -1,0 +1,130 @@
+/**
+ * A running proxy: the outbound, inbound and admin listeners over one set of pools, one mTLS identity
+ * and one stats object. `startProxy` is what `weft proxy` and the in-process tests call; it opens the
+ * data ports only once the proxy has its own certificate (nothing is served before, case 40).
+ *
+ * Shutdown (SIGTERM): stop accepting, drain (HTTP/2 GOAWAY, HTTP/1 `Connection: close` on the next
+ * response and idle keep-alive connections closed), then close whatever is left at the grace period.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdminServer } from './admin.js';
+import type { ProxyLimits } from './config.js';
+import type { OriginalDestinationFn } from './connection.js';
+import type { ProxyDeps } from './deps.js';
+import { InboundListener } from './inbound/listener.js';
+import { createRegistry, ProxyStats } from './metrics.js';
+import { MeshTls } from './mtls.js';
+import { OutboundListener } from './outbound/listener.js';
+import { UpstreamPools } from './pool.js';
+import type { CertificateProvider, Destinations, Endpoints, PolicyHook, ReadinessSource } from './ports.js';
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ProxyOptions {
+  readonly limits: ProxyLimits;
+  readonly podIp: string;
+  readonly opaquePorts: ReadonlySet<number>;
+  readonly destinations: Destinations;
+  readonly endpoints: Endpoints;
+  readonly policy: PolicyHook;
+  readonly certificates: CertificateProvider;
+  /** Policy and discovery readiness (the certificate is checked here). */
+  readonly readiness: readonly ReadinessSource[];
+  readonly originalDestination: OriginalDestinationFn;
+  readonly outbound: ListenAddress;
+  readonly inbound: ListenAddress;
+  readonly admin?: ListenAddress;
+  /** What /config shows (no secrets). */
+  readonly configDump?: () => unknown;
+}
+
+export interface RunningProxy {
+  readonly stats: ProxyStats;
+  readonly mesh: MeshTls;
+  readonly outboundPort: number;
+  readonly inboundPort: number;
+  readonly adminPort: number | undefined;
+  isReady(): boolean;
+  /** Drains and closes; resolves when everything is closed (at the latest after `graceMs`). */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
+  const stats = new ProxyStats();
+  const mesh = new MeshTls(o.certificates);
+  stats.tlsHandshakesOut = () => mesh.handshakesOut;
+  stats.tlsHandshakesIn = () => mesh.handshakesIn;
+  const pools = new UpstreamPools(mesh, o.limits);
+  const deps: ProxyDeps = {
+    limits: o.limits, podIp: o.podIp, opaquePorts: o.opaquePorts, destinations: o.destinations, endpoints: o.endpoints,
+    policy: o.policy, mesh, pools, stats, originalDestination: o.originalDestination,
+  };
+  let draining = false;
+  const isReady = () => !draining && mesh.ready && o.readiness.every((r) => r.isReady());
+
+  let admin: Server | undefined;
+  let adminPort: number | undefined;
+  if (o.admin !== undefined) {
+    const registry = createRegistry(stats);
+    admin = createAdminServer({ registry, ready: isReady, configDump: () => ({ identity: mesh.identity ?? null, ...(o.configDump?.() as object | undefined) }) });
+    adminPort = await listen(admin, o.admin);
+  }
+
+  if (!mesh.ready) {
+    await new Promise<void>((resolve) => {
+      const off = o.certificates.onChange(() => {
+        off();
+        resolve();
+      });
+    });
+  }
+
+  const outbound = new OutboundListener(deps);
+  const inbound = new InboundListener(deps);
+  const outboundPort = (await outbound.listen(o.outbound.port, o.outbound.host)).port;
+  const inboundPort = (await inbound.listen(o.inbound.port, o.inbound.host)).port;
+
+  let closing: Promise<void> | undefined;
+  const shutdown = (graceMs: number): Promise<void> => {
+    closing ??= (async () => {
+      draining = true;
+      outbound.beginDrain();
+      inbound.beginDrain();
+      const deadline = Date.now() + graceMs;
+      const tick = setInterval(() => {
+        outbound.closeIdle();
+        inbound.closeIdle();
+      }, 50);
+      await Promise.race([
+        Promise.all([outbound.whenEmpty(), inbound.whenEmpty()]),
+        new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now()))),
+      ]);
+      clearInterval(tick);
+      outbound.destroy();
+      inbound.destroy();
+      pools.destroy();
+      mesh.close();
+      if (admin !== undefined) {
+        admin.closeAllConnections();
+        await new Promise((r) => admin.close(r));
+      }
+    })();
+    return closing;
+  };
+
+  return { stats, mesh, outboundPort, inboundPort, adminPort, isReady, shutdown };
+}
+
+function listen(server: Server, at: ListenAddress): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, () => {
+      server.removeListener('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}

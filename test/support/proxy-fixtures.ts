@@ -1,0 +1,228 @@
+/**
+ * Test doubles and fixtures for the proxy's in-process integration tests (and the hop benchmark):
+ * a mesh PKI from the identity CA library, a certificate provider that can rotate, static discovery,
+ * an allow-all policy hook, and `meshPair`, which starts apps, server proxies and a client proxy wired
+ * together on loopback. In-process there is no iptables: each listener gets an `originalDestination`
+ * function saying where its connections were "redirected" from.
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { CertificateAuthority, createCsr, createTrustAnchor } from '../../identity/ca.js';
+import { generateRsaKeyPair } from '../../identity/keys.js';
+import type { KeyPairPem } from '../../identity/keys.js';
+import { DEFAULT_LIMITS } from '../../proxy/config.js';
+import type { ProxyLimits } from '../../proxy/config.js';
+import type { OriginalDestination } from '../../proxy/original-dst.js';
+import type {
+  Certificate, CertificateProvider, Destination, Destinations, Endpoint, Endpoints, PolicyHook, ServicePort,
+} from '../../proxy/ports.js';
+import { startProxy } from '../../proxy/proxy.js';
+import type { RunningProxy } from '../../proxy/proxy.js';
+
+export const TRUST_DOMAIN = 'cluster.local';
+export const id = (ns: string, sa: string): string => `spiffe://${TRUST_DOMAIN}/ns/${ns}/sa/${sa}`;
+
+/** RSA key generation is the slow part: keys are made once per process and reused. */
+const keyCache: KeyPairPem[] = [];
+let keyIdx = 0;
+async function key(): Promise<KeyPairPem> {
+  if (keyCache.length < 8) {
+    const k = await generateRsaKeyPair();
+    keyCache.push(k);
+    return k;
+  }
+  return keyCache[keyIdx++ % keyCache.length]!;
+}
+
+export class TestPki {
+  private constructor(readonly anchorsPem: string, private readonly issuer: CertificateAuthority) {}
+
+  static async create(): Promise<TestPki> {
+    const anchor = await createTrustAnchor({ trustDomain: TRUST_DOMAIN });
+    const issuerCred = await CertificateAuthority.load(anchor).createIssuer({ trustDomain: TRUST_DOMAIN });
+    return new TestPki(anchor.anchorsPem, CertificateAuthority.load(issuerCred));
+  }
+
+  async certificate(identity: string, opts: { lifetimeMs?: number; now?: Date; backdateMs?: number } = {}): Promise<Certificate> {
+    const k = await key();
+    const issued = this.issuer.issueLeaf(createCsr(identity, k), { expectedSpiffeId: identity, ...opts });
+    return { keyPem: k.privateKeyPem, certChainPem: [issued.certPem, ...issued.chainPem].join(''), trustAnchorsPem: this.anchorsPem, identity };
+  }
+}
+
+export class StaticCertificates implements CertificateProvider {
+  private cert: Certificate | undefined;
+  private readonly listeners = new Set<(c: Certificate) => void>();
+  constructor(cert?: Certificate) {
+    this.cert = cert;
+  }
+  current(): Certificate | undefined {
+    return this.cert;
+  }
+  set(cert: Certificate): void {
+    this.cert = cert;
+    for (const l of [...this.listeners]) l(cert);
+  }
+  onChange(l: (c: Certificate) => void): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+}
+
+const spKey = (sp: ServicePort) => `${sp.namespace}/${sp.name}:${sp.port}`;
+
+/** Discovery double: addresses map to Services or pods; Service ports have endpoint sets. */
+export class StaticDiscovery implements Destinations, Endpoints {
+  private readonly addresses = new Map<string, Destination>();
+  private readonly sets = new Map<string, readonly Endpoint[]>();
+  private readonly watchers = new Map<string, Set<(e: readonly Endpoint[]) => void>>();
+
+  service(clusterIp: string, sp: ServicePort, endpoints?: readonly Endpoint[], protocolHint: 'detect' | 'opaque' = 'detect'): this {
+    this.addresses.set(`${clusterIp}:${sp.port}`, { kind: 'service', service: sp, protocolHint });
+    if (endpoints !== undefined) this.setEndpoints(sp, endpoints);
+    return this;
+  }
+
+  pod(ip: string, port: number, meshed: boolean, identity?: string): this {
+    this.addresses.set(`${ip}:${port}`, { kind: 'endpoint', meshed, ...(identity !== undefined ? { identity } : {}), protocolHint: 'detect' });
+    return this;
+  }
+
+  setEndpoints(sp: ServicePort, endpoints: readonly Endpoint[]): void {
+    this.sets.set(spKey(sp), endpoints);
+    for (const w of this.watchers.get(spKey(sp)) ?? []) w(endpoints);
+  }
+
+  resolve(ip: string, port: number): Destination {
+    return this.addresses.get(`${ip}:${port}`) ?? { kind: 'unknown' };
+  }
+
+  watch(sp: ServicePort, onUpdate: (e: readonly Endpoint[]) => void): () => void {
+    const k = spKey(sp);
+    let set = this.watchers.get(k);
+    if (set === undefined) this.watchers.set(k, (set = new Set()));
+    set.add(onUpdate);
+    const now = this.sets.get(k);
+    if (now !== undefined) onUpdate(now);
+    return () => set.delete(onUpdate);
+  }
+}
+
+/** Forwards to the Service port the app dialled; allows everything inbound. */
+export const allowAll: PolicyHook = {
+  outbound: { route: (ctx) => ({ kind: 'forward', backend: ctx.target }) },
+  inbound: { authorize: () => ({ kind: 'allow' }) },
+};
+
+export const ready = { isReady: () => true };
+
+export function fixedDestination(address: string, port: number): () => OriginalDestination {
+  const d: OriginalDestination = { address, port, family: address.includes(':') ? 6 : 4 };
+  return () => d;
+}
+
+export const TEST_LIMITS: ProxyLimits = { ...DEFAULT_LIMITS, connectTimeoutMs: 2_000, detectTimeoutMs: 2_000 };
+
+export interface ProxyHandle {
+  readonly proxy: RunningProxy;
+  readonly identity: string;
+}
+
+export async function startTestProxy(o: {
+  certificates: CertificateProvider;
+  discovery?: StaticDiscovery;
+  policy?: PolicyHook;
+  podIp?: string;
+  /** Where connections to the outbound listener were going. */
+  outboundDst?: (s: Socket) => OriginalDestination | null;
+  /** Which app port connections to the inbound listener were for. */
+  inboundDst?: (s: Socket) => OriginalDestination | null;
+  limits?: Partial<ProxyLimits>;
+  opaquePorts?: number[];
+  admin?: boolean;
+  inboundHost?: string;
+}): Promise<RunningProxy> {
+  const discovery = o.discovery ?? new StaticDiscovery();
+  let outboundPort = -1;
+  const proxy = await startProxy({
+    limits: { ...TEST_LIMITS, ...o.limits },
+    podIp: o.podIp ?? '127.0.0.1',
+    opaquePorts: new Set(o.opaquePorts ?? []),
+    destinations: discovery,
+    endpoints: discovery,
+    policy: o.policy ?? allowAll,
+    certificates: o.certificates,
+    readiness: [ready],
+    originalDestination: (s) => (s.localPort === outboundPort ? o.outboundDst?.(s) ?? null : o.inboundDst?.(s) ?? null),
+    outbound: { host: '127.0.0.1', port: 0 },
+    inbound: { host: o.inboundHost ?? '127.0.0.1', port: 0 },
+    ...(o.admin === true ? { admin: { host: '127.0.0.1', port: 0 } } : {}),
+  });
+  outboundPort = proxy.outboundPort;
+  return proxy;
+}
+
+/**
+ * A meshed hop: `apps.length` server pods (app + server proxy with its own identity) behind one
+ * Service at CLUSTER_IP:SERVICE_PORT, and a client proxy whose outbound connections all "go" there.
+ */
+export const CLUSTER_IP = '10.96.0.10';
+export const SERVICE_PORT = 80;
+export const SERVICE: ServicePort = { namespace: 'demo', name: 'web', port: SERVICE_PORT };
+
+export interface MeshPair {
+  readonly pki: TestPki;
+  readonly client: RunningProxy;
+  readonly servers: RunningProxy[];
+  readonly discovery: StaticDiscovery;
+  readonly endpoints: Endpoint[];
+  close(): Promise<void>;
+}
+
+export async function meshPair(o: {
+  appPorts: number[];
+  pki?: TestPki;
+  clientPolicy?: PolicyHook;
+  serverPolicy?: PolicyHook;
+  serverIdentity?: (i: number) => string;
+  announcedIdentity?: (i: number) => string;
+  limits?: Partial<ProxyLimits>;
+  serverPodIp?: string;
+}): Promise<MeshPair> {
+  const pki = o.pki ?? (await TestPki.create());
+  const servers: RunningProxy[] = [];
+  const endpoints: Endpoint[] = [];
+  for (let i = 0; i < o.appPorts.length; i++) {
+    const ident = o.serverIdentity?.(i) ?? id('demo', `web-${i}`);
+    const appPort = o.appPorts[i]!;
+    const p = await startTestProxy({
+      certificates: new StaticCertificates(await pki.certificate(ident)),
+      ...(o.serverPolicy !== undefined ? { policy: o.serverPolicy } : {}),
+      inboundDst: fixedDestination(o.serverPodIp ?? '127.0.0.1', appPort),
+      ...(o.serverPodIp !== undefined ? { podIp: o.serverPodIp } : {}),
+      ...(o.limits !== undefined ? { limits: o.limits } : {}),
+    });
+    servers.push(p);
+    endpoints.push({ ip: '127.0.0.1', port: p.inboundPort, meshed: true, identity: o.announcedIdentity?.(i) ?? ident });
+  }
+  const discovery = new StaticDiscovery().service(CLUSTER_IP, SERVICE, endpoints);
+  const client = await startTestProxy({
+    certificates: new StaticCertificates(await pki.certificate(id('demo', 'client'))),
+    discovery,
+    ...(o.clientPolicy !== undefined ? { policy: o.clientPolicy } : {}),
+    outboundDst: fixedDestination(CLUSTER_IP, SERVICE_PORT),
+    ...(o.limits !== undefined ? { limits: o.limits } : {}),
+  });
+  return {
+    pki, client, servers, discovery, endpoints,
+    close: async () => {
+      await Promise.all([client, ...servers].map((p) => p.shutdown(0)));
+    },
+  };
+}
+
+export function listenHttp(handler: (req: IncomingMessage, res: ServerResponse) => void, host = '127.0.0.1'): Promise<Server & { port: number }> {
+  const server = createServer({ keepAliveTimeout: 120_000 }, handler);
+  return new Promise((resolve) => server.listen(0, host, () => resolve(Object.assign(server, { port: (server.address() as AddressInfo).port }))));
+}
