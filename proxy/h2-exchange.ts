@@ -101,7 +101,7 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
     stream.on('error', (err) => {
       error = err;
     });
-    stream.once('response', (h: IncomingHttpHeaders) => {
+    stream.once('response', (h: IncomingHttpHeaders, flags: number) => {
       const status = Number(h[':status']);
       if (status === 502 && o.retryPeerErrors && h[HEADER_PROXY_ERROR] === RETRYABLE_PEER_ERROR && canRetry()) {
         peerRefused = true;
@@ -115,6 +115,12 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
         if (v !== undefined && !RESPONSE_DROP.has(k)) out[k] = v;
       }
       if (down.closed) return;
+      o.stats.response(status, performance.now() - t0);
+      if ((flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0) {
+        // Trailers-only (a gRPC error status, a bodyless answer): one HEADERS frame ending the stream.
+        down.respond(out, { endStream: true });
+        return;
+      }
       down.once('wantTrailers', () => {
         const t: Record<string, string | string[]> = {};
         for (const k in trailers) {
@@ -124,7 +130,6 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
         down.sendTrailers(t);
       });
       down.respond(out, { waitForTrailers: true });
-      o.stats.response(status, performance.now() - t0);
     });
     let trailers: IncomingHttpHeaders | undefined;
     stream.once('trailers', (t: IncomingHttpHeaders) => {
