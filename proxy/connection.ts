@@ -77,6 +77,9 @@ export function createDownstreamServers(
     connectionsCheckingInterval: 1_000,
   }, onRequest);
   http1.timeout = limits.idleTimeoutMs;
+  // This server never listens (listeners hand it sockets), but node starts its connection tracking,
+  // which enforces headersTimeout/requestTimeout and powers closeIdleConnections, on 'listening'.
+  http1.emit('listening');
   http1.on('upgrade', onUpgrade);
   http1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {

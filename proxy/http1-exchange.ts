@@ -39,6 +39,8 @@ export interface ExchangeOptions {
   readonly maxAttempts: number;
   readonly timeoutMs: number | undefined;
   readonly stats: DirectionStats;
+  /** True while the proxy drains: the response then closes its connection. */
+  readonly draining: () => boolean;
 }
 
 type Controller = Dispatcher.DispatchController;
@@ -130,10 +132,12 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
     if (this.finished) return;
     if (statusCode === 502 && this.o.retryPeerErrors && headers[HEADER_PROXY_ERROR] === RETRYABLE_PEER_ERROR && this.canRetry()) {
       this.discard = true;
+      this.lastConnectError = 'APP_UNREACHABLE';
       return;
     }
     this.status = statusCode;
     const res = this.res;
+    if (this.o.draining()) res.shouldKeepAlive = false;
     const out = forwardResponseHeaders(headers);
     if (statusMessage !== undefined && statusMessage !== '') res.writeHead(statusCode, statusMessage, out);
     else res.writeHead(statusCode, out);

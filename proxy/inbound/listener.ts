@@ -51,6 +51,7 @@ export class InboundListener {
   private readonly connections: ConnectionSet;
   private readonly perClient = new Map<string, number>();
   private draining = false;
+  private readonly isDraining = (): boolean => this.draining;
 
   constructor(private readonly deps: ProxyDeps) {
     const stats = deps.stats.inbound;
@@ -184,7 +185,7 @@ export class InboundListener {
     const hasBody = fwd.chunked || fwd.contentLength > 0;
     new Http1Exchange(req, res, {
       method: req.method ?? 'GET', path, headers, body: hasBody ? req : null, pick: () => up, connectError: 'APP_UNREACHABLE',
-      retryPeerErrors: false, maxAttempts: 1, timeoutMs: undefined, stats: this.deps.stats.inbound,
+      retryPeerErrors: false, maxAttempts: 1, timeoutMs: undefined, stats: this.deps.stats.inbound, draining: this.isDraining,
     }).start();
   }
 
@@ -274,6 +275,8 @@ export class InboundListener {
 
   destroy(): void {
     this.server.close();
+    this.downstream.http1.close(); // stops node's connection-checking interval
+    this.downstream.http2.close();
     this.tls.close();
     this.connections.destroyAll();
   }

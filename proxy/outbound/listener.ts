@@ -47,6 +47,7 @@ export class OutboundListener {
   private readonly balancers: Balancers;
   private readonly connections: ConnectionSet;
   private draining = false;
+  private readonly isDraining = (): boolean => this.draining;
 
   constructor(private readonly deps: ProxyDeps) {
     const stats = deps.stats.outbound;
@@ -184,7 +185,7 @@ export class OutboundListener {
   ): void {
     const base = {
       method: req.method ?? 'GET', path, headers, pick, connectError: 'CONNECT_FAILED' as const, retryPeerErrors, maxAttempts, timeoutMs,
-      stats: this.deps.stats.outbound,
+      stats: this.deps.stats.outbound, draining: this.isDraining,
     };
     if (!chunked && contentLength <= 0) {
       new Http1Exchange(req, res, { ...base, body: null }).start();
@@ -348,6 +349,8 @@ export class OutboundListener {
 
   destroy(): void {
     this.server.close();
+    this.downstream.http1.close(); // stops node's connection-checking interval
+    this.downstream.http2.close();
     this.connections.destroyAll();
     this.balancers.close();
   }

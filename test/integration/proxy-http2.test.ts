@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { connect as netConnect, createServer as createNetServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { HEADER_CLIENT_ID } from '../../core/contract.js';
-import { CLUSTER_IP, SERVICE, fixedDestination, id, meshPair, startTestProxy, StaticCertificates, StaticDiscovery, TestPki } from '../support/proxy-fixtures.js';
+import { fixedDestination, id, meshPair, startTestProxy, StaticCertificates, StaticDiscovery, TestPki } from '../support/proxy-fixtures.js';
 
 const bytes = { serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b };
 const ECHO = {
@@ -205,5 +205,4 @@ test("the app's own TLS (no mesh ALPN) passes through the inbound proxy untouche
   const echoed = await tcpRoundTrip(server.inboundPort, hello);
   assert.ok(echoed.equals(hello));
   assert.equal(server.stats.tlsHandshakesIn(), 0);
-  void SERVICE;
 });
