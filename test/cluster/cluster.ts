@@ -79,6 +79,16 @@ export interface UpResult {
 const AGENT = 'agent';
 export const AGENT_MAIN = join(REPO_ROOT, 'dist', 'test', 'cluster', 'agent', 'main.js');
 
+/**
+ * The Node 24 binary the agent (and its containers) run on: this process's own, unless it is an older
+ * Node from PATH, in which case the project's pinned one from node_modules.
+ */
+export function nodeBinary(): string {
+  const major = Number(process.versions.node.split('.')[0]);
+  const pinned = join(REPO_ROOT, 'node_modules', 'node', 'bin', 'node');
+  return major < 24 && existsSync(pinned) ? pinned : process.execPath;
+}
+
 export function clusterInfo(): ClusterInfo {
   return {
     version: K8S_VERSION,
@@ -98,7 +108,7 @@ export function clusterInfo(): ClusterInfo {
     clusterDNS: CLUSTER_DNS,
     clusterDomain: CLUSTER_DOMAIN,
     repoRoot: REPO_ROOT,
-    nodeBinary: process.execPath,
+    nodeBinary: nodeBinary(),
   };
 }
 
