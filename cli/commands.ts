@@ -19,8 +19,8 @@ export interface CommandSpec {
 }
 
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
-  proxy: { kind: 'component', summary: 'run the sidecar proxy (inbound, outbound, admin)', missing: 'the proxy data path (issue: Proxy data path)' },
-  controller: { kind: 'component', summary: 'run the policy controller, identity CA and validating webhook', missing: 'the controller (issues: Identity, Policy controller)' },
+  proxy: { kind: 'component', summary: 'run the sidecar proxy (inbound, outbound, admin)', load: () => import('../proxy/main.js') },
+  controller: { kind: 'component', summary: 'run the policy controller, identity CA and validating webhook', load: () => import('../policy-controller/main.js') },
   injector: { kind: 'component', summary: 'run the mutating admission webhook that injects the proxy', missing: 'the injector (issue: Injector and install)' },
   'proxy-init': { kind: 'component', summary: "set up the pod's iptables redirection (init container)", missing: 'proxy-init (issue: Injector and install)' },
   install: { kind: 'user', summary: 'print the manifests that install Weft', missing: 'install (issue: Injector and install)' },
