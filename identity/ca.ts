@@ -175,7 +175,8 @@ export class CertificateAuthority {
     cert.serialNumber = serialNumber();
     cert.publicKey = publicKey;
     const notBefore = new Date(Math.floor((now.getTime() - backdateMs) / 1000) * 1000);
-    const notAfter = new Date(Math.min(now.getTime() + lifetimeMs, this.notAfter.getTime()));
+    // X.509 times have one-second precision: round down so the returned times equal the certificate's.
+    const notAfter = new Date(Math.floor(Math.min(now.getTime() + lifetimeMs, this.notAfter.getTime()) / 1000) * 1000);
     cert.validity.notBefore = notBefore;
     cert.validity.notAfter = notAfter;
     cert.setSubject(subject);
@@ -186,7 +187,6 @@ export class CertificateAuthority {
       { name: 'authorityKeyIdentifier', keyIdentifier: this.ski },
     ]);
     cert.sign(nodeSigner(this.credential.keyPem), SHA256());
-    // X.509 times have one-second precision: report what the certificate says.
     return {
       certPem: forge.pki.certificateToPem(cert),
       chainPem: this.chainPem,
