@@ -1,0 +1,71 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfig, parseDuration } from './config.js';
+
+test('defaults: weft-system, cluster.local, 24 h leaves, the issuer Secret, ports 8090 and 9990', () => {
+  const r = parseConfig([], {});
+  assert.ok(r.ok);
+  assert.equal(r.config.namespace, 'weft-system');
+  assert.equal(r.config.trustDomain, 'cluster.local');
+  assert.equal(r.config.certLifetimeMs, 24 * 3_600_000);
+  assert.deepEqual(r.config.issuer, { kind: 'secret', namespace: 'weft-system', name: 'weft-identity-issuer' });
+  assert.equal(r.config.grpcPort, 8090);
+  assert.equal(r.config.adminPort, 9990);
+  assert.ok(Object.isFrozen(r.config));
+});
+
+test('flags win over environment, environment over defaults', () => {
+  const r = parseConfig(['--cert-lifetime=60s', '--grpc-port', '18090'], {
+    WEFT_CERT_LIFETIME: '2h',
+    WEFT_GRPC_PORT: '1',
+    WEFT_ADMIN_PORT: '19990',
+    WEFT_TRUST_DOMAIN: 'example.org',
+    WEFT_ISSUER_SECRET: 'ca-ns/my-issuer',
+  });
+  assert.ok(r.ok);
+  assert.equal(r.config.certLifetimeMs, 60_000);
+  assert.equal(r.config.grpcPort, 18090);
+  assert.equal(r.config.adminPort, 19990);
+  assert.equal(r.config.trustDomain, 'example.org');
+  assert.deepEqual(r.config.issuer, { kind: 'secret', namespace: 'ca-ns', name: 'my-issuer' });
+});
+
+test('every error is reported at once', () => {
+  const r = parseConfig(['--grpc-port', '99999', '--log-level', 'loud', '--nope', '--cert-lifetime', 'soon', '--trust-domain', 'Bad_TD'], {
+    WEFT_TOKEN_REVIEW_CONCURRENCY: '0',
+  });
+  assert.ok(!r.ok);
+  assert.equal(r.errors.length, 6, r.errors.join('\n'));
+  assert.match(r.errors.join('\n'), /--nope/);
+  assert.match(r.errors.join('\n'), /WEFT_TOKEN_REVIEW_CONCURRENCY/);
+});
+
+test('an issuer directory and an issuer Secret together are ambiguous', () => {
+  const r = parseConfig(['--issuer-dir', '/x'], { WEFT_ISSUER_SECRET: 'a' });
+  assert.ok(!r.ok);
+  assert.match(r.errors[0] ?? '', /both name an issuer/);
+});
+
+test('the issuer directory replaces the Secret', () => {
+  const r = parseConfig([], { WEFT_ISSUER_DIR: '/etc/weft/issuer' });
+  assert.ok(r.ok);
+  assert.deepEqual(r.config.issuer, { kind: 'dir', path: '/etc/weft/issuer' });
+});
+
+test('a flag without its value is an error, not the next flag', () => {
+  const r = parseConfig(['--namespace', '--grpc-port', '1'], {});
+  assert.ok(!r.ok);
+  assert.match(r.errors[0] ?? '', /--namespace needs a value/);
+});
+
+test('--help asks for usage', () => {
+  const r = parseConfig(['--help'], {});
+  assert.ok(!r.ok && r.help);
+});
+
+test('durations combine units and reject anything else', () => {
+  assert.equal(parseDuration('1h30m'), 5_400_000);
+  assert.equal(parseDuration('1500ms'), 1500);
+  assert.equal(parseDuration('3s'), 3000);
+  for (const bad of ['', '10', '1d', '5 s', 's', '1h-']) assert.equal(parseDuration(bad), undefined, bad);
+});
