@@ -46,8 +46,11 @@ export async function ensureHostNetwork(h: HostNetwork): Promise<void> {
     const add = await run('ip', ['link', 'add', h.bridge, 'type', 'bridge']);
     if (add.code !== 0 && !add.stderr.includes('File exists')) throw new Error(`ip link add ${h.bridge}: ${add.stderr}`);
   }
-  const addr = await run('ip', ['addr', 'add', `${h.nodeIP}/${h.prefix}`, 'dev', h.bridge]);
-  if (addr.code !== 0 && !addr.stderr.includes('File exists')) throw new Error(`ip addr add on ${h.bridge}: ${addr.stderr}`);
+  const addrs = await run('ip', ['-o', '-4', 'addr', 'show', 'dev', h.bridge]);
+  if (!addrs.stdout.includes(` ${h.nodeIP}/`)) {
+    const addr = await run('ip', ['addr', 'add', `${h.nodeIP}/${h.prefix}`, 'dev', h.bridge]);
+    if (addr.code !== 0 && !/File exists|already assigned/.test(addr.stderr)) throw new Error(`ip addr add on ${h.bridge}: ${addr.stderr}`);
+  }
   await must('ip', ['link', 'set', h.bridge, 'up']);
   await run('ip', ['route', 'replace', h.serviceCIDR, 'dev', h.bridge]);
   // Simulated pods have no interface: their addresses must fail here rather than follow the default route out.

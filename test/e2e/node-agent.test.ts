@@ -1,0 +1,291 @@
+/**
+ * End-to-end checks of the node agent on the local cluster (`npm run cluster -- up`): pods run as
+ * processes in their own namespaces, become Ready, fill EndpointSlices and answer through kube-proxy;
+ * readiness, restarts with backoff, deletion, native sidecars and pod-bound tokens behave as with a
+ * kubelet. Each test works in a fresh namespace.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import { AuthenticationV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
+import { useCluster } from '../cluster/fixture.js';
+import type { Cluster } from '../cluster/fixture.js';
+
+const ECHO_IMAGE = 'registry.k8s.io/gateway-api/echo-advanced:v1.5.1';
+const BACKOFF_ANNOTATION = 'agent.weft.dev/restart-backoff-base-ms';
+
+let cluster: Cluster;
+let discovery: DiscoveryV1Api;
+let auth: AuthenticationV1Api;
+
+before(async () => {
+  cluster = await useCluster();
+  discovery = cluster.kc.makeApiClient(DiscoveryV1Api);
+  auth = cluster.kc.makeApiClient(AuthenticationV1Api);
+});
+
+async function readyEndpointIPs(ns: string, service: string): Promise<string[]> {
+  const slices = await discovery.listNamespacedEndpointSlice({ namespace: ns, labelSelector: `kubernetes.io/service-name=${service}` });
+  return slices.items.flatMap((s) => (s.endpoints ?? []).filter((e) => e.conditions?.ready === true).flatMap((e) => e.addresses)).sort();
+}
+
+async function podsOf(ns: string, selector: string): Promise<V1Pod[]> {
+  return (await cluster.core.listNamespacedPod({ namespace: ns, labelSelector: selector })).items;
+}
+
+function stateOf(ns: string, pod: string): { netns: string; containers: Record<string, { process?: { pid: number }; holder?: { pid: number } }> } | undefined {
+  const dir = join(cluster.info.stateDir, 'pods');
+  const f = existsSync(dir) ? readdirSync(dir).find((n) => n.startsWith(`${ns}_${pod}_`) && n.endsWith('.json')) : undefined;
+  return f === undefined ? undefined : JSON.parse(readFileSync(join(dir, f), 'utf8')) as ReturnType<typeof stateOf>;
+}
+
+function netnsList(): string[] {
+  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n !== '');
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('a 2-replica echo Deployment behind a Service becomes Ready, fills its EndpointSlice and answers from both pods through kube-proxy', async (t) => {
+  const ns = await cluster.freshNamespace(t);
+  await cluster.apply(ns, `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: echo}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: echo}}
+  template:
+    metadata: {labels: {app: echo}}
+    spec:
+      containers:
+      - name: echo
+        image: ${ECHO_IMAGE}
+        args: [--port=8080]
+        ports: [{name: http, containerPort: 8080}]
+        readinessProbe: {httpGet: {port: http, path: /}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: echo}
+spec:
+  selector: {app: echo}
+  ports: [{name: http, port: 80, targetPort: http}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: caller}
+spec:
+  containers:
+  - name: client
+    image: ${ECHO_IMAGE}
+    args: [--port=9000]
+`);
+  await cluster.waitDeploymentAvailable(ns, 'echo', { timeoutMs: 90_000 });
+  await cluster.waitPodReady(ns, 'caller', { timeoutMs: 60_000 });
+  const pods = await podsOf(ns, 'app=echo');
+  assert.equal(pods.length, 2);
+  const podIPs = pods.map((p) => p.status?.podIP ?? '').sort();
+  for (const ip of podIPs) assert.match(ip, /^10\.244\.\d+\.\d+$/);
+  await cluster.waitFor('both echo pods in the EndpointSlice', async () => {
+    const ips = await readyEndpointIPs(ns, 'echo');
+    return JSON.stringify(ips) === JSON.stringify(podIPs) ? true : `ready endpoints ${ips.join(',')} vs pods ${podIPs.join(',')}`;
+  });
+  const names = new Set(pods.map((p) => p.metadata?.name ?? ''));
+  const seen = new Set<string>();
+  await cluster.waitFor('answers from both replicas', async () => {
+    const r = await cluster.exec(ns, 'caller', 'client', ['client', `http://echo.${ns}.svc.cluster.local/`, '--count=20'], { timeoutMs: 20_000 });
+    for (const m of r.stdout.matchAll(/^(?:\[\d+\] )?Hostname=(.+)$/gm)) seen.add(m[1] ?? '');
+    return [...names].every((n) => seen.has(n)) ? true : `exit ${r.code}; hostnames seen: ${[...seen].join(',')}; stderr: ${r.stderr.slice(0, 300)}`;
+  }, { timeoutMs: 60_000, intervalMs: 1000 });
+  assert.deepEqual([...seen].filter((n) => !names.has(n)), []);
+});
+
+test('a pod whose readiness probe fails leaves the EndpointSlice and comes back when it passes', async (t) => {
+  const ns = await cluster.freshNamespace(t);
+  await cluster.apply(ns, `
+apiVersion: v1
+kind: Pod
+metadata: {name: flaky, labels: {app: flaky}}
+spec:
+  containers:
+  - name: main
+    image: busybox
+    command: [sh, -c, 'touch /tmp/ready-$(POD_NAME); exec sleep 3600']
+    env: [{name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]
+    readinessProbe: {exec: {command: [sh, -c, 'test -f /tmp/ready-flaky']}, periodSeconds: 1, failureThreshold: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: flaky}
+spec:
+  selector: {app: flaky}
+  ports: [{port: 80, targetPort: 8080}]
+`);
+  const pod = await cluster.waitPodReady(ns, 'flaky', { timeoutMs: 60_000 });
+  const ip = pod.status?.podIP ?? '';
+  await cluster.waitFor('pod ready in the EndpointSlice', async () => ((await readyEndpointIPs(ns, 'flaky')).includes(ip) ? true : 'not yet'));
+  const rm = await cluster.exec(ns, 'flaky', 'main', ['rm', '/tmp/ready-flaky']);
+  assert.equal(rm.code, 0, rm.stderr);
+  await cluster.waitFor('pod leaves the ready endpoints', async () => ((await readyEndpointIPs(ns, 'flaky')).includes(ip) ? 'still ready' : true), { timeoutMs: 30_000 });
+  const notReady = await cluster.core.readNamespacedPod({ name: 'flaky', namespace: ns });
+  assert.equal(notReady.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'False');
+  await cluster.exec(ns, 'flaky', 'main', ['touch', '/tmp/ready-flaky']);
+  await cluster.waitFor('pod back in the ready endpoints', async () => ((await readyEndpointIPs(ns, 'flaky')).includes(ip) ? true : 'not yet'), { timeoutMs: 30_000 });
+});
+
+test('a crashing container restarts with growing backoff and reports CrashLoopBackOff', async (t) => {
+  const ns = await cluster.freshNamespace(t);
+  await cluster.apply(ns, `
+apiVersion: v1
+kind: Pod
+metadata: {name: crasher, annotations: {${BACKOFF_ANNOTATION}: "1000"}}
+spec:
+  containers:
+  - name: main
+    image: busybox
+    command: [sh, -c, 'echo start $(date +%s%3N); exit 3']
+`);
+  const reasons = new Set<string>();
+  let last: V1Pod | undefined;
+  await cluster.waitFor('5 restarts', async () => {
+    last = await cluster.core.readNamespacedPod({ name: 'crasher', namespace: ns });
+    const cs = last.status?.containerStatuses?.[0];
+    if (cs?.state?.waiting?.reason !== undefined) reasons.add(cs.state.waiting.reason);
+    return (cs?.restartCount ?? 0) >= 5 ? true : `restartCount ${cs?.restartCount ?? 0}`;
+  }, { timeoutMs: 60_000, intervalMs: 200 });
+  const cs = last?.status?.containerStatuses?.[0];
+  assert.equal(cs?.lastState?.terminated?.exitCode, 3);
+  assert.equal(cs?.lastState?.terminated?.reason, 'Error');
+  assert.ok(reasons.has('CrashLoopBackOff'), `waiting reasons seen: ${[...reasons].join(',')}`);
+  assert.equal(last?.status?.phase, 'Running');
+  const starts = [...(await cluster.logs(ns, 'crasher', 'main')).matchAll(/^start (\d+)$/gm)].map((m) => Number(m[1]));
+  assert.ok(starts.length >= 6, `starts logged: ${starts.length}`);
+  const gaps = starts.slice(1).map((s, i) => s - (starts[i] ?? 0));
+  // Kubelet schedule with a 1 s base: immediate, 1 s, 2 s, 4 s, 8 s ...
+  assert.ok((gaps[1] ?? 0) >= 900, `gaps ${gaps.join(',')}`);
+  assert.ok((gaps[2] ?? 0) > (gaps[1] ?? 0) * 1.5, `gaps ${gaps.join(',')}`);
+  assert.ok((gaps[3] ?? 0) > (gaps[2] ?? 0) * 1.5, `gaps ${gaps.join(',')}`);
+});
+
+test('deleting a pod stops its processes, removes its network namespace and deletes the Pod object', async (t) => {
+  const ns = await cluster.freshNamespace(t);
+  await cluster.apply(ns, `
+apiVersion: v1
+kind: Pod
+metadata: {name: victim}
+spec:
+  terminationGracePeriodSeconds: 5
+  containers:
+  - name: main
+    image: busybox
+    command: [sleep, "3600"]
+`);
+  await cluster.waitPodReady(ns, 'victim', { timeoutMs: 60_000 });
+  const st = stateOf(ns, 'victim');
+  assert.ok(st !== undefined, 'state file exists');
+  const pids = Object.values(st.containers).flatMap((c) => [c.process?.pid, c.holder?.pid]).filter((p): p is number => p !== undefined);
+  assert.ok(pids.length >= 2 && pids.every(alive));
+  assert.ok(netnsList().includes(st.netns));
+  const t0 = Date.now();
+  await cluster.core.deleteNamespacedPod({ name: 'victim', namespace: ns });
+  await cluster.waitFor('pod object gone', async () => {
+    try {
+      await cluster.core.readNamespacedPod({ name: 'victim', namespace: ns });
+      return 'still there';
+    } catch {
+      return true;
+    }
+  }, { timeoutMs: 30_000 });
+  assert.ok(Date.now() - t0 < 10_000, 'sleep dies on SIGTERM, well before the grace period ends');
+  assert.deepEqual(pids.filter(alive), []);
+  assert.ok(!netnsList().includes(st.netns), `${st.netns} removed`);
+  assert.equal(stateOf(ns, 'victim'), undefined);
+});
+
+test('a native sidecar starts before the app container and keeps running beside it', async (t) => {
+  const ns = await cluster.freshNamespace(t);
+  await cluster.apply(ns, `
+apiVersion: v1
+kind: Pod
+metadata: {name: withsidecar}
+spec:
+  volumes: [{name: shared, emptyDir: {}}]
+  initContainers:
+  - name: side
+    image: busybox
+    restartPolicy: Always
+    command: [sh, -c, 'sleep 1; touch /shared/side-up; exec sleep 3600']
+    volumeMounts: [{name: shared, mountPath: /shared}]
+    startupProbe: {exec: {command: [test, -f, /shared/side-up]}, periodSeconds: 1}
+  containers:
+  - name: app
+    image: busybox
+    command: [sh, -c, 'if test -f /shared/side-up; then echo sidecar-was-up; else echo sidecar-missing; fi; exec sleep 3600']
+    volumeMounts: [{name: shared, mountPath: /shared}]
+`);
+  const pod = await cluster.waitPodReady(ns, 'withsidecar', { timeoutMs: 60_000 });
+  const side = pod.status?.initContainerStatuses?.find((c) => c.name === 'side');
+  const app = pod.status?.containerStatuses?.find((c) => c.name === 'app');
+  assert.ok(side?.state?.running && app?.state?.running);
+  assert.ok(new Date(side.state.running.startedAt ?? 0) <= new Date(app.state.running.startedAt ?? 0));
+  assert.match(await cluster.logs(ns, 'withsidecar', 'app'), /sidecar-was-up/);
+  await new Promise((r) => setTimeout(r, 3000));
+  const later = await cluster.core.readNamespacedPod({ name: 'withsidecar', namespace: ns });
+  const sideLater = later.status?.initContainerStatuses?.find((c) => c.name === 'side');
+  assert.ok(sideLater?.state?.running, 'sidecar still running');
+  assert.equal(sideLater.restartCount, 0);
+  assert.equal(sideLater.started, true);
+});
+
+test('a projected ServiceAccount token passes TokenReview while its pod lives and fails after the pod is deleted', async (t) => {
+  const ns = await cluster.freshNamespace(t);
+  const audience = 'e2e.weft.dev';
+  await cluster.apply(ns, `
+apiVersion: v1
+kind: Pod
+metadata: {name: tokenpod}
+spec:
+  terminationGracePeriodSeconds: 1
+  securityContext: {runAsUser: 7102, runAsGroup: 7102}
+  volumes:
+  - name: tok
+    projected:
+      sources: [{serviceAccountToken: {path: token, audience: ${audience}, expirationSeconds: 600}}]
+  containers:
+  - name: main
+    image: busybox
+    command: [sleep, "3600"]
+    volumeMounts: [{name: tok, mountPath: /var/run/secrets/tokens, readOnly: true}]
+`);
+  await cluster.waitPodReady(ns, 'tokenpod', { timeoutMs: 60_000 });
+  const r = await cluster.exec(ns, 'tokenpod', 'main', ['cat', '/var/run/secrets/tokens/token']);
+  assert.equal(r.code, 0, r.stderr);
+  const token = r.stdout.trim();
+  const who = await cluster.exec(ns, 'tokenpod', 'main', ['id', '-u']);
+  assert.equal(who.stdout.trim(), '7102');
+  const review = async () => (await auth.createTokenReview({ body: { spec: { token, audiences: [audience] } } })).status;
+  const ok = await review();
+  assert.equal(ok?.authenticated, true, ok?.error);
+  assert.equal(ok.user?.username, `system:serviceaccount:${ns}:default`);
+  assert.deepEqual(ok.user?.extra?.['authentication.kubernetes.io/pod-name'], ['tokenpod']);
+  await cluster.core.deleteNamespacedPod({ name: 'tokenpod', namespace: ns });
+  await cluster.waitFor('pod gone', async () => {
+    try {
+      await cluster.core.readNamespacedPod({ name: 'tokenpod', namespace: ns });
+      return 'still there';
+    } catch {
+      return true;
+    }
+  }, { timeoutMs: 30_000 });
+  await cluster.waitFor('token refused', async () => ((await review())?.authenticated === true ? 'still accepted' : true), { timeoutMs: 15_000 });
+});
