@@ -13,12 +13,20 @@ import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import { connect as h2Connect } from 'node:http2';
 import type { ClientHttp2Session } from 'node:http2';
-import { Pool } from 'undici';
+import { createRequire } from 'node:module';
+import type { Pool as UndiciPool } from 'undici';
 import { MESH_ALPN } from '../core/contract.js';
 import type { ProxyLimits } from './config.js';
 import type { MeshTls } from './mtls.js';
 import type { Endpoint } from './ports.js';
 import { endpointKey } from './balancer.js';
+
+/**
+ * undici's Pool alone: its package index also loads fetch, WebSocket, caches and web streams, which
+ * measured +14 MB of RSS in the proxy process against +2.5 MB for the dispatcher it uses.
+ */
+const Pool = createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
+type Pool = UndiciPool;
 
 /** Connections per upstream endpoint and pool: a peer proxy needs about its concurrency. */
 const MAX_CONNECTIONS_PER_UPSTREAM = 256;
@@ -53,7 +61,7 @@ export class UpstreamPools {
       }
       : { timeout: timeoutMs, noDelay: true };
     return new Pool(`http://${hostOf(ep.ip)}:${ep.port}`, {
-      connect: connect as unknown as NonNullable<Pool.Options['connect']>,
+      connect: connect as unknown as NonNullable<UndiciPool.Options['connect']>,
       connections: MAX_CONNECTIONS_PER_UPSTREAM,
       pipelining: 1,
       keepAliveTimeout: this.limits.upstreamKeepAliveMs,

@@ -15,10 +15,13 @@ import { DEFAULT_LIMITS } from '../../proxy/config.js';
 import type { ProxyLimits } from '../../proxy/config.js';
 import type { OriginalDestination } from '../../proxy/original-dst.js';
 import type {
-  Certificate, CertificateProvider, Destination, Destinations, Endpoint, Endpoints, PolicyHook, ServicePort,
+  Certificate, CertificateProvider, Endpoint, PolicyHook, ServicePort,
 } from '../../proxy/ports.js';
 import { startProxy } from '../../proxy/proxy.js';
 import type { RunningProxy } from '../../proxy/proxy.js';
+import { allowAll, fixedDestination, ready, StaticCertificates, StaticDiscovery } from './proxy-doubles.js';
+
+export { allowAll, fixedDestination, ready, StaticCertificates, StaticDiscovery } from './proxy-doubles.js';
 
 export const TRUST_DOMAIN = 'cluster.local';
 export const id = (ns: string, sa: string): string => `spiffe://${TRUST_DOMAIN}/ns/${ns}/sa/${sa}`;
@@ -49,77 +52,12 @@ export class TestPki {
     const issued = this.issuer.issueLeaf(createCsr(identity, k), { expectedSpiffeId: identity, ...opts });
     return { keyPem: k.privateKeyPem, certChainPem: [issued.certPem, ...issued.chainPem].join(''), trustAnchorsPem: this.anchorsPem, identity };
   }
-}
 
-export class StaticCertificates implements CertificateProvider {
-  private cert: Certificate | undefined;
-  private readonly listeners = new Set<(c: Certificate) => void>();
-  constructor(cert?: Certificate) {
-    this.cert = cert;
+  /** A leaf with DNS names besides the SPIFFE ID, for servers that check names (the nginx reference). */
+  async serving(identity: string, dnsNames: string[]): Promise<Certificate> {
+    const s = await this.issuer.issueServing({ spiffeId: identity, dnsNames });
+    return { keyPem: s.keyPem, certChainPem: [s.certPem, ...s.chainPem].join(''), trustAnchorsPem: this.anchorsPem, identity };
   }
-  current(): Certificate | undefined {
-    return this.cert;
-  }
-  set(cert: Certificate): void {
-    this.cert = cert;
-    for (const l of [...this.listeners]) l(cert);
-  }
-  onChange(l: (c: Certificate) => void): () => void {
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
-  }
-}
-
-const spKey = (sp: ServicePort) => `${sp.namespace}/${sp.name}:${sp.port}`;
-
-/** Discovery double: addresses map to Services or pods; Service ports have endpoint sets. */
-export class StaticDiscovery implements Destinations, Endpoints {
-  private readonly addresses = new Map<string, Destination>();
-  private readonly sets = new Map<string, readonly Endpoint[]>();
-  private readonly watchers = new Map<string, Set<(e: readonly Endpoint[]) => void>>();
-
-  service(clusterIp: string, sp: ServicePort, endpoints?: readonly Endpoint[], protocolHint: 'detect' | 'opaque' = 'detect'): this {
-    this.addresses.set(`${clusterIp}:${sp.port}`, { kind: 'service', service: sp, protocolHint });
-    if (endpoints !== undefined) this.setEndpoints(sp, endpoints);
-    return this;
-  }
-
-  pod(ip: string, port: number, meshed: boolean, identity?: string): this {
-    this.addresses.set(`${ip}:${port}`, { kind: 'endpoint', meshed, ...(identity !== undefined ? { identity } : {}), protocolHint: 'detect' });
-    return this;
-  }
-
-  setEndpoints(sp: ServicePort, endpoints: readonly Endpoint[]): void {
-    this.sets.set(spKey(sp), endpoints);
-    for (const w of this.watchers.get(spKey(sp)) ?? []) w(endpoints);
-  }
-
-  resolve(ip: string, port: number): Destination {
-    return this.addresses.get(`${ip}:${port}`) ?? { kind: 'unknown' };
-  }
-
-  watch(sp: ServicePort, onUpdate: (e: readonly Endpoint[]) => void): () => void {
-    const k = spKey(sp);
-    let set = this.watchers.get(k);
-    if (set === undefined) this.watchers.set(k, (set = new Set()));
-    set.add(onUpdate);
-    const now = this.sets.get(k);
-    if (now !== undefined) onUpdate(now);
-    return () => set.delete(onUpdate);
-  }
-}
-
-/** Forwards to the Service port the app dialled; allows everything inbound. */
-export const allowAll: PolicyHook = {
-  outbound: { route: (ctx) => ({ kind: 'forward', backend: ctx.target }) },
-  inbound: { authorize: () => ({ kind: 'allow' }) },
-};
-
-export const ready = { isReady: () => true };
-
-export function fixedDestination(address: string, port: number): () => OriginalDestination {
-  const d: OriginalDestination = { address, port, family: address.includes(':') ? 6 : 4 };
-  return () => d;
 }
 
 export const TEST_LIMITS: ProxyLimits = { ...DEFAULT_LIMITS, connectTimeoutMs: 2_000, detectTimeoutMs: 2_000 };

@@ -13,7 +13,7 @@ import { originalDestination } from '../../proxy/original-dst.js';
 import type { OriginalDestination } from '../../proxy/original-dst.js';
 import type { Certificate, Endpoint } from '../../proxy/ports.js';
 import { startProxy } from '../../proxy/proxy.js';
-import { allowAll, StaticCertificates, StaticDiscovery } from './proxy-fixtures.js';
+import { allowAll, StaticCertificates, StaticDiscovery } from './proxy-doubles.js';
 
 export interface HarnessSpec {
   readonly certificate: Certificate;
