@@ -4,7 +4,9 @@
  * SPIFFE ID as a URI SAN; its DNS names are not checked, so the address may be an IP or any name.
  */
 import { credentials, Metadata } from '@grpc/grpc-js';
+import { isIP } from 'node:net';
 import type { PeerCertificate } from 'node:tls';
+import { controllerDnsNames } from '../core/contract.js';
 import { IdentityClient as GrpcIdentityClient } from '../api/gen/weft/identity/v1/identity.js';
 import type { Certifier, CertifyCall, CertifyResult } from './client.js';
 
@@ -33,7 +35,11 @@ export class GrpcCertifier implements Certifier {
     const creds = credentials.createSsl(Buffer.from(opts.anchorsPem), null, null, {
       checkServerIdentity: checkSpiffeServerIdentity(opts.serverSpiffeId),
     });
-    this.client = new GrpcIdentityClient(opts.address, creds);
+    // SNI cannot carry an IP address: when dialling one, name the controller's Service instead (the
+    // name is not what is verified; the SPIFFE ID is).
+    const host = opts.address.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+    const options = isIP(host) !== 0 ? { 'grpc.ssl_target_name_override': controllerDnsNames()[0] ?? host } : {};
+    this.client = new GrpcIdentityClient(opts.address, creds, options);
   }
 
   certify(call: CertifyCall): Promise<CertifyResult> {

@@ -67,7 +67,7 @@ export class IdentityService {
       const refusal = err instanceof CertifyRefusal ? err : new CertifyRefusal('internal', 'internal error');
       result = refusal.reason;
       if (refusal.reason === 'internal') log.error({ err }, 'certify failed');
-      else log.warn({ reason: refusal.reason, msg_detail: refusal.message }, `certify refused: ${refusal.message}`);
+      else log.warn({ reason: refusal.reason }, `certify refused: ${refusal.message}`);
       throw refusal;
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
