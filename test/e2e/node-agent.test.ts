@@ -289,3 +289,81 @@ spec:
   }, { timeoutMs: 30_000 });
   await cluster.waitFor('token refused', async () => ((await review())?.authenticated === true ? 'still accepted' : true), { timeoutMs: 15_000 });
 });
+
+test('termination runs preStop, stops app containers first and native sidecars after them, then deletes the Pod', async (t) => {
+  const ns = await cluster.freshNamespace(t);
+  const loop = (name: string) => `trap 'echo ${name}-term $(date +%s%3N) $(cat /shared/prestop 2>/dev/null); exit 0' TERM; echo ${name}-up; while true; do sleep 0.1; done`;
+  await cluster.apply(ns, `
+apiVersion: v1
+kind: Pod
+metadata: {name: ordered}
+spec:
+  terminationGracePeriodSeconds: 10
+  volumes: [{name: shared, emptyDir: {}}]
+  initContainers:
+  - name: side
+    image: busybox
+    restartPolicy: Always
+    command: [sh, -c, "${loop('side')}"]
+    volumeMounts: [{name: shared, mountPath: /shared}]
+  containers:
+  - name: app
+    image: busybox
+    command: [sh, -c, "${loop('app')}"]
+    volumeMounts: [{name: shared, mountPath: /shared}]
+    lifecycle:
+      preStop: {exec: {command: [sh, -c, 'echo prestop-ran > /shared/prestop; sleep 1']}}
+`);
+  await cluster.waitPodReady(ns, 'ordered', { timeoutMs: 60_000 });
+  await cluster.core.deleteNamespacedPod({ name: 'ordered', namespace: ns });
+  await cluster.waitFor('pod gone', async () => {
+    try {
+      await cluster.core.readNamespacedPod({ name: 'ordered', namespace: ns });
+      return 'still there';
+    } catch {
+      return true;
+    }
+  }, { timeoutMs: 30_000 });
+  const stamp = (log: string, what: string) => Number(/(\d{13})/.exec(log.split('\n').find((l) => l.startsWith(what)) ?? '')?.[1] ?? NaN);
+  const appLog = await cluster.logs(ns, 'ordered', 'app');
+  const sideLog = await cluster.logs(ns, 'ordered', 'side');
+  const appTerm = stamp(appLog, 'app-term');
+  const sideTerm = stamp(sideLog, 'side-term');
+  assert.ok(Number.isFinite(appTerm) && Number.isFinite(sideTerm), `app log: ${appLog}\nside log: ${sideLog}`);
+  assert.ok(sideTerm >= appTerm, `sidecar got SIGTERM at ${sideTerm}, before the app at ${appTerm}`);
+  assert.match(appLog, /^app-term \d+ prestop-ran$/m, 'preStop ran before SIGTERM');
+});
+
+test('pods bound to the simulated node become Running and Ready with distinct 10.245.x addresses and no processes', async (t) => {
+  const ns = await cluster.freshNamespace(t);
+  const replicas = 200;
+  const t0 = Date.now();
+  await cluster.apply(ns, `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: many}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: many}}
+  template:
+    metadata: {labels: {app: many}}
+    spec:
+      nodeSelector: {weft.dev/simulated: "true"}
+      tolerations: [{key: weft.dev/simulated, operator: Exists, effect: NoSchedule}]
+      containers: [{name: c, image: registry.k8s.io/pause:3.10}]
+`);
+  await cluster.waitDeploymentAvailable(ns, 'many', { timeoutMs: 120_000 });
+  await cluster.waitFor(`${replicas} ready`, async () => {
+    const d = await cluster.apps.readNamespacedDeployment({ name: 'many', namespace: ns });
+    return d.status?.readyReplicas === replicas ? true : `ready ${d.status?.readyReplicas ?? 0}`;
+  }, { timeoutMs: 120_000 });
+  t.diagnostic(`${replicas} simulated pods Ready in ${Date.now() - t0} ms`);
+  const pods = await podsOf(ns, 'app=many');
+  const ips = pods.map((p) => p.status?.podIP ?? '');
+  assert.equal(new Set(ips).size, replicas);
+  for (const p of pods) {
+    assert.equal(p.spec?.nodeName, 'weft-sim');
+    assert.match(p.status?.podIP ?? '', /^10\.245\.\d+\.\d+$/);
+  }
+  assert.equal(stateOf(ns, pods[0]?.metadata?.name ?? ''), undefined, 'no local state for simulated pods');
+});

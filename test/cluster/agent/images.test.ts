@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_IMAGE, DEFAULT_EXAMPLES_IMAGE } from '../../../core/contract.js';
-import { defaultWorkingDir, imageRepository, NODE_MOUNT, REPO_MOUNT, resolveContainerArgv, resolveExamplesApp, resolveExecArgv } from './images.js';
+import { defaultWorkingDir, hostProgramExists, imageRepository, NODE_MOUNT, REPO_MOUNT, resolveContainerArgv, resolveExamplesApp, resolveExecArgv } from './images.js';
 
 test('image repository drops tag and digest but keeps a registry port', () => {
   assert.equal(imageRepository('registry.k8s.io/gateway-api/echo-advanced:v1.5.1'), 'registry.k8s.io/gateway-api/echo-advanced');
@@ -25,6 +25,20 @@ test('the weft image passes args to the dispatcher, and a `weft` command maps to
   const bare = resolveContainerArgv(DEFAULT_IMAGE, ['controller'], undefined);
   assert.ok(bare.ok);
   assert.deepEqual(bare.argv, [NODE_MOUNT, `${REPO_MOUNT}/dist/cli/main.js`, 'controller']);
+});
+
+test('in Weft images a command naming a program runs it; other words go to the entrypoint', () => {
+  const isProgram = (n: string) => n === 'sh';
+  const shell = resolveContainerArgv(DEFAULT_IMAGE, ['sh', '-c', 'iptables -S'], undefined, isProgram);
+  assert.ok(shell.ok);
+  assert.deepEqual(shell.argv, ['sh', '-c', 'iptables -S']);
+  const verb = resolveContainerArgv(DEFAULT_IMAGE, ['proxy'], undefined, isProgram);
+  assert.ok(verb.ok);
+  assert.deepEqual(verb.argv, [NODE_MOUNT, `${REPO_MOUNT}/dist/cli/main.js`, 'proxy']);
+  const exe = new Set(['/usr/bin/sh']);
+  assert.equal(hostProgramExists('sh', '/usr/local/bin:/usr/bin', (f) => exe.has(f)), true);
+  assert.equal(hostProgramExists('proxy', '/usr/local/bin:/usr/bin', (f) => exe.has(f)), false);
+  assert.equal(hostProgramExists('/usr/bin/sh', '', (f) => exe.has(f)), true);
 });
 
 test('command replaces the entrypoint and drops the image cmd; args alone keep the entrypoint', () => {

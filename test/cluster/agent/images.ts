@@ -86,7 +86,8 @@ export function localImageID(image: string): string {
  * The argv a container runs: `command` (else the entrypoint) followed by `args` (else, only when
  * `command` is absent, the cmd), as Kubernetes combines them; then the first word is expanded.
  */
-export function resolveContainerArgv(image: string, command: readonly string[] | undefined, args: readonly string[] | undefined): ImageResolution {
+export function resolveContainerArgv(image: string, command: readonly string[] | undefined, args: readonly string[] | undefined,
+  isHostProgram: (name: string) => boolean = () => false): ImageResolution {
   if (image.trim() === '') return { ok: false, reason: 'InvalidImageName', message: 'the container has no image' };
   const entry = lookupImage(image);
   if (entry === undefined) {
@@ -94,7 +95,10 @@ export function resolveContainerArgv(image: string, command: readonly string[] |
   }
   const head = command !== undefined && command.length > 0 ? command : entry.entrypoint;
   const tail = args ?? (command !== undefined && command.length > 0 ? [] : entry.cmd);
-  const argv = expandFirstWord(entry, [...head, ...tail]);
+  // A `command` naming a real program (sh, iptables) runs it, as in the image; only a word that is neither
+  // an alias nor a program is taken as an argument of the image's entrypoint (`command: [proxy]`).
+  const wordsAreArgs = entry.wordsAreEntrypointArgs && !(command !== undefined && command.length > 0 && isHostProgram(command[0] ?? ''));
+  const argv = expandFirstWord({ ...entry, wordsAreEntrypointArgs: wordsAreArgs }, [...head, ...tail]);
   if (argv.length === 0) return { ok: false, reason: 'RunContainerError', message: 'no command specified' };
   return { ok: true, argv, imageID: localImageID(image) };
 }
@@ -122,6 +126,12 @@ function expandFirstWord(entry: ImageEntry, argv: readonly string[]): readonly s
 export function defaultWorkingDir(image: string): string {
   const repo = imageRepository(image);
   return repo === IMAGE_REPOSITORY || repo === EXAMPLES_IMAGE_REPOSITORY || repo === ECHO_IMAGE_REPOSITORY ? REPO_MOUNT : '/';
+}
+
+/** Whether `name` is an executable on PATH (or an absolute path), as the container would find it. */
+export function hostProgramExists(name: string, path: string, isExecutable: (file: string) => boolean): boolean {
+  if (name.includes('/')) return isExecutable(name);
+  return path.split(':').some((dir) => dir !== '' && isExecutable(`${dir}/${name}`));
 }
 
 function baseName(path: string): string {

@@ -7,7 +7,7 @@
  * single writer patches pods/status with the computed status (coalesced, skipped when unchanged).
  */
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, chownSync, constants as fsConstants, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { V1Container, V1LifecycleHandler } from '@kubernetes/client-node';
 import { backoffPolicy, nextStreak, parseRestartPolicy, restartDelayMs, shouldRestart } from './backoff.js';
@@ -15,7 +15,7 @@ import type { BackoffPolicy, RestartPolicy } from './backoff.js';
 import { removePodArtifacts } from './cleanup.js';
 import { expandArgv, resolveEnv } from './env.js';
 import type { EnvSources } from './env.js';
-import { defaultWorkingDir, resolveContainerArgv, resolveExamplesApp, resolveExecArgv } from './images.js';
+import { defaultWorkingDir, hostProgramExists, resolveContainerArgv, resolveExamplesApp, resolveExecArgv } from './images.js';
 import { ApiError, isNotFound, sleep } from './kube.js';
 import type { Kube } from './kube.js';
 import { createPodNetwork, hostsFile, podNetnsName, podVethName, resolvConf, writeNetnsEtc } from './network.js';
@@ -84,6 +84,15 @@ interface Ctr {
 }
 
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, fsConstants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
 
 export class PodWorker {
   readonly key: string;
@@ -445,7 +454,7 @@ export class PodWorker {
 
   /** Resolves image, env and argv; undefined with a waiting state set when the container cannot start. */
   private prepare(c: Ctr): readonly string[] | undefined {
-    const resolved = resolveContainerArgv(c.image, c.spec.command, c.spec.args);
+    const resolved = resolveContainerArgv(c.image, c.spec.command, c.spec.args, (name) => hostProgramExists(name, PATH, isExecutable));
     if (!resolved.ok) {
       c.state = { kind: 'waiting', reason: resolved.reason, message: resolved.message };
       return undefined;
