@@ -157,6 +157,18 @@ export const INJECTOR_SERVICE = 'weft-injector';
 export const INJECTOR_SERVICE_PORT = 443;
 export const INJECTOR_WEBHOOK_PORT = 8443;
 export const INJECTOR_ADMIN_PORT = 9990;
+/** Paths the API server calls on the webhook servers. */
+export const INJECTOR_WEBHOOK_PATH = '/inject';
+export const CONTROLLER_WEBHOOK_PATH = '/validate';
+/** The admission webhook configurations install creates (cluster-scoped). */
+export const MUTATING_WEBHOOK_CONFIGURATION = 'weft-proxy-injector';
+export const VALIDATING_WEBHOOK_CONFIGURATION = 'weft-policy-validator';
+/** Secrets (control-plane namespace) with the webhook servers' certificates: tls.crt, tls.key, ca.crt. */
+export const INJECTOR_TLS_SECRET = 'weft-injector-tls';
+export const CONTROLLER_WEBHOOK_TLS_SECRET = 'weft-controller-webhook-tls';
+/** ConfigMap (control-plane namespace) holding the trust anchors proxies trust, key ca.crt. */
+export const TRUST_ANCHORS_CONFIGMAP = 'weft-identity-trust-anchors';
+export const INJECTOR_SERVICE_ACCOUNT = 'weft-injector';
 
 /** DNS SANs of the controller's gRPC certificate (proxies check the SPIFFE ID, not these names). */
 export function controllerDnsNames(trustDomainSuffix = 'cluster.local'): string[] {
