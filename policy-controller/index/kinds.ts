@@ -1,0 +1,50 @@
+/**
+ * The Kubernetes kinds the policy controller watches, named once. The watch layer (../k8s) maps
+ * each to an API path; the index (./index.ts) maps each to what it invalidates.
+ */
+import type {
+  AuthorizationPolicy,
+  EndpointSlice,
+  GRPCRoute,
+  HTTPRoute,
+  KubeObject,
+  MeshTLSAuthentication,
+  Namespace,
+  NetworkAuthentication,
+  Pod,
+  ReferenceGrant,
+  Server,
+  Service,
+} from '../../core/kube.js';
+
+export interface KindObjects {
+  Namespace: Namespace;
+  Service: Service;
+  EndpointSlice: EndpointSlice;
+  Pod: Pod;
+  HTTPRoute: HTTPRoute;
+  GRPCRoute: GRPCRoute;
+  ReferenceGrant: ReferenceGrant;
+  Server: Server;
+  AuthorizationPolicy: AuthorizationPolicy;
+  MeshTLSAuthentication: MeshTLSAuthentication;
+  NetworkAuthentication: NetworkAuthentication;
+}
+
+export type ResourceKind = keyof KindObjects;
+
+export const RESOURCE_KINDS: readonly ResourceKind[] = [
+  'Namespace',
+  'Service',
+  'EndpointSlice',
+  'Pod',
+  'HTTPRoute',
+  'GRPCRoute',
+  'ReferenceGrant',
+  'Server',
+  'AuthorizationPolicy',
+  'MeshTLSAuthentication',
+  'NetworkAuthentication',
+];
+
+export type AnyKubeObject = KubeObject;
