@@ -1,10 +1,13 @@
-// Generates api/gen/ from api/proto/ with the buf binary shipped in @bufbuild/buf and the local ts-proto
-// plugin (api/buf.gen.yaml). Offline: no remote plugins, no BSR dependencies.
+// Generates TypeScript from the .proto files with the buf binary shipped in @bufbuild/buf and the local
+// ts-proto plugin. Offline: no remote plugins, no BSR dependencies.
 //
-//   node scripts/gen-api.mjs          regenerate api/gen/ (stale files removed)
-//   node scripts/gen-api.mjs --check  generate into a temp dir and exit 1, listing files, if api/gen/ differs
+//   api/proto/           -> api/gen/            (api/buf.yaml, api/buf.gen.yaml)
+//   examples/echo/proto/ -> examples/echo/gen/  (examples/echo/buf.yaml, examples/echo/buf.gen.yaml)
+//
+//   node scripts/gen-api.mjs          regenerate both gen/ folders (stale files removed)
+//   node scripts/gen-api.mjs --check  generate into a temp dir; exit 1, listing files, if a gen/ folder differs
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, cpSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,8 +15,13 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const buf = join(root, 'node_modules', '.bin', 'buf');
 const plugin = join(root, 'node_modules', '.bin', 'protoc-gen-ts_proto');
-const genDir = join(root, 'api', 'gen');
 const check = process.argv.includes('--check');
+
+/** Each target: the buf input (holding buf.yaml), its template, and the `out` the template names. */
+const targets = [
+  { input: 'api', template: 'api/buf.gen.yaml', out: 'api/gen' },
+  { input: 'examples/echo', template: 'examples/echo/buf.gen.yaml', out: 'examples/echo/gen' },
+];
 
 for (const [what, path] of [['buf', buf], ['protoc-gen-ts_proto', plugin]]) {
   if (!existsSync(path)) {
@@ -22,17 +30,14 @@ for (const [what, path] of [['buf', buf], ['protoc-gen-ts_proto', plugin]]) {
   }
 }
 
-/** Runs buf generate under `out` (a fresh directory). */
-function generate(out) {
-  // -o prefixes the template's `out: api/gen`, so the files land in <out>/api/gen.
-  const res = spawnSync(buf, ['generate', 'api', '--template', 'api/buf.gen.yaml', '-o', out], {
+/** Runs buf generate for one target under `base`: -o prefixes the template's `out`. */
+function generate(target, base) {
+  const res = spawnSync(buf, ['generate', target.input, '--template', target.template, '-o', base], {
     cwd: root,
     encoding: 'utf8',
-    // BUF_CACHE_DIR inside the temp area keeps runs independent of the user's cache.
-    env: { ...process.env, BUF_CACHE_DIR: join(tmpdir(), 'weft-buf-cache') },
   });
   if (res.status !== 0) {
-    console.error(`gen-api: buf generate failed (exit ${res.status ?? res.signal}):\n${res.stderr}${res.stdout}`);
+    console.error(`gen-api: buf generate ${target.input} failed (exit ${res.status ?? res.signal}):\n${res.stderr}${res.stdout}`);
     process.exit(2);
   }
 }
@@ -49,27 +54,34 @@ function listFiles(dir, base = dir, acc = []) {
 
 const tmp = mkdtempSync(join(tmpdir(), 'weft-gen-api-'));
 try {
-  generate(tmp);
-  const out = join(tmp, 'api', 'gen');
-  const fresh = listFiles(out);
-  if (check) {
-    const current = new Set(listFiles(genDir));
-    const differing = [];
-    for (const f of fresh) {
-      if (!current.has(f)) differing.push(`missing: api/gen/${f}`);
-      else if (readFileSync(join(genDir, f), 'utf8') !== readFileSync(join(out, f), 'utf8')) differing.push(`differs: api/gen/${f}`);
-      current.delete(f);
+  const differing = [];
+  let total = 0;
+  for (const target of targets) {
+    generate(target, tmp);
+    const fresh = join(tmp, target.out);
+    const committed = join(root, target.out);
+    const files = listFiles(fresh);
+    total += files.length;
+    if (check) {
+      const current = new Set(listFiles(committed));
+      for (const f of files) {
+        if (!current.has(f)) differing.push(`missing: ${target.out}/${f}`);
+        else if (readFileSync(join(committed, f), 'utf8') !== readFileSync(join(fresh, f), 'utf8')) differing.push(`differs: ${target.out}/${f}`);
+        current.delete(f);
+      }
+      for (const f of current) differing.push(`stale:   ${target.out}/${f}`);
+    } else {
+      rmSync(committed, { recursive: true, force: true });
+      cpSync(fresh, committed, { recursive: true });
+      console.log(`gen:api: wrote ${files.length} files to ${target.out}`);
     }
-    for (const f of current) differing.push(`stale:   api/gen/${f}`);
+  }
+  if (check) {
     if (differing.length > 0) {
-      console.error(`check:api: api/gen is out of date with api/proto (run npm run gen:api):\n  ${differing.join('\n  ')}`);
+      console.error(`check:api: generated code is out of date with the .proto files (run npm run gen:api):\n  ${differing.join('\n  ')}`);
       process.exit(1);
     }
-    console.log(`check:api: api/gen matches api/proto (${fresh.length} files)`);
-  } else {
-    rmSync(genDir, { recursive: true, force: true });
-    cpSync(out, genDir, { recursive: true });
-    console.log(`gen:api: wrote ${fresh.length} files to api/gen`);
+    console.log(`check:api: ${targets.map((t) => t.out).join(', ')} match their .proto files (${total} files)`);
   }
 } finally {
   rmSync(tmp, { recursive: true, force: true });

@@ -1,0 +1,18 @@
+/**
+ * Entry point of the echo client:
+ * `node dist/examples/echo/client.js <url> [--method=M] [-H name:value]... [--count=N] [--timeout=D] [--qps=N]`.
+ * The node agent maps `client ...` exec'd in an echo-advanced container to this.
+ */
+import { parseClientArgs } from './flags.js';
+import { runClient } from './echo-client.js';
+
+const { flags, warnings, errors } = parseClientArgs(process.argv.slice(2));
+for (const w of warnings) console.error(`warning: ${w}`);
+if (errors.length > 0) {
+  for (const e of errors) console.error(`error: ${e}`);
+  process.exit(2);
+}
+process.exitCode = await runClient(flags, {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+});

@@ -1,0 +1,30 @@
+/**
+ * Entry point of the echo server: `node dist/examples/echo/server.js --port=8080 --grpc=7070 ...`.
+ * The node agent runs it for the image registry.k8s.io/gateway-api/echo-advanced (flags: flags.ts).
+ */
+import { parseServerFlags } from './flags.js';
+import { startEchoServer } from './echo-server.js';
+
+const { flags, warnings, errors } = parseServerFlags(process.argv.slice(2));
+for (const w of warnings) console.error(`echo: warning: ${w}`);
+if (errors.length > 0) {
+  for (const e of errors) console.error(`echo: error: ${e}`);
+  process.exit(2);
+}
+if (flags.httpPorts.length + flags.grpcPorts.length + flags.tcpPorts.length + flags.tlsPorts.length === 0) {
+  console.error('echo: error: no ports: give --port=N, --grpc=N, --tcp=N or --tls=N');
+  process.exit(2);
+}
+
+try {
+  const server = await startEchoServer(flags);
+  const stop = (signal: string): void => {
+    console.log(`echo: ${signal}: closing`);
+    void server.close().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+} catch (err) {
+  console.error(`echo: error: ${(err as Error).message}`);
+  process.exit(1);
+}
