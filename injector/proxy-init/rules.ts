@@ -1,0 +1,82 @@
+/**
+ * The iptables rules proxy-init installs in the pod's network namespace, as pure data: nat-table input
+ * for iptables-restore, one per address family, plus the jumps into Weft's own chains.
+ *
+ *   PREROUTING -p tcp -> WEFT_INBOUND:  admin port, skipped ports  -> RETURN;  rest -> REDIRECT 7143
+ *   OUTPUT     -p tcp -> WEFT_OUTBOUND: proxy UID, loopback, skipped ports -> RETURN;  rest -> REDIRECT 7140
+ *
+ * Idempotent: the restore input declares both chains, which flushes and rebuilds them atomically, and
+ * each jump is added only when `-C` does not find it. Nothing outside these two chains and two jumps
+ * is touched, and all of it lives in the pod's own network namespace.
+ *
+ * The proxy's own traffic (UID 7102) is never redirected: its outbound connections go straight to
+ * peers and its inbound forwarding reaches the app. Loopback is left alone so the app can talk to
+ * itself and to the proxy's admin port. The admin port is excluded inbound so the kubelet's probes
+ * reach the proxy's /ready and /live directly.
+ */
+import { PROXY_ADMIN_PORT, PROXY_INBOUND_PORT, PROXY_OUTBOUND_PORT, PROXY_UID } from '../../core/contract.js';
+import type { PortRange } from '../settings.js';
+
+export const INBOUND_CHAIN = 'WEFT_INBOUND';
+export const OUTBOUND_CHAIN = 'WEFT_OUTBOUND';
+
+export type Family = 4 | 6;
+
+export interface RedirectOptions {
+  readonly inboundPort: number;
+  readonly outboundPort: number;
+  readonly adminPort: number;
+  readonly proxyUid: number;
+  readonly skipInboundPorts: readonly PortRange[];
+  readonly skipOutboundPorts: readonly PortRange[];
+}
+
+export const DEFAULT_REDIRECT: RedirectOptions = {
+  inboundPort: PROXY_INBOUND_PORT,
+  outboundPort: PROXY_OUTBOUND_PORT,
+  adminPort: PROXY_ADMIN_PORT,
+  proxyUid: PROXY_UID,
+  skipInboundPorts: [],
+  skipOutboundPorts: [],
+};
+
+const dport = (r: PortRange) => (r.lo === r.hi ? `${r.lo}` : `${r.lo}:${r.hi}`);
+
+/** The rules of each chain, in iptables-save syntax without the `-A <chain>` prefix. */
+export function chainRules(o: RedirectOptions, family: Family): { inbound: string[]; outbound: string[] } {
+  const inbound = [
+    `-p tcp -m tcp --dport ${o.adminPort} -j RETURN`,
+    ...o.skipInboundPorts.map((r) => `-p tcp -m tcp --dport ${dport(r)} -j RETURN`),
+    `-p tcp -j REDIRECT --to-ports ${o.inboundPort}`,
+  ];
+  const outbound = [
+    `-m owner --uid-owner ${o.proxyUid} -j RETURN`,
+    '-o lo -j RETURN',
+    `-d ${family === 4 ? '127.0.0.0/8' : '::1/128'} -j RETURN`,
+    ...o.skipOutboundPorts.map((r) => `-p tcp -m tcp --dport ${dport(r)} -j RETURN`),
+    `-p tcp -j REDIRECT --to-ports ${o.outboundPort}`,
+  ];
+  return { inbound, outbound };
+}
+
+/** Input for `iptables-restore --noflush`: declaring the chains flushes them, then they are refilled. */
+export function restoreInput(o: RedirectOptions, family: Family): string {
+  const { inbound, outbound } = chainRules(o, family);
+  return [
+    '*nat',
+    `:${INBOUND_CHAIN} - [0:0]`,
+    `:${OUTBOUND_CHAIN} - [0:0]`,
+    ...inbound.map((r) => `-A ${INBOUND_CHAIN} ${r}`),
+    ...outbound.map((r) => `-A ${OUTBOUND_CHAIN} ${r}`),
+    'COMMIT',
+    '',
+  ].join('\n');
+}
+
+/** The jumps from the built-in chains into Weft's, as iptables arguments after `-t nat -C|-A`. */
+export function jumps(): readonly (readonly string[])[] {
+  return [
+    ['PREROUTING', '-p', 'tcp', '-j', INBOUND_CHAIN],
+    ['OUTPUT', '-p', 'tcp', '-j', OUTBOUND_CHAIN],
+  ];
+}
