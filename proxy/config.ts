@@ -17,7 +17,7 @@ export interface ProxyLimits {
   readonly detectTimeoutMs: number;
   /** Headers must arrive within this (slowloris, case 33). */
   readonly headersTimeoutMs: number;
-  /** A whole request (headers and body) must arrive within this. 0 disables (long uploads, streaming). */
+  /** A whole request (headers and body) must arrive within this (slow bodies, case 33). */
   readonly requestTimeoutMs: number;
   /** An idle downstream connection is closed after this. */
   readonly idleTimeoutMs: number;
@@ -42,7 +42,8 @@ export interface ProxyLimits {
 export const DEFAULT_LIMITS: ProxyLimits = Object.freeze({
   detectTimeoutMs: 10_000,
   headersTimeoutMs: 10_000,
-  requestTimeoutMs: 0,
+  // node's own default: long enough for large uploads, finite for slow-body attacks.
+  requestTimeoutMs: 300_000,
   idleTimeoutMs: 120_000,
   upstreamKeepAliveMs: 60_000,
   maxHeaderBytes: 32 * 1024,

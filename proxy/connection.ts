@@ -82,7 +82,10 @@ export function createDownstreamServers(
   http1.emit('listening');
   http1.on('upgrade', onUpgrade);
   http1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+    // A parse error inside a body (chunk framing, case 8) comes after the request was emitted: answer
+    // 400 as long as no response has started, then close (the upstream attempt is aborted by then).
+    const pending = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (!socket.writable || (pending !== undefined && pending !== null && pending.headersSent)) {
       socket.destroy();
       return;
     }

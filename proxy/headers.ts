@@ -41,6 +41,8 @@ export interface ForwardedHeaders {
   readonly chunked: boolean;
   /** Index in `headers` of the host value, or -1. */
   readonly hostIndex: number;
+  /** The Transfer-Encoding value as received (node joins repeated ones), or undefined. */
+  readonly transferEncoding: string | undefined;
 }
 
 /**
@@ -53,16 +55,71 @@ export function forwardRequestHeaders(raw: readonly string[]): ForwardedHeaders 
   let contentLength = -1;
   let chunked = false;
   let hostIndex = -1;
+  let transferEncoding: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    if (name === 'transfer-encoding') chunked = true;
+    if (name === 'transfer-encoding') {
+      chunked = true;
+      transferEncoding = transferEncoding === undefined ? raw[i + 1]! : `${transferEncoding}, ${raw[i + 1]!}`;
+    }
     if (isStripped(name) || (listed !== undefined && listed.has(name))) continue;
     const value = raw[i + 1]!;
     if (name === 'content-length') contentLength = Number(value);
     else if (name === 'host') hostIndex = out.length + 1;
     out.push(name, value);
   }
-  return { headers: out, contentLength, chunked, hostIndex };
+  return { headers: out, contentLength, chunked, hostIndex, transferEncoding };
+}
+
+/**
+ * Whether the request's framing is unambiguous enough to forward (cases 1-3, on top of node's parser,
+ * which emits the request before it has checked the Transfer-Encoding value): the only transfer
+ * coding accepted is exactly `chunked`.
+ */
+export function hasSafeFraming(f: ForwardedHeaders): boolean {
+  return f.transferEncoding === undefined || f.transferEncoding.trim().toLowerCase() === 'chunked';
+}
+
+/**
+ * The origin-form target to send upstream. An absolute-form target's authority replaces Host
+ * (RFC 9112 3.2.2; case 14). Returns undefined for a target that cannot be parsed.
+ */
+export function originForm(target: string, f: ForwardedHeaders): string | undefined {
+  if (target[0] === '/' || target === '*') return target;
+  let u: URL;
+  try {
+    u = new URL(target);
+  } catch {
+    return undefined;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;
+  if (f.hostIndex >= 0) f.headers[f.hostIndex] = u.host;
+  else f.headers.push('host', u.host);
+  return `${u.pathname}${u.search}`;
+}
+
+/**
+ * Validates an HTTP/2 request's fields before anything is forwarded (cases 11 and 32): names must be
+ * lower-case tokens (pseudo-headers aside), values free of CR, LF and NUL, the list within `maxBytes`
+ * (RFC 9113 6.5.2 size: name + value + 32 per field). Returns 'ok', 'malformed' or 'too-large'.
+ */
+export function checkH2Fields(headers: Record<string, string | string[] | undefined>, maxBytes: number): 'ok' | 'malformed' | 'too-large' {
+  let size = 0;
+  for (const name in headers) {
+    const v = headers[name];
+    if (v === undefined) continue;
+    if (name[0] !== ':' && !isTokenName(name)) return 'malformed';
+    if (Array.isArray(v)) {
+      for (const x of v) {
+        if (UNSAFE_VALUE.test(x)) return 'malformed';
+        size += name.length + x.length + 32;
+      }
+    } else {
+      if (UNSAFE_VALUE.test(v)) return 'malformed';
+      size += name.length + v.length + 32;
+    }
+  }
+  return size > maxBytes ? 'too-large' : 'ok';
 }
 
 /** Response headers from undici's parsed object, minus hop-by-hop and Connection-listed ones. */

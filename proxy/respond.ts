@@ -53,6 +53,16 @@ export function writeH2Error(stream: ServerHttp2Stream, code: ProxyErrorCode, gr
   stream.end(body);
 }
 
+/** A stream whose fields failed checkH2Fields: malformed -> RST_STREAM PROTOCOL_ERROR (never
+ * forwarded or downgraded, case 11); too large -> 431 (case 32). */
+export function rejectH2Stream(stream: ServerHttp2Stream, why: 'malformed' | 'too-large', grpc: boolean): void {
+  if (why === 'malformed') {
+    stream.close(0x1); // PROTOCOL_ERROR
+    return;
+  }
+  writeH2Error(stream, 'HEADERS_TOO_LARGE', grpc);
+}
+
 /** Headers from a policy decision, minus any that are not safe to emit (case 10). */
 export function safeHeaders(list: readonly (readonly [string, string])[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};

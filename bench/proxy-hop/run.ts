@@ -21,10 +21,10 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../test/support/paths.js';
 import { id, TestPki } from '../../test/support/proxy-fixtures.js';
 import type { HarnessSpec } from '../../test/support/proxy-harness.js';
+import { PROXY_NODE_FLAGS } from '../../test/support/proxy-spawn.js';
 
-/** The V8 flags and malloc setting the injector gives the proxy (docs/proxy.md, "Memory"). */
-export const PROXY_NODE_FLAGS = ['--max-old-space-size=48', '--max-semi-space-size=4'];
-export const PROXY_MALLOC_ARENA_MAX = '2';
+/** The malloc setting the injector gives the proxy besides PROXY_NODE_FLAGS (docs/proxy.md, "Memory"). */
+const PROXY_MALLOC_ARENA_MAX = '2';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {

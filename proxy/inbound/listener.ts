@@ -26,12 +26,12 @@ import type { DownstreamServers } from '../connection.js';
 import type { ProxyDeps } from '../deps.js';
 import { detect } from '../detect.js';
 import { forwardH2Stream, h2RequestHeaders } from '../h2-exchange.js';
-import { forwardRequestHeaders, isSafeHeaderValue } from '../headers.js';
+import { checkH2Fields, forwardRequestHeaders, hasSafeFraming, isSafeHeaderValue, originForm } from '../headers.js';
 import { Http1Exchange } from '../http1-exchange.js';
 import type { Upstream } from '../http1-exchange.js';
 import { MESH_ALPNS } from '../mtls.js';
 import type { Endpoint, HookRequest, InboundContext, InboundDecision } from '../ports.js';
-import { isGrpc, safeHeaders, writeH2Error, writeHttp1Error } from '../respond.js';
+import { isGrpc, rejectH2Stream, safeHeaders, writeH2Error, writeHttp1Error } from '../respond.js';
 
 interface InboundConnection {
   readonly ctx: InboundContext;
@@ -170,14 +170,20 @@ export class InboundListener {
       return;
     }
     if (this.draining) res.shouldKeepAlive = false;
-    const path = req.url ?? '/';
+    const fwd = forwardRequestHeaders(req.rawHeaders);
+    const path = originForm(req.url ?? '/', fwd);
+    if (path === undefined || !hasSafeFraming(fwd)) {
+      this.deps.stats.inbound.error('BAD_REQUEST');
+      res.shouldKeepAlive = false;
+      writeHttp1Error(res, 'BAD_REQUEST');
+      return;
+    }
     const decision = this.authorize(conn, { method: req.method ?? 'GET', authority: req.headers.host ?? '', path, protocol: 'http1', header: (n) => req.headers[n] });
     if (decision.kind === 'deny') {
       this.deps.stats.inbound.error('FORBIDDEN');
       writeHttp1Error(res, 'FORBIDDEN', decision.status);
       return;
     }
-    const fwd = forwardRequestHeaders(req.rawHeaders);
     const headers = fwd.headers;
     if (conn.clientId !== undefined) headers.push(HEADER_CLIENT_ID, conn.clientId);
     if (decision.setHeaders !== undefined) for (const [k, v] of Object.entries(safeHeaders(decision.setHeaders))) headers.push(k, v);
@@ -217,6 +223,11 @@ export class InboundListener {
     stream.on('error', () => undefined);
     if (conn === undefined) {
       writeH2Error(stream, 'INTERNAL', grpc);
+      return;
+    }
+    const check = checkH2Fields(headers, this.deps.limits.h2MaxHeaderListBytes);
+    if (check !== 'ok') {
+      rejectH2Stream(stream, check, grpc);
       return;
     }
     const path = String(headers[':path'] ?? '/');

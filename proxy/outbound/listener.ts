@@ -24,12 +24,12 @@ import { Balancers } from '../deps.js';
 import type { ProxyDeps } from '../deps.js';
 import { detect } from '../detect.js';
 import { forwardH2Stream, h2RequestHeaders } from '../h2-exchange.js';
-import { forwardRequestHeaders, isSafeHeaderValue, isTokenName } from '../headers.js';
+import { checkH2Fields, forwardRequestHeaders, hasSafeFraming, isSafeHeaderValue, isTokenName, originForm } from '../headers.js';
 import { Http1Exchange } from '../http1-exchange.js';
 import type { Upstream } from '../http1-exchange.js';
 import type { H2Upstream } from '../h2-exchange.js';
 import type { Destination, Endpoint, HeaderOps, HookRequest, OutboundDecision, ServicePort } from '../ports.js';
-import { isGrpc, writeH2Decision, writeH2Error, writeHttp1Decision, writeHttp1Error } from '../respond.js';
+import { isGrpc, rejectH2Stream, writeH2Decision, writeH2Error, writeHttp1Decision, writeHttp1Error } from '../respond.js';
 
 interface OutboundConnection {
   readonly dest: Destination;
@@ -122,20 +122,14 @@ export class OutboundListener {
       return;
     }
     if (this.draining) res.shouldKeepAlive = false;
-    let path = req.url ?? '/';
     const fwd = forwardRequestHeaders(req.rawHeaders);
     const headers = fwd.headers;
-    if (path[0] !== '/' && path !== '*') {
-      // absolute-form (case 14): its authority wins over Host (RFC 9112 3.2.2); send origin-form.
-      try {
-        const u = new URL(path);
-        path = `${u.pathname}${u.search}`;
-        if (fwd.hostIndex >= 0) headers[fwd.hostIndex] = u.host;
-        else headers.push('host', u.host);
-      } catch {
-        writeHttp1Error(res, 'BAD_REQUEST');
-        return;
-      }
+    const path = originForm(req.url ?? '/', fwd);
+    if (path === undefined || !hasSafeFraming(fwd)) {
+      stats.error('BAD_REQUEST');
+      res.shouldKeepAlive = false;
+      writeHttp1Error(res, 'BAD_REQUEST');
+      return;
     }
     let pick: (tried: ReadonlySet<EndpointState> | undefined) => Upstream | undefined;
     let maxAttempts = MAX_ATTEMPTS;
@@ -253,6 +247,11 @@ export class OutboundListener {
     stream.on('error', () => undefined);
     if (conn === undefined) {
       writeH2Error(stream, 'INTERNAL', grpc);
+      return;
+    }
+    const check = checkH2Fields(headers, this.deps.limits.h2MaxHeaderListBytes);
+    if (check !== 'ok') {
+      rejectH2Stream(stream, check, grpc);
       return;
     }
     const out = h2RequestHeaders(headers);

@@ -8,38 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { HEADER_CLIENT_ID } from '../../core/contract.js';
-import { REPO_ROOT } from '../support/paths.js';
 import { get, keepAliveAgent } from '../support/proxy-client.js';
-import type { HarnessSpec } from '../support/proxy-harness.js';
+import { startHarness } from '../support/proxy-spawn.js';
 import { CLUSTER_IP, SERVICE, fixedDestination, id, listenHttp, startTestProxy, StaticCertificates, StaticDiscovery, TestPki } from '../support/proxy-fixtures.js';
-
-const HARNESS = join(REPO_ROOT, 'dist', 'test', 'support', 'proxy-harness.js');
-
-function startHarness(spec: HarnessSpec, wrap: string[] = []): Promise<{ child: ChildProcess; ports: { outbound: number; inbound: number }; stderr: () => string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'weft-proxy-'));
-  const file = join(dir, 'spec.json');
-  writeFileSync(file, JSON.stringify(spec));
-  const cmd = [...wrap, process.execPath, '--max-old-space-size=64', HARNESS, file];
-  const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  child.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /READY (\{.*\})/.exec(out);
-      if (m) resolve({ child, ports: JSON.parse(m[1]!) as { outbound: number; inbound: number }, stderr: () => err });
-    });
-    child.once('exit', (c) => reject(new Error(`harness exited ${String(c)}: ${err}`)));
-  });
-}
 
 test('SIGTERM drains the proxy process: every in-flight request succeeds, then it exits 0', async (t) => {
   let arrived = 0;

@@ -1,0 +1,44 @@
+/**
+ * Starts test/support/proxy-harness.js as a child process (optionally wrapped, e.g. in
+ * `ip netns exec`) with the V8 flags production uses, and waits for its READY line.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT } from './paths.js';
+import type { HarnessSpec } from './proxy-harness.js';
+
+/** The V8 flags the proxy runs with in a pod (docs/proxy.md, "Memory"). */
+export const PROXY_NODE_FLAGS: readonly string[] = ['--max-old-space-size=48', '--max-semi-space-size=4'];
+
+export function rssMbOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
+const HARNESS = join(REPO_ROOT, 'dist', 'test', 'support', 'proxy-harness.js');
+
+export function startHarness(spec: HarnessSpec, wrap: string[] = []): Promise<{ child: ChildProcess; ports: { outbound: number; inbound: number }; stderr: () => string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-proxy-'));
+  const file = join(dir, 'spec.json');
+  writeFileSync(file, JSON.stringify(spec));
+  const cmd = [...wrap, process.execPath, ...PROXY_NODE_FLAGS, HARNESS, file];
+  const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  child.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /READY (\{.*\})/.exec(out);
+      if (m) resolve({ child, ports: JSON.parse(m[1]!) as { outbound: number; inbound: number }, stderr: () => err });
+    });
+    child.once('exit', (c) => reject(new Error(`harness exited ${String(c)}: ${err}`)));
+  });
+}
+
