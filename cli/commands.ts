@@ -21,7 +21,7 @@ export interface CommandSpec {
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   proxy: { kind: 'component', summary: 'run the sidecar proxy (inbound, outbound, admin)', load: () => import('../proxy/main.js') },
   controller: { kind: 'component', summary: 'run the policy controller, identity CA and validating webhook', load: () => import('../policy-controller/main.js') },
-  injector: { kind: 'component', summary: 'run the mutating admission webhook that injects the proxy', missing: 'the injector (issue: Injector and install)' },
+  injector: { kind: 'component', summary: 'run the mutating admission webhook that injects the proxy', load: () => import('../injector/main.js') },
   'proxy-init': { kind: 'component', summary: "set up the pod's iptables redirection (init container)", load: () => import('../injector/proxy-init/main.js') },
   install: { kind: 'user', summary: 'print the manifests that install Weft', missing: 'install (issue: Injector and install)' },
   upgrade: { kind: 'user', summary: 'print upgrade manifests that keep the trust anchor', missing: 'upgrade (issue: Injector and install)' },
