@@ -36,9 +36,19 @@ interface Entry {
 
 export class Balancers {
   private readonly entries = new Map<string, Entry>();
+  /** Per ServicePort object: the policy hook hands back the same objects, so most lookups stop here. */
+  private readonly byObject = new WeakMap<ServicePort, Balancer>();
   constructor(private readonly endpoints: Endpoints) {}
 
   get(sp: ServicePort): Balancer {
+    const hit = this.byObject.get(sp);
+    if (hit !== undefined) return hit;
+    const b = this.getByKey(sp);
+    this.byObject.set(sp, b);
+    return b;
+  }
+
+  private getByKey(sp: ServicePort): Balancer {
     const key = servicePortKey(sp);
     let e = this.entries.get(key);
     if (e === undefined) {

@@ -34,6 +34,8 @@ import type { Endpoint, HookRequest, InboundContext, InboundDecision } from '../
 import { isGrpc, rejectH2Stream, safeHeaders, writeH2Error, writeHttp1Error } from '../respond.js';
 
 interface InboundConnection {
+  /** The app's pooled HTTP/1 upstream, made on the connection's first request. */
+  upstream?: Upstream;
   readonly ctx: InboundContext;
   readonly app: Endpoint;
   /** The weft-client-id value, checked once (case 10). */
@@ -187,7 +189,7 @@ export class InboundListener {
     const headers = fwd.headers;
     if (conn.clientId !== undefined) headers.push(HEADER_CLIENT_ID, conn.clientId);
     if (decision.setHeaders !== undefined) for (const [k, v] of Object.entries(safeHeaders(decision.setHeaders))) headers.push(k, v);
-    const up: Upstream = { dispatcher: this.deps.pools.http1(conn.app), state: undefined };
+    const up: Upstream = (conn.upstream ??= { dispatcher: this.deps.pools.http1(conn.app), state: undefined });
     const hasBody = fwd.chunked || fwd.contentLength > 0;
     new Http1Exchange(req, res, {
       method: req.method ?? 'GET', path, headers, body: hasBody ? req : null, pick: () => up, connectError: 'APP_UNREACHABLE',

@@ -32,6 +32,8 @@ import type { Destination, Endpoint, HeaderOps, HookRequest, OutboundDecision, S
 import { isGrpc, rejectH2Stream, writeH2Decision, writeH2Error, writeHttp1Decision, writeHttp1Error } from '../respond.js';
 
 interface OutboundConnection {
+  /** The pooled upstream of an 'endpoint' connection, made on its first request. */
+  upstream?: Upstream;
   readonly dest: Destination;
   /** For kind 'endpoint': the pod itself. */
   readonly endpoint: Endpoint | undefined;
@@ -47,6 +49,8 @@ export class OutboundListener {
   private readonly balancers: Balancers;
   private readonly connections: ConnectionSet;
   private draining = false;
+  /** The pooled HTTP/1 upstream of each endpoint, so a request builds no pool key. */
+  private readonly upstreams = new WeakMap<EndpointState, Upstream>();
   private readonly isDraining = (): boolean => this.draining;
 
   constructor(private readonly deps: ProxyDeps) {
@@ -158,8 +162,7 @@ export class OutboundListener {
       }
       pick = (tried) => this.pickHttp1(backend, tried);
     } else {
-      const ep = conn.endpoint!;
-      const up: Upstream = { dispatcher: this.deps.pools.http1(ep), state: undefined };
+      const up: Upstream = (conn.upstream ??= { dispatcher: this.deps.pools.http1(conn.endpoint!), state: undefined });
       pick = () => up;
       maxAttempts = 1;
       retryPeerErrors = false;
@@ -169,7 +172,10 @@ export class OutboundListener {
 
   private pickHttp1(backend: ServicePort, tried: ReadonlySet<EndpointState> | undefined): Upstream | undefined {
     const st = this.balancers.get(backend).pick(tried);
-    return st === undefined ? undefined : { dispatcher: this.deps.pools.http1(st.endpoint), state: st };
+    if (st === undefined) return undefined;
+    let up = this.upstreams.get(st);
+    if (up === undefined) this.upstreams.set(st, (up = { dispatcher: this.deps.pools.http1(st.endpoint), state: st }));
+    return up;
   }
 
   private onRequestRouted(

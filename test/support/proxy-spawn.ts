@@ -11,7 +11,7 @@ import { REPO_ROOT } from './paths.js';
 import type { HarnessSpec } from './proxy-harness.js';
 
 /** The V8 flags the proxy runs with in a pod (docs/proxy.md, "Memory"). */
-export const PROXY_NODE_FLAGS: readonly string[] = ['--max-old-space-size=48', '--max-semi-space-size=4'];
+export const PROXY_NODE_FLAGS: readonly string[] = ['--max-old-space-size=48', '--max-semi-space-size=2'];
 
 export function rssMbOf(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Balancer, EndpointState, endpointKey } from './balancer.js';
+import type { Endpoint } from './ports.js';
+
+const ep = (i: number): Endpoint => ({ ip: `10.0.0.${i}`, port: 8080, meshed: true, identity: `spiffe://cluster.local/ns/a/sa/s${i}` });
+
+test('of the two endpoints drawn, the one with lower latency x (in-flight + 1) is picked', () => {
+  let draws = [0, 0];
+  const b = new Balancer(() => draws.shift() ?? 0);
+  b.update([ep(1), ep(2)]);
+  const [a, c] = b.endpoints as EndpointState[];
+  a!.ewmaMs = 10;
+  c!.ewmaMs = 2;
+  draws = [0, 0]; // i = 0, j = 1
+  assert.equal(b.pick(), c);
+  c!.inFlight = 9; // 2 * 10 > 10 * 1
+  draws = [0, 0];
+  assert.equal(b.pick(), a);
+});
+
+test('an endpoint whose connection failed is avoided while another is available', () => {
+  const b = new Balancer();
+  b.update([ep(1), ep(2)]);
+  const [a] = b.endpoints as EndpointState[];
+  a!.fail();
+  for (let i = 0; i < 50; i++) assert.notEqual(b.pick(), a);
+});
+
+test('endpoints already tried by a request are never picked again', () => {
+  const b = new Balancer();
+  b.update([ep(1), ep(2), ep(3)]);
+  const [a, c] = b.endpoints as EndpointState[];
+  for (let i = 0; i < 50; i++) {
+    const p = b.pick(new Set([a!, c!]));
+    assert.equal(p, b.endpoints[2]);
+  }
+  assert.equal(b.pick(new Set(b.endpoints)), undefined);
+});
+
+test('endpoint state survives discovery updates for endpoints that stay', () => {
+  const b = new Balancer();
+  b.update([ep(1), ep(2)]);
+  const kept = b.endpoints[1]!;
+  kept.ewmaMs = 42;
+  b.update([ep(2), ep(3)]);
+  assert.equal(b.endpoints[0], kept);
+  assert.equal(b.endpoints[0]!.ewmaMs, 42);
+  assert.equal(b.size, 2);
+});
+
+test('the latency average follows peaks at once and decays towards faster answers', () => {
+  const s = new EndpointState(ep(1), endpointKey(ep(1)));
+  s.observe(50, 0);
+  assert.equal(s.ewmaMs, 50);
+  s.observe(1, 10_000);
+  assert.ok(s.ewmaMs < 50 && s.ewmaMs > 1);
+});
+
+test('an empty endpoint set picks nothing, a single endpoint always itself', () => {
+  const b = new Balancer();
+  assert.equal(b.pick(), undefined);
+  b.update([ep(1)]);
+  assert.equal(b.pick(), b.endpoints[0]);
+});

@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_OPAQUE_PORTS, PROXY_ENV } from '../core/contract.js';
+import { parseProxyConfig } from './config.js';
+
+const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+const base = {
+  [PROXY_ENV.podName]: 'web-0', [PROXY_ENV.podNamespace]: 'demo', [PROXY_ENV.podIp]: '10.1.2.3',
+  [PROXY_ENV.serviceAccount]: 'web', [PROXY_ENV.trustAnchorsPem]: PEM, [PROXY_ENV.controllerAddr]: 'weft-controller.weft-system.svc:8090',
+};
+
+test('a complete environment parses into a frozen config with the contract defaults', () => {
+  const r = parseProxyConfig(base);
+  assert.ok(r.ok);
+  if (!r.ok) return;
+  assert.ok(Object.isFrozen(r.config));
+  assert.equal(r.config.outboundPort, 7140);
+  assert.equal(r.config.inboundPort, 7143);
+  assert.equal(r.config.adminPort, 7191);
+  assert.equal(r.config.trustDomain, 'cluster.local');
+  for (const p of DEFAULT_OPAQUE_PORTS) assert.ok(r.config.opaquePorts.has(p));
+  assert.equal(r.config.limits.detectTimeoutMs, 10_000);
+});
+
+test('every error is reported at once', () => {
+  const r = parseProxyConfig({
+    [PROXY_ENV.podIp]: 'not-an-ip', [PROXY_ENV.outboundPort]: '70000', [PROXY_ENV.opaquePorts]: '25,x,10-5',
+    [PROXY_ENV.logLevel]: 'loud', [PROXY_ENV.defaultInboundPolicy]: 'maybe', [PROXY_ENV.clusterNetworks]: '10.0.0.0/33',
+    [PROXY_ENV.shutdownGraceSeconds]: '-1', [PROXY_ENV.trustAnchorsPem]: 'nope',
+  });
+  assert.equal(r.ok, false);
+  if (r.ok) return;
+  const text = r.errors.join('\n');
+  for (const needle of [PROXY_ENV.podIp, PROXY_ENV.outboundPort, '"x"', '"10-5"', PROXY_ENV.logLevel, PROXY_ENV.defaultInboundPolicy,
+    '10.0.0.0/33', PROXY_ENV.shutdownGraceSeconds, PROXY_ENV.trustAnchorsPem, PROXY_ENV.podName, PROXY_ENV.controllerAddr]) {
+    assert.ok(text.includes(needle), `missing ${needle} in:\n${text}`);
+  }
+});
+
+test('port lists accept ranges; listener ports must differ', () => {
+  const r = parseProxyConfig({ ...base, [PROXY_ENV.opaquePorts]: '4000-4002, 9000', [PROXY_ENV.inboundPorts]: '8080' });
+  assert.ok(r.ok && [4000, 4001, 4002, 9000].every((p) => r.config.opaquePorts.has(p)));
+  assert.deepEqual(r.ok ? r.config.inboundPorts : null, [8080]);
+  const clash = parseProxyConfig({ ...base, [PROXY_ENV.adminPort]: '7140' });
+  assert.equal(clash.ok, false);
+});

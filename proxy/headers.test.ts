@@ -1,0 +1,40 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkH2Fields, forwardRequestHeaders, forwardResponseHeaders, hasSafeFraming, originForm } from './headers.js';
+
+test('hop-by-hop headers, Connection-listed ones and client weft-* headers are not forwarded', () => {
+  const f = forwardRequestHeaders(['Host', 'a', 'Connection', 'X-Drop, keep-alive', 'X-Drop', '1', 'Keep-Alive', 't=1',
+    'TE', 'trailers', 'Upgrade', 'h2c', 'weft-client-id', 'forged', 'Weft-Anything', 'x', 'X-Keep', '2']);
+  assert.deepEqual(f.headers, ['host', 'a', 'x-keep', '2']);
+  assert.equal(f.hostIndex, 1);
+});
+
+test('body framing is noted: content-length, and only exactly "chunked" counts as safe', () => {
+  assert.equal(forwardRequestHeaders(['Content-Length', '12']).contentLength, 12);
+  assert.equal(forwardRequestHeaders([]).contentLength, -1);
+  assert.ok(hasSafeFraming(forwardRequestHeaders(['Transfer-Encoding', 'chunked'])));
+  assert.ok(!hasSafeFraming(forwardRequestHeaders(['Transfer-Encoding', 'xchunked'])));
+  assert.ok(!hasSafeFraming(forwardRequestHeaders(['Transfer-Encoding', 'gzip, chunked'])));
+  assert.ok(!hasSafeFraming(forwardRequestHeaders(['Transfer-Encoding', 'chunked', 'Transfer-Encoding', 'chunked'])));
+});
+
+test('an absolute-form target becomes origin-form and its authority replaces Host', () => {
+  const f = forwardRequestHeaders(['Host', 'a']);
+  assert.equal(originForm('http://b.example:8080/p?q', f), '/p?q');
+  assert.deepEqual(f.headers, ['host', 'b.example:8080']);
+  assert.equal(originForm('/plain', f), '/plain');
+  assert.equal(originForm('ftp://x/y', f), undefined);
+  assert.equal(originForm('http://[bad', f), undefined);
+});
+
+test('response hop-by-hop headers are dropped', () => {
+  assert.deepEqual(forwardResponseHeaders({ 'content-type': 'x', connection: 'close, x-h', 'x-h': '1', 'transfer-encoding': 'chunked', 'keep-alive': 't' }), { 'content-type': 'x' });
+});
+
+test('HTTP/2 fields: bad names or CR/LF/NUL values are malformed, big lists too large', () => {
+  assert.equal(checkH2Fields({ ':path': '/', 'x-a': 'b' }, 1000), 'ok');
+  assert.equal(checkH2Fields({ 'x-a': 'b\nc' }, 1000), 'malformed');
+  assert.equal(checkH2Fields({ 'X-A': 'b' }, 1000), 'malformed');
+  assert.equal(checkH2Fields({ 'x-a': ['ok', 'b\0'] }, 1000), 'malformed');
+  assert.equal(checkH2Fields({ 'x-a': 'b'.repeat(2000) }, 1000), 'too-large');
+});
