@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { connect as tlsConnect } from 'node:tls';
 import { HEADER_CLIENT_ID, HEADER_PROXY_ERROR, MESH_ALPN } from '../../core/contract.js';
 import type { Certificate, PolicyHook } from '../../proxy/ports.js';
-import { get, raw } from '../support/proxy-client.js';
-import { allowAll, fixedDestination, id, listenHttp, meshPair, startTestProxy, StaticCertificates, TestPki } from '../support/proxy-fixtures.js';
+import { X509Certificate } from 'node:crypto';
+import { get, keepAliveAgent, raw } from '../support/proxy-client.js';
+import { allowAll, CLUSTER_IP, fixedDestination, id, listenHttp, meshPair, SERVICE, startTestProxy, StaticCertificates, StaticDiscovery, TestPki } from '../support/proxy-fixtures.js';
 
 test('a server presenting another identity than discovery announced is refused', async (t) => {
   let reached = 0;
@@ -181,4 +182,48 @@ test('the admin port is read-only and separate from the data ports', async (t) =
   assert.equal(viaData.body.toString(), 'app saw /metrics');
   // The admin server still answers after all that.
   assert.equal((await get(proxy.adminPort!, '/live')).status, 200);
+});
+
+test('certificate rotation under load: zero failed requests across two rotations; new connections use the new certificate', async (t) => {
+  const app = await listenHttp((req, res) => res.end(String(req.headers[HEADER_CLIENT_ID])));
+  const pki = await TestPki.create();
+  const serverCerts = new StaticCertificates(await pki.certificate(id('demo', 'srv')));
+  const clientCerts = new StaticCertificates(await pki.certificate(id('demo', 'cli')));
+  const server = await startTestProxy({ certificates: serverCerts, inboundDst: fixedDestination('127.0.0.1', app.port) });
+  const discovery = new StaticDiscovery().service(CLUSTER_IP, SERVICE, [{ ip: '127.0.0.1', port: server.inboundPort, meshed: true, identity: id('demo', 'srv') }]);
+  const client = await startTestProxy({ certificates: clientCerts, discovery, outboundDst: fixedDestination(CLUSTER_IP, 80) });
+  t.after(async () => {
+    await Promise.all([client.shutdown(0), server.shutdown(0)]);
+    app.close();
+  });
+  const agent = keepAliveAgent(8);
+  t.after(() => agent.destroy());
+  let stop = false;
+  const statuses: number[] = [];
+  const load = Promise.all(Array.from({ length: 8 }, async () => {
+    while (!stop) statuses.push((await get(client.outboundPort, '/', { agent })).status);
+  }));
+  const newServer = [await pki.certificate(id('demo', 'srv')), await pki.certificate(id('demo', 'srv'))];
+  const newClient = [await pki.certificate(id('demo', 'cli')), await pki.certificate(id('demo', 'cli'))];
+  for (let i = 0; i < 2; i++) {
+    await new Promise((r) => setTimeout(r, 150));
+    serverCerts.set(newServer[i]!);
+    clientCerts.set(newClient[i]!);
+  }
+  await new Promise((r) => setTimeout(r, 150));
+  stop = true;
+  await load;
+  assert.ok(statuses.length > 100);
+  assert.deepEqual(statuses.filter((s) => s !== 200), []);
+  // A fresh connection after rotation presents the newest server certificate.
+  const presented = await new Promise<string>((resolve, reject) => {
+    const cert = newClient[1]!;
+    const s = tlsConnect({ host: '127.0.0.1', port: server.inboundPort, key: cert.keyPem, cert: cert.certChainPem, ca: pki.anchorsPem, ALPNProtocols: [MESH_ALPN.http1], checkServerIdentity: () => undefined });
+    s.on('secureConnect', () => {
+      resolve(s.getPeerX509Certificate()?.serialNumber ?? '');
+      s.destroy();
+    });
+    s.on('error', reject);
+  });
+  assert.equal(presented, new X509Certificate(newServer[1]!.certChainPem).serialNumber);
 });
