@@ -1,0 +1,53 @@
+/**
+ * What the controller watches: one API resource per index kind. Gateway API and Weft kinds are
+ * CRDs that may be missing from a cluster; their watch reports that and keeps retrying.
+ *
+ * ReferenceGrant: Gateway API v1.6.1 serves v1 and v1beta1 (storage); v1beta1 is watched since
+ * every release that has ReferenceGrant serves it.
+ */
+import { GATEWAY_API_GROUP, POLICY_API_GROUP, POLICY_API_VERSION } from '../../core/contract.js';
+import type { ResourceKind } from '../index/kinds.js';
+
+export interface ResourceSpec {
+  readonly kind: ResourceKind;
+  readonly group: string;
+  readonly version: string;
+  readonly plural: string;
+  /** Name of the CRD that defines the kind; absent for built-in kinds. */
+  readonly crd?: string;
+}
+
+function crd(kind: ResourceKind, group: string, version: string, plural: string): ResourceSpec {
+  return { kind, group, version, plural, crd: `${plural}.${group}` };
+}
+
+export const RESOURCES: readonly ResourceSpec[] = [
+  { kind: 'Namespace', group: '', version: 'v1', plural: 'namespaces' },
+  { kind: 'Service', group: '', version: 'v1', plural: 'services' },
+  { kind: 'EndpointSlice', group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices' },
+  { kind: 'Pod', group: '', version: 'v1', plural: 'pods' },
+  crd('HTTPRoute', GATEWAY_API_GROUP, 'v1', 'httproutes'),
+  crd('GRPCRoute', GATEWAY_API_GROUP, 'v1', 'grpcroutes'),
+  crd('ReferenceGrant', GATEWAY_API_GROUP, 'v1beta1', 'referencegrants'),
+  crd('Server', POLICY_API_GROUP, POLICY_API_VERSION, 'servers'),
+  crd('AuthorizationPolicy', POLICY_API_GROUP, POLICY_API_VERSION, 'authorizationpolicies'),
+  crd('MeshTLSAuthentication', POLICY_API_GROUP, POLICY_API_VERSION, 'meshtlsauthentications'),
+  crd('NetworkAuthentication', POLICY_API_GROUP, POLICY_API_VERSION, 'networkauthentications'),
+];
+
+/** The cluster-wide collection path, e.g. /api/v1/pods, /apis/gateway.networking.k8s.io/v1/httproutes. */
+export function collectionPath(r: ResourceSpec): string {
+  return r.group === '' ? `/api/${r.version}/${r.plural}` : `/apis/${r.group}/${r.version}/${r.plural}`;
+}
+
+/** The path of one object, e.g. for its status subresource. */
+export function objectPath(r: ResourceSpec, namespace: string | undefined, name: string): string {
+  const base = r.group === '' ? `/api/${r.version}` : `/apis/${r.group}/${r.version}`;
+  return namespace === undefined ? `${base}/${r.plural}/${name}` : `${base}/namespaces/${namespace}/${r.plural}/${name}`;
+}
+
+export function resourceOf(kind: ResourceKind): ResourceSpec {
+  const r = RESOURCES.find((x) => x.kind === kind);
+  if (r === undefined) throw new Error(`no resource for kind ${kind}`);
+  return r;
+}

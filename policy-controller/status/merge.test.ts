@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { RouteParentStatus } from '../../core/outbound/policy.js';
+import { mergeRouteParents } from './merge.js';
+
+const ME = 'weft.dev/policy-controller';
+const parentRef = { group: '', kind: 'Service', name: 'web' };
+const other = { parentRef: { name: 'gw' }, controllerName: 'example.com/gateway', conditions: [{ type: 'Accepted', status: 'True' as const, reason: 'Accepted', lastTransitionTime: '2020-01-01T00:00:00Z' }] };
+const desired = (status: 'True' | 'False'): RouteParentStatus[] => [
+  { parentRef, controllerName: ME, conditions: [{ type: 'Accepted', status, reason: status === 'True' ? 'Accepted' : 'NoMatchingParent', message: 'm', observedGeneration: 1 }] },
+];
+
+test('other controllers\' entries are kept in place and ours are appended', () => {
+  const r = mergeRouteParents([other], desired('True'), ME, 'T1');
+  assert.equal(r.changed, true);
+  assert.deepEqual(r.parents[0], other);
+  assert.equal(r.parents[1]?.controllerName, ME);
+  assert.equal(r.parents[1]?.conditions?.[0]?.lastTransitionTime, 'T1');
+});
+
+test('an unchanged status is not written again', () => {
+  const first = mergeRouteParents([other], desired('True'), ME, 'T1');
+  const again = mergeRouteParents(first.parents, desired('True'), ME, 'T2');
+  assert.equal(again.changed, false);
+});
+
+test('lastTransitionTime moves only when a condition\'s status changes', () => {
+  const first = mergeRouteParents([], desired('True'), ME, 'T1');
+  const msgOnly = mergeRouteParents(first.parents, [{ ...desired('True')[0]!, conditions: [{ ...desired('True')[0]!.conditions[0]!, message: 'new' }] }], ME, 'T2');
+  assert.equal(msgOnly.changed, true);
+  assert.equal(msgOnly.parents[0]?.conditions?.[0]?.lastTransitionTime, 'T1');
+  const flipped = mergeRouteParents(first.parents, desired('False'), ME, 'T3');
+  assert.equal(flipped.parents[0]?.conditions?.[0]?.lastTransitionTime, 'T3');
+});
+
+test('our entry for a parent that was removed is dropped', () => {
+  const first = mergeRouteParents([other], desired('True'), ME, 'T1');
+  const r = mergeRouteParents(first.parents, [], ME, 'T2');
+  assert.equal(r.changed, true);
+  assert.deepEqual(r.parents, [other]);
+});
