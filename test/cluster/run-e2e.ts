@@ -23,7 +23,7 @@ function findTests(dir: string): string[] {
 }
 
 function runTests(files: string[], extraArgs: string[]): Promise<number> {
-  const args = ['--test', '--test-concurrency=1', '--test-reporter=spec', ...extraArgs, ...files.map((f) => relative(REPO_ROOT, f))];
+  const args = ['--test', '--test-concurrency=1', '--test-timeout=600000', '--test-reporter=spec', ...extraArgs, ...files.map((f) => relative(REPO_ROOT, f))];
   console.log(`e2e: node ${args.join(' ')}`);
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, {
