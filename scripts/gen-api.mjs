@@ -1,4 +1,4 @@
-// Generates TypeScript from the .proto files with the buf binary shipped in @bufbuild/buf and the local
+// Generates TypeScript from the .proto files with the buf binary shipped in @bufbuild/buf-linux-x64 and the local
 // ts-proto plugin. Offline: no remote plugins, no BSR dependencies.
 //
 //   api/proto/           -> api/gen/            (api/buf.yaml, api/buf.gen.yaml)
@@ -13,7 +13,9 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const buf = join(root, 'node_modules', '.bin', 'buf');
+// The platform package directly: the @bufbuild/buf wrapper lists optional packages for every platform,
+// and a registry that serves only some of them leaves a lock file `npm ci` rejects.
+const buf = join(root, 'node_modules', '@bufbuild', `buf-${process.platform}-${process.arch === 'x64' ? 'x64' : process.arch === 'arm64' ? 'aarch64' : process.arch}`, 'bin', 'buf');
 const plugin = join(root, 'node_modules', '.bin', 'protoc-gen-ts_proto');
 const check = process.argv.includes('--check');
 
@@ -25,7 +27,7 @@ const targets = [
 
 for (const [what, path] of [['buf', buf], ['protoc-gen-ts_proto', plugin]]) {
   if (!existsSync(path)) {
-    console.error(`gen-api: ${what} not found at ${relative(root, path)}; run npm install`);
+    console.error(`gen-api: ${what} not found at ${relative(root, path)}; run npm ci (buf is an optional dependency installed for linux-x64 only; on another platform install @bufbuild/buf-<platform> at the same version)`);
     process.exit(2);
   }
 }
