@@ -367,3 +367,93 @@ spec:
   }
   assert.equal(stateOf(ns, pods[0]?.metadata?.name ?? ''), undefined, 'no local state for simulated pods');
 });
+
+test('a failing liveness probe restarts the container; an httpGet liveness probe from the node keeps a healthy one running', async (t) => {
+  const ns = await cluster.freshNamespace(t);
+  await cluster.apply(ns, `
+apiVersion: v1
+kind: Pod
+metadata: {name: live}
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: main
+    image: busybox
+    command: [sh, -c, 'touch /tmp/alive-live; exec sleep 3600']
+    livenessProbe: {exec: {command: [test, -f, /tmp/alive-live]}, periodSeconds: 1, failureThreshold: 2}
+  - name: echo
+    image: ${ECHO_IMAGE}
+    args: [--port=8080]
+    livenessProbe: {httpGet: {port: 8080, path: /}, periodSeconds: 1, failureThreshold: 1}
+`);
+  await cluster.waitPodReady(ns, 'live', { timeoutMs: 60_000 });
+  const rm = await cluster.exec(ns, 'live', 'main', ['rm', '/tmp/alive-live']);
+  assert.equal(rm.code, 0, rm.stderr);
+  await cluster.waitFor('liveness restart', async () => {
+    const p = await cluster.core.readNamespacedPod({ name: 'live', namespace: ns });
+    const cs = p.status?.containerStatuses?.find((c) => c.name === 'main');
+    return (cs?.restartCount ?? 0) >= 1 && cs?.state?.running !== undefined ? true : `restartCount ${cs?.restartCount ?? 0}`;
+  }, { timeoutMs: 30_000 });
+  await new Promise((r) => setTimeout(r, 3000));
+  const p = await cluster.core.readNamespacedPod({ name: 'live', namespace: ns });
+  assert.equal(p.status?.containerStatuses?.find((c) => c.name === 'main')?.restartCount, 1, 'the restarted container recreated its file and stays alive');
+  assert.equal(p.status?.containerStatuses?.find((c) => c.name === 'echo')?.restartCount, 0);
+});
+
+test('env and volumes: fieldRef, secretKeyRef, configMapKeyRef, envFrom, $(VAR) in args, secret/configMap/downwardAPI volumes, runAsUser and workingDir', async (t) => {
+  const ns = await cluster.freshNamespace(t);
+  await cluster.apply(ns, `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+data: {MODE: fast, greeting.txt: hello}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+stringData: {password: s3cret}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: envpod, labels: {tier: web}}
+spec:
+  serviceAccountName: default
+  securityContext: {runAsUser: 4321, runAsGroup: 4321, fsGroup: 5555}
+  volumes:
+  - {name: cfgvol, configMap: {name: cfg}}
+  - {name: secvol, secret: {secretName: creds, defaultMode: 0440}}
+  - name: podinfo
+    downwardAPI: {items: [{path: labels, fieldRef: {fieldPath: metadata.labels}}, {path: name, fieldRef: {fieldPath: metadata.name}}]}
+  containers:
+  - name: main
+    image: busybox
+    workingDir: /tmp
+    command: [sh, -c]
+    args: ['echo ARG=$(MY_POD); exec sleep 3600']
+    envFrom: [{configMapRef: {name: cfg}, prefix: CFG_}]
+    env:
+    - {name: MY_POD, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+    - {name: MY_NS, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}
+    - {name: MY_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+    - {name: MY_SA, valueFrom: {fieldRef: {fieldPath: spec.serviceAccountName}}}
+    - {name: MY_TIER, valueFrom: {fieldRef: {fieldPath: "metadata.labels['tier']"}}}
+    - {name: PASS, valueFrom: {secretKeyRef: {name: creds, key: password}}}
+    - {name: MODE2, valueFrom: {configMapKeyRef: {name: cfg, key: MODE}}}
+    - {name: COMBINED, value: "$(MY_NS)/$(MY_POD)"}
+    volumeMounts:
+    - {name: cfgvol, mountPath: /etc/cfg}
+    - {name: secvol, mountPath: /etc/creds, readOnly: true}
+    - {name: podinfo, mountPath: /etc/podinfo}
+`);
+  const pod = await cluster.waitPodReady(ns, 'envpod', { timeoutMs: 60_000 });
+  const r = await cluster.exec(ns, 'envpod', 'main', ['sh', '-c',
+    'echo "$MY_POD|$MY_NS|$MY_IP|$MY_SA|$MY_TIER|$PASS|$MODE2|$CFG_MODE|$COMBINED"; id -u; id -g; id -G; pwd; hostname; cat /etc/cfg/greeting.txt; echo; cat /etc/creds/password; echo; cat /etc/podinfo/name; echo; touch /etc/creds/x 2>/dev/null && echo writable || echo readonly']);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines[0], `envpod|${ns}|${pod.status?.podIP ?? ''}|default|web|s3cret|fast|fast|${ns}/envpod`);
+  assert.equal(lines[1], '4321');
+  assert.equal(lines[2], '4321');
+  assert.match(lines[3] ?? '', /\b5555\b/);
+  assert.deepEqual(lines.slice(4), ['/tmp', 'envpod', 'hello', 's3cret', 'envpod', 'readonly']);
+  assert.match(await cluster.logs(ns, 'envpod', 'main'), /^ARG=envpod$/m);
+});

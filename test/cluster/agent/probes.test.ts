@@ -31,10 +31,11 @@ test('a result flips only after the threshold of consecutive outcomes', () => {
   assert.equal(s.failures, 2);
 });
 
-test('the first probe waits for the initial delay, later ones for the period', () => {
+test('the first probe waits for the initial delay (at least a second, at most a period), later ones for the period', () => {
   const t = probeTiming('liveness', { initialDelaySeconds: 5, periodSeconds: 2 });
   assert.equal(nextProbeAt(t, 1000, undefined), 6000);
   assert.equal(nextProbeAt(t, 1000, 6000), 8000);
+  assert.equal(nextProbeAt(probeTiming('readiness', { periodSeconds: 10 }), 1000, undefined), 2000);
 });
 
 test('probe actions normalise httpGet, tcpSocket and exec; ports resolve by name', () => {

@@ -47,9 +47,16 @@ export function recordProbe(timing: ProbeTiming, state: ProbeState, ok: boolean)
   return { result: failures >= timing.failureThreshold ? 'failure' : state.result, successes: 0, failures };
 }
 
-/** When the next run of a probe is due, given when the container started and the last run. */
+/**
+ * When the next run of a probe is due, given when the container started and the last run. The
+ * kubelet's first probe comes on its worker's next tick after the container started, somewhere within
+ * a period; the agent waits min(period, 1 s) (or the initial delay if longer), so a process gets a
+ * moment to open its port without slowing readiness much.
+ */
+export const FIRST_PROBE_MIN_DELAY_MS = 1000;
+
 export function nextProbeAt(timing: ProbeTiming, containerStartedAtMs: number, lastRunAtMs: number | undefined): number {
-  if (lastRunAtMs === undefined) return containerStartedAtMs + timing.initialDelayMs;
+  if (lastRunAtMs === undefined) return containerStartedAtMs + Math.max(timing.initialDelayMs, Math.min(timing.periodMs, FIRST_PROBE_MIN_DELAY_MS));
   return lastRunAtMs + timing.periodMs;
 }
 
