@@ -139,6 +139,8 @@ export const CONTROL_PLANE_ENV = {
   issuerDir: 'WEFT_ISSUER_DIR',
   /** Upper bound on concurrent TokenReview calls of the identity service. */
   tokenReviewConcurrency: 'WEFT_TOKEN_REVIEW_CONCURRENCY',
+  /** Cluster-wide default inbound policy of ports no Server selects. */
+  defaultInboundPolicy: 'WEFT_DEFAULT_INBOUND_POLICY',
 } as const;
 
 // --- Control plane ----------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
  * component reports ready: issuer loaded, gRPC bound), /metrics (Prometheus text).
  */
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
@@ -11,6 +11,10 @@ export interface AdminServerOptions {
   readonly registry: Registry;
   /** Names of components not ready yet; empty when ready. */
   readonly notReady: () => readonly string[];
+  /** Facts worth showing on /ready even when ready (e.g. CRDs not installed). */
+  readonly details?: () => readonly string[];
+  /** Extra read-only GET routes (e.g. /debug/policy); returns false for a path it does not serve. */
+  readonly handle?: (path: string, url: URL, res: ServerResponse) => boolean;
 }
 
 export function createAdminServer(opts: AdminServerOptions): Server {
@@ -27,8 +31,9 @@ export function createAdminServer(opts: AdminServerOptions): Server {
         return;
       case '/ready': {
         const pending = opts.notReady();
-        if (pending.length === 0) text(200, 'ready\n');
-        else text(503, `not ready: ${pending.join(', ')}\n`);
+        const details = (opts.details?.() ?? []).map((d) => `${d}\n`).join('');
+        if (pending.length === 0) text(200, `ready\n${details}`);
+        else text(503, `not ready: ${pending.join(', ')}\n${details}`);
         return;
       }
       case '/metrics':
@@ -38,6 +43,7 @@ export function createAdminServer(opts: AdminServerOptions): Server {
         );
         return;
       default:
+        if (opts.handle?.(path ?? '/', new URL(req.url ?? '/', 'http://admin'), res) === true) return;
         text(404, 'not found: try /ready, /live or /metrics\n');
     }
   });

@@ -9,9 +9,13 @@ import {
   CONTROL_PLANE_NAMESPACE,
   CONTROLLER_ADMIN_PORT,
   CONTROLLER_GRPC_PORT,
+  CONTROLLER_WEBHOOK_PORT,
+  DEFAULT_CLUSTER_NETWORKS,
   DEFAULT_TRUST_DOMAIN,
   ISSUER_SECRET_NAME,
 } from '../core/contract.js';
+import { parseCidr } from '../core/cidr.js';
+import { DEFAULT_INBOUND_POLICIES, FALLBACK_DEFAULT_INBOUND_POLICY, isDefaultInboundPolicy, type DefaultInboundPolicy } from '../core/kube-policy.js';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
@@ -34,6 +38,16 @@ export interface ControllerConfig {
   readonly adminPort: number;
   /** At most this many TokenReviews in flight; more Certify calls wait in a bounded queue. */
   readonly tokenReviewConcurrency: number;
+  /** Policy: the networks "cluster" means in the cluster-* default policies (CIDRs). */
+  readonly clusterNetworks: readonly string[];
+  /** Policy: require ReferenceGrants for cross-namespace backendRefs (default true). */
+  readonly referenceGrantCheck: boolean;
+  /** Policy: default inbound policy of ports no Server selects. */
+  readonly defaultInboundPolicy: DefaultInboundPolicy;
+  /** Validating webhook HTTPS port. */
+  readonly webhookPort: number;
+  /** Directory with the webhook's tls.crt and tls.key; undefined: issued by the mesh issuer. */
+  readonly webhookTlsDir: string | undefined;
 }
 
 export const USAGE = `Usage: weft controller [flags]
@@ -50,11 +64,17 @@ Flags (environment variable in brackets; flags win):
   --admin-port PORT               admin HTTP port: /ready /live /metrics (default ${CONTROLLER_ADMIN_PORT}) [${CONTROL_PLANE_ENV.adminPort}]
   --token-review-concurrency N    concurrent TokenReviews (default 8) [${CONTROL_PLANE_ENV.tokenReviewConcurrency}]
   --log-level LEVEL               ${LOG_LEVELS.join(', ')} (default info) [${CONTROL_PLANE_ENV.logLevel}]
+  --cluster-networks CIDRS        comma-separated networks of the cluster-* policies (default ${DEFAULT_CLUSTER_NETWORKS.join(',')}) [${CONTROL_PLANE_ENV.clusterNetworks}]
+  --reference-grant-check BOOL    require ReferenceGrants for cross-namespace backendRefs (default true) [${CONTROL_PLANE_ENV.referenceGrantCheck}]
+  --default-inbound-policy P      ${DEFAULT_INBOUND_POLICIES.join(', ')} (default ${FALLBACK_DEFAULT_INBOUND_POLICY}) [${CONTROL_PLANE_ENV.defaultInboundPolicy}]
+  --webhook-port PORT             validating webhook HTTPS port (default ${CONTROLLER_WEBHOOK_PORT}) [${CONTROL_PLANE_ENV.webhookPort}]
+  --tls-dir DIR                   the webhook's tls.crt and tls.key (default: issued by the mesh issuer) [${CONTROL_PLANE_ENV.tlsDir}]
 `;
 
 const FLAGS = [
   'kubeconfig', 'namespace', 'trust-domain', 'cert-lifetime', 'issuer-secret', 'issuer-dir', 'listen-host',
   'grpc-port', 'admin-port', 'token-review-concurrency', 'log-level',
+  'cluster-networks', 'reference-grant-check', 'default-inbound-policy', 'webhook-port', 'tls-dir',
 ] as const;
 type Flag = (typeof FLAGS)[number];
 
@@ -165,6 +185,31 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     else tokenReviewConcurrency = n;
   }
 
+  const netV = pick('cluster-networks', CONTROL_PLANE_ENV.clusterNetworks);
+  let clusterNetworks: readonly string[] = DEFAULT_CLUSTER_NETWORKS;
+  if (netV !== undefined) {
+    const list = netV.value.split(',').map((x) => x.trim()).filter((x) => x !== '');
+    const bad = list.map((c) => ({ c, r: parseCidr(c) })).filter((x) => !x.r.ok);
+    if (list.length === 0) errors.push(`${netV.from}: lists no networks`);
+    for (const b of bad) errors.push(`${netV.from}: ${JSON.stringify(b.c)} is not a CIDR (${b.r.ok ? '' : b.r.reason})`);
+    clusterNetworks = list;
+  }
+  const grantV = pick('reference-grant-check', CONTROL_PLANE_ENV.referenceGrantCheck);
+  let referenceGrantCheck = true;
+  if (grantV !== undefined) {
+    if (grantV.value === 'true' || grantV.value === 'false') referenceGrantCheck = grantV.value === 'true';
+    else errors.push(`${grantV.from}: ${JSON.stringify(grantV.value)} is not true or false`);
+  }
+  const dipV = pick('default-inbound-policy', CONTROL_PLANE_ENV.defaultInboundPolicy);
+  let defaultInboundPolicy: DefaultInboundPolicy = FALLBACK_DEFAULT_INBOUND_POLICY;
+  if (dipV !== undefined) {
+    if (isDefaultInboundPolicy(dipV.value)) defaultInboundPolicy = dipV.value;
+    else errors.push(`${dipV.from}: ${JSON.stringify(dipV.value)} is not one of ${DEFAULT_INBOUND_POLICIES.join(', ')}`);
+  }
+  const webhookPort = port('webhook-port', CONTROL_PLANE_ENV.webhookPort, CONTROLLER_WEBHOOK_PORT);
+  if (webhookPort !== 0 && (webhookPort === grpcPort || webhookPort === adminPort)) errors.push(`the webhook port ${webhookPort} is also the gRPC or admin port`);
+  const webhookTlsDir = pick('tls-dir', CONTROL_PLANE_ENV.tlsDir)?.value;
+
   if (errors.length > 0) return { ok: false, help: false, errors };
   return {
     ok: true,
@@ -179,6 +224,11 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
       grpcPort,
       adminPort,
       tokenReviewConcurrency,
+      clusterNetworks: Object.freeze([...clusterNetworks]),
+      referenceGrantCheck,
+      defaultInboundPolicy,
+      webhookPort,
+      webhookTlsDir,
     }),
   };
 }

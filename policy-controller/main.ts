@@ -26,11 +26,17 @@ import { identityMetrics } from './grpc/identity/metrics.js';
 import { IdentityService } from './grpc/identity/service.js';
 import type { TokenReviewer } from './grpc/identity/token.js';
 import { GrpcServer } from './grpc/server.js';
+import { startPolicyController, type PolicyController } from './services/runtime.js';
 
 /** Test seams: a TokenReviewer double and a ready-made logger. */
 export interface ControllerDeps {
   readonly reviewer?: TokenReviewer;
   readonly log?: Logger;
+  /**
+   * Run the policy controller (watches, policy/discovery services, route status, webhook). Default:
+   * on, unless a TokenReviewer double says the caller runs without a cluster.
+   */
+  readonly policy?: boolean;
 }
 
 export interface RunningController {
@@ -52,10 +58,17 @@ export async function startController(config: ControllerConfig, deps: Controller
   collectDefaultMetrics({ register: registry });
   const pending = new Set(['issuer', 'grpc']);
   const timers: NodeJS.Timeout[] = [];
-  const admin: HttpServer = createAdminServer({ registry, notReady: () => [...pending] });
+  let policy: PolicyController | undefined;
+  const admin: HttpServer = createAdminServer({
+    registry,
+    notReady: () => [...pending, ...(policy?.notReady() ?? [])],
+    details: () => policy?.details() ?? [],
+    handle: (path, url, res) => policy?.handleAdmin(path, url, res) ?? false,
+  });
   const grpc = new GrpcServer(log);
   const close = async () => {
     for (const t of timers) clearTimeout(t);
+    await policy?.close();
     await grpc.close();
     admin.closeAllConnections();
     await new Promise<void>((resolve) => admin.close(() => resolve()));
@@ -119,6 +132,25 @@ export async function startController(config: ControllerConfig, deps: Controller
       log: log.child({ component: 'identity' }),
     });
     grpc.addService('weft.identity.v1.Identity', IdentityServiceDefinition, identity.handlers());
+
+    // The policy controller needs a cluster; without one (identity-only tests) it stays off.
+    if (!(deps.policy ?? deps.reviewer === undefined)) {
+      log.info('policy controller off (no cluster in this process)');
+    } else if (kubeConfig().getCurrentCluster() === null) {
+      log.warn('no Kubernetes cluster configured: policy, discovery, route status and the webhook are off');
+    } else {
+      policy = await startPolicyController({
+        config,
+        kc: kubeConfig(),
+        grpc,
+        registry,
+        log,
+        issueWebhookCert: async () => {
+          const s = await ca.issueServing({ spiffeId: controllerSpiffeId(config.trustDomain), dnsNames: controllerDnsNames(), lifetimeMs: config.certLifetimeMs });
+          return { certPem: [s.certPem, ...s.chainPem].join(''), keyPem: s.keyPem };
+        },
+      });
+    }
 
     const grpcPort = await grpc.listen(config.listenHost, config.grpcPort);
     pending.delete('grpc');

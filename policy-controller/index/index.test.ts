@@ -419,3 +419,18 @@ describe('PolicyIndex: sharing', () => {
     assert.equal(index.sizes().cachedViews, 0);
   });
 });
+
+describe('PolicyIndex: status-only updates', () => {
+  test('a route update that changes only status recomputes no view but rechecks the route\'s status', () => {
+    const index = world();
+    const route = httpRoute('shop', 'split', { name: 'web' }, [{ name: 'web-v2' }]);
+    index.apply('HTTPRoute', route);
+    index.flush();
+    const w = watcher(index, ALL);
+    const heard: string[] = [];
+    index.onRouteStatus((ids) => heard.push(...ids));
+    index.apply('HTTPRoute', { ...route, metadata: { ...route.metadata, resourceVersion: String(rv++) }, status: { parents: [] } });
+    assert.deepEqual(w.take(), []);
+    assert.deepEqual(heard, ['HTTPRoute/shop/split']);
+  });
+});

@@ -322,6 +322,12 @@ export class PolicyIndex {
         const id = routeId(kind, ns, name);
         const oldRoute = old as HTTPRoute | GRPCRoute | undefined;
         const newRoute = next as HTTPRoute | GRPCRoute | undefined;
+        // A status-only update (ours or another controller's) changes no policy: recheck status only.
+        if (oldRoute !== undefined && newRoute !== undefined && oldRoute.metadata.generation === newRoute.metadata.generation
+          && JSON.stringify(oldRoute.spec) === JSON.stringify(newRoute.spec)) {
+          this.dirtyRoutes.add(id);
+          break;
+        }
         const oldParents = parentServiceKeys(oldRoute);
         const newParents = parentServiceKeys(newRoute);
         for (const p of oldParents) {
