@@ -1,13 +1,39 @@
 /**
- * The boundary between the proxy and the control plane: builds the Destinations, Endpoints,
- * PolicyHook and CertificateProvider the transport needs from the api/ gRPC clients and the identity
- * client. Those clients are being built in api/ and identity/; until they land this boundary reports
- * plainly that the proxy cannot run against a cluster yet (tests and the benchmark feed the transport
- * directly).
+ * The boundary between the proxy and the control plane: it turns the api/ gRPC contracts and the
+ * identity client into the ports the transport depends on.
+ *
+ *   identity  IdentityClient (Certify over TLS, renewal at 70%) -> CertificateProvider
+ *   outbound  OutboundPolicy.Watch(pod, ip, port), one stream per original destination, cached:
+ *             service -> Destination 'service', pod -> 'endpoint', unknown -> 'unknown',
+ *             unsupported or no answer in time -> 'refused' (fail closed)
+ *   discovery Discovery.Watch(service port) -> the ready endpoints
+ *   policy    defaultPolicyHook (the next task replaces it with the inbound/outbound policy watches)
+ *
+ * The gRPC channel runs over mTLS with the proxy's own certificate and checks the controller's SPIFFE
+ * ID; a new certificate replaces the channel and every watch re-subscribes on the new one, keeping its
+ * last answer meanwhile (the last good config survives a controller outage). Watches retry with
+ * backoff. Wire types stay in this module.
  */
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { credentials, Metadata } from '@grpc/grpc-js';
+import type { ChannelCredentials, ClientReadableStream } from '@grpc/grpc-js';
+import { controllerDnsNames, spiffeId } from '../core/contract.js';
+import { DiscoveryClient } from '../api/gen/weft/discovery/v1/discovery.js';
+import type { Endpoint as WireEndpoint, Endpoints as WireEndpoints } from '../api/gen/weft/discovery/v1/discovery.js';
+import { OutboundPolicyClient } from '../api/gen/weft/outbound/v1/outbound.js';
+import type { DestinationPolicy } from '../api/gen/weft/outbound/v1/outbound.js';
+import type { ProtocolHint as WireProtocolHint } from '../api/gen/weft/common/v1/common.js';
+import { checkSpiffeServerIdentity, GrpcCertifier } from '../identity/certifier-grpc.js';
+import { IdentityClient } from '../identity/client.js';
+import { CertificateProvider as IdentityProvider } from '../identity/provider.js';
+import type { CertifiedKey } from '../identity/provider.js';
+import { controllerSpiffeId } from '../identity/spiffe.js';
 import type { ProxyConfig } from './config.js';
-import { ProxyError } from './errors.js';
-import type { CertificateProvider, Destinations, Endpoints, PolicyHook, ReadinessSource } from './ports.js';
+import { defaultPolicyHook } from './default-policy.js';
+import type {
+  Certificate, CertificateProvider, Destination, Destinations, Endpoint, Endpoints, PolicyHook, ProtocolHint, ReadinessSource, ServicePort,
+} from './ports.js';
 
 export interface ControlPlane {
   readonly destinations: Destinations;
@@ -18,7 +44,234 @@ export interface ControlPlane {
   close(): void;
 }
 
-export function connectControlPlane(config: ProxyConfig): Promise<ControlPlane> {
-  return Promise.reject(new ProxyError('NOT_READY',
-    `no control-plane client is wired yet (discovery and policy watches from api/, the identity client from identity/); controller ${config.controllerAddr} not contacted`));
+export interface ControlPlaneOptions {
+  /** How long a new destination waits for the controller's first answer before it is refused. */
+  readonly lookupTimeoutMs?: number;
+  /** Backoff of re-subscriptions. */
+  readonly retryMs?: { readonly initial: number; readonly max: number };
+  readonly log?: (line: string) => void;
+}
+
+function toCertificate(k: CertifiedKey): Certificate {
+  return { keyPem: k.keyPem, certChainPem: [k.certPem, ...k.chainPem].join(''), trustAnchorsPem: k.anchorsPem, identity: k.spiffeId };
+}
+
+function protocolOf(p: WireProtocolHint): ProtocolHint {
+  switch (p) {
+    case 'PROTOCOL_HINT_HTTP1': return 'http1';
+    case 'PROTOCOL_HINT_HTTP2':
+    case 'PROTOCOL_HINT_GRPC': return 'http2';
+    case 'PROTOCOL_HINT_OPAQUE': return 'opaque';
+    default: return 'detect';
+  }
+}
+
+function endpointOf(e: WireEndpoint): Endpoint {
+  return { ip: e.ip, port: e.port, meshed: e.meshed, ...(e.meshed && e.identity !== '' ? { identity: e.identity } : {}) };
+}
+
+/** The domain view of one DestinationPolicy message (wire types stop here). */
+export function destinationOf(m: DestinationPolicy): Destination {
+  const d = m.destination;
+  switch (d?.$case) {
+    case 'service': {
+      const s = d.value.service;
+      if (s === undefined) return { kind: 'refused', reason: 'the controller sent a Service policy without its Service' };
+      if (d.value.routes?.$case === 'unsupported') return { kind: 'refused', reason: 'routes of a kind this proxy cannot apply' };
+      return { kind: 'service', service: { namespace: s.namespace, name: s.name, port: s.port }, protocolHint: protocolOf(d.value.protocol) };
+    }
+    case 'pod':
+      return { kind: 'endpoint', meshed: d.value.meshed, ...(d.value.meshed && d.value.identity !== '' ? { identity: d.value.identity } : {}), protocolHint: protocolOf(d.value.protocol) };
+    case 'unknown':
+      return { kind: 'unknown' };
+    default:
+      return { kind: 'refused', reason: 'the controller cannot describe this destination' };
+  }
+}
+
+/** The ready endpoints of one Endpoints message. */
+export function readyEndpointsOf(m: WireEndpoints): Endpoint[] {
+  return m.endpoints.filter((e) => e.ready && !e.terminating).map(endpointOf);
+}
+
+interface Clients {
+  readonly outbound: OutboundPolicyClient;
+  readonly discovery: DiscoveryClient;
+}
+
+/** A server-streaming watch that re-subscribes with backoff whenever its stream ends. */
+class Watch<T> {
+  private stream: ClientReadableStream<T> | undefined;
+  private stopped = false;
+  private delay: number;
+  private timer: NodeJS.Timeout | undefined;
+  constructor(
+    private readonly open: () => ClientReadableStream<T> | undefined,
+    private readonly onMessage: (m: T) => void,
+    private readonly retry: { initial: number; max: number },
+  ) {
+    this.delay = retry.initial;
+    this.start();
+  }
+
+  private start(): void {
+    if (this.stopped) return;
+    const s = this.open();
+    if (s === undefined) {
+      this.again();
+      return;
+    }
+    this.stream = s;
+    s.on('data', (m: T) => {
+      this.delay = this.retry.initial;
+      this.onMessage(m);
+    });
+    s.on('error', () => undefined);
+    s.on('close', () => {
+      if (this.stream === s) this.again();
+    });
+  }
+
+  private again(): void {
+    if (this.stopped) return;
+    this.stream = undefined;
+    this.timer = setTimeout(() => this.start(), this.delay);
+    this.timer.unref();
+    this.delay = Math.min(this.retry.max, this.delay * 2);
+  }
+
+  /** Re-subscribes now (a new channel). */
+  restart(): void {
+    const s = this.stream;
+    this.stream = undefined;
+    s?.cancel();
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.start();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.stream?.cancel();
+  }
+}
+
+export function connectControlPlane(config: ProxyConfig, o: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const log = o.log ?? (() => undefined);
+  const retry = o.retryMs ?? { initial: 500, max: 30_000 };
+  const lookupTimeoutMs = o.lookupTimeoutMs ?? 5_000;
+  const self = spiffeId(config.trustDomain, config.podNamespace, config.serviceAccount);
+  const controllerId = controllerSpiffeId(config.trustDomain);
+
+  const provider = new IdentityProvider();
+  const certifier = new GrpcCertifier({ address: config.controllerAddr, anchorsPem: config.trustAnchorsPem, serverSpiffeId: controllerId });
+  const identity = new IdentityClient({
+    spiffeId: self,
+    anchorsPem: config.trustAnchorsPem,
+    certifier,
+    readToken: () => readFile(config.identityTokenFile, 'utf8'),
+    provider,
+  });
+  identity.on('failed', (e) => log(`identity: certify attempt ${e.attempt} failed (${String(e.error)}); retry in ${e.retryInMs} ms`));
+  identity.start().catch(() => undefined);
+
+  const certificates: CertificateProvider = {
+    current: () => {
+      const k = provider.current();
+      return k === undefined ? undefined : toCertificate(k);
+    },
+    onChange: (l) => {
+      const f = (k: CertifiedKey) => l(toCertificate(k));
+      provider.on('change', f);
+      return () => provider.off('change', f);
+    },
+  };
+
+  // --- the mTLS channel to the controller, replaced on every new certificate ------------------------
+  let clients: Clients | undefined;
+  const watches = new Set<Watch<unknown>>();
+  let answered = false;
+  const host = config.controllerAddr.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+  const channelOptions = isIP(host) !== 0 ? { 'grpc.ssl_target_name_override': controllerDnsNames()[0] ?? host } : {};
+  const connect = (k: CertifiedKey) => {
+    const creds: ChannelCredentials = credentials.createSsl(
+      Buffer.from(k.anchorsPem), Buffer.from(k.keyPem), Buffer.from([k.certPem, ...k.chainPem].join('')),
+      { checkServerIdentity: checkSpiffeServerIdentity(controllerId) },
+    );
+    const old = clients;
+    clients = {
+      outbound: new OutboundPolicyClient(config.controllerAddr, creds, channelOptions),
+      discovery: new DiscoveryClient(config.controllerAddr, creds, channelOptions),
+    };
+    for (const w of watches) w.restart();
+    old?.outbound.close();
+    old?.discovery.close();
+  };
+  provider.on('change', connect);
+  const watch = <T>(open: (c: Clients) => ClientReadableStream<T>, onMessage: (m: T) => void): Watch<T> => {
+    const w = new Watch<T>(() => (clients === undefined ? undefined : open(clients)), (m) => {
+      answered = true;
+      onMessage(m);
+    }, retry);
+    watches.add(w as Watch<unknown>);
+    return w;
+  };
+
+  // --- outbound destinations ------------------------------------------------------------------------
+  interface Entry { dest: Destination | undefined; waiters: ((d: Destination) => void)[] }
+  const dests = new Map<string, Entry>();
+  const destinations: Destinations = {
+    resolve(ip, port) {
+      const key = `${ip}|${port}`;
+      let e = dests.get(key);
+      if (e?.dest !== undefined) return e.dest;
+      if (e === undefined) {
+        const entry: Entry = { dest: undefined, waiters: [] };
+        e = entry;
+        dests.set(key, entry);
+        watch((c) => c.outbound.watch({ namespace: config.podNamespace, pod: config.podName, ip, port }, new Metadata()), (m: DestinationPolicy) => {
+          entry.dest = destinationOf(m);
+          for (const w of entry.waiters.splice(0)) w(entry.dest);
+        });
+      }
+      const entry = e;
+      return new Promise<Destination>((resolve) => {
+        const timer = setTimeout(() => resolve({ kind: 'refused', reason: `no answer from the controller about ${ip}:${port}` }), lookupTimeoutMs);
+        entry.waiters.push((d) => {
+          clearTimeout(timer);
+          resolve(d);
+        });
+      });
+    },
+  };
+
+  // --- discovery ------------------------------------------------------------------------------------
+  const endpoints: Endpoints = {
+    watch(sp: ServicePort, onUpdate) {
+      const w = watch((c) => c.discovery.watch({ namespace: sp.namespace, name: sp.name, port: sp.port }, new Metadata()), (m: WireEndpoints) => onUpdate(readyEndpointsOf(m)));
+      return () => {
+        w.stop();
+        watches.delete(w as Watch<unknown>);
+      };
+    },
+  };
+
+  const policy = defaultPolicyHook({ policy: config.defaultInboundPolicy, clusterNetworks: config.clusterNetworks, probeNetworks: config.probeNetworks });
+
+  return Promise.resolve({
+    destinations,
+    endpoints,
+    policy,
+    certificates,
+    // Policy and discovery count as there once the controller has answered any watch over mTLS (or
+    // before any was needed: a pod that dials nothing must still become ready).
+    readiness: [{ isReady: () => answered || (clients !== undefined && watches.size === 0) }],
+    close: () => {
+      identity.stop();
+      certifier.close();
+      for (const w of watches) w.stop();
+      clients?.outbound.close();
+      clients?.discovery.close();
+    },
+  });
 }

@@ -1,7 +1,7 @@
 /**
  * `weft proxy`: parse the configuration (exit 2 with every error before any port opens), then run
  * the proxy until SIGTERM. Thin on purpose: the wiring lives in proxy.ts, the control-plane adapters
- * in control-plane.ts.
+ * in control-plane.ts. The data ports open once the identity service has issued the certificate.
  */
 import { loadProxyConfig } from './config.js';
 import { connectControlPlane } from './control-plane.js';
@@ -21,7 +21,7 @@ export async function run(_argv: readonly string[]): Promise<number> {
   const config = parsed.config;
   let cp;
   try {
-    cp = await connectControlPlane(config);
+    cp = await connectControlPlane(config, { log });
   } catch (err) {
     log(`control plane: ${(err as Error).message}`);
     return 1;

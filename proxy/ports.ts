@@ -21,7 +21,9 @@ export type ProtocolHint = 'detect' | 'http1' | 'http2' | 'opaque';
 export type Destination =
   | { readonly kind: 'service'; readonly service: ServicePort; readonly protocolHint: ProtocolHint }
   | { readonly kind: 'endpoint'; readonly meshed: boolean; readonly identity?: string; readonly protocolHint: ProtocolHint }
-  | { readonly kind: 'unknown' };
+  | { readonly kind: 'unknown' }
+  /** The control plane cannot describe it (or never answered): the connection is refused, never guessed. */
+  | { readonly kind: 'refused'; readonly reason: string };
 
 export interface Destinations {
   /** What an original destination (ClusterIP:port or pod IP:port) is. Called once per connection. */

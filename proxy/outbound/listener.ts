@@ -89,11 +89,16 @@ export class OutboundListener {
     let resolved: Promise<Destination> | Destination;
     try {
       resolved = this.deps.destinations.resolve(orig.address, orig.port);
-    } catch {
-      resolved = { kind: 'unknown' };
+    } catch (err) {
+      resolved = { kind: 'refused', reason: String(err) };
     }
-    void Promise.resolve(resolved).catch((): Destination => ({ kind: 'unknown' })).then(async (dest) => {
+    void Promise.resolve(resolved).catch((err: unknown): Destination => ({ kind: 'refused', reason: String(err) })).then(async (dest) => {
       if (socket.destroyed) return;
+      if (dest.kind === 'refused') {
+        this.deps.stats.outbound.error('NOT_READY');
+        socket.destroy();
+        return;
+      }
       const endpoint: Endpoint | undefined = dest.kind === 'endpoint'
         ? { ip: orig.address, port: orig.port, meshed: dest.meshed, ...(dest.identity !== undefined ? { identity: dest.identity } : {}) }
         : dest.kind === 'unknown' ? { ip: orig.address, port: orig.port, meshed: false } : undefined;

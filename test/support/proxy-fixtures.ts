@@ -53,6 +53,12 @@ export class TestPki {
     return { keyPem: k.privateKeyPem, certChainPem: [issued.certPem, ...issued.chainPem].join(''), trustAnchorsPem: this.anchorsPem, identity };
   }
 
+  /** Signs a CSR as the identity service would (the controller double of the control-plane test). */
+  signCsr(csrPem: string, identity: string): { leafPem: string; chainPem: string[]; notAfter: Date } {
+    const issued = this.issuer.issueLeaf(csrPem, { expectedSpiffeId: identity });
+    return { leafPem: issued.certPem, chainPem: [...issued.chainPem], notAfter: issued.notAfter };
+  }
+
   /** A leaf with DNS names besides the SPIFFE ID, for servers that check names (the nginx reference). */
   async serving(identity: string, dnsNames: string[]): Promise<Certificate> {
     const s = await this.issuer.issueServing({ spiffeId: identity, dnsNames });

@@ -1,0 +1,120 @@
+/**
+ * The control-plane adapter against a controller double speaking the real api/ contracts over TLS:
+ * Certify issues the proxy's certificate, OutboundPolicy.Watch describes destinations, Discovery.Watch
+ * streams endpoints; then a proxy started on those ports serves a request end to end.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { PROXY_ENV } from '../../core/contract.js';
+import { DiscoveryService } from '../../api/gen/weft/discovery/v1/discovery.js';
+import type { Endpoints as WireEndpoints, ServicePortTarget } from '../../api/gen/weft/discovery/v1/discovery.js';
+import { IdentityService } from '../../api/gen/weft/identity/v1/identity.js';
+import type { CertifyRequest, CertifyResponse } from '../../api/gen/weft/identity/v1/identity.js';
+import { OutboundPolicyService } from '../../api/gen/weft/outbound/v1/outbound.js';
+import type { DestinationPolicy, OutboundTarget } from '../../api/gen/weft/outbound/v1/outbound.js';
+import { controllerSpiffeId } from '../../identity/spiffe.js';
+import { parseProxyConfig } from '../../proxy/config.js';
+import { connectControlPlane } from '../../proxy/control-plane.js';
+import type { Endpoint } from '../../proxy/ports.js';
+import { startProxy } from '../../proxy/proxy.js';
+import { get } from '../support/proxy-client.js';
+import { fixedDestination, id, listenHttp, meshPair, TestPki } from '../support/proxy-fixtures.js';
+
+test('the proxy gets its certificate, destinations and endpoints from the controller over the api/ contracts', async (t) => {
+  const pki = await TestPki.create();
+  const app = await listenHttp((_req, res) => res.end('through the control plane'));
+  // A server pod to send to (its own proxy fed by test doubles).
+  const mesh = await meshPair({ appPorts: [app.port], pki });
+  const serverEp = mesh.endpoints[0]!;
+  const certified: string[] = [];
+  let unknownAsked = 0;
+
+  const server = new grpc.Server();
+  server.addService(IdentityService, {
+    certify: (call: grpc.ServerUnaryCall<CertifyRequest, CertifyResponse>, cb: grpc.sendUnaryData<CertifyResponse>) => {
+      if (call.request.token !== 'the-token') {
+        cb({ code: grpc.status.UNAUTHENTICATED, details: 'bad token' });
+        return;
+      }
+      certified.push(call.request.identity);
+      const s = pki.signCsr(call.request.csrPem, call.request.identity);
+      cb(null, { leafPem: s.leafPem, chainPem: s.chainPem, validUntil: s.notAfter });
+    },
+  });
+  server.addService(OutboundPolicyService, {
+    watch: (call: grpc.ServerWritableStream<OutboundTarget, DestinationPolicy>) => {
+      const r = call.request;
+      if (r.ip === '10.96.0.10' && r.port === 80) {
+        call.write({ version: 1, destination: { $case: 'service', value: { service: { namespace: 'demo', name: 'web', port: 80, authority: 'web.demo.svc.cluster.local:80' }, protocol: 'PROTOCOL_HINT_UNSPECIFIED', routes: { $case: 'passthrough', value: {} } } } });
+      } else if (r.ip === '10.96.0.99') {
+        call.write({ version: 1, destination: { $case: 'unsupported', value: { kind: 'x', reason: 'test' } } });
+      } else {
+        unknownAsked++;
+        call.write({ version: 1, destination: { $case: 'unknown', value: {} } });
+      }
+    },
+  });
+  server.addService(DiscoveryService, {
+    watch: (call: grpc.ServerWritableStream<ServicePortTarget, WireEndpoints>) => {
+      call.write({
+        version: 1, serviceExists: true,
+        endpoints: [
+          { ip: serverEp.ip, port: serverEp.port, ready: true, serving: true, terminating: false, podNamespace: 'demo', podName: 'web-0', zone: '', node: '', meshed: true, identity: serverEp.identity!, protocol: 'PROTOCOL_HINT_UNSPECIFIED' },
+          { ip: '127.0.0.1', port: 1, ready: false, serving: false, terminating: true, podNamespace: 'demo', podName: 'web-1', zone: '', node: '', meshed: true, identity: id('demo', 'web-1'), protocol: 'PROTOCOL_HINT_UNSPECIFIED' },
+        ],
+      });
+    },
+    lookup: (_call: unknown, cb: grpc.sendUnaryData<never>) => cb({ code: grpc.status.UNIMPLEMENTED }),
+  });
+  const ctl = await pki.serving(controllerSpiffeId('cluster.local'), ['weft-controller.weft-system.svc']);
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0',
+    grpc.ServerCredentials.createSsl(Buffer.from(pki.anchorsPem), [{ private_key: Buffer.from(ctl.keyPem), cert_chain: Buffer.from(ctl.certChainPem) }], false),
+    (e, p) => (e ? reject(e) : resolve(p))));
+
+  const dir = mkdtempSync(join(tmpdir(), 'weft-cp-'));
+  writeFileSync(join(dir, 'token'), 'the-token\n');
+  const parsed = parseProxyConfig({
+    [PROXY_ENV.podName]: 'client-0', [PROXY_ENV.podNamespace]: 'demo', [PROXY_ENV.podIp]: '127.0.0.1', [PROXY_ENV.serviceAccount]: 'client',
+    [PROXY_ENV.trustAnchorsPem]: pki.anchorsPem, [PROXY_ENV.controllerAddr]: `127.0.0.1:${port}`, [PROXY_ENV.identityTokenFile]: join(dir, 'token'),
+  });
+  assert.ok(parsed.ok);
+  if (!parsed.ok) return;
+  const cp = await connectControlPlane(parsed.config, { lookupTimeoutMs: 2_000 });
+  const proxy = await startProxy({
+    limits: parsed.config.limits, podIp: '127.0.0.1', opaquePorts: parsed.config.opaquePorts,
+    destinations: cp.destinations, endpoints: cp.endpoints, policy: cp.policy, certificates: cp.certificates, readiness: cp.readiness,
+    originalDestination: fixedDestination('10.96.0.10', 80), outbound: { host: '127.0.0.1', port: 0 }, inbound: { host: '127.0.0.1', port: 0 },
+  });
+  t.after(async () => {
+    await proxy.shutdown(0);
+    cp.close();
+    await mesh.close();
+    server.forceShutdown();
+    app.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  assert.deepEqual(certified, [id('demo', 'client')]);
+  assert.equal(cp.certificates.current()?.identity, id('demo', 'client'));
+  assert.deepEqual(await cp.destinations.resolve('10.96.0.10', 80), { kind: 'service', service: { namespace: 'demo', name: 'web', port: 80 }, protocolHint: 'detect' });
+  assert.equal((await cp.destinations.resolve('10.96.0.99', 80)).kind, 'refused', 'unsupported destinations fail closed');
+  assert.deepEqual(await cp.destinations.resolve('192.0.2.7', 443), { kind: 'unknown' });
+  await cp.destinations.resolve('192.0.2.7', 443);
+  assert.equal(unknownAsked, 1, 'a destination is watched once, then answered from the cache');
+  const eps = await new Promise<readonly Endpoint[]>((resolve) => {
+    const stop = cp.endpoints.watch({ namespace: 'demo', name: 'web', port: 80 }, (e) => {
+      stop();
+      resolve(e);
+    });
+  });
+  assert.deepEqual(eps, [{ ip: serverEp.ip, port: serverEp.port, meshed: true, identity: serverEp.identity }], 'only ready, non-terminating endpoints');
+  assert.ok(proxy.isReady());
+
+  const r = await get(proxy.outboundPort, '/');
+  assert.equal(r.status, 200);
+  assert.equal(r.body.toString(), 'through the control plane');
+});
