@@ -140,8 +140,9 @@ export async function startAgent(info: ClusterInfo, opts: AgentOptions, log: Log
       stopCtl.abort();
       real.stop();
       sim?.stop();
-      await Promise.all([watching, simulating]);
-      await Promise.all([...workers.values()].map((w) => w.terminate(false, graceMs)));
+      // The watches end on the abort; a list call in flight is not waited for.
+      void Promise.all([watching, simulating]);
+      await Promise.all([...workers.values()].map((w) => w.terminate(false, graceMs, true)));
       kube.close();
     },
   };

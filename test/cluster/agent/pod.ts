@@ -209,7 +209,12 @@ export class PodWorker {
     return Math.max(0, s) * 1000;
   }
 
-  terminate(deleteObject: boolean, graceMs?: number): Promise<void> {
+  /**
+   * Stops the pod. `deleteObject`: delete the Pod afterwards (a deletion the API asked for).
+   * `detach`: the agent itself is stopping; write nothing more to the API.
+   */
+  terminate(deleteObject: boolean, graceMs?: number, detach = false): Promise<void> {
+    if (detach) this.gone = true;
     if (this.terminateDone !== undefined) return this.terminateDone;
     this.stopping = true;
     this.stopCtl.abort();
@@ -753,6 +758,7 @@ export class PodWorker {
   private async flush(): Promise<void> {
     if (this.writing || this.gone) return;
     this.writing = true;
+    let failures = 0;
     try {
       while (this.dirty && !this.gone) {
         this.dirty = false;
@@ -772,11 +778,19 @@ export class PodWorker {
           }
           this.ctx.log('status write failed', { pod: this.name, err: String(err) });
           this.dirty = true;
-          await sleep(1000);
+          if (++failures >= 5) break;
+          await sleep(200 * 2 ** failures);
         }
       }
     } finally {
       this.writing = false;
+    }
+    // Left dirty after repeated failures: try again a little later rather than spin.
+    if (this.dirty && !this.gone && this.flushTimer === undefined) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = undefined;
+        void this.flush();
+      }, 5000);
     }
   }
 
