@@ -457,3 +457,34 @@ spec:
   assert.deepEqual(lines.slice(4), ['/tmp', 'envpod', 'hello', 's3cret', 'envpod', 'readonly']);
   assert.match(await cluster.logs(ns, 'envpod', 'main'), /^ARG=envpod$/m);
 });
+
+test('the image table: the examples image runs the app its first argument names; an unknown image waits with ErrImagePull', async (t) => {
+  const ns = await cluster.freshNamespace(t);
+  await cluster.apply(ns, `
+apiVersion: v1
+kind: Pod
+metadata: {name: fromexamples}
+spec:
+  containers:
+  - name: echo
+    image: ghcr.io/weft-dev/weft-examples:0.1.0
+    args: [echo, --port=8080]
+    readinessProbe: {httpGet: {port: 8080, path: /}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: unknownimage}
+spec:
+  containers: [{name: main, image: "nginx:1.27"}]
+`);
+  await cluster.waitPodReady(ns, 'fromexamples', { timeoutMs: 60_000 });
+  const r = await cluster.exec(ns, 'fromexamples', 'echo', ['client', 'http://127.0.0.1:8080/']);
+  assert.match(r.stdout, /Hostname=fromexamples$/m);
+  await cluster.waitFor('ErrImagePull', async () => {
+    const p = await cluster.core.readNamespacedPod({ name: 'unknownimage', namespace: ns });
+    const w = p.status?.containerStatuses?.[0]?.state?.waiting;
+    return w?.reason === 'ErrImagePull' && (w.message ?? '').includes('nginx:1.27') ? true : JSON.stringify(p.status?.containerStatuses ?? []);
+  }, { timeoutMs: 30_000 });
+  const p = await cluster.core.readNamespacedPod({ name: 'unknownimage', namespace: ns });
+  assert.equal(p.status?.phase, 'Pending');
+});
