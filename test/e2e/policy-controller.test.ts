@@ -289,6 +289,7 @@ test('the webhook rejects an HTTPRoute whose RegularExpression uses a backrefere
   const ns = await cluster.freshNamespace(t, { 'weft.dev/e2e-webhook': tag });
   await service(ns, 'web');
   const name = `weft-e2e-pc-${tag}`;
+  // eslint-disable-next-line prefer-spread -- Cluster.apply applies YAML; it is not Function.prototype.apply
   await cluster.apply(undefined, `
 apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingWebhookConfiguration
