@@ -163,3 +163,11 @@ test('injecting a previously skipped pod removes the inject-skipped annotation',
   const after = applyPatch(pod, r.patch);
   assert.equal(after.metadata?.annotations?.[INJECT_SKIPPED_ANNOTATION], undefined);
 });
+
+test('a pod template without metadata (a CronJob\'s) is injected and skipped with valid patches', () => {
+  const pod: PodLike = { spec: { containers: [{ name: 'job', image: 'busybox' }] } };
+  const injected = applyPatch(pod, decideInjection(pod, { name: 'x', annotations: { 'weft.dev/inject': 'enabled' } }, TEST_CONFIG).patch);
+  assert.equal(injected.metadata?.labels?.[MESHED_LABEL], 'true');
+  const skipped = applyPatch({ ...pod, spec: { ...pod.spec, hostNetwork: true } }, decideInjection({ ...pod, spec: { ...pod.spec, hostNetwork: true } }, { name: 'x', annotations: { 'weft.dev/inject': 'enabled' } }, TEST_CONFIG).patch);
+  assert.match(skipped.metadata?.annotations?.[INJECT_SKIPPED_ANNOTATION] ?? '', /host network/);
+});

@@ -119,7 +119,12 @@ export function decideInjection(pod: PodLike, namespace: NamespaceLike, config: 
 }
 
 function skip(pod: PodLike, code: SkipCode, reason: string): InjectionResult {
-  return { action: 'skip', code, reason, patch: setMapEntries(pod.metadata?.annotations, '/metadata/annotations', { [INJECT_SKIPPED_ANNOTATION]: reason }) };
+  return { action: 'skip', code, reason, patch: [...ensureMetadata(pod), ...setMapEntries(pod.metadata?.annotations, '/metadata/annotations', { [INJECT_SKIPPED_ANNOTATION]: reason })] };
+}
+
+/** A pod template may have no metadata at all (a CronJob's, often). */
+function ensureMetadata(pod: PodLike): JsonPatchOp[] {
+  return pod.metadata === undefined ? [{ op: 'add', path: '/metadata', value: {} }] : [];
 }
 
 /** JSON pointer escaping (RFC 6901): `weft.dev/meshed` -> `weft.dev~1meshed`. */
@@ -136,7 +141,7 @@ function setMapEntries(existing: Readonly<Record<string, string>> | undefined, p
 }
 
 function injectionPatch(pod: PodLike, settings: ProxySettings, config: InjectionConfig): JsonPatchOp[] {
-  const ops: JsonPatchOp[] = [];
+  const ops: JsonPatchOp[] = ensureMetadata(pod);
   ops.push(...setMapEntries(pod.metadata?.labels, '/metadata/labels', { [MESHED_LABEL]: MESHED_LABEL_VALUE }));
   ops.push(...setMapEntries(pod.metadata?.annotations, '/metadata/annotations', { [PROXY_VERSION_ANNOTATION]: config.proxyVersion }));
   if (pod.metadata?.annotations?.[INJECT_SKIPPED_ANNOTATION] !== undefined) {

@@ -1,0 +1,224 @@
+/**
+ * `weft inject` and `weft uninject`: offline (un)injection of workloads in YAML from files or stdin,
+ * with the same pure patch builder as the webhook (injector/patch.ts).
+ *
+ * inject always injects (as if the namespace said `weft.dev/inject: enabled`) unless the pod itself
+ * says disabled or cannot be injected (hostNetwork, ...), which is reported. With cluster access the
+ * proxy settings, trust anchors and the namespace's config.weft.dev/* defaults come from the cluster;
+ * --ignore-cluster takes them from flags (the anchors from --identity-trust-anchors).
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import {
+  CONTROL_PLANE_NAMESPACE, DEFAULT_CLUSTER_NETWORKS, DEFAULT_IMAGE, DEFAULT_TRUST_DOMAIN, INJECT_ANNOTATION, INJECT_ENABLED,
+  TRUST_ANCHORS_CONFIGMAP, WEFT_VERSION,
+} from '../../core/contract.js';
+import { defaultControllerAddr, DEFAULT_INIT_RESOURCES, DEFAULT_PROXY_RESOURCES } from '../../injector/config.js';
+import { applyPatch } from '../../injector/jsonpatch.js';
+import { decideInjection } from '../../injector/patch.js';
+import type { InjectionConfig } from '../../injector/patch.js';
+import type { PodLike } from '../../injector/pod.js';
+import { INBOUND_POLICIES, PROXY_LOG_LEVELS } from '../../injector/settings.js';
+import type { InboundPolicy, ProxyLogLevel } from '../../injector/settings.js';
+import { uninjectPod } from '../../injector/uninject.js';
+import { stdio } from '../install/command.js';
+import type { Io } from '../install/command.js';
+import { INSTALL_CONFIGMAP } from '../install/render.js';
+import type { InstallValues } from '../install/render.js';
+import { connectKube, describeApiError, orAbsent } from '../kube/client.js';
+import type { KubeClients } from '../kube/client.js';
+import { mapPodTemplates } from './workloads.js';
+import { readInputs, readStdin, transformYaml, YamlInputError } from './yaml-io.js';
+
+const INJECT_USAGE = `Usage: weft inject [flags] [FILE...]   (no FILE or - reads stdin)
+
+Adds weft-init and the weft-proxy sidecar to the pods of Pods, Deployments, StatefulSets, DaemonSets,
+ReplicaSets, Jobs, CronJobs and Lists, in multi-document YAML, and prints the result:
+  kubectl get deploy web -o yaml | weft inject | kubectl apply -f -
+Other objects pass through unchanged. A pod annotated weft.dev/inject: disabled, or that cannot be
+injected (hostNetwork, ...), is left as it is with the reason on stderr.
+
+Flags:
+  --ignore-cluster                 do not read settings from the cluster (needs --identity-trust-anchors)
+  --identity-trust-anchors FILE    PEM the proxies trust (default: from the cluster's ${CONTROL_PLANE_NAMESPACE}/${TRUST_ANCHORS_CONFIGMAP})
+  --image IMAGE                    proxy image (default: as installed, else ${DEFAULT_IMAGE})
+  --trust-domain TD                (default: as installed, else ${DEFAULT_TRUST_DOMAIN})
+  --proxy-log-level LEVEL          ${PROXY_LOG_LEVELS.join(', ')}
+  --default-inbound-policy POLICY  ${INBOUND_POLICIES.join(', ')}
+  -n, --namespace NS               namespace of objects that name none (default: default)
+  --kubeconfig PATH, --context NAME
+  -h, --help
+`;
+
+const UNINJECT_USAGE = `Usage: weft uninject [FILE...]   (no FILE or - reads stdin)
+
+Removes weft-init, weft-proxy, their volumes, the weft.dev/meshed label and the injector's annotations
+from the pods of the workloads in the YAML, and prints the result:
+  kubectl get deploy web -o yaml | weft uninject | kubectl apply -f -
+Pods of a namespace annotated weft.dev/inject: enabled get the proxy again when they are recreated:
+annotate the pod template weft.dev/inject: disabled to keep them out.
+
+Flags:
+  -h, --help
+`;
+
+async function clusterSettings(kube: KubeClients): Promise<{ values: Partial<InstallValues>; anchors: string | undefined }> {
+  const anchors = await orAbsent(kube.core.readNamespacedConfigMap({ name: TRUST_ANCHORS_CONFIGMAP, namespace: CONTROL_PLANE_NAMESPACE }));
+  const values = await orAbsent(kube.core.readNamespacedConfigMap({ name: INSTALL_CONFIGMAP, namespace: CONTROL_PLANE_NAMESPACE }));
+  let parsed: Partial<InstallValues> = {};
+  try {
+    parsed = JSON.parse(values?.data?.['values.json'] ?? '{}') as Partial<InstallValues>;
+  } catch {
+    parsed = {};
+  }
+  return { values: parsed, anchors: anchors?.data?.['ca.crt'] };
+}
+
+export async function runInject(argv: readonly string[], io: Io = stdio, stdin: () => Promise<string> = readStdin): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: [...argv], strict: true, allowPositionals: true,
+      options: {
+        'ignore-cluster': { type: 'boolean' }, 'identity-trust-anchors': { type: 'string' }, image: { type: 'string' },
+        'trust-domain': { type: 'string' }, 'proxy-log-level': { type: 'string' }, 'default-inbound-policy': { type: 'string' },
+        namespace: { type: 'string', short: 'n' }, kubeconfig: { type: 'string' }, context: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    io.err(`weft inject: ${(err as Error).message}\n\nRun \`weft inject --help\` for the flags.\n`);
+    return 2;
+  }
+  if (values['help'] === true) {
+    io.out(INJECT_USAGE);
+    return 0;
+  }
+  const str = (k: string) => (typeof values[k] === 'string' ? values[k] : undefined);
+  const errors: string[] = [];
+  const logLevel = str('proxy-log-level');
+  if (logLevel !== undefined && !(PROXY_LOG_LEVELS as readonly string[]).includes(logLevel)) errors.push(`--proxy-log-level: ${JSON.stringify(logLevel)} is not one of ${PROXY_LOG_LEVELS.join(', ')}`);
+  const policy = str('default-inbound-policy');
+  if (policy !== undefined && !(INBOUND_POLICIES as readonly string[]).includes(policy)) errors.push(`--default-inbound-policy: ${JSON.stringify(policy)} is not one of ${INBOUND_POLICIES.join(', ')}`);
+  let anchors: string | undefined;
+  const anchorsFile = str('identity-trust-anchors');
+  if (anchorsFile !== undefined) {
+    try {
+      anchors = readFileSync(anchorsFile, 'utf8');
+      if (!anchors.includes('-----BEGIN CERTIFICATE-----')) errors.push(`--identity-trust-anchors: ${anchorsFile} holds no PEM certificate`);
+    } catch (err) {
+      errors.push(`--identity-trust-anchors: ${(err as Error).message}`);
+    }
+  }
+  const ignoreCluster = values['ignore-cluster'] === true;
+  if (ignoreCluster && anchorsFile === undefined) errors.push('--ignore-cluster needs --identity-trust-anchors (the proxies must know which anchors to trust)');
+  if (errors.length > 0) {
+    io.err(`weft inject: ${errors.join('\n  ')}\n`);
+    return 2;
+  }
+
+  try {
+    let stored: Partial<InstallValues> = {};
+    let kube: KubeClients | undefined;
+    if (!ignoreCluster) {
+      try {
+        kube = connectKube({ kubeconfig: str('kubeconfig'), context: str('context') });
+        const s = await clusterSettings(kube);
+        stored = s.values;
+        anchors ??= s.anchors;
+      } catch (err) {
+        io.err(`weft inject: cannot read Weft's settings from the cluster: ${describeApiError(err)}\n  fix: check your kubeconfig, or use --ignore-cluster --identity-trust-anchors FILE\n`);
+        return 1;
+      }
+      if (anchors === undefined) {
+        io.err(`weft inject: the cluster has no ${CONTROL_PLANE_NAMESPACE}/${TRUST_ANCHORS_CONFIGMAP}: is Weft installed?\n  fix: weft install | kubectl apply --server-side -f -, or use --ignore-cluster --identity-trust-anchors FILE\n`);
+        return 1;
+      }
+    }
+    const config: InjectionConfig = {
+      image: str('image') ?? stored.image ?? DEFAULT_IMAGE,
+      proxyVersion: WEFT_VERSION,
+      trustDomain: str('trust-domain') ?? stored.trustDomain ?? DEFAULT_TRUST_DOMAIN,
+      trustAnchorsPem: anchors ?? '',
+      controllerAddr: defaultControllerAddr(CONTROL_PLANE_NAMESPACE),
+      clusterNetworks: stored.clusterNetworks ?? DEFAULT_CLUSTER_NETWORKS,
+      logLevel: (logLevel ?? stored.proxyLogLevel ?? 'info') as ProxyLogLevel,
+      defaultInboundPolicy: (policy ?? stored.defaultInboundPolicy ?? 'all-unauthenticated') as InboundPolicy,
+      resources: DEFAULT_PROXY_RESOURCES,
+      initResources: DEFAULT_INIT_RESOURCES,
+    };
+    const defaultNs = str('namespace') ?? 'default';
+    const nsAnnotations = new Map<string, Record<string, string>>();
+    const inputs = await readInputs(positionals, stdin);
+    // Namespace defaults (config.weft.dev/*) are read once per namespace named in the input.
+    if (kube !== undefined) {
+      const names = new Set<string>();
+      for (const input of inputs) {
+        transformYaml(input.name, input.text, (obj) => {
+          mapPodTemplates(obj, (v) => { names.add(v.namespace ?? defaultNs); return v.pod; });
+          return undefined;
+        });
+      }
+      for (const name of names) {
+        const ns = await orAbsent(kube.core.readNamespace({ name }));
+        nsAnnotations.set(name, ns?.metadata?.annotations ?? {});
+      }
+    }
+    const outputs: string[] = [];
+    for (const input of inputs) {
+      outputs.push(transformYaml(input.name, input.text, (obj) => {
+        let changed = false;
+        const next = mapPodTemplates(obj, (v) => {
+          const nsName = v.namespace ?? defaultNs;
+          const namespace = { name: nsName, annotations: { ...(nsAnnotations.get(nsName) ?? {}), [INJECT_ANNOTATION]: INJECT_ENABLED } };
+          const r = decideInjection(v.pod, namespace, config);
+          io.err(`${v.ref}: ${r.action === 'inject' ? 'injected' : r.action === 'skip' ? `not injected: ${r.reason}` : r.reason}\n`);
+          if (r.action !== 'inject') return v.pod;
+          changed = true;
+          return applyPatch(v.pod, r.patch);
+        });
+        return changed ? next : undefined;
+      }));
+    }
+    io.out(outputs.filter((o) => o !== '').join('---\n'));
+    return 0;
+  } catch (err) {
+    io.err(`weft inject: ${err instanceof YamlInputError ? err.message : describeApiError(err)}\n`);
+    return 1;
+  }
+}
+
+export async function runUninject(argv: readonly string[], io: Io = stdio, stdin: () => Promise<string> = readStdin): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({ args: [...argv], strict: true, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } }));
+  } catch (err) {
+    io.err(`weft uninject: ${(err as Error).message}\n\nRun \`weft uninject --help\` for the flags.\n`);
+    return 2;
+  }
+  if (values['help'] === true) {
+    io.out(UNINJECT_USAGE);
+    return 0;
+  }
+  try {
+    const outputs: string[] = [];
+    for (const input of await readInputs(positionals, stdin)) {
+      outputs.push(transformYaml(input.name, input.text, (obj) => {
+        let changed = false;
+        const next = mapPodTemplates(obj, (v) => {
+          const r = uninjectPod(v.pod as PodLike);
+          io.err(`${v.ref}: ${r.changed ? 'uninjected' : 'had no proxy'}\n`);
+          changed ||= r.changed;
+          return r.pod;
+        });
+        return changed ? next : undefined;
+      }));
+    }
+    io.out(outputs.filter((o) => o !== '').join('---\n'));
+    return 0;
+  } catch (err) {
+    io.err(`weft uninject: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
