@@ -30,8 +30,8 @@ export function servicePortKey(sp: ServicePort): string {
 
 interface Entry {
   readonly balancer: Balancer;
-  readonly stop: () => void;
-  waiters: (() => void)[];
+  stop: () => void;
+  readonly waiters: (() => void)[];
 }
 
 export class Balancers {
@@ -52,16 +52,13 @@ export class Balancers {
     const key = servicePortKey(sp);
     let e = this.entries.get(key);
     if (e === undefined) {
-      const balancer = new Balancer();
-      const entry: Entry = { balancer, stop: () => undefined, waiters: [] };
+      const entry: Entry = { balancer: new Balancer(), stop: () => undefined, waiters: [] };
       this.entries.set(key, entry);
-      const stop = this.endpoints.watch(sp, (eps) => {
-        balancer.update(eps);
+      entry.stop = this.endpoints.watch(sp, (eps) => {
+        entry.balancer.update(eps);
         for (const w of entry.waiters.splice(0)) w();
       });
-      e = { ...entry, stop };
-      e.waiters = entry.waiters;
-      this.entries.set(key, e);
+      e = entry;
     }
     return e.balancer;
   }

@@ -34,6 +34,8 @@ export interface H2ExchangeOptions {
   readonly maxAttempts: number;
   readonly maxReplayBytes: number;
   readonly stats: DirectionStats;
+  /** The route's request timeout: 504 (gRPC DEADLINE_EXCEEDED) when no answer came in time. */
+  readonly timeoutMs?: number | undefined;
 }
 
 const RESPONSE_DROP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection']);
@@ -165,7 +167,6 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
         retryOrFail(true);
         return;
       }
-      void error;
       fail('UPSTREAM_RESET');
     });
   };
@@ -201,6 +202,20 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
     if (up !== undefined && !up.closed) up.close(h2c.NGHTTP2_CANCEL);
   });
   down.on('error', () => undefined);
+
+  if (o.timeoutMs !== undefined) {
+    const timer = setTimeout(() => {
+      if (done) return;
+      if (up !== undefined && !up.closed) up.close(h2c.NGHTTP2_CANCEL);
+      if (responded) {
+        done = true;
+        if (!down.closed) down.close(h2c.NGHTTP2_CANCEL);
+      } else {
+        fail('UPSTREAM_TIMEOUT');
+      }
+    }, o.timeoutMs);
+    down.once('close', () => clearTimeout(timer));
+  }
 
   attempt();
 }

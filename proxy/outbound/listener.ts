@@ -268,6 +268,7 @@ export class OutboundListener {
     const out = h2RequestHeaders(headers);
     let pick: (tried: ReadonlySet<EndpointState> | undefined) => H2Upstream | undefined;
     let maxAttempts = MAX_ATTEMPTS;
+    let timeoutMs: number | undefined;
     if (conn.target !== undefined) {
       const decision = this.route(conn.target, null, String(headers[':path'] ?? '/'), grpc ? 'grpc' : 'http2', headers);
       if (decision === undefined) {
@@ -279,6 +280,7 @@ export class OutboundListener {
         return;
       }
       if (decision.requestHeaders !== undefined) applyH2HeaderOps(out, decision.requestHeaders);
+      timeoutMs = decision.timeoutMs;
       const bal = this.balancers.get(decision.backend);
       pick = (tried) => {
         const st = bal.pick(tried);
@@ -286,7 +288,7 @@ export class OutboundListener {
       };
       if (!bal.known) {
         void this.balancers.whenKnown(decision.backend, this.deps.limits.connectTimeoutMs).then(() => {
-          if (!stream.closed) this.forwardStream(stream, out, grpc, pick, MAX_ATTEMPTS);
+          if (!stream.closed) this.forwardStream(stream, out, grpc, pick, MAX_ATTEMPTS, timeoutMs);
         });
         return;
       }
@@ -295,14 +297,14 @@ export class OutboundListener {
       pick = () => ({ session: this.deps.pools.http2(ep), state: undefined });
       maxAttempts = 1;
     }
-    this.forwardStream(stream, out, grpc, pick, maxAttempts);
+    this.forwardStream(stream, out, grpc, pick, maxAttempts, timeoutMs);
   }
 
   private forwardStream(stream: ServerHttp2Stream, headers: Record<string, string | string[]>, grpc: boolean,
-    pick: (tried: ReadonlySet<EndpointState> | undefined) => H2Upstream | undefined, maxAttempts: number): void {
+    pick: (tried: ReadonlySet<EndpointState> | undefined) => H2Upstream | undefined, maxAttempts: number, timeoutMs?: number): void {
     forwardH2Stream(stream, {
       headers, grpc, pick, connectError: 'CONNECT_FAILED', retryPeerErrors: maxAttempts > 1, maxAttempts,
-      maxReplayBytes: this.deps.limits.maxRetryBodyBytes, stats: this.deps.stats.outbound,
+      maxReplayBytes: this.deps.limits.maxRetryBodyBytes, stats: this.deps.stats.outbound, timeoutMs,
     });
   }
 
