@@ -71,11 +71,16 @@ export class SimulatedNode {
 
   private pump(): void {
     while (this.active < this.opts.concurrency) {
-      const next = [...this.pending.keys()].find((uid) => !this.inFlight.has(uid));
-      if (next === undefined) return;
-      const pod = this.pending.get(next);
+      let next: string | undefined;
+      let pod: Pod | undefined;
+      for (const [uid, p] of this.pending) {
+        if (this.inFlight.has(uid)) continue;
+        next = uid;
+        pod = p;
+        break;
+      }
+      if (next === undefined || pod === undefined) return;
       this.pending.delete(next);
-      if (pod === undefined) continue;
       this.active++;
       this.inFlight.add(next);
       void this.process(pod).finally(() => {
