@@ -74,7 +74,10 @@ export function startControllerProcess(args: readonly string[], timeoutMs = 60_0
   return new Promise((resolve, reject) => {
     let admin: number | undefined;
     let webhook: number | undefined;
-    const timer = setTimeout(() => reject(new Error(`controller did not start:\n${log.join('\n')}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`controller did not start:\n${log.join('\n')}`));
+    }, timeoutMs);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`controller exited ${code}:\n${log.join('\n')}`));
