@@ -144,6 +144,7 @@ const pki = await TestPki.create();
 const backendPort = await freePort();
 await nginx('backend', `  server { listen 127.0.0.1:${backendPort}; location / { return 200 "ok"; } }`);
 const rows: Row[] = [];
+let weftIdle = { client: 0, server: 0 };
 
 // --- nginx pair ------------------------------------------------------------------------------------
 {
@@ -199,6 +200,7 @@ const rows: Row[] = [];
     services: [{ clusterIp: '10.96.0.10', namespace: 'demo', name: 'web', port: 80, endpoints: [{ ip: '127.0.0.1', port: server.info['inbound']!, meshed: true, identity: serverId }] }],
   })], env);
   const idle = { client: rssMb(client.child.pid!), server: rssMb(server.child.pid!) };
+  weftIdle = idle;
   const row = await measure('Weft pair (transport, mTLS)', client.info['outbound']!, client.child, server.child);
   rows.push(row);
   process.stdout.write(`weft idle RSS before load: client ${idle.client.toFixed(1)} MB, server ${idle.server.toFixed(1)} MB\n`);
@@ -233,6 +235,8 @@ const lines = [
   '| hop through | CPU ms / 1k req (both proxies) | client / server | ratio to nginx | req/s | RSS client / server (MB) | failed |',
   '|---|---|---|---|---|---|---|',
   ...rows.map((r) => `| ${r.name} | ${r.cpuPer1k.toFixed(1)} | ${r.clientCpuPer1k.toFixed(1)} / ${r.serverCpuPer1k.toFixed(1)} | ${ratio(r).toFixed(2)} | ${r.rps.toFixed(0)} | ${r.rssClient.toFixed(0)} / ${r.rssServer.toFixed(0)} | ${r.failed} |`),
+  '',
+  `Weft proxies' RSS before the load: client ${weftIdle.client.toFixed(0)} MB, server ${weftIdle.server.toFixed(0)} MB (RSS columns above: at the end of the load).`,
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 const gate = ratio(weftRow) <= 3;
