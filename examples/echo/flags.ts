@@ -65,6 +65,18 @@ function port(name: string, value: string | undefined, errors: string[]): number
   return n;
 }
 
+/**
+ * The ports a server started with no port flag at all listens on: those the conformance Services
+ * name (http 8080, grpc 7070, tcp 9090). Upstream manifests run the echo image without args where a
+ * pod only serves as a client (the consumer namespace's echo-v1); it must still start and stay up.
+ */
+export const DEFAULT_SERVER_PORTS = { http: 8080, grpc: 7070, tcp: 9090 } as const;
+
+export function withDefaultPorts(flags: ServerFlags): ServerFlags {
+  if (flags.httpPorts.length + flags.grpcPorts.length + flags.tcpPorts.length + flags.tlsPorts.length > 0) return flags;
+  return { ...flags, httpPorts: [DEFAULT_SERVER_PORTS.http], grpcPorts: [DEFAULT_SERVER_PORTS.grpc], tcpPorts: [DEFAULT_SERVER_PORTS.tcp] };
+}
+
 const SERVER_VALUE_FLAGS = new Set(['port', 'grpc', 'tcp', 'tls', 'crt', 'key', 'version', 'cluster']);
 
 export function parseServerFlags(argv: readonly string[]): Parsed<ServerFlags> {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { canonicalHeaderName, canonicalHeaderPairs, echoLines, parseDuration, plainAddress } from './format.js';
-import { parseClientArgs, parseServerFlags, DEFAULT_CLIENT_TIMEOUT_MS } from './flags.js';
+import { parseClientArgs, parseServerFlags, withDefaultPorts, DEFAULT_CLIENT_TIMEOUT_MS } from './flags.js';
 import { pickStatus } from './echo-server.js';
 
 test('header names are canonicalised like Go (first letter and letters after hyphens upper case)', () => {
@@ -72,4 +72,11 @@ test('codes picks the only status, or by weight from a list, and refuses malform
   assert.equal(pickStatus('200:0,404:1', () => 0), 404);
   assert.equal(pickStatus('abc'), undefined);
   assert.equal(pickStatus('99'), undefined);
+});
+
+test('a server given no port flag listens on the conformance ports; any port flag replaces them all', () => {
+  const none = withDefaultPorts(parseServerFlags([]).flags);
+  assert.deepEqual([none.httpPorts, none.grpcPorts, none.tcpPorts, none.tlsPorts], [[8080], [7070], [9090], []]);
+  const one = withDefaultPorts(parseServerFlags(['--grpc=7071']).flags);
+  assert.deepEqual([one.httpPorts, one.grpcPorts, one.tcpPorts], [[], [7071], []]);
 });

@@ -2,17 +2,15 @@
  * Entry point of the echo server: `node dist/examples/echo/server.js --port=8080 --grpc=7070 ...`.
  * The node agent runs it for the image registry.k8s.io/gateway-api/echo-advanced (flags: flags.ts).
  */
-import { parseServerFlags } from './flags.js';
+import { parseServerFlags, withDefaultPorts } from './flags.js';
 import { startEchoServer } from './echo-server.js';
 
-const { flags, warnings, errors } = parseServerFlags(process.argv.slice(2));
+const parsed = parseServerFlags(process.argv.slice(2));
+const { warnings, errors } = parsed;
+const flags = withDefaultPorts(parsed.flags);
 for (const w of warnings) console.error(`echo: warning: ${w}`);
 if (errors.length > 0) {
   for (const e of errors) console.error(`echo: error: ${e}`);
-  process.exit(2);
-}
-if (flags.httpPorts.length + flags.grpcPorts.length + flags.tcpPorts.length + flags.tlsPorts.length === 0) {
-  console.error('echo: error: no ports: give --port=N, --grpc=N, --tcp=N or --tls=N');
   process.exit(2);
 }
 
