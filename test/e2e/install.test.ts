@@ -1,0 +1,208 @@
+/**
+ * Install and injection end to end on the local cluster, through the real API server:
+ * `weft install | kubectl apply` and `weft check`; a Deployment in an annotated namespace injected by
+ * the API server's webhook call (proxy-init runs in the pod, the app waits for the proxy); a pod in a
+ * plain namespace untouched; `weft upgrade | kubectl apply` keeping the PKI; `weft check -n` flagging
+ * a pod created while the injector was scaled to zero. Uninstalls at the end.
+ *
+ * Not here yet, because the proxy cannot reach the control plane in this build (proxy/control-plane.ts):
+ * mTLS between two meshed pods, the proxy becoming ready before the app, proxies surviving upgrade.
+ * docs/install.md lists them as follow-ups.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { V1Pod } from '@kubernetes/client-node';
+import { useCluster } from '../cluster/fixture.js';
+import type { Cluster } from '../cluster/fixture.js';
+
+let cluster: Cluster;
+let installed = false;
+let weftCrdsBefore = false;
+
+interface Run { code: number; stdout: string; stderr: string }
+
+function weft(args: string[], input?: string): Promise<Run> {
+  const main = join(cluster.info.repoRoot, 'dist', 'cli', 'main.js');
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [main, ...args], { env: { ...process.env, KUBECONFIG: cluster.info.kubeconfig }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    p.on('error', reject);
+    p.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    p.stdin.end(input ?? '');
+  });
+}
+
+async function kubectlOk(args: string[], input?: string): Promise<string> {
+  const r = await cluster.kubectl(args, input === undefined ? { timeoutMs: 120_000 } : { input, timeoutMs: 120_000 });
+  assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+async function annotatedNamespace(t: Parameters<Cluster['freshNamespace']>[0]): Promise<string> {
+  const ns = await cluster.freshNamespace(t);
+  await kubectlOk(['annotate', 'namespace', ns, 'weft.dev/inject=enabled']);
+  return ns;
+}
+
+async function onlyPod(ns: string, selector: string): Promise<V1Pod> {
+  let pod: V1Pod | undefined;
+  await cluster.waitFor(`a pod ${selector} in ${ns}`, async () => {
+    const list = await cluster.core.listNamespacedPod({ namespace: ns, labelSelector: selector });
+    pod = list.items[0];
+    return pod !== undefined ? true : 'no pod yet';
+  });
+  assert.ok(pod);
+  return pod;
+}
+
+const pki = async () => ({
+  anchors: await kubectlOk(['-n', 'weft-system', 'get', 'configmap', 'weft-identity-trust-anchors', '-o', 'jsonpath={.data.ca\\.crt}']),
+  issuer: await kubectlOk(['-n', 'weft-system', 'get', 'secret', 'weft-identity-issuer', '-o', 'jsonpath={.data.tls\\.crt}']),
+  webhook: await kubectlOk(['-n', 'weft-system', 'get', 'secret', 'weft-injector-tls', '-o', 'jsonpath={.data.tls\\.crt}']),
+});
+
+before(async () => {
+  cluster = await useCluster();
+  // A previous run's weft-system may still be terminating; an active one belongs to someone else.
+  await cluster.waitFor('no weft-system namespace (uninstall Weft before this test: weft uninstall | kubectl delete -f -)', async () => {
+    const r = await cluster.kubectl(['get', 'namespace', 'weft-system', '-o', 'jsonpath={.status.phase}']);
+    return r.code !== 0 ? true : `weft-system is ${r.stdout}`;
+  }, { timeoutMs: 120_000 });
+  weftCrdsBefore = (await cluster.kubectl(['get', 'crd', 'servers.policy.weft.dev'])).code === 0;
+});
+
+after(async () => {
+  if (!installed) return;
+  const r = await weft(['uninstall', ...(weftCrdsBefore ? ['--keep-crds'] : [])]);
+  await cluster.kubectl(['delete', '--ignore-not-found', '--wait=true', '--timeout=120s', '-f', '-'], { input: r.stdout, timeoutMs: 150_000 });
+});
+
+test('weft install | kubectl apply --server-side -f -, then weft check passes', async () => {
+  const out = await weft(['install']);
+  assert.equal(out.code, 0, out.stderr);
+  installed = true;
+  await kubectlOk(['apply', '--server-side', '-f', '-'], out.stdout);
+  const check = await weft(['check', '--wait', '150s']);
+  assert.equal(check.code, 0, `weft check failed:\n${check.stdout}${check.stderr}`);
+  assert.match(check.stdout, /√ the API server's call to the injector injects a dry-run pod/);
+  assert.match(check.stdout, /Status check results are √/);
+});
+
+test('installing again is refused: it would replace the trust anchor', async () => {
+  const again = await weft(['install']);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /already installed.*weft upgrade/s);
+});
+
+test('a Deployment in an annotated namespace gets proxy-init and the proxy through the webhook; proxy-init programs the pod; the app waits for the proxy', async (t) => {
+  const ns = await annotatedNamespace(t);
+  await cluster.apply(ns, `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app}
+spec:
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      containers:
+        - {name: app, image: busybox, args: [sleep, infinity], ports: [{containerPort: 8080}]}
+`);
+  const pod = await onlyPod(ns, 'app=app');
+  const name = pod.metadata?.name ?? '';
+  assert.deepEqual(pod.spec?.initContainers?.map((c) => c.name), ['weft-init', 'weft-proxy']);
+  const proxy = pod.spec?.initContainers?.[1];
+  assert.equal(proxy?.restartPolicy, 'Always');
+  assert.equal(proxy?.securityContext?.runAsUser, 7102);
+  assert.equal(proxy?.startupProbe?.httpGet?.path, '/ready');
+  assert.equal(pod.metadata?.labels?.['weft.dev/meshed'], 'true');
+  assert.equal(pod.metadata?.annotations?.['weft.dev/proxy-version'], '0.1.0');
+  assert.ok(pod.spec?.volumes?.some((v) => v.projected?.sources?.some((s) => s.serviceAccountToken?.audience === 'identity.weft.dev')));
+
+  // proxy-init ran as the first init container, as root with NET_ADMIN, inside the pod's namespace.
+  await cluster.waitFor('weft-init completed', async () => {
+    const p = await cluster.core.readNamespacedPod({ namespace: ns, name });
+    const s = p.status?.initContainerStatuses?.find((c) => c.name === 'weft-init');
+    const term = s?.state?.terminated ?? s?.lastState?.terminated;
+    return term?.exitCode === 0 ? true : `weft-init: ${JSON.stringify(s?.state ?? {})}`;
+  }, { timeoutMs: 60_000 });
+  const initLog = await cluster.logs(ns, name, 'weft-init');
+  assert.match(initLog, /IPv4 redirection in place/);
+  assert.match(initLog, /-A PREROUTING -p tcp -j WEFT_INBOUND/);
+  assert.match(initLog, /-A WEFT_INBOUND -p tcp -j REDIRECT --to-ports 7143/);
+  assert.match(initLog, /-A WEFT_OUTBOUND -m owner --uid-owner 7102 -j RETURN/);
+
+  // The app container never runs while the proxy is not ready (native sidecar + startupProbe).
+  for (let i = 0; i < 8; i++) {
+    const p = await cluster.core.readNamespacedPod({ namespace: ns, name });
+    const proxyStatus = p.status?.initContainerStatuses?.find((c) => c.name === 'weft-proxy');
+    const app = p.status?.containerStatuses?.find((c) => c.name === 'app');
+    const appStarted = app?.state?.running !== undefined || app?.state?.terminated !== undefined || app?.started === true;
+    if (appStarted) {
+      assert.equal(proxyStatus?.started, true, `app started while the proxy had not: ${JSON.stringify(p.status)}`);
+      const proxyAt = Date.parse(String(proxyStatus?.state?.running?.startedAt ?? ''));
+      const appAt = Date.parse(String(app?.state?.running?.startedAt ?? ''));
+      if (Number.isFinite(proxyAt) && Number.isFinite(appAt)) assert.ok(proxyAt <= appAt, 'the proxy starts before the app');
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+});
+
+test('a pod in a namespace without the annotation is untouched', async (t) => {
+  const ns = await cluster.freshNamespace(t);
+  await cluster.apply(ns, `
+apiVersion: v1
+kind: Pod
+metadata: {name: plain, labels: {app: plain}}
+spec:
+  containers:
+    - {name: app, image: busybox, args: [sleep, infinity]}
+`);
+  const pod = await cluster.waitPodReady(ns, 'plain');
+  assert.deepEqual(pod.spec?.initContainers ?? [], []);
+  assert.deepEqual(pod.spec?.containers.map((c) => c.name), ['app']);
+  assert.equal(pod.metadata?.labels?.['weft.dev/meshed'], undefined);
+  assert.deepEqual(Object.keys(pod.metadata?.annotations ?? {}).filter((k) => k.includes('weft.dev')), []);
+});
+
+test('weft upgrade | kubectl apply keeps the trust anchor, the issuer and the webhook certificate; weft check still passes', async () => {
+  const before = await pki();
+  const up = await weft(['upgrade']);
+  assert.equal(up.code, 0, up.stderr);
+  await kubectlOk(['apply', '--server-side', '-f', '-'], up.stdout);
+  assert.deepEqual(await pki(), before);
+  const check = await weft(['check', '--wait', '120s']);
+  assert.equal(check.code, 0, check.stdout);
+});
+
+test('weft check -n flags a pod created while the injector was scaled to zero', async (t) => {
+  const ns = await annotatedNamespace(t);
+  await kubectlOk(['-n', 'weft-system', 'scale', 'deployment/weft-injector', '--replicas=0']);
+  t.after(async () => {
+    await cluster.kubectl(['-n', 'weft-system', 'scale', 'deployment/weft-injector', '--replicas=1']);
+    await cluster.waitDeploymentAvailable('weft-system', 'weft-injector');
+  });
+  await cluster.waitFor('no injector pod left', async () => {
+    const pods = await cluster.core.listNamespacedPod({ namespace: 'weft-system', labelSelector: 'app.kubernetes.io/name=weft-injector' });
+    return pods.items.length === 0 ? true : `${pods.items.length} injector pods`;
+  }, { timeoutMs: 60_000 });
+  await cluster.apply(ns, `
+apiVersion: v1
+kind: Pod
+metadata: {name: missed}
+spec:
+  containers:
+    - {name: app, image: busybox, args: [sleep, infinity]}
+`);
+  const pod = await cluster.core.readNamespacedPod({ namespace: ns, name: 'missed' });
+  assert.deepEqual(pod.spec?.initContainers ?? [], [], 'failurePolicy Ignore let the pod through without the proxy');
+  const check = await weft(['check', '-n', ns]);
+  assert.equal(check.code, 1, check.stdout);
+  assert.match(check.stdout, /× every pod that should have the proxy has it\n\s+pods without the proxy .*: missed\n\s+fix: recreate them/);
+  assert.match(check.stdout, /× weft-injector is available\n\s+Deployment weft-system\/weft-injector is scaled to 0/);
+});
