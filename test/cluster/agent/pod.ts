@@ -8,6 +8,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { accessSync, chmodSync, chownSync, constants as fsConstants, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { V1Container, V1LifecycleHandler } from '@kubernetes/client-node';
 import { backoffPolicy, nextStreak, parseRestartPolicy, restartDelayMs, shouldRestart } from './backoff.js';
@@ -416,7 +417,7 @@ export class PodWorker {
     const ip = this.ctx.kubernetesServiceIP;
     const env: Record<string, string> = {
       PATH,
-      HOSTNAME: this.hostNetwork ? this.ctx.nodeName : this.pod.metadata.name,
+      HOSTNAME: this.hostNetwork ? hostname() : this.pod.metadata.name,
       HOME: uid === 0 ? '/root' : '/',
     };
     // The `kubernetes` service's variables are set even with enableServiceLinks: false, as the kubelet does.
