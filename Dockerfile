@@ -1,0 +1,28 @@
+# syntax=docker/dockerfile:1
+# The one Weft image. Every entry point runs from it: `weft proxy` (as UID 7102, set by the injector),
+# `weft proxy-init` (as root with NET_ADMIN/NET_RAW, set by the injector), `weft controller`,
+# `weft injector` and the CLI. It has not been built here (these machines have no container engine).
+
+FROM node:24-bookworm-slim AS build
+# node-gyp builds the SO_ORIGINAL_DST addon against the image's own Node headers.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY package.json package-lock.json ./
+# No install scripts: the `node` devDependency would fetch a second Node; the image already has 24.
+RUN npm ci --ignore-scripts
+COPY . .
+RUN npm run build && npm prune --omit=dev --ignore-scripts
+
+FROM node:24-bookworm-slim
+# proxy-init programs the pod's nat table with iptables-restore (nft backend) and ip6tables-restore.
+RUN apt-get update && apt-get install -y --no-install-recommends iptables && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /src/package.json ./
+COPY --from=build /src/bin ./bin
+COPY --from=build /src/dist ./dist
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/manifests/crds ./manifests/crds
+COPY --from=build /src/proxy/native/build/Release/original_dst.node ./proxy/native/build/Release/original_dst.node
+# Non-root unless a pod says otherwise: the control plane runs as 65532, the proxy as 7102.
+USER 65532:65532
+ENTRYPOINT ["node", "/app/bin/weft.js"]
