@@ -220,6 +220,9 @@ export class ResourceWatch {
     this.lastActivity = Date.now();
     const obj = raw as unknown as KubeObject & { metadata: { managedFields?: { time?: string }[] } };
     if (obj.metadata === undefined || typeof obj.metadata.name !== 'string') return;
+    // After a relist in the same informer (410 Gone) list() has already reconciled deletions; the
+    // library then reports the same ones again from its own cache. Deliver each delete once.
+    if (type === 'delete' && !this.known.has(keyOf(raw))) return;
     const fields = obj.metadata.managedFields;
     if (fields !== undefined) {
       let latest = 0;
