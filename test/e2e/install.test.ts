@@ -170,6 +170,26 @@ spec:
   assert.deepEqual(Object.keys(pod.metadata?.annotations ?? {}).filter((k) => k.includes('weft.dev')), []);
 });
 
+test('weft inject output applied in a plain namespace creates an injected pod, which the webhook leaves as it is', async (t) => {
+  const ns = await cluster.freshNamespace(t);
+  const injected = await weft(['inject', '-n', ns, '-'], `
+apiVersion: v1
+kind: Pod
+metadata: {name: offline, namespace: ${ns}}
+spec:
+  containers:
+    - {name: app, image: busybox, args: [sleep, infinity]}
+`);
+  assert.equal(injected.code, 0, injected.stderr);
+  assert.match(injected.stderr, /pod\/offline: injected/);
+  await kubectlOk(['apply', '-f', '-'], injected.stdout);
+  const pod = await cluster.core.readNamespacedPod({ namespace: ns, name: 'offline' });
+  assert.deepEqual(pod.spec?.initContainers?.map((c) => c.name), ['weft-init', 'weft-proxy']);
+  const anchors = await kubectlOk(['-n', 'weft-system', 'get', 'configmap', 'weft-identity-trust-anchors', '-o', 'jsonpath={.data.ca\\.crt}']);
+  const env = pod.spec?.initContainers?.[1]?.env?.find((e) => e.name === 'WEFT_TRUST_ANCHORS_PEM');
+  assert.equal(env?.value, anchors, 'the offline injection used the cluster\'s trust anchors');
+});
+
 test('weft upgrade | kubectl apply keeps the trust anchor, the issuer and the webhook certificate; weft check still passes', async () => {
   const before = await pki();
   const up = await weft(['upgrade']);
