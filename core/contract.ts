@@ -71,6 +71,20 @@ export const PROXY_UID = 7102;
 export const PROXY_CONTAINER_NAME = 'weft-proxy';
 export const PROXY_INIT_CONTAINER_NAME = 'weft-init';
 
+/**
+ * The proxies' per-route metrics (admin port /metrics). The proxy writes them, `weft stat|routes|authz`
+ * and Weft's Prometheus scrape config read them: names and label names are a contract. No label ever
+ * carries a raw path, authority or header value; an empty value means "not applicable".
+ */
+export const PROXY_METRICS = {
+  outboundRequests: 'weft_outbound_requests_total',
+  outboundDuration: 'weft_outbound_request_duration_seconds',
+  inboundRequests: 'weft_inbound_requests_total',
+  inboundDuration: 'weft_inbound_request_duration_seconds',
+} as const;
+/** Buckets (seconds) of both duration histograms: 1 ms to 30 s, the longest default route timeout. */
+export const PROXY_DURATION_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
 /** Headers. The `weft-` prefix is reserved for the proxies. */
 export const RESERVED_HEADER_PREFIX = 'weft-';
 export const HEADER_CLIENT_ID = 'weft-client-id';
