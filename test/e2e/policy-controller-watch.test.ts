@@ -59,6 +59,7 @@ after(async () => {
 });
 
 async function installCrd(): Promise<void> {
+  // eslint-disable-next-line prefer-spread -- Cluster.apply applies YAML; it is not Function.prototype.apply
   await cluster.apply(undefined, CRD_YAML);
   await cluster.waitFor(`CRD ${CRD_NAME} Established`, async () => {
     const crd = await kubeRequest<{ status?: { conditions?: { type: string; status: string }[] } }>(cluster.kc, 'GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CRD_NAME}`);
@@ -296,6 +297,7 @@ test('API errors (403 from RBAC) back off until they stop, then the watch syncs'
   t.after(async () => {
     await cluster.kubectl(['delete', 'clusterrolebinding,clusterrole', role, '--ignore-not-found']);
   });
+  // eslint-disable-next-line prefer-spread -- Cluster.apply applies YAML; it is not Function.prototype.apply
   await cluster.apply(undefined, `
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
