@@ -185,6 +185,8 @@ export const CONTROLLER_WEBHOOK_TLS_SECRET = 'weft-controller-webhook-tls';
 /** ConfigMap (control-plane namespace) holding the trust anchors proxies trust, key ca.crt. */
 export const TRUST_ANCHORS_CONFIGMAP = 'weft-identity-trust-anchors';
 export const INJECTOR_SERVICE_ACCOUNT = 'weft-injector';
+/** Lease (control-plane namespace) electing the controller replica that writes route status. */
+export const CONTROLLER_STATUS_LEASE = 'weft-policy-controller-status';
 
 /** DNS SANs of the controller's gRPC certificate (proxies check the SPIFFE ID, not these names). */
 export function controllerDnsNames(trustDomainSuffix = 'cluster.local'): string[] {

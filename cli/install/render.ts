@@ -10,7 +10,7 @@
  * in its namespace; the injector only reads namespaces.
  */
 import {
-  CONTROL_PLANE_ENV, CONTROL_PLANE_NAMESPACE, CONTROLLER_ADMIN_PORT, CONTROLLER_GRPC_PORT, CONTROLLER_NAME, CONTROLLER_SERVICE,
+  CONTROL_PLANE_ENV, CONTROL_PLANE_NAMESPACE, CONTROLLER_ADMIN_PORT, CONTROLLER_STATUS_LEASE, CONTROLLER_GRPC_PORT, CONTROLLER_NAME, CONTROLLER_SERVICE,
   CONTROLLER_SERVICE_ACCOUNT, CONTROLLER_WEBHOOK_PATH, CONTROLLER_WEBHOOK_PORT, CONTROLLER_WEBHOOK_TLS_SECRET, GATEWAY_API_GROUP,
   INJECT_ANNOTATION, INJECT_DISABLED, INJECTOR_ADMIN_PORT, INJECTOR_NAME, INJECTOR_SERVICE, INJECTOR_SERVICE_ACCOUNT,
   INJECTOR_SERVICE_PORT, INJECTOR_TLS_SECRET, INJECTOR_WEBHOOK_PATH, INJECTOR_WEBHOOK_PORT, ISSUER_SECRET_NAME,
@@ -110,7 +110,7 @@ function controllerRbac(): KubeObject[] {
   ], [
     rule([''], ['secrets'], ['get', 'watch', 'list'], [ISSUER_SECRET_NAME]),
     rule(['coordination.k8s.io'], ['leases'], ['create']),
-    rule(['coordination.k8s.io'], ['leases'], ['get', 'update', 'patch'], [CONTROLLER_NAME]),
+    rule(['coordination.k8s.io'], ['leases'], ['get', 'update', 'patch'], [CONTROLLER_STATUS_LEASE]),
   ]);
 }
 
@@ -289,10 +289,14 @@ function webhookConfigurations(o: RenderOptions, pki: InstallPki): KubeObject[] 
       webhooks: [{
         name: 'validate.policy.weft.dev',
         clientConfig: { service: { name: CONTROLLER_SERVICE, namespace: NS, path: CONTROLLER_WEBHOOK_PATH, port: CONTROLLER_WEBHOOK_PORT }, caBundle: b64(pki.controllerWebhookTls.caPem) },
-        rules: [{
-          operations: ['CREATE', 'UPDATE'], apiGroups: [POLICY_API_GROUP], apiVersions: [POLICY_API_VERSION],
-          resources: ['servers', 'authorizationpolicies', 'meshtlsauthentications', 'networkauthentications'], scope: 'Namespaced',
-        }],
+        // Routes too: the controller checks only those whose parent is a Service or a Server.
+        rules: [
+          {
+            operations: ['CREATE', 'UPDATE'], apiGroups: [POLICY_API_GROUP], apiVersions: [POLICY_API_VERSION],
+            resources: ['servers', 'authorizationpolicies', 'meshtlsauthentications', 'networkauthentications'], scope: 'Namespaced',
+          },
+          { operations: ['CREATE', 'UPDATE'], apiGroups: [GATEWAY_API_GROUP], apiVersions: ['v1'], resources: ['httproutes', 'grpcroutes'], scope: 'Namespaced' },
+        ],
         failurePolicy,
         matchPolicy: 'Equivalent',
         sideEffects: 'None',

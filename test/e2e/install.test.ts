@@ -1,6 +1,7 @@
 /**
  * Install and injection end to end on the local cluster, through the real API server:
- * `weft install | kubectl apply` and `weft check`; a Deployment in an annotated namespace injected by
+ * `weft install | kubectl apply` and `weft check`; the controller's validating webhook reached with the
+ * installed certificate; a Deployment in an annotated namespace injected by
  * the API server's webhook call (proxy-init runs in the pod, the app waits for the proxy); a pod in a
  * plain namespace untouched; `weft upgrade | kubectl apply` keeping the PKI; `weft check -n` flagging
  * a pod created while the injector was scaled to zero. Uninstalls at the end.
@@ -97,6 +98,23 @@ test('installing again is refused: it would replace the trust anchor', async () 
   const again = await weft(['install']);
   assert.equal(again.code, 1);
   assert.match(again.stderr, /already installed.*weft upgrade/s);
+});
+
+test('the API server reaches the controller\'s validating webhook installed by weft install (an invalid mesh HTTPRoute is refused)', async (t) => {
+  const ns = await cluster.freshNamespace(t);
+  await kubectlOk(['-n', ns, 'create', 'service', 'clusterip', 'svc', '--tcp=80:80']);
+  const r = await cluster.kubectl(['-n', ns, 'apply', '-f', '-'], { input: `
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: bad}
+spec:
+  parentRefs: [{kind: Service, group: "", name: svc, port: 80}]
+  rules:
+    - matches: [{path: {type: RegularExpression, value: "(?<=a)b"}}]
+      backendRefs: [{name: svc, port: 80}]
+`, timeoutMs: 60_000 });
+  assert.notEqual(r.code, 0, r.stdout);
+  assert.match(r.stderr, /admission webhook "validate.policy.weft.dev" denied the request/);
 });
 
 test('a Deployment in an annotated namespace gets proxy-init and the proxy through the webhook; proxy-init programs the pod; the app waits for the proxy', async (t) => {
