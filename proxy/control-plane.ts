@@ -7,7 +7,10 @@
  *             service -> Destination 'service', pod -> 'endpoint', unknown -> 'unknown',
  *             unsupported or no answer in time -> 'refused' (fail closed)
  *   discovery Discovery.Watch(service port) -> the ready endpoints
- *   policy    defaultPolicyHook (the next task replaces it with the inbound/outbound policy watches)
+ *   policy    outbound: the same DestinationPolicy stream's ServicePolicy (routes for this pod's
+ *             namespace) -> PolicyStore; inbound: InboundPolicy.Watch(pod, port), one stream per app port
+ *             (the configured ones at start, others on first traffic) -> PolicyStore; the hook
+ *             (proxy/policy/hook.ts) reads the store per request. Wire -> domain: proxy/policy/wire.ts.
  *
  * The gRPC channel runs over mTLS with the proxy's own certificate and checks the controller's SPIFFE
  * ID; a new certificate replaces the channel and every watch re-subscribes on the new one, keeping its
@@ -23,6 +26,8 @@ import { DiscoveryClient } from '../api/gen/weft/discovery/v1/discovery.js';
 import type { Endpoint as WireEndpoint, Endpoints as WireEndpoints } from '../api/gen/weft/discovery/v1/discovery.js';
 import { OutboundPolicyClient } from '../api/gen/weft/outbound/v1/outbound.js';
 import type { DestinationPolicy } from '../api/gen/weft/outbound/v1/outbound.js';
+import { InboundPolicyClient } from '../api/gen/weft/inbound/v1/inbound.js';
+import type { PortPolicy } from '../api/gen/weft/inbound/v1/inbound.js';
 import type { ProtocolHint as WireProtocolHint } from '../api/gen/weft/common/v1/common.js';
 import { checkSpiffeServerIdentity, GrpcCertifier } from '../identity/certifier-grpc.js';
 import { IdentityClient } from '../identity/client.js';
@@ -30,7 +35,9 @@ import { CertificateProvider as IdentityProvider } from '../identity/provider.js
 import type { CertifiedKey } from '../identity/provider.js';
 import { controllerSpiffeId } from '../identity/spiffe.js';
 import type { ProxyConfig } from './config.js';
-import { defaultPolicyHook } from './default-policy.js';
+import { RouteMetrics } from './metrics.js';
+import { createPolicyHook, PolicyStore } from './policy/hook.js';
+import { portPolicyOf, servicePortPolicyOf } from './policy/wire.js';
 import type {
   Certificate, CertificateProvider, Destination, Destinations, Endpoint, Endpoints, PolicyHook, ProtocolHint, ReadinessSource, ServicePort,
 } from './ports.js';
@@ -39,6 +46,8 @@ export interface ControlPlane {
   readonly destinations: Destinations;
   readonly endpoints: Endpoints;
   readonly policy: PolicyHook;
+  /** The per-route series `policy` records into (pass to startProxy as `routeMetrics`). */
+  readonly routeMetrics: RouteMetrics;
   readonly certificates: CertificateProvider;
   readonly readiness: readonly ReadinessSource[];
   close(): void;
@@ -77,7 +86,6 @@ export function destinationOf(m: DestinationPolicy): Destination {
     case 'service': {
       const s = d.value.service;
       if (s === undefined) return { kind: 'refused', reason: 'the controller sent a Service policy without its Service' };
-      if (d.value.routes?.$case === 'unsupported') return { kind: 'refused', reason: 'routes of a kind this proxy cannot apply' };
       return { kind: 'service', service: { namespace: s.namespace, name: s.name, port: s.port }, protocolHint: protocolOf(d.value.protocol) };
     }
     case 'pod':
@@ -96,6 +104,7 @@ export function readyEndpointsOf(m: WireEndpoints): Endpoint[] {
 
 interface Clients {
   readonly outbound: OutboundPolicyClient;
+  readonly inbound: InboundPolicyClient;
   readonly discovery: DiscoveryClient;
 }
 
@@ -201,10 +210,12 @@ export function connectControlPlane(config: ProxyConfig, o: ControlPlaneOptions 
     const old = clients;
     clients = {
       outbound: new OutboundPolicyClient(config.controllerAddr, creds, channelOptions),
+      inbound: new InboundPolicyClient(config.controllerAddr, creds, channelOptions),
       discovery: new DiscoveryClient(config.controllerAddr, creds, channelOptions),
     };
     for (const w of watches) w.restart();
     old?.outbound.close();
+    old?.inbound.close();
     old?.discovery.close();
   };
   provider.on('change', connect);
@@ -216,6 +227,20 @@ export function connectControlPlane(config: ProxyConfig, o: ControlPlaneOptions 
     watches.add(w as Watch<unknown>);
     return w;
   };
+
+  // --- policy ---------------------------------------------------------------------------------------
+  const store = new PolicyStore();
+  const routeMetrics = new RouteMetrics();
+  const pod = { namespace: config.podNamespace, name: config.podName };
+  const watchPort = (port: number) => {
+    watch((c) => c.inbound.watch({ namespace: config.podNamespace, pod: config.podName, port }, new Metadata()), (m: PortPolicy) => {
+      store.setInbound(port, portPolicyOf(m, pod, port, config.trustDomain));
+    });
+  };
+  store.onUnknownPort = watchPort;
+  store.watching(config.inboundPorts);
+  for (const port of config.inboundPorts) watchPort(port);
+  const policy = createPolicyHook({ store, metrics: routeMetrics });
 
   // --- outbound destinations ------------------------------------------------------------------------
   interface Entry { dest: Destination | undefined; waiters: ((d: Destination) => void)[] }
@@ -230,6 +255,12 @@ export function connectControlPlane(config: ProxyConfig, o: ControlPlaneOptions 
         e = entry;
         dests.set(key, entry);
         watch((c) => c.outbound.watch({ namespace: config.podNamespace, pod: config.podName, ip, port }, new Metadata()), (m: DestinationPolicy) => {
+          // The routes first, so the first request after the destination resolves sees them.
+          if (m.destination?.$case === 'service') {
+            const sp = servicePortPolicyOf(m.destination.value, config.podNamespace);
+            const svc = m.destination.value.service;
+            if (svc !== undefined) store.setOutbound({ namespace: svc.namespace, name: svc.name, port: svc.port }, sp);
+          }
           entry.dest = destinationOf(m);
           for (const w of entry.waiters.splice(0)) w(entry.dest);
         });
@@ -256,21 +287,25 @@ export function connectControlPlane(config: ProxyConfig, o: ControlPlaneOptions 
     },
   };
 
-  const policy = defaultPolicyHook({ policy: config.defaultInboundPolicy, clusterNetworks: config.clusterNetworks, probeNetworks: config.probeNetworks });
-
   return Promise.resolve({
     destinations,
     endpoints,
     policy,
+    routeMetrics,
     certificates,
     // Policy and discovery count as there once the controller has answered any watch over mTLS (or
-    // before any was needed: a pod that dials nothing must still become ready).
-    readiness: [{ isReady: () => answered || (clients !== undefined && watches.size === 0) }],
+    // before any was needed: a pod that dials nothing must still become ready), and every configured
+    // app port has its inbound policy (until then that port is not served).
+    readiness: [
+      { isReady: () => answered || (clients !== undefined && watches.size === 0) },
+      { isReady: () => config.inboundPorts.every((p) => store.hasInbound(p)) },
+    ],
     close: () => {
       identity.stop();
       certifier.close();
       for (const w of watches) w.stop();
       clients?.outbound.close();
+      clients?.inbound.close();
       clients?.discovery.close();
     },
   });

@@ -3,7 +3,9 @@
  * gRPC status and the value of the `weft-proxy-error` response header. Servers (outbound, inbound)
  * never pick a status themselves; they raise or return a ProxyError and call `errorResponse`.
  *
- * Codes are stable: tests, metrics and the client proxy's retry rule match on them, never on text.
+ * Codes are stable: tests, metrics and the client proxy's retry rule match on them, never on text. The
+ * `header` value is also the `error` label of the per-route metrics (docs/metrics.md) and is listed in
+ * docs/errors.md; the CLI reads it there.
  */
 
 export type ProxyErrorCode =
@@ -14,6 +16,9 @@ export type ProxyErrorCode =
   | 'UPSTREAM_RESET' // the upstream closed or reset the exchange after it began
   | 'UPSTREAM_TIMEOUT' // the upstream did not answer in time
   | 'ROUTE_NOT_FOUND' // routes are attached but none matches
+  | 'BACKEND_UNRESOLVED' // the chosen backendRef does not resolve (BackendNotFound, InvalidKind) or no backend has weight
+  | 'NOT_PERMITTED' // the chosen backendRef is in another namespace without a ReferenceGrant (RefNotPermitted)
+  | 'UNSUPPORTED' // the selected rule (or the policy) uses something this proxy does not implement: fail closed
   | 'FORBIDDEN' // the inbound policy denied the request
   | 'BAD_REQUEST' // malformed or ambiguous framing
   | 'HEADERS_TOO_LARGE'
@@ -38,8 +43,11 @@ export const ERROR_TABLE: Readonly<Record<ProxyErrorCode, ErrorMapping>> = Objec
   PEER_IDENTITY: { http: 502, grpc: GRPC.UNAVAILABLE, header: 'peer-identity' },
   APP_UNREACHABLE: { http: 502, grpc: GRPC.UNAVAILABLE, header: 'app-unreachable' },
   UPSTREAM_RESET: { http: 502, grpc: GRPC.UNAVAILABLE, header: 'upstream-reset' },
-  UPSTREAM_TIMEOUT: { http: 504, grpc: GRPC.DEADLINE_EXCEEDED, header: 'upstream-timeout' },
-  ROUTE_NOT_FOUND: { http: 404, grpc: GRPC.UNIMPLEMENTED, header: 'route-not-found' },
+  UPSTREAM_TIMEOUT: { http: 504, grpc: GRPC.DEADLINE_EXCEEDED, header: 'timeout' },
+  ROUTE_NOT_FOUND: { http: 404, grpc: GRPC.UNIMPLEMENTED, header: 'no-route' },
+  BACKEND_UNRESOLVED: { http: 500, grpc: GRPC.INTERNAL, header: 'backend-unresolved' },
+  NOT_PERMITTED: { http: 500, grpc: GRPC.INTERNAL, header: 'not-permitted' },
+  UNSUPPORTED: { http: 500, grpc: GRPC.INTERNAL, header: 'unsupported' },
   FORBIDDEN: { http: 403, grpc: GRPC.PERMISSION_DENIED, header: 'forbidden' },
   BAD_REQUEST: { http: 400, grpc: GRPC.INTERNAL, header: 'bad-request' },
   HEADERS_TOO_LARGE: { http: 431, grpc: GRPC.RESOURCE_EXHAUSTED, header: 'headers-too-large' },

@@ -14,10 +14,11 @@ import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, Server
 import { performance } from 'node:perf_hooks';
 import { HEADER_PROXY_ERROR } from '../core/contract.js';
 import type { EndpointState } from './balancer.js';
-import { RETRYABLE_PEER_ERROR } from './errors.js';
+import { ERROR_TABLE, RETRYABLE_PEER_ERROR } from './errors.js';
 import type { ProxyErrorCode } from './errors.js';
-import { forwardH2Headers } from './headers.js';
+import { applyResponseHeaderOps, forwardH2Headers } from './headers.js';
 import type { DirectionStats } from './metrics.js';
+import type { ExchangeObserver, HeaderOps } from './ports.js';
 import { writeH2Error } from './respond.js';
 
 export interface H2Upstream {
@@ -36,6 +37,10 @@ export interface H2ExchangeOptions {
   readonly stats: DirectionStats;
   /** The route's request timeout: 504 (gRPC DEADLINE_EXCEEDED) when no answer came in time. */
   readonly timeoutMs?: number | undefined;
+  /** The route's ResponseHeaderModifier operations. */
+  readonly responseHeaders?: readonly HeaderOps[] | undefined;
+  /** Told the outcome once the exchange is over (per-route metrics). */
+  readonly observe?: ExchangeObserver | undefined;
 }
 
 const RESPONSE_DROP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection']);
@@ -52,6 +57,18 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
   let responded = false;
   let done = false;
   let lastError: ProxyErrorCode = o.connectError;
+  let status = 0;
+  let grpcStatus: number | undefined;
+  let observed = false;
+  const report = (error: ProxyErrorCode | undefined) => {
+    if (observed || o.observe === undefined) return;
+    observed = true;
+    o.observe({ status, grpcStatus: o.grpc ? grpcStatus : undefined, error, durationMs: performance.now() - t0 });
+  };
+  const grpcOf = (h: IncomingHttpHeaders | undefined) => {
+    const v = h?.['grpc-status'];
+    if (typeof v === 'string' && v !== '') grpcStatus = Number(v);
+  };
 
   const finish = (ok: boolean) => {
     const st = current?.state;
@@ -65,8 +82,12 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
     if (done) return;
     done = true;
     o.stats.error(code);
+    const m = ERROR_TABLE[code];
+    status = down.closed ? 0 : o.grpc ? 200 : m.http;
+    if (o.grpc) grpcStatus = m.grpc;
     writeH2Error(down, code, o.grpc);
     o.stats.response(o.grpc ? 200 : 502, performance.now() - t0);
+    report(code);
   };
 
   const canRetry = () => replay !== null && attempts < o.maxAttempts && !down.closed;
@@ -104,20 +125,23 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
       error = err;
     });
     stream.once('response', (h: IncomingHttpHeaders, flags: number) => {
-      const status = Number(h[':status']);
-      if (status === 502 && o.retryPeerErrors && h[HEADER_PROXY_ERROR] === RETRYABLE_PEER_ERROR && canRetry()) {
+      const upStatus = Number(h[':status']);
+      if (upStatus === 502 && o.retryPeerErrors && h[HEADER_PROXY_ERROR] === RETRYABLE_PEER_ERROR && canRetry()) {
         peerRefused = true;
         stream.close(h2c.NGHTTP2_CANCEL);
         return;
       }
       responded = true;
+      status = status0(h);
+      grpcOf(h);
       const out: Record<string, string | string[]> = {};
       for (const k in h) {
         const v = h[k];
         if (v !== undefined && !RESPONSE_DROP.has(k)) out[k] = v;
       }
+      if (o.responseHeaders !== undefined) applyResponseHeaderOps(out, o.responseHeaders);
       if (down.closed) return;
-      o.stats.response(status, performance.now() - t0);
+      o.stats.response(upStatus, performance.now() - t0);
       if ((flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0) {
         // Trailers-only (a gRPC error status, a bodyless answer): one HEADERS frame ending the stream.
         down.respond(out, { endStream: true });
@@ -136,6 +160,7 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
     let trailers: IncomingHttpHeaders | undefined;
     stream.once('trailers', (t: IncomingHttpHeaders) => {
       trailers = t;
+      grpcOf(t);
     });
     stream.on('data', (chunk: Buffer) => {
       if (!responded || down.closed) return;
@@ -144,7 +169,9 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
         down.once('drain', () => stream.resume());
       }
     });
+    let ended = false;
     stream.once('end', () => {
+      ended = true;
       if (responded && !down.closed) down.end();
     });
     stream.once('close', () => {
@@ -156,7 +183,9 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
       if (responded) {
         done = true;
         finish(true);
-        if (!down.closed && stream.rstCode !== undefined && stream.rstCode !== h2c.NGHTTP2_NO_ERROR) down.close(stream.rstCode);
+        const reset = !ended && stream.rstCode !== undefined && stream.rstCode !== h2c.NGHTTP2_NO_ERROR;
+        if (!down.closed && reset) down.close(stream.rstCode);
+        report(reset ? 'UPSTREAM_RESET' : undefined);
         return;
       }
       finish(false);
@@ -198,7 +227,10 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
     up?.end();
   });
   down.once('close', () => {
-    if (!done && !responded) done = true;
+    if (!done && !responded) {
+      done = true;
+      report('UPSTREAM_RESET');
+    }
     if (up !== undefined && !up.closed) up.close(h2c.NGHTTP2_CANCEL);
   });
   down.on('error', () => undefined);
@@ -210,6 +242,7 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
       if (responded) {
         done = true;
         if (!down.closed) down.close(h2c.NGHTTP2_CANCEL);
+        report('UPSTREAM_TIMEOUT');
       } else {
         fail('UPSTREAM_TIMEOUT');
       }
@@ -218,6 +251,11 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
   }
 
   attempt();
+}
+
+function status0(h: IncomingHttpHeaders): number {
+  const n = Number(h[':status']);
+  return Number.isInteger(n) ? n : 0;
 }
 
 export function h2RequestHeaders(h: IncomingHttpHeaders): Record<string, string | string[]> {

@@ -163,3 +163,50 @@ export function isSafeHeaderValue(v: string): boolean {
 export function isTokenName(v: string): boolean {
   return /^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(v);
 }
+
+/**
+ * Applies header operations (a route's Request/ResponseHeaderModifier) to a header record with
+ * lower-case names: per operation set, add, remove, in order. Names that are not tokens and values
+ * with CR, LF or NUL are never written (case 10).
+ */
+export function applyResponseHeaderOps(headers: Record<string, string | string[]>, list: readonly HeaderOpsLike[]): void {
+  for (const ops of list) {
+    for (const [k, v] of ops.set ?? []) {
+      const name = k.toLowerCase();
+      if (isTokenName(name) && isSafeHeaderValue(v)) headers[name] = v;
+    }
+    for (const [k, v] of ops.add ?? []) {
+      const name = k.toLowerCase();
+      if (!isTokenName(name) || !isSafeHeaderValue(v)) continue;
+      const cur = headers[name];
+      headers[name] = cur === undefined ? v : [...(Array.isArray(cur) ? cur : [cur]), v];
+    }
+    for (const name of ops.remove ?? []) delete headers[name.toLowerCase()];
+  }
+}
+
+/** Applies header operations to a flat [name, value, ...] list (lower-case names), like the above. */
+export function applyFlatHeaderOps(headers: string[], list: readonly HeaderOpsLike[]): void {
+  const drop = (name: string) => {
+    for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i] === name) headers.splice(i, 2);
+  };
+  for (const ops of list) {
+    for (const [k, v] of ops.set ?? []) {
+      const name = k.toLowerCase();
+      if (!isTokenName(name) || !isSafeHeaderValue(v)) continue;
+      drop(name);
+      headers.push(name, v);
+    }
+    for (const [k, v] of ops.add ?? []) {
+      const name = k.toLowerCase();
+      if (isTokenName(name) && isSafeHeaderValue(v)) headers.push(name, v);
+    }
+    for (const name of ops.remove ?? []) drop(name.toLowerCase());
+  }
+}
+
+interface HeaderOpsLike {
+  readonly set?: readonly (readonly [string, string])[];
+  readonly add?: readonly (readonly [string, string])[];
+  readonly remove?: readonly string[];
+}

@@ -16,8 +16,9 @@ import { HEADER_PROXY_ERROR } from '../core/contract.js';
 import type { EndpointState } from './balancer.js';
 import { RETRYABLE_PEER_ERROR, ProxyError } from './errors.js';
 import type { ProxyErrorCode } from './errors.js';
-import { forwardResponseHeaders } from './headers.js';
+import { applyResponseHeaderOps, forwardResponseHeaders } from './headers.js';
 import type { DirectionStats } from './metrics.js';
+import type { ExchangeObserver, HeaderOps } from './ports.js';
 import { writeHttp1Error } from './respond.js';
 
 export interface Upstream {
@@ -41,6 +42,10 @@ export interface ExchangeOptions {
   readonly stats: DirectionStats;
   /** True while the proxy drains: the response then closes its connection. */
   readonly draining: () => boolean;
+  /** The route's ResponseHeaderModifier operations, applied to the upstream's response headers. */
+  readonly responseHeaders?: readonly HeaderOps[] | undefined;
+  /** Told the outcome once the exchange is over (per-route metrics). */
+  readonly observe?: ExchangeObserver | undefined;
 }
 
 type Controller = Dispatcher.DispatchController;
@@ -68,6 +73,13 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
     if (o.timeoutMs !== undefined) {
       this.timer = setTimeout(() => this.fail('UPSTREAM_TIMEOUT'), o.timeoutMs);
     }
+  }
+
+  private observed = false;
+  private report(status: number, error: ProxyErrorCode | undefined): void {
+    if (this.observed || this.o.observe === undefined) return;
+    this.observed = true;
+    this.o.observe({ status, grpcStatus: undefined, error, durationMs: performance.now() - this.t0 });
   }
 
   start(): void {
@@ -117,9 +129,13 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
     if (this.timer !== undefined) clearTimeout(this.timer);
     if (code === 'UPSTREAM_TIMEOUT') this.controller?.abort(new ProxyError(code, 'timed out'));
     this.o.stats.error(code);
-    if (this.downstreamGone) return;
+    if (this.downstreamGone) {
+      this.report(0, code);
+      return;
+    }
     writeHttp1Error(this.res, code);
     this.o.stats.response(this.res.statusCode, performance.now() - this.t0);
+    this.report(this.res.statusCode, code);
   }
 
   onRequestStart(controller: Controller): void {
@@ -139,6 +155,7 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
     const res = this.res;
     if (this.o.draining()) res.shouldKeepAlive = false;
     const out = forwardResponseHeaders(headers);
+    if (this.o.responseHeaders !== undefined) applyResponseHeaderOps(out, this.o.responseHeaders);
     if (statusMessage !== undefined && statusMessage !== '') res.writeHead(statusCode, statusMessage, out);
     else res.writeHead(statusCode, out);
   }
@@ -168,6 +185,7 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
     }
     this.res.end();
     this.o.stats.response(this.status, performance.now() - this.t0);
+    this.report(this.status, undefined);
   }
 
   onResponseError(_controller: Controller, err: Error): void {
@@ -187,6 +205,7 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
       this.finished = true;
       this.o.stats.error('UPSTREAM_RESET');
       this.res.destroy();
+      this.report(this.status, 'UPSTREAM_RESET');
       return;
     }
     this.fail(neverSent ? this.lastConnectError ?? this.o.connectError : 'UPSTREAM_RESET');

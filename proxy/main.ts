@@ -33,6 +33,7 @@ export async function run(_argv: readonly string[]): Promise<number> {
     destinations: cp.destinations,
     endpoints: cp.endpoints,
     policy: cp.policy,
+    routeMetrics: cp.routeMetrics,
     certificates: cp.certificates,
     readiness: cp.readiness,
     originalDestination,

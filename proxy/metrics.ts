@@ -4,7 +4,8 @@
  * sets (direction, protocol, status class, error code): never a path, authority or header value
  * (security case 35).
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { ERROR_TABLE } from './errors.js';
 import type { ProxyErrorCode } from './errors.js';
 
 export type Direction = 'outbound' | 'inbound';
@@ -24,6 +25,10 @@ export class DirectionStats {
   authzAllow = 0;
   authzDeny = 0;
   floodsClosed = 0;
+  /** RequestMirror copies sent, failed (no endpoint, error, timeout) and skipped (body over 64 KiB). */
+  mirrorsSent = 0;
+  mirrorsFailed = 0;
+  mirrorsSkipped = 0;
 
   response(status: number, latencyMs: number): void {
     const cls = status >= 500 ? '5xx' : status >= 400 ? '4xx' : status >= 300 ? '3xx' : status >= 200 ? '2xx' : '1xx';
@@ -46,9 +51,14 @@ export class ProxyStats {
   tlsHandshakesIn = (): number => 0;
 }
 
-/** A prom-client registry exposing `stats` (and the process's default metrics). */
-export function createRegistry(stats: ProxyStats): Registry {
+/**
+ * A prom-client registry exposing `stats`, the per-route series of `routes` and the process's default
+ * metrics (CPU, RSS, heap, event-loop lag, open handles: prom-client's `process_*` and `nodejs_*`).
+ */
+export function createRegistry(stats: ProxyStats, routes?: RouteMetrics): Registry {
   const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  if (routes !== undefined) registerRouteMetrics(registry, routes);
   const dirs: Direction[] = ['outbound', 'inbound'];
   new Counter({
     name: 'weft_proxy_responses_total',
@@ -121,6 +131,19 @@ export function createRegistry(stats: ProxyStats): Registry {
       for (const d of dirs) this.inc({ direction: d }, stats[d].floodsClosed);
     },
   });
+  new Counter({
+    name: 'weft_proxy_mirrors_total',
+    help: 'RequestMirror copies: sent, failed (no endpoint, error, timeout) or skipped (body above 64 KiB)',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const o = stats.outbound;
+      this.inc({ result: 'sent' }, o.mirrorsSent);
+      this.inc({ result: 'failed' }, o.mirrorsFailed);
+      this.inc({ result: 'skipped' }, o.mirrorsSkipped);
+    },
+  });
   // The latency histogram is rebuilt from the cumulative bucket counts at scrape time.
   const hist = new Histogram({
     name: 'weft_proxy_response_latency_ms',
@@ -148,4 +171,176 @@ export function createRegistry(stats: ProxyStats): Registry {
     return m;
   };
   return registry;
+}
+
+// --- per-route metrics (the contract in docs/metrics.md, read by `weft stat` / `weft routes`) ---------
+
+/** Seconds; the contract's buckets. */
+export const ROUTE_DURATION_BUCKETS_S: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export const OUTBOUND_ROUTE_LABELS = [
+  'service_namespace', 'service_name', 'service_port', 'route_kind', 'route_namespace', 'route_name', 'route_rule',
+  'backend_namespace', 'backend_name', 'backend_port',
+] as const;
+export const INBOUND_DECISION_LABELS = ['target_port', 'server', 'route', 'authorization', 'decision'] as const;
+
+export type OutboundRouteLabels = Readonly<Record<(typeof OUTBOUND_ROUTE_LABELS)[number], string>>;
+export type InboundDecisionLabels = Readonly<Record<(typeof INBOUND_DECISION_LABELS)[number], string>>;
+
+/** What the transport reports for one finished exchange (ports.ts ExchangeOutcome, minus the import). */
+export interface Outcome {
+  readonly status: number;
+  readonly grpcStatus: number | undefined;
+  readonly error: ProxyErrorCode | undefined;
+  readonly durationMs: number;
+}
+
+type Labels = Record<string, string>;
+
+interface CounterEntry {
+  readonly labels: Labels;
+  value: number;
+}
+
+class HistogramEntry {
+  readonly buckets = new Array<number>(ROUTE_DURATION_BUCKETS_S.length + 1).fill(0);
+  sum = 0;
+  constructor(readonly labels: Labels) {}
+  observe(seconds: number): void {
+    let i = 0;
+    while (i < ROUTE_DURATION_BUCKETS_S.length && seconds > ROUTE_DURATION_BUCKETS_S[i]!) i++;
+    this.buckets[i]!++;
+    this.sum += seconds;
+  }
+}
+
+function labelKey(labels: Labels): string {
+  let k = '';
+  for (const name in labels) k += `${labels[name]!}\u0000`;
+  return k;
+}
+
+/** A failure is a 5xx, a non-OK gRPC status, or an error the proxy produced (resets included). */
+export function classify(o: Outcome): 'success' | 'failure' {
+  if (o.error !== undefined || o.status >= 500) return 'failure';
+  if (o.grpcStatus !== undefined && o.grpcStatus !== 0) return 'failure';
+  return 'success';
+}
+
+/**
+ * The series of one fixed label set (one route rule and backend, or one inbound decision shape): a
+ * request costs one small map lookup for its status labels and one bucket increment.
+ */
+export class RouteSeries {
+  private readonly byOutcome = new Map<string, CounterEntry>();
+  private readonly success: HistogramEntry;
+  private readonly failure: HistogramEntry;
+  constructor(
+    private readonly counterBase: Labels,
+    histogramBase: Labels,
+    private readonly counters: Set<Map<string, CounterEntry>>,
+    histograms: Map<string, HistogramEntry>,
+  ) {
+    counters.add(this.byOutcome);
+    const hist = (classification: string): HistogramEntry => {
+      const labels = { ...histogramBase, classification };
+      const key = labelKey(labels);
+      let h = histograms.get(key);
+      if (h === undefined) histograms.set(key, (h = new HistogramEntry(labels)));
+      return h;
+    };
+    this.success = hist('success');
+    this.failure = hist('failure');
+  }
+
+  record(o: Outcome): void {
+    const grpc = o.grpcStatus === undefined ? '' : String(o.grpcStatus);
+    const error = o.error === undefined ? '' : ERROR_LABELS[o.error];
+    const key = `${o.status}|${grpc}|${error}`;
+    let e = this.byOutcome.get(key);
+    if (e === undefined) {
+      e = { labels: { ...this.counterBase, status_code: o.status === 0 ? '' : String(o.status), grpc_status: grpc, error }, value: 0 };
+      this.byOutcome.set(key, e);
+    }
+    e.value++;
+    (classify(o) === 'success' ? this.success : this.failure).observe(o.durationMs / 1000);
+  }
+}
+
+/** Holds every per-route series; prom-client reads them at scrape time (createRegistry). */
+export class RouteMetrics {
+  readonly outboundCounters = new Set<Map<string, CounterEntry>>();
+  readonly outboundHistograms = new Map<string, HistogramEntry>();
+  readonly inboundCounters = new Set<Map<string, CounterEntry>>();
+  readonly inboundHistograms = new Map<string, HistogramEntry>();
+  private readonly outboundSeries = new Map<string, RouteSeries>();
+  private readonly inboundSeries = new Map<string, RouteSeries>();
+
+  /** The series of one outbound label set; callers cache it per compiled rule and backend. */
+  outbound(labels: OutboundRouteLabels): RouteSeries {
+    const key = labelKey(labels);
+    let s = this.outboundSeries.get(key);
+    if (s === undefined) {
+      s = new RouteSeries({ ...labels }, { ...labels }, this.outboundCounters, this.outboundHistograms);
+      this.outboundSeries.set(key, s);
+    }
+    return s;
+  }
+
+  /** The series of one inbound decision (client identity and TLS label the counter only). */
+  inbound(labels: InboundDecisionLabels, clientId: string, tls: boolean): RouteSeries {
+    const counterBase = { ...labels, client_id: clientId, tls: tls ? 'true' : 'false' };
+    const key = labelKey(counterBase);
+    let s = this.inboundSeries.get(key);
+    if (s === undefined) {
+      s = new RouteSeries(counterBase, { ...labels }, this.inboundCounters, this.inboundHistograms);
+      this.inboundSeries.set(key, s);
+    }
+    return s;
+  }
+}
+
+/** The `error` label value of each code: the `weft-proxy-error` token of ERROR_TABLE. */
+const ERROR_LABELS: Readonly<Record<ProxyErrorCode, string>> = Object.fromEntries(
+  Object.entries(ERROR_TABLE).map(([code, m]) => [code, m.header]),
+) as Record<ProxyErrorCode, string>;
+
+function registerRouteMetrics(registry: Registry, routes: RouteMetrics): void {
+  const counter = (name: string, help: string, labelNames: readonly string[], families: Set<Map<string, CounterEntry>>) =>
+    new Counter({
+      name, help, labelNames: [...labelNames], registers: [registry],
+      collect() {
+        this.reset();
+        for (const family of families) for (const e of family.values()) this.inc(e.labels, e.value);
+      },
+    });
+  const histogram = (name: string, help: string, labelNames: readonly string[], entries: Map<string, HistogramEntry>) => {
+    const h = new Histogram({ name, help, labelNames: [...labelNames], buckets: [...ROUTE_DURATION_BUCKETS_S], registers: [registry] });
+    const baseGet = h.get.bind(h);
+    h.get = async () => {
+      const m = await baseGet();
+      m.values = [];
+      for (const e of entries.values()) {
+        let cum = 0;
+        ROUTE_DURATION_BUCKETS_S.forEach((le, i) => {
+          cum += e.buckets[i]!;
+          m.values.push({ labels: { ...e.labels, le } as never, value: cum, metricName: `${name}_bucket` });
+        });
+        cum += e.buckets[ROUTE_DURATION_BUCKETS_S.length]!;
+        m.values.push({ labels: { ...e.labels, le: '+Inf' } as never, value: cum, metricName: `${name}_bucket` });
+        m.values.push({ labels: e.labels as never, value: e.sum, metricName: `${name}_sum` });
+        m.values.push({ labels: e.labels as never, value: cum, metricName: `${name}_count` });
+      }
+      return m;
+    };
+  };
+  const outcome = ['status_code', 'grpc_status', 'error'];
+  counter('weft_outbound_requests_total', 'Requests the outbound side answered or forwarded, by Service port, route rule, backend and outcome',
+    [...OUTBOUND_ROUTE_LABELS, ...outcome], routes.outboundCounters);
+  histogram('weft_outbound_request_duration_seconds', 'Outbound request duration, from request received to response complete',
+    [...OUTBOUND_ROUTE_LABELS, 'classification'], routes.outboundHistograms);
+  counter('weft_inbound_requests_total', 'Requests (and opaque connections) the inbound side decided, by Server, route, authorization and outcome',
+    [...INBOUND_DECISION_LABELS, 'client_id', 'tls', ...outcome], routes.inboundCounters);
+  histogram('weft_inbound_request_duration_seconds', 'Inbound request duration, from request received to response complete',
+    [...INBOUND_DECISION_LABELS, 'classification'], routes.inboundHistograms);
 }

@@ -9,6 +9,7 @@
  * Invariant: every method called per request (route, authorize, the endpoint list) is synchronous and
  * cheap; anything slow (lookups, watches) happens once per connection or in the background.
  */
+import type { ProxyErrorCode } from './errors.js';
 
 export interface ServicePort {
   readonly namespace: string;
@@ -69,9 +70,15 @@ export type Protocol = 'http1' | 'http2' | 'grpc' | 'opaque';
 export interface HookRequest {
   readonly method: string;
   readonly authority: string;
+  /** The request target as received (origin-form, query included); the hook normalises it. */
   readonly path: string;
   readonly protocol: Protocol;
   readonly header: (name: string) => string | readonly string[] | undefined;
+  /**
+   * Every forwarded header with every value in arrival order, flat `[name, value, ...]`, hop-by-hop and
+   * client-sent `weft-*` headers already removed (security cases 16, 17). Absent: use `header`.
+   */
+  readonly rawHeaders?: readonly string[];
 }
 
 export interface HeaderOps {
@@ -80,9 +87,50 @@ export interface HeaderOps {
   readonly remove?: readonly string[];
 }
 
+/** What the transport reports once an exchange the hook decided is over: the per-route metrics. */
+export interface ExchangeOutcome {
+  /** HTTP status answered downstream (0 when the exchange was reset before any answer). */
+  readonly status: number;
+  /** grpc-status of a gRPC exchange (headers or trailers); undefined otherwise. */
+  readonly grpcStatus: number | undefined;
+  /** The proxy's error, when the proxy produced the failure. */
+  readonly error: ProxyErrorCode | undefined;
+  readonly durationMs: number;
+}
+
+export type ExchangeObserver = (outcome: ExchangeOutcome) => void;
+
+/** A fire-and-forget copy of the request (RequestMirror); its response is discarded. */
+export interface MirrorTarget {
+  readonly backend: ServicePort;
+}
+
 export type OutboundDecision =
-  | { readonly kind: 'forward'; readonly backend: ServicePort; readonly requestHeaders?: HeaderOps; readonly timeoutMs?: number }
-  | { readonly kind: 'respond'; readonly status: number; readonly headers?: readonly (readonly [string, string])[]; readonly body?: string };
+  | {
+      readonly kind: 'forward';
+      readonly backend: ServicePort;
+      /** Applied in order; within one: set, add, remove. */
+      readonly requestHeaders?: HeaderOps | readonly HeaderOps[];
+      /** Applied to the upstream's response headers, in order. */
+      readonly responseHeaders?: readonly HeaderOps[];
+      /** The target to send upstream (normalised, rewritten; query included). Absent: as received. */
+      readonly path?: string;
+      /** The Host / :authority to send upstream (URLRewrite hostname). Absent: as received. */
+      readonly authority?: string;
+      /** Bounds the whole exchange; expiry answers UPSTREAM_TIMEOUT and closes the upstream exchange. */
+      readonly timeoutMs?: number;
+      readonly mirrors?: readonly MirrorTarget[];
+      readonly observe?: ExchangeObserver;
+    }
+  | {
+      readonly kind: 'respond';
+      readonly status: number;
+      readonly headers?: readonly (readonly [string, string])[];
+      readonly body?: string;
+      readonly observe?: ExchangeObserver;
+    }
+  /** The proxy answers with one of its errors through ERROR_TABLE (HTTP status, gRPC status, weft-proxy-error). */
+  | { readonly kind: 'error'; readonly code: ProxyErrorCode; readonly message?: string; readonly observe?: ExchangeObserver };
 
 export interface OutboundContext {
   /** The Service port the app dialled (its ClusterIP). */
@@ -90,8 +138,21 @@ export interface OutboundContext {
 }
 
 export type InboundDecision =
-  | { readonly kind: 'allow'; readonly setHeaders?: readonly (readonly [string, string])[] }
-  | { readonly kind: 'deny'; readonly status: number };
+  | {
+      readonly kind: 'allow';
+      readonly setHeaders?: readonly (readonly [string, string])[];
+      /** The target to send to the app (the normalised one that was authorized). Absent: as received. */
+      readonly path?: string;
+      readonly observe?: ExchangeObserver;
+    }
+  | {
+      readonly kind: 'deny';
+      /** HTTP status to answer (403 unless the policy says otherwise). */
+      readonly status: number;
+      /** The error written through ERROR_TABLE (default FORBIDDEN). */
+      readonly code?: ProxyErrorCode;
+      readonly observe?: ExchangeObserver;
+    };
 
 export interface InboundContext {
   /** The client's verified SPIFFE ID (mesh mTLS only). */

@@ -14,6 +14,7 @@ import type { OriginalDestinationFn } from './connection.js';
 import type { ProxyDeps } from './deps.js';
 import { InboundListener } from './inbound/listener.js';
 import { createRegistry, ProxyStats } from './metrics.js';
+import type { RouteMetrics } from './metrics.js';
 import { MeshTls } from './mtls.js';
 import { OutboundListener } from './outbound/listener.js';
 import { UpstreamPools } from './pool.js';
@@ -40,6 +41,8 @@ export interface ProxyOptions {
   readonly admin?: ListenAddress;
   /** What /config shows (no secrets). */
   readonly configDump?: () => unknown;
+  /** The per-route series the policy hook records into, exposed on /metrics. */
+  readonly routeMetrics?: RouteMetrics;
 }
 
 export interface RunningProxy {
@@ -69,7 +72,7 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
   let admin: Server | undefined;
   let adminPort: number | undefined;
   if (o.admin !== undefined) {
-    const registry = createRegistry(stats);
+    const registry = createRegistry(stats, o.routeMetrics);
     admin = createAdminServer({ registry, ready: isReady, configDump: () => ({ identity: mesh.identity ?? null, ...(o.configDump?.() as object | undefined) }) });
     adminPort = await listen(admin, o.admin);
   }

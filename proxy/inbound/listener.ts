@@ -20,7 +20,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { HEADER_CLIENT_ID, MESH_ALPN } from '../../core/contract.js';
+import { HEADER_CLIENT_ID, HEADER_PROXY_ERROR, MESH_ALPN } from '../../core/contract.js';
+import { ERROR_TABLE } from '../errors.js';
 import { ConnectionSet, createDownstreamServers, getContext, pipeBoth, redirectedTo, setContext, upgradeHead } from '../connection.js';
 import type { DownstreamServers } from '../connection.js';
 import type { ProxyDeps } from '../deps.js';
@@ -180,20 +181,23 @@ export class InboundListener {
       writeHttp1Error(res, 'BAD_REQUEST');
       return;
     }
-    const decision = this.authorize(conn, { method: req.method ?? 'GET', authority: req.headers.host ?? '', path, protocol: 'http1', header: (n) => req.headers[n] });
+    const headers = fwd.headers;
+    const decision = this.authorize(conn, { method: req.method ?? 'GET', authority: req.headers.host ?? '', path, protocol: 'http1', header: (n) => req.headers[n], rawHeaders: headers });
     if (decision.kind === 'deny') {
-      this.deps.stats.inbound.error('FORBIDDEN');
-      writeHttp1Error(res, 'FORBIDDEN', decision.status);
+      const code = decision.code ?? 'FORBIDDEN';
+      this.deps.stats.inbound.error(code);
+      if (code === 'BAD_REQUEST') res.shouldKeepAlive = false;
+      writeHttp1Error(res, code, decision.status);
+      decision.observe?.({ status: res.statusCode, grpcStatus: undefined, error: code, durationMs: 0 });
       return;
     }
-    const headers = fwd.headers;
     if (conn.clientId !== undefined) headers.push(HEADER_CLIENT_ID, conn.clientId);
     if (decision.setHeaders !== undefined) for (const [k, v] of Object.entries(safeHeaders(decision.setHeaders))) headers.push(k, v);
     const up: Upstream = (conn.upstream ??= { dispatcher: this.deps.pools.http1(conn.app), state: undefined });
     const hasBody = fwd.chunked || fwd.contentLength > 0;
     new Http1Exchange(req, res, {
-      method: req.method ?? 'GET', path, headers, body: hasBody ? req : null, pick: () => up, connectError: 'APP_UNREACHABLE',
-      retryPeerErrors: false, maxAttempts: 1, timeoutMs: undefined, stats: this.deps.stats.inbound, draining: this.isDraining,
+      method: req.method ?? 'GET', path: decision.path ?? path, headers, body: hasBody ? req : null, pick: () => up, connectError: 'APP_UNREACHABLE',
+      retryPeerErrors: false, maxAttempts: 1, timeoutMs: undefined, stats: this.deps.stats.inbound, draining: this.isDraining, observe: decision.observe,
     }).start();
   }
 
@@ -206,9 +210,13 @@ export class InboundListener {
     }
     const decision = this.authorize(conn, { method: req.method ?? 'GET', authority: req.headers.host ?? '', path: req.url ?? '/', protocol: 'http1', header: (n) => req.headers[n] });
     if (decision.kind === 'deny') {
-      socket.end(`HTTP/1.1 ${decision.status} Forbidden\r\ncontent-length: 0\r\n\r\n`);
+      const code = decision.code ?? 'FORBIDDEN';
+      this.deps.stats.inbound.error(code);
+      socket.end(`HTTP/1.1 ${decision.status} Forbidden\r\ncontent-length: 0\r\n${HEADER_PROXY_ERROR}: ${ERROR_TABLE[code].header}\r\n\r\n`);
+      decision.observe?.({ status: decision.status, grpcStatus: undefined, error: code, durationMs: 0 });
       return;
     }
+    decision.observe?.({ status: 101, grpcStatus: undefined, error: undefined, durationMs: 0 });
     const extra: [string, string][] = conn.clientId !== undefined ? [[HEADER_CLIENT_ID, conn.clientId]] : [];
     this.deps.pools.opaque(conn.app).then((up) => {
       up.write(upgradeHead(req, req.url ?? '/', extra));
@@ -233,20 +241,24 @@ export class InboundListener {
       return;
     }
     const path = String(headers[':path'] ?? '/');
+    const out = h2RequestHeaders(headers);
     const decision = this.authorize(conn, {
-      method: String(headers[':method']), authority: String(headers[':authority'] ?? ''), path, protocol: grpc ? 'grpc' : 'http2', header: (n) => headers[n],
+      method: String(headers[':method']), authority: String(headers[':authority'] ?? ''), path, protocol: grpc ? 'grpc' : 'http2', header: (n) => headers[n], rawHeaders: flat(out),
     });
     if (decision.kind === 'deny') {
-      this.deps.stats.inbound.error('FORBIDDEN');
-      writeH2Error(stream, 'FORBIDDEN', grpc, decision.status);
+      const code = decision.code ?? 'FORBIDDEN';
+      this.deps.stats.inbound.error(code);
+      writeH2Error(stream, code, grpc, decision.status);
+      const m = ERROR_TABLE[code];
+      decision.observe?.({ status: grpc ? 200 : decision.status, grpcStatus: grpc ? m.grpc : undefined, error: code, durationMs: 0 });
       return;
     }
-    const out = h2RequestHeaders(headers);
+    if (decision.path !== undefined) out[':path'] = decision.path;
     if (conn.clientId !== undefined) out[HEADER_CLIENT_ID] = conn.clientId;
     if (decision.setHeaders !== undefined) Object.assign(out, safeHeaders(decision.setHeaders));
     forwardH2Stream(stream, {
       headers: out, grpc, pick: () => ({ session: this.deps.pools.http2(conn.app), state: undefined }), connectError: 'APP_UNREACHABLE',
-      retryPeerErrors: false, maxAttempts: 1, maxReplayBytes: 0, stats: this.deps.stats.inbound,
+      retryPeerErrors: false, maxAttempts: 1, maxReplayBytes: 0, stats: this.deps.stats.inbound, observe: decision.observe,
     });
   }
 
@@ -297,4 +309,16 @@ export class InboundListener {
   get address(): { port: number } {
     return { port: (this.server.address() as { port: number }).port };
   }
+}
+
+/** HTTP/2 request headers as a flat list for route matching (pseudo-headers left out). */
+function flat(h: Record<string, string | string[]>): string[] {
+  const out: string[] = [];
+  for (const name in h) {
+    if (name[0] === ':') continue;
+    const v = h[name]!;
+    if (Array.isArray(v)) for (const x of v) out.push(name, x);
+    else out.push(name, v);
+  }
+  return out;
 }

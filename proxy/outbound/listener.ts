@@ -24,11 +24,15 @@ import { Balancers } from '../deps.js';
 import type { ProxyDeps } from '../deps.js';
 import { detect } from '../detect.js';
 import { forwardH2Stream, h2RequestHeaders } from '../h2-exchange.js';
-import { checkH2Fields, forwardRequestHeaders, hasSafeFraming, isSafeHeaderValue, isTokenName, originForm } from '../headers.js';
+import { constants as h2constants } from 'node:http2';
+import type { Dispatcher } from 'undici';
+import { ERROR_TABLE } from '../errors.js';
+import { applyFlatHeaderOps, applyResponseHeaderOps, checkH2Fields, forwardRequestHeaders, hasSafeFraming, isSafeHeaderValue, originForm } from '../headers.js';
+import type { DirectionStats } from '../metrics.js';
 import { Http1Exchange } from '../http1-exchange.js';
 import type { Upstream } from '../http1-exchange.js';
 import type { H2Upstream } from '../h2-exchange.js';
-import type { Destination, Endpoint, HeaderOps, HookRequest, OutboundDecision, ServicePort } from '../ports.js';
+import type { Destination, Endpoint, ExchangeObserver, HeaderOps, HookRequest, MirrorTarget, OutboundDecision, ServicePort } from '../ports.js';
 import { isGrpc, rejectH2Stream, writeH2Decision, writeH2Error, writeHttp1Decision, writeHttp1Error } from '../respond.js';
 
 interface OutboundConnection {
@@ -142,10 +146,11 @@ export class OutboundListener {
     }
     let pick: (tried: ReadonlySet<EndpointState> | undefined) => Upstream | undefined;
     let maxAttempts = MAX_ATTEMPTS;
-    let timeoutMs: number | undefined;
     let retryPeerErrors = true;
+    let target = path;
+    let extra: RouteExtras = NO_EXTRAS;
     if (conn.target !== undefined) {
-      const decision = this.route(conn.target, req, path, 'http1');
+      const decision = this.route(conn.target, req, path, 'http1', undefined, headers);
       if (decision === undefined) {
         writeHttp1Error(res, 'POLICY_FAILED');
         return;
@@ -153,15 +158,26 @@ export class OutboundListener {
       if (decision.kind === 'respond') {
         writeHttp1Decision(res, decision.status, decision.headers, decision.body);
         stats.response(decision.status, 0);
+        decision.observe?.({ status: decision.status, grpcStatus: undefined, error: undefined, durationMs: 0 });
         return;
       }
-      if (decision.requestHeaders !== undefined) applyHeaderOps(headers, decision.requestHeaders);
-      timeoutMs = decision.timeoutMs;
+      if (decision.kind === 'error') {
+        stats.error(decision.code);
+        writeHttp1Error(res, decision.code);
+        stats.response(res.statusCode, 0);
+        decision.observe?.({ status: res.statusCode, grpcStatus: undefined, error: decision.code, durationMs: 0 });
+        return;
+      }
+      if (decision.requestHeaders !== undefined) applyFlatHeaderOps(headers, opsList(decision.requestHeaders));
+      if (decision.authority !== undefined && isSafeHeaderValue(decision.authority)) setHost(headers, decision.authority);
+      if (decision.path !== undefined) target = decision.path;
+      extra = { timeoutMs: decision.timeoutMs, responseHeaders: decision.responseHeaders, observe: decision.observe, mirrors: decision.mirrors };
       const backend = decision.backend;
       const bal = this.balancers.get(backend);
       if (!bal.known) {
+        const routed = extra;
         void this.balancers.whenKnown(backend, this.deps.limits.connectTimeoutMs).then(() => {
-          if (!res.writableEnded && !res.destroyed) this.onRequestRouted(req, res, path, headers, fwd.contentLength, fwd.chunked, (t) => this.pickHttp1(backend, t), MAX_ATTEMPTS, true, timeoutMs);
+          if (!res.writableEnded && !res.destroyed) this.onRequestRouted(req, res, target, headers, fwd.contentLength, fwd.chunked, (t) => this.pickHttp1(backend, t), MAX_ATTEMPTS, true, routed);
         });
         return;
       }
@@ -172,7 +188,7 @@ export class OutboundListener {
       maxAttempts = 1;
       retryPeerErrors = false;
     }
-    this.onRequestRouted(req, res, path, headers, fwd.contentLength, fwd.chunked, pick, maxAttempts, retryPeerErrors, timeoutMs);
+    this.onRequestRouted(req, res, target, headers, fwd.contentLength, fwd.chunked, pick, maxAttempts, retryPeerErrors, extra);
   }
 
   private pickHttp1(backend: ServicePort, tried: ReadonlySet<EndpointState> | undefined): Upstream | undefined {
@@ -186,30 +202,62 @@ export class OutboundListener {
   private onRequestRouted(
     req: IncomingMessage, res: ServerResponse, path: string, headers: string[], contentLength: number, chunked: boolean,
     pick: (tried: ReadonlySet<EndpointState> | undefined) => Upstream | undefined, maxAttempts: number, retryPeerErrors: boolean,
-    timeoutMs: number | undefined,
+    extra: RouteExtras,
   ): void {
+    const method = req.method ?? 'GET';
     const base = {
-      method: req.method ?? 'GET', path, headers, pick, connectError: 'CONNECT_FAILED' as const, retryPeerErrors, maxAttempts, timeoutMs,
-      stats: this.deps.stats.outbound, draining: this.isDraining,
+      method, path, headers, pick, connectError: 'CONNECT_FAILED' as const, retryPeerErrors, maxAttempts, timeoutMs: extra.timeoutMs,
+      stats: this.deps.stats.outbound, draining: this.isDraining, responseHeaders: extra.responseHeaders, observe: extra.observe,
     };
+    // Mirrors get a copy after the main request is under way; they never delay or change it.
+    const mirrors = extra.mirrors;
     if (!chunked && contentLength <= 0) {
       new Http1Exchange(req, res, { ...base, body: null }).start();
+      if (mirrors !== undefined) this.mirrorHttp1(mirrors, method, path, headers, null);
       return;
     }
     if (!chunked && contentLength <= this.deps.limits.maxRetryBodyBytes) {
       // Small bodies are buffered so a connect failure can be retried elsewhere (bounded: case 34).
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.once('end', () => new Http1Exchange(req, res, { ...base, body: Buffer.concat(chunks) }).start());
+      req.once('end', () => {
+        const body = Buffer.concat(chunks);
+        new Http1Exchange(req, res, { ...base, body }).start();
+        if (mirrors !== undefined) this.mirrorHttp1(mirrors, method, path, headers, body);
+      });
       return;
     }
+    // Larger or streamed bodies are not mirrored: a mirror never holds more than MIRROR_BODY_LIMIT.
+    if (mirrors !== undefined) this.deps.stats.outbound.mirrorsSkipped += mirrors.length;
     new Http1Exchange(req, res, { ...base, body: req }).start();
   }
 
-  private route(target: ServicePort, req: IncomingMessage | null, path: string, protocol: HookRequest['protocol'], h2?: IncomingHttpHeaders): OutboundDecision | undefined {
+  /** Fire and forget: one copy per mirror backend; the answer is read and dropped, failures only counted. */
+  private mirrorHttp1(mirrors: readonly MirrorTarget[], method: string, path: string, headers: readonly string[], body: Buffer | null): void {
+    const stats = this.deps.stats.outbound;
+    if (body !== null && body.length > MIRROR_BODY_LIMIT) {
+      stats.mirrorsSkipped += mirrors.length;
+      return;
+    }
+    for (const m of mirrors) {
+      const send = () => {
+        const up = this.pickHttp1(m.backend, undefined);
+        if (up === undefined) {
+          stats.mirrorsFailed++;
+          return;
+        }
+        stats.mirrorsSent++;
+        up.dispatcher.dispatch({ path, method, headers: [...headers], body, idempotent: false, reset: false } as unknown as Dispatcher.DispatchOptions, new MirrorHandler(stats, this.deps.limits.connectTimeoutMs * 10));
+      };
+      if (this.balancers.get(m.backend).known) send();
+      else void this.balancers.whenKnown(m.backend, this.deps.limits.connectTimeoutMs).then(send);
+    }
+  }
+
+  private route(target: ServicePort, req: IncomingMessage | null, path: string, protocol: HookRequest['protocol'], h2?: IncomingHttpHeaders, rawHeaders?: readonly string[]): OutboundDecision | undefined {
     const hookReq: HookRequest = h2 !== undefined
-      ? { method: String(h2[':method']), authority: String(h2[':authority'] ?? ''), path, protocol, header: (n) => h2[n] }
-      : { method: req?.method ?? 'GET', authority: req?.headers.host ?? '', path, protocol, header: (n) => req?.headers[n] };
+      ? { method: String(h2[':method']), authority: String(h2[':authority'] ?? ''), path, protocol, header: (n) => h2[n], ...(rawHeaders !== undefined ? { rawHeaders } : {}) }
+      : { method: req?.method ?? 'GET', authority: req?.headers.host ?? '', path, protocol, header: (n) => req?.headers[n], ...(rawHeaders !== undefined ? { rawHeaders } : {}) };
     try {
       return this.deps.policy.outbound.route({ target }, hookReq);
     } catch {
@@ -234,6 +282,7 @@ export class OutboundListener {
         return;
       }
       ep = this.balancers.get(decision.backend).pick()?.endpoint;
+      decision.observe?.({ status: 101, grpcStatus: undefined, error: undefined, durationMs: 0 });
     }
     if (ep === undefined) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n');
@@ -268,27 +317,39 @@ export class OutboundListener {
     const out = h2RequestHeaders(headers);
     let pick: (tried: ReadonlySet<EndpointState> | undefined) => H2Upstream | undefined;
     let maxAttempts = MAX_ATTEMPTS;
-    let timeoutMs: number | undefined;
+    let extra: RouteExtras = NO_EXTRAS;
     if (conn.target !== undefined) {
-      const decision = this.route(conn.target, null, String(headers[':path'] ?? '/'), grpc ? 'grpc' : 'http2', headers);
+      const decision = this.route(conn.target, null, String(headers[':path'] ?? '/'), grpc ? 'grpc' : 'http2', headers, h2Flat(out));
       if (decision === undefined) {
         writeH2Error(stream, 'POLICY_FAILED', grpc);
         return;
       }
       if (decision.kind === 'respond') {
         writeH2Decision(stream, decision.status, decision.headers, decision.body);
+        decision.observe?.({ status: decision.status, grpcStatus: undefined, error: undefined, durationMs: 0 });
         return;
       }
-      if (decision.requestHeaders !== undefined) applyH2HeaderOps(out, decision.requestHeaders);
-      timeoutMs = decision.timeoutMs;
+      if (decision.kind === 'error') {
+        this.deps.stats.outbound.error(decision.code);
+        writeH2Error(stream, decision.code, grpc);
+        const m = ERROR_TABLE[decision.code];
+        decision.observe?.({ status: grpc ? 200 : m.http, grpcStatus: grpc ? m.grpc : undefined, error: decision.code, durationMs: 0 });
+        return;
+      }
+      if (decision.requestHeaders !== undefined) applyResponseHeaderOps(out, opsList(decision.requestHeaders));
+      if (decision.path !== undefined) out[':path'] = decision.path;
+      if (decision.authority !== undefined && isSafeHeaderValue(decision.authority)) out[':authority'] = decision.authority;
+      extra = { timeoutMs: decision.timeoutMs, responseHeaders: decision.responseHeaders, observe: decision.observe, mirrors: decision.mirrors };
       const bal = this.balancers.get(decision.backend);
       pick = (tried) => {
         const st = bal.pick(tried);
         return st === undefined ? undefined : { session: this.deps.pools.http2(st.endpoint), state: st };
       };
+      if (extra.mirrors !== undefined) this.mirrorH2(stream, extra.mirrors, out);
       if (!bal.known) {
+        const routed = extra;
         void this.balancers.whenKnown(decision.backend, this.deps.limits.connectTimeoutMs).then(() => {
-          if (!stream.closed) this.forwardStream(stream, out, grpc, pick, MAX_ATTEMPTS, timeoutMs);
+          if (!stream.closed) this.forwardStream(stream, out, grpc, pick, MAX_ATTEMPTS, routed);
         });
         return;
       }
@@ -297,14 +358,62 @@ export class OutboundListener {
       pick = () => ({ session: this.deps.pools.http2(ep), state: undefined });
       maxAttempts = 1;
     }
-    this.forwardStream(stream, out, grpc, pick, maxAttempts, timeoutMs);
+    this.forwardStream(stream, out, grpc, pick, maxAttempts, extra);
+  }
+
+  /**
+   * Mirrors an HTTP/2 stream: the request body is copied while it stays within MIRROR_BODY_LIMIT and
+   * the copy is sent once the client has finished sending; a larger body is not mirrored.
+   */
+  private mirrorH2(down: ServerHttp2Stream, mirrors: readonly MirrorTarget[], headers: Record<string, string | string[]>): void {
+    const stats = this.deps.stats.outbound;
+    const copy = { ...headers };
+    let chunks: Buffer[] | null = [];
+    let size = 0;
+    down.on('data', (c: Buffer) => {
+      if (chunks === null) return;
+      size += c.length;
+      if (size > MIRROR_BODY_LIMIT) chunks = null;
+      else chunks.push(c);
+    });
+    const send = () => {
+      if (chunks === null) {
+        stats.mirrorsSkipped += mirrors.length;
+        return;
+      }
+      const body = Buffer.concat(chunks);
+      for (const m of mirrors) {
+        const go = () => {
+          const st = this.balancers.get(m.backend).pick();
+          if (st === undefined) {
+            stats.mirrorsFailed++;
+            return;
+          }
+          stats.mirrorsSent++;
+          try {
+            const s = this.deps.pools.http2(st.endpoint).request(copy, { endStream: body.length === 0 });
+            s.on('error', () => stats.mirrorsFailed++);
+            s.resume();
+            s.setTimeout(this.deps.limits.connectTimeoutMs * 10, () => s.close(h2constants.NGHTTP2_CANCEL));
+            if (body.length > 0) s.end(body);
+          } catch {
+            stats.mirrorsFailed++;
+          }
+        };
+        if (this.balancers.get(m.backend).known) go();
+        else void this.balancers.whenKnown(m.backend, this.deps.limits.connectTimeoutMs).then(go);
+      }
+    };
+    if (down.readableEnded) send();
+    else down.once('end', send);
   }
 
   private forwardStream(stream: ServerHttp2Stream, headers: Record<string, string | string[]>, grpc: boolean,
-    pick: (tried: ReadonlySet<EndpointState> | undefined) => H2Upstream | undefined, maxAttempts: number, timeoutMs?: number): void {
+    pick: (tried: ReadonlySet<EndpointState> | undefined) => H2Upstream | undefined, maxAttempts: number, extra: RouteExtras): void {
     forwardH2Stream(stream, {
       headers, grpc, pick, connectError: 'CONNECT_FAILED', retryPeerErrors: maxAttempts > 1, maxAttempts,
-      maxReplayBytes: this.deps.limits.maxRetryBodyBytes, stats: this.deps.stats.outbound, timeoutMs,
+      maxReplayBytes: this.deps.limits.maxRetryBodyBytes, stats: this.deps.stats.outbound, timeoutMs: extra.timeoutMs,
+      responseHeaders: extra.responseHeaders, observe: extra.observe,
     });
   }
 
@@ -372,34 +481,60 @@ export class OutboundListener {
   }
 }
 
-function applyHeaderOps(headers: string[], ops: HeaderOps): void {
-  for (const name of ops.remove ?? []) removeHeader(headers, name.toLowerCase());
-  for (const [k, v] of ops.set ?? []) {
-    const name = k.toLowerCase();
-    if (!isTokenName(name) || !isSafeHeaderValue(v)) continue;
-    removeHeader(headers, name);
-    headers.push(name, v);
-  }
-  for (const [k, v] of ops.add ?? []) {
-    const name = k.toLowerCase();
-    if (isTokenName(name) && isSafeHeaderValue(v)) headers.push(name, v);
-  }
+/** What a route decision adds to a forwarded exchange. */
+interface RouteExtras {
+  readonly timeoutMs?: number | undefined;
+  readonly responseHeaders?: readonly HeaderOps[] | undefined;
+  readonly observe?: ExchangeObserver | undefined;
+  readonly mirrors?: readonly MirrorTarget[] | undefined;
 }
 
-function removeHeader(headers: string[], name: string): void {
-  for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i] === name) headers.splice(i, 2);
+const NO_EXTRAS: RouteExtras = Object.freeze({});
+
+/** A mirror's body is at most this (Linkerd's retry-buffer bound, security case 34). */
+const MIRROR_BODY_LIMIT = 64 * 1024;
+
+function opsList(ops: HeaderOps | readonly HeaderOps[]): readonly HeaderOps[] {
+  return Array.isArray(ops) ? (ops as readonly HeaderOps[]) : [ops as HeaderOps];
 }
 
-function applyH2HeaderOps(headers: Record<string, string | string[]>, ops: HeaderOps): void {
-  for (const name of ops.remove ?? []) delete headers[name.toLowerCase()];
-  for (const [k, v] of ops.set ?? []) {
-    const name = k.toLowerCase();
-    if (isTokenName(name) && isSafeHeaderValue(v)) headers[name] = v;
+function setHost(headers: string[], host: string): void {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] === 'host') {
+      headers[i + 1] = host;
+      return;
+    }
   }
-  for (const [k, v] of ops.add ?? []) {
-    const name = k.toLowerCase();
-    if (!isTokenName(name) || !isSafeHeaderValue(v)) continue;
-    const cur = headers[name];
-    headers[name] = cur === undefined ? v : [...(Array.isArray(cur) ? cur : [cur]), v];
+  headers.push('host', host);
+}
+
+/** HTTP/2 request headers as a flat list for route matching (pseudo-headers left out). */
+function h2Flat(h: Record<string, string | string[]>): string[] {
+  const out: string[] = [];
+  for (const name in h) {
+    if (name[0] === ':') continue;
+    const v = h[name]!;
+    if (Array.isArray(v)) for (const x of v) out.push(name, x);
+    else out.push(name, v);
+  }
+  return out;
+}
+
+/** Reads a mirror's answer and drops it; gives up after `timeoutMs`. */
+class MirrorHandler implements Dispatcher.DispatchHandler {
+  private timer: NodeJS.Timeout | undefined;
+  constructor(private readonly stats: DirectionStats, private readonly timeoutMs: number) {}
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.timer = setTimeout(() => controller.abort(new Error('mirror timed out')), this.timeoutMs);
+    this.timer.unref();
+  }
+  onResponseStart(): void {}
+  onResponseData(): void {}
+  onResponseEnd(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+  }
+  onResponseError(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.stats.mirrorsFailed++;
   }
 }

@@ -63,7 +63,7 @@ test('policy decisions: respond, header operations without CR/LF/NUL, fail close
   const t0 = Date.now();
   const slow = await get(mesh.client.outboundPort, '/slow');
   assert.equal(slow.status, 504);
-  assert.equal(slow.headers[HEADER_PROXY_ERROR], 'upstream-timeout');
+  assert.equal(slow.headers[HEADER_PROXY_ERROR], 'timeout');
   assert.ok(Date.now() - t0 < 900);
 });
 
@@ -93,5 +93,5 @@ test('an HTTP/2 route timeout answers gRPC DEADLINE_EXCEEDED', async (t) => {
     req.end();
   });
   assert.equal(h['grpc-status'], '4');
-  assert.equal(h[HEADER_PROXY_ERROR], 'upstream-timeout');
+  assert.equal(h[HEADER_PROXY_ERROR], 'timeout');
 });

@@ -1,0 +1,267 @@
+/**
+ * The proxy's policy enforcement point: the PolicyHook the transport calls per request, over the
+ * policy the controller pushed (held in a PolicyStore, replaced atomically per snapshot).
+ *
+ *   outbound  HookRequest -> RequestInfo (core/request.ts: THE path normalisation)
+ *             -> core routeOutbound(Service port policy of this pod's namespace) -> transport decision:
+ *             forward (backend by weight, header ops, rewritten path/authority, timeout, mirrors),
+ *             redirect, or an error of proxy/errors.ts (404 no-route, 500 unsupported /
+ *             backend-unresolved / not-permitted)
+ *   inbound   HookRequest | null (opaque) -> core authorizeInbound(port policy) -> allow (the normalised
+ *             path is what the app gets) or deny (403 / 404 / 500; PERMISSION_DENIED etc. for gRPC)
+ *
+ * Every decision carries an `observe` callback bound to its per-route metric series (RouteMetrics);
+ * series are cached per compiled rule/backend object, so a request builds no label strings outbound.
+ *
+ * Invariants:
+ * - A policy swap changes only what NEW requests see: a decision holds its own objects, so in-flight
+ *   exchanges finish as decided.
+ * - Until a port's inbound policy is known the port is not served: requests get 503 `not-ready`,
+ *   opaque connections are closed (security case 26). The first request to an unknown port asks the
+ *   store to watch it.
+ * - Only the socket's peer address and the verified certificate identity feed authorization; request
+ *   headers only select routes (case 18).
+ */
+import type { RequestInfo, RawRequest } from '../../core/request.js';
+import { makeRequestInfo } from '../../core/request.js';
+import { authorizeInbound } from '../../core/inbound/authorize.js';
+import type { InboundDecision as CoreInboundDecision } from '../../core/inbound/authorize.js';
+import { routeOutbound } from '../../core/outbound/route.js';
+import type { OutboundDecision as CoreOutboundDecision } from '../../core/outbound/route.js';
+import { applyHeaderOps } from '../../core/routes/filters.js';
+import { pickWeighted } from '../../core/outbound/route.js';
+
+import { selectInTable } from '../../core/routes/match.js';
+import type { CompiledRule, ServiceTarget } from '../../core/routes/types.js';
+import type { ProxyErrorCode } from '../errors.js';
+import type { RouteMetrics, RouteSeries } from '../metrics.js';
+import type {
+  ExchangeObserver, HookRequest, InboundContext, InboundDecision, MirrorTarget, OutboundContext, OutboundDecision, PolicyHook, ServicePort,
+} from '../ports.js';
+import type { PortPolicyView, ServicePortPolicy } from './wire.js';
+
+/** The policy currently in force, per Service port (outbound) and per app port (inbound). */
+export class PolicyStore {
+  private readonly outbound = new Map<string, ServicePortPolicy>();
+  private readonly inbound = new Map<number, PortPolicyView>();
+  private readonly asked = new Set<number>();
+  /** Called once per app port the proxy saw traffic for without knowing its policy. */
+  onUnknownPort: (port: number) => void = () => undefined;
+
+  setOutbound(sp: ServicePort, p: ServicePortPolicy | undefined): void {
+    const k = spKey(sp);
+    if (p === undefined) this.outbound.delete(k);
+    else this.outbound.set(k, p);
+  }
+
+  outboundFor(sp: ServicePort): ServicePortPolicy | undefined {
+    return this.outbound.get(spKey(sp));
+  }
+
+  setInbound(port: number, view: PortPolicyView): void {
+    this.inbound.set(port, view);
+  }
+
+  inboundFor(port: number): PortPolicyView | undefined {
+    const v = this.inbound.get(port);
+    if (v === undefined && !this.asked.has(port)) {
+      this.asked.add(port);
+      this.onUnknownPort(port);
+    }
+    return v;
+  }
+
+  /** Marks ports as watched already (the configured app ports). */
+  watching(ports: Iterable<number>): void {
+    for (const p of ports) this.asked.add(p);
+  }
+
+  hasInbound(port: number): boolean {
+    return this.inbound.has(port);
+  }
+}
+
+const keys = new WeakMap<ServicePort, string>();
+function spKey(sp: ServicePort): string {
+  let k = keys.get(sp);
+  if (k === undefined) keys.set(sp, (k = `${sp.namespace}/${sp.name}:${sp.port}`));
+  return k;
+}
+
+function pairs(flat: readonly string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  return out;
+}
+
+/** HookRequest -> RequestInfo through core's one normalisation. */
+function requestInfo(req: HookRequest): ReturnType<typeof makeRequestInfo> {
+  const h2 = req.protocol !== 'http1';
+  let headers: RawRequest['headers'];
+  if (req.rawHeaders !== undefined) headers = pairs(req.rawHeaders);
+  else {
+    const out: [string, string][] = [];
+    for (const name of ['host', 'content-type']) {
+      const v = req.header(name);
+      if (typeof v === 'string') out.push([name, v]);
+    }
+    headers = out;
+  }
+  return makeRequestInfo({ method: req.method, target: req.path, headers, ...(h2 ? { authority: req.authority } : {}) });
+}
+
+function target(path: string, rawQuery: string): string {
+  return rawQuery === '' ? path : `${path}?${rawQuery}`;
+}
+
+const OUTBOUND_ERRORS: Readonly<Record<string, ProxyErrorCode>> = {
+  'no-route-match': 'ROUTE_NOT_FOUND',
+  'unsupported-rule': 'UNSUPPORTED',
+  'no-backends': 'BACKEND_UNRESOLVED',
+  'backend-unresolved': 'BACKEND_UNRESOLVED',
+  'no-endpoints': 'NO_ENDPOINTS',
+};
+
+export interface PolicyHookOptions {
+  readonly store: PolicyStore;
+  readonly metrics: RouteMetrics;
+  /** Random source in [0, 1) for weights and mirror fractions (tests seed it). */
+  readonly random?: () => number;
+}
+
+export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
+  const { store, metrics } = o;
+  const random = o.random ?? Math.random;
+  const series = new WeakMap<object, RouteSeries>();
+  const seriesFor = (key: object, make: () => RouteSeries): RouteSeries => {
+    let s = series.get(key);
+    if (s === undefined) series.set(key, (s = make()));
+    return s;
+  };
+  const observer = (s: RouteSeries): ExchangeObserver => (outcome) => s.record(outcome);
+
+  const serviceLabels = (sp: ServicePort) => ({ service_namespace: sp.namespace, service_name: sp.name, service_port: String(sp.port) });
+  const noRoute = (sp: ServicePort) => ({ ...serviceLabels(sp), route_kind: 'none', route_namespace: '', route_name: '', route_rule: '', backend_namespace: '', backend_name: '', backend_port: '' });
+  const ruleLabels = (sp: ServicePort, kind: string, ns: string, name: string, rule: Pick<CompiledRule, 'index' | 'name'>, backend: ServiceTarget | undefined) => ({
+    ...serviceLabels(sp), route_kind: kind, route_namespace: ns, route_name: name, route_rule: rule.name ?? String(rule.index),
+    backend_namespace: backend?.namespace ?? '', backend_name: backend?.name ?? '', backend_port: backend !== undefined ? String(backend.port) : '',
+  });
+
+  const route = (ctx: OutboundContext, req: HookRequest): OutboundDecision => {
+    const sp = ctx.target;
+    const entry = store.outboundFor(sp);
+    const unrouted = (): RouteSeries => seriesFor(entry ?? sp, () => metrics.outbound(noRoute(sp)));
+    const built = requestInfo(req);
+    if (!built.ok) return { kind: 'error', code: 'BAD_REQUEST', message: built.reason, observe: observer(unrouted()) };
+    const info = built.request;
+    if (entry === undefined) {
+      // No policy for this Service port (a destination known only to discovery): pass through.
+      return { kind: 'forward', backend: sp, path: target(info.path, info.rawQuery), observe: observer(unrouted()) };
+    }
+    if (entry.unsupported !== undefined) return { kind: 'error', code: 'UNSUPPORTED', message: entry.unsupported, observe: observer(unrouted()) };
+    const r = random();
+    const d: CoreOutboundDecision = routeOutbound(entry.policy, info, () => r);
+    switch (d.kind) {
+      case 'passthrough':
+        return { kind: 'forward', backend: sp, path: target(info.path, info.rawQuery), observe: observer(unrouted()) };
+      case 'forward': {
+        const backend = d.backend;
+        const s = seriesFor(backend, () => metrics.outbound(ruleLabels(sp, d.route.kind, d.route.namespace, d.route.name, d.rule, backend)));
+        const t = d.timeouts;
+        const timeoutMs = t.requestMs !== undefined && t.backendRequestMs !== undefined ? Math.min(t.requestMs, t.backendRequestMs) : t.requestMs ?? t.backendRequestMs;
+        let mirrors: MirrorTarget[] | undefined;
+        for (const m of d.mirrors) {
+          if (m.numerator < m.denominator && random() * m.denominator >= m.numerator) continue;
+          (mirrors ??= []).push({ backend: m.target });
+        }
+        return {
+          kind: 'forward',
+          backend,
+          path: target(d.path, info.rawQuery),
+          ...(d.hostRewritten ? { authority: d.authority } : {}),
+          ...(d.requestHeaderOps.length > 0 ? { requestHeaders: d.requestHeaderOps } : {}),
+          ...(d.responseHeaderOps.length > 0 ? { responseHeaders: d.responseHeaderOps } : {}),
+          ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+          ...(mirrors !== undefined ? { mirrors } : {}),
+          observe: observer(s),
+        };
+      }
+      case 'redirect': {
+        const sel = selectInTable(entry.policy.table, info);
+        const s = sel === undefined ? unrouted() : seriesFor(sel.rule, () => metrics.outbound(ruleLabels(sp, sel.route.kind, sel.route.namespace, sel.route.name, sel.rule, undefined)));
+        const headers = applyHeaderOps(new Map([['location', [d.location]]]), d.responseHeaderOps);
+        const list: [string, string][] = [];
+        for (const [name, values] of headers) for (const v of values) list.push([name, v]);
+        return { kind: 'respond', status: d.status, headers: list, observe: observer(s) };
+      }
+      case 'error': {
+        let code: ProxyErrorCode = OUTBOUND_ERRORS[d.code] ?? 'INTERNAL';
+        if (d.code === 'no-route-match') return { kind: 'error', code, message: d.message, observe: observer(unrouted()) };
+        const sel = selectInTable(entry.policy.table, info);
+        if (sel === undefined) return { kind: 'error', code, message: d.message, observe: observer(unrouted()) };
+        if (d.code === 'backend-unresolved') {
+          // Which share was it: the same draw picks the same backend.
+          const b = pickWeighted(sel.rule.backends, sel.rule.totalWeight, () => r);
+          if (b?.target.kind === 'error' && b.target.reason === 'RefNotPermitted') code = 'NOT_PERMITTED';
+        }
+        const s = seriesFor(sel.rule, () => metrics.outbound(ruleLabels(sp, sel.route.kind, sel.route.namespace, sel.route.name, sel.rule, undefined)));
+        return { kind: 'error', code, message: d.message, observe: observer(s) };
+      }
+    }
+  };
+
+  const DENY_CODES: Readonly<Record<string, { code: ProxyErrorCode; status: number }>> = {
+    unauthorized: { code: 'FORBIDDEN', status: 403 },
+    'no-route': { code: 'ROUTE_NOT_FOUND', status: 404 },
+    'route-unsupported': { code: 'UNSUPPORTED', status: 500 },
+  };
+
+  const authorize = (ctx: InboundContext, req: HookRequest | null): InboundDecision => {
+    const clientId = ctx.tls && ctx.peerIdentity !== undefined ? ctx.peerIdentity : 'unauthenticated';
+    const port = String(ctx.port);
+    const view = store.inboundFor(ctx.port);
+    const record = (labels: { server: string; route: string; authorization: string; decision: string }, outcome?: { error?: ProxyErrorCode; status?: number }): ExchangeObserver => {
+      const s = metrics.inbound({ target_port: port, ...labels }, clientId, ctx.tls);
+      if (req === null) {
+        // An opaque connection is decided once: counted now, with no HTTP status.
+        s.record({ status: 0, grpcStatus: undefined, error: outcome?.error, durationMs: 0 });
+        return () => undefined;
+      }
+      return observer(s);
+    };
+    if (view === undefined) {
+      const observe = record({ server: '', route: '', authorization: '', decision: 'deny' }, { error: 'NOT_READY' });
+      return { kind: 'deny', status: 503, code: 'NOT_READY', observe };
+    }
+    let info: RequestInfo | undefined;
+    if (req !== null) {
+      const built = requestInfo(req);
+      if (!built.ok) {
+        const observe = record({ server: view.serverLabel, route: '', authorization: '', decision: 'deny' });
+        return { kind: 'deny', status: 400, code: 'BAD_REQUEST', observe };
+      }
+      info = built.request;
+    }
+    const d: CoreInboundDecision = authorizeInbound(view.policy, {
+      ...(ctx.peerIdentity !== undefined ? { clientIdentity: ctx.peerIdentity } : {}),
+      tls: ctx.tls,
+      clientIp: ctx.clientIp,
+      ...(info !== undefined ? { req: info } : {}),
+    });
+    const a = d.authorization;
+    let authorization = '';
+    if (a?.kind === 'AuthorizationPolicy') authorization = view.authorizationLabels.get(a.name) ?? a.name;
+    else if (a?.kind === 'probe') authorization = 'probe';
+    else if (a !== undefined && (d.allowed || view.policy.server === undefined)) authorization = `default:${d.audit === true ? 'audit' : view.defaultPolicy}`;
+    const labels = { server: view.serverLabel, route: d.route ?? '', authorization, decision: d.allowed ? (d.audit === true ? 'audit' : 'allow') : 'deny' };
+    if (d.allowed) {
+      const observe = record(labels);
+      return { kind: 'allow', ...(info !== undefined ? { path: target(info.path, info.rawQuery) } : {}), observe };
+    }
+    const deny = DENY_CODES[d.code ?? 'unauthorized'] ?? { code: 'FORBIDDEN', status: 403 };
+    const observe = record(labels, { error: deny.code });
+    return { kind: 'deny', status: deny.status, code: deny.code, observe };
+  };
+
+  return { outbound: { route }, inbound: { authorize } };
+}
