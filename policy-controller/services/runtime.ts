@@ -14,6 +14,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import { DiscoveryService } from '../../api/gen/weft/discovery/v1/discovery.js';
+import { CONTROLLER_STATUS_LEASE } from '../../core/contract.js';
 import { InboundPolicyService } from '../../api/gen/weft/inbound/v1/inbound.js';
 import { OutboundPolicyService } from '../../api/gen/weft/outbound/v1/outbound.js';
 import type { ControllerConfig } from '../config.js';
@@ -51,8 +52,6 @@ export interface PolicyController {
   close(): Promise<void>;
 }
 
-/** Name of the Lease that elects the replica writing route status. */
-export const STATUS_LEASE_NAME = 'weft-policy-controller-status';
 
 export async function startPolicyController(d: PolicyControllerDeps): Promise<PolicyController> {
   const { config, log, registry } = d;
@@ -122,7 +121,7 @@ export async function startPolicyController(d: PolicyControllerDeps): Promise<Po
   const writer: RouteStatusWriter = new RouteStatusWriter({ kc: d.kc, index, isLeader: () => lease.isLeader(), log: statusLog, registry });
   const lease = new LeaderLease(d.kc, {
     namespace: config.namespace,
-    name: STATUS_LEASE_NAME,
+    name: CONTROLLER_STATUS_LEASE,
     log: statusLog,
     onChange: (leader) => {
       if (leader) writer.enqueueAll();
