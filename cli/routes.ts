@@ -1,0 +1,6 @@
+// `weft routes`: see cli/observe/command.ts.
+import { runObserve } from './observe/command.js';
+
+export function run(argv: readonly string[]): Promise<number> {
+  return runObserve('routes', argv);
+}
