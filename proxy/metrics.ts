@@ -152,10 +152,9 @@ export function createRegistry(stats: ProxyStats, routes?: RouteMetrics): Regist
     buckets: [...LATENCY_BUCKETS_MS],
     registers: [registry],
   });
-  const baseGet = hist.get.bind(hist);
-  hist.get = async () => {
-    const m = await baseGet();
-    m.values = [];
+  // prom-client 15 renders histograms through getForPromString when it exists: replace both.
+  overrideGet(hist, async () => {
+    const m = emptyHistogram('weft_proxy_response_latency_ms', 'Time from request received to response complete, in milliseconds');
     for (const d of dirs) {
       const s = stats[d];
       let cum = 0;
@@ -169,7 +168,7 @@ export function createRegistry(stats: ProxyStats, routes?: RouteMetrics): Regist
       m.values.push({ labels: { direction: d }, value: cum, metricName: 'weft_proxy_response_latency_ms_count' });
     }
     return m;
-  };
+  });
   return registry;
 }
 
@@ -316,10 +315,8 @@ function registerRouteMetrics(registry: Registry, routes: RouteMetrics): void {
     });
   const histogram = (name: string, help: string, labelNames: readonly string[], entries: Map<string, HistogramEntry>) => {
     const h = new Histogram({ name, help, labelNames: [...labelNames], buckets: [...ROUTE_DURATION_BUCKETS_S], registers: [registry] });
-    const baseGet = h.get.bind(h);
-    h.get = async () => {
-      const m = await baseGet();
-      m.values = [];
+    overrideGet(h, async () => {
+      const m = emptyHistogram(name, help);
       for (const e of entries.values()) {
         let cum = 0;
         ROUTE_DURATION_BUCKETS_S.forEach((le, i) => {
@@ -332,7 +329,7 @@ function registerRouteMetrics(registry: Registry, routes: RouteMetrics): void {
         m.values.push({ labels: e.labels as never, value: cum, metricName: `${name}_count` });
       }
       return m;
-    };
+    });
   };
   const outcome = ['status_code', 'grpc_status', 'error'];
   counter('weft_outbound_requests_total', 'Requests the outbound side answered or forwarded, by Service port, route rule, backend and outcome',
@@ -343,4 +340,14 @@ function registerRouteMetrics(registry: Registry, routes: RouteMetrics): void {
     [...INBOUND_DECISION_LABELS, 'client_id', 'tls', ...outcome], routes.inboundCounters);
   histogram('weft_inbound_request_duration_seconds', 'Inbound request duration, from request received to response complete',
     [...INBOUND_DECISION_LABELS, 'classification'], routes.inboundHistograms);
+}
+
+/** Makes a histogram report the values `get` computes, whichever method the registry calls. */
+function overrideGet(h: Histogram, get: Histogram['get']): void {
+  h.get = get;
+  (h as unknown as { getForPromString?: Histogram['get'] }).getForPromString = get;
+}
+
+function emptyHistogram(name: string, help: string): Awaited<ReturnType<Histogram['get']>> {
+  return { name, help, type: 'histogram' as never, values: [], aggregator: 'sum', collect: () => undefined };
 }
