@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../test/support/paths.js';
 import { ERROR_TABLE, RETRYABLE_PEER_ERROR } from './errors.js';
 
 test('every error code has an HTTP status, a gRPC status and a unique lower-case header token', () => {
@@ -18,4 +21,12 @@ test('the error the client proxy retries on is the server proxy unreachable-app 
   assert.equal(ERROR_TABLE.NO_ENDPOINTS.http, 503);
   assert.equal(ERROR_TABLE.FORBIDDEN.grpc, 7);
   assert.equal(ERROR_TABLE.ROUTE_NOT_FOUND.grpc, 12);
+});
+
+test('docs/errors.md lists exactly the rows of ERROR_TABLE (one table, documented)', () => {
+  const doc = readFileSync(join(REPO_ROOT, 'docs', 'errors.md'), 'utf8');
+  const block = doc.slice(doc.indexOf('<!-- errors:begin -->'), doc.indexOf('<!-- errors:end -->'));
+  const rows = [...block.matchAll(/^\| ([A-Z_]+) \| (\d+) \| (\d+) [A-Z_]+ \| `([a-z-]+)` \|/gm)].map((m) => [m[1], Number(m[2]), Number(m[3]), m[4]]);
+  const table = Object.entries(ERROR_TABLE).map(([code, m]) => [code, m.http, m.grpc, m.header]);
+  assert.deepEqual(rows, table);
 });
