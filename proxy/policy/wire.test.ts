@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { PortPolicy } from '../../api/gen/weft/inbound/v1/inbound.js';
+import type { ServicePolicy } from '../../api/gen/weft/outbound/v1/outbound.js';
+import type { Filter, HttpRoute } from '../../api/gen/weft/route/v1/route.js';
+import { backendTargetOf, httpRouteOf, portPolicyOf, servicePortPolicyOf } from './wire.js';
+
+const service = { namespace: 'prod', name: 'web', port: 80, authority: 'web.prod.svc.cluster.local:80' };
+const backend = { name: 'prod/v1:80', kind: { $case: 'service' as const, value: { namespace: 'prod', name: 'v1', port: 80, authority: '' } } };
+
+function route(name: string, filters: Filter[] = [], matches: HttpRoute['rules'][number]['matches'] = []): HttpRoute {
+  return { meta: { group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'prod', name }, rules: [{ name: '', matches, filters, backends: [{ backend, weight: 1, filters: [] }] }] };
+}
+
+test('an unset or Unsupported filter, match or path modifier makes its rule unsupported (fail closed)', () => {
+  const unset = httpRouteOf(route('a', [{ kind: undefined }]), 0);
+  assert.ok(unset.rules[0]!.unsupported !== undefined);
+  const unsupported = httpRouteOf(route('b', [{ kind: { $case: 'unsupported', value: { kind: 'HTTPRoute filter CORS', reason: 'not implemented' } } }]), 0);
+  assert.match(unsupported.rules[0]!.unsupported ?? '', /CORS/);
+  const badMatch = httpRouteOf(route('c', [], [{ path: { kind: undefined }, headers: [], queryParams: [], method: '' }]), 0);
+  assert.ok(badMatch.rules[0]!.unsupported !== undefined);
+  assert.equal(badMatch.rules[0]!.matches.length, 1, 'the rule stays selectable so that it can answer 500');
+  const badRegex = httpRouteOf(route('d', [], [{ path: { kind: { $case: 'regex', value: '(' } }, headers: [], queryParams: [], method: '' }]), 0);
+  assert.ok(badRegex.rules[0]!.unsupported !== undefined);
+  const okRoute = httpRouteOf(route('e', [{ kind: { $case: 'requestHeaderModifier', value: { set: [{ name: 'X-A', value: '1' }], add: [], remove: ['X-B'] } } }]), 3);
+  assert.equal(okRoute.rules[0]!.unsupported, undefined);
+  assert.equal(okRoute.createdAt, 3, 'list position orders ties as the controller listed them');
+  assert.deepEqual(okRoute.rules[0]!.filters[0], { kind: 'requestHeaders', ops: { set: [['x-a', '1']], add: [], remove: ['x-b'] } });
+});
+
+test('backends: failures keep their reason; unknown kinds are InvalidKind failures', () => {
+  assert.deepEqual(backendTargetOf(backend), { kind: 'service', namespace: 'prod', name: 'v1', port: 80 });
+  const refused = backendTargetOf({ name: 'x', kind: { $case: 'failure', value: { status: 500, reason: 'RefNotPermitted', message: 'no grant' } } });
+  assert.equal(refused.kind === 'error' && refused.reason, 'RefNotPermitted');
+  const unknown = backendTargetOf({ name: 'x', kind: undefined });
+  assert.equal(unknown.kind === 'error' && unknown.reason, 'InvalidKind');
+});
+
+test('ServicePolicy: passthrough has no routes; routes of an unknown kind mark the port unsupported', () => {
+  const pass = servicePortPolicyOf({ service, protocol: 'PROTOCOL_HINT_UNSPECIFIED', routes: { $case: 'passthrough', value: {} } }, 'prod');
+  assert.equal(pass?.policy.routes, 'none');
+  assert.equal(pass?.unsupported, undefined);
+  const unknown = servicePortPolicyOf({ service, protocol: 'PROTOCOL_HINT_UNSPECIFIED', routes: undefined } as ServicePolicy, 'prod');
+  assert.ok(unknown?.unsupported !== undefined);
+  assert.equal(servicePortPolicyOf({ protocol: 'PROTOCOL_HINT_UNSPECIFIED', routes: undefined } as ServicePolicy, 'prod'), undefined);
+});
+
+test('PortPolicy: an unknown authentication admits nobody, an unknown protocol invalidates the port, default authorizations are labelled default:<policy>', () => {
+  const base: PortPolicy = {
+    version: 1,
+    server: { meta: { group: 'weft.dev', kind: 'default', namespace: 'shop', name: 'all-unauthenticated' }, protocol: { kind: { $case: 'detect', value: { timeoutMs: 10_000 } } } },
+    authorizations: [
+      { meta: { group: 'weft.dev', kind: 'default', namespace: 'shop', name: 'all-unauthenticated' }, target: 'TARGET_KIND_DEFAULT', required: [{ kind: { $case: 'unauthenticated', value: {} } }] },
+      { meta: { group: 'policy.weft.dev', kind: 'AuthorizationPolicy', namespace: 'shop', name: 'newer' }, target: 'TARGET_KIND_SERVER', required: [{ kind: undefined }] },
+    ],
+    httpRoutes: [{ route: { meta: { group: 'weft.dev', kind: 'default', namespace: '', name: 'default' }, rules: [{ name: '', matches: [], filters: [], backends: [] }] }, authorizations: [] }],
+    grpcRoutes: [],
+    defaultPolicy: 'all-unauthenticated',
+    probes: { paths: ['/healthz'], networks: [{ cidr: '192.168.0.1', except: [] }] },
+    audit: false,
+  };
+  const v = portPolicyOf(base, { namespace: 'shop', name: 'api-0' }, 8080, 'cluster.local');
+  assert.equal(v.serverLabel, 'default:all-unauthenticated');
+  assert.equal(v.policy.routes.length, 0, 'the synthesised default route is the implicit one');
+  assert.equal(v.policy.fallback.policy, 'deny', 'what the default admits is in the authorizations');
+  assert.equal(v.policy.authorizations[0]!.invalid, undefined);
+  assert.ok(v.policy.authorizations[1]!.invalid !== undefined);
+  assert.equal(v.authorizationLabels.get('shop/all-unauthenticated'), 'default:all-unauthenticated');
+  assert.equal(v.authorizationLabels.get('shop/newer'), 'newer');
+  const badProtocol = portPolicyOf({ ...base, server: { ...base.server!, protocol: { kind: undefined } } }, { namespace: 'shop', name: 'api-0' }, 8080, 'cluster.local');
+  assert.ok(badProtocol.policy.invalid !== undefined);
+  const audit = portPolicyOf({ ...base, audit: true, defaultPolicy: 'audit', authorizations: [] }, { namespace: 'shop', name: 'api-0' }, 8080, 'cluster.local');
+  assert.equal(audit.policy.fallback.policy, 'audit');
+});
