@@ -1,12 +1,17 @@
 /**
  * The meshed-hop benchmark (design.md section 8): the same hop, in one run on this machine, through
  *   - a Weft proxy pair (client proxy -> mTLS -> server proxy; transport only: allow-all policy),
+ *   - the Weft pair with policy: one HTTPRoute on the client, one Server + AuthorizationPolicy on the
+ *     server, per-route metrics registered and scraped (bench/proxy-hop/policy-harness.ts),
  *   - an nginx pair (one worker each, mTLS between them, upstream keep-alive),
  *   - a bare http-proxy-3 pair (keep-alive agents, mTLS between them),
  * each in front of the same nginx backend answering a 2-byte body, loaded by wrk. For each pair it
  * reads utime+stime of both proxy processes from /proc/<pid>/stat before and after the load and
  * prints CPU ms per 1,000 requests, throughput and RSS, with ratios to nginx; `--write` puts the table
- * into bench/README.md. Gate: Weft's pair at most 3x nginx's CPU per request (exit 1 otherwise).
+ * into bench/README.md. Gates: Weft's transport pair at most 3x nginx's CPU per request, the policy
+ * pair at most 3.5x (exit 1 otherwise). Also measured, no gate: latency at 1,000 rps open loop
+ * (autocannon -R, which corrects for coordinated omission; never -C) straight to the backend, through
+ * the nginx pair and through the Weft policy pair, and RSS idle and loaded.
  *
  * Usage: node dist/bench/proxy-hop/run.js [--duration 10] [--connections 32] [--write]
  * Env: WEFT_PROXY_NODE_FLAGS overrides the V8 flags the Weft proxies run with.
@@ -21,6 +26,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../test/support/paths.js';
 import { id, TestPki } from '../../test/support/proxy-fixtures.js';
 import type { HarnessSpec } from '../../test/support/proxy-harness.js';
+import type { PolicyHarnessSpec } from './policy-harness.js';
 import { PROXY_NODE_FLAGS } from '../../test/support/proxy-spawn.js';
 
 /** The malloc setting the injector gives the proxy besides PROXY_NODE_FLAGS (docs/proxy.md, "Memory"). */
@@ -112,10 +118,22 @@ function wrk(port: number, seconds: number): WrkResult {
   };
 }
 
-interface Row { name: string; cpuPer1k: number; clientCpuPer1k: number; serverCpuPer1k: number; rps: number; rssClient: number; rssServer: number; failed: number }
+interface Latency { p50: number; p90: number; p99: number; rps: number; errors: number }
+
+const AUTOCANNON = join(REPO_ROOT, 'node_modules', 'autocannon', 'autocannon.js');
+const RATE = Number(opt('rate', '1000'));
+
+/** Open-loop latency at RATE requests/s (autocannon -R), in ms. */
+function latency(port: number, seconds: number): Latency {
+  const out = execFileSync(process.execPath, [AUTOCANNON, '-R', String(RATE), '-c', String(CONNECTIONS), '-d', String(seconds), '--json', `http://127.0.0.1:${port}/`], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+  const j = JSON.parse(out) as { latency: Record<string, number>; requests: { average: number }; errors: number; non2xx: number };
+  return { p50: j.latency['p50'] ?? NaN, p90: j.latency['p90'] ?? NaN, p99: j.latency['p99'] ?? NaN, rps: j.requests.average, errors: j.errors + j.non2xx };
+}
+
+interface Row { name: string; cpuPer1k: number; clientCpuPer1k: number; serverCpuPer1k: number; rps: number; rssClient: number; rssServer: number; failed: number; sent: number }
 
 async function measure(name: string, port: number, client: ChildProcess, server: ChildProcess): Promise<Row> {
-  wrk(port, 2); // warm up: pools, JIT
+  const warm = wrk(port, 2); // warm up: pools, JIT
   await new Promise((r) => setTimeout(r, 300));
   const c0 = cpuMs(client.pid!);
   const s0 = cpuMs(server.pid!);
@@ -132,6 +150,7 @@ async function measure(name: string, port: number, client: ChildProcess, server:
     rssClient: rssMb(client.pid!),
     rssServer: rssMb(server.pid!),
     failed: w.errors + w.non2xx,
+    sent: warm.requests + w.requests,
   };
 }
 
@@ -145,6 +164,10 @@ const backendPort = await freePort();
 await nginx('backend', `  server { listen 127.0.0.1:${backendPort}; location / { return 200 "ok"; } }`);
 const rows: Row[] = [];
 let weftIdle = { client: 0, server: 0 };
+const latencies: { name: string; l: Latency }[] = [];
+const idleRss: Record<string, { client: number; server: number }> = {};
+const LAT_SECONDS = Math.max(5, DURATION);
+latencies.push({ name: 'backend directly (no hop)', l: latency(backendPort, LAT_SECONDS) });
 
 // --- nginx pair ------------------------------------------------------------------------------------
 {
@@ -174,7 +197,9 @@ let weftIdle = { client: 0, server: 0 };
       proxy_ssl_verify on; proxy_ssl_trusted_certificate ${work}/ca.crt; proxy_ssl_name web.demo; proxy_ssl_verify_depth 3;
     }
   }`);
+  idleRss['nginx'] = { client: rssMb(client.pid!), server: rssMb(server.pid!) };
   rows.push(await measure('nginx 1 worker, mTLS', cPort, client, server));
+  latencies.push({ name: 'nginx pair', l: latency(cPort, LAT_SECONDS) });
   stop(client, server);
 }
 
@@ -207,6 +232,41 @@ let weftIdle = { client: 0, server: 0 };
   stop(client.child, server.child);
 }
 
+// --- Weft pair with policy (route, authorization, metrics) --------------------------------------------
+let policyCounted = -1;
+let policySent = 0;
+{
+  const harness = join(REPO_ROOT, 'dist', 'bench', 'proxy-hop', 'policy-harness.js');
+  const serverId = id('demo', 'web');
+  const clientId = id('demo', 'client');
+  const write = (n: string, spec: PolicyHarnessSpec) => {
+    const f = join(work, n);
+    writeFileSync(f, JSON.stringify(spec));
+    return f;
+  };
+  const local = { host: '127.0.0.1', port: 0 };
+  const env = { ...process.env, MALLOC_ARENA_MAX: PROXY_MALLOC_ARENA_MAX };
+  const server = await spawnReady(process.execPath, [...nodeFlags, harness, write('weft-policy-server.json', {
+    role: 'server', certificate: await pki.certificate(serverId), outbound: local, inbound: local, admin: local, appPort: backendPort, allowIdentity: clientId,
+  })], env);
+  const client = await spawnReady(process.execPath, [...nodeFlags, harness, write('weft-policy-client.json', {
+    role: 'client', certificate: await pki.certificate(clientId), outbound: local, inbound: local, admin: local,
+    service: { clusterIp: '10.96.0.10', namespace: 'demo', name: 'web', port: 80, endpoints: [{ ip: '127.0.0.1', port: server.info['inbound']!, meshed: true, identity: serverId }] },
+  })], env);
+  idleRss['weft-policy'] = { client: rssMb(client.child.pid!), server: rssMb(server.child.pid!) };
+  // Metrics on: both admin ports are scraped every 2 s during the measurement, as a Prometheus would.
+  const scrapeAll = () => Promise.all([client.info['admin']!, server.info['admin']!].map((p) => fetch(`http://127.0.0.1:${p}/metrics`).then((r) => r.text())));
+  const scraper = setInterval(() => void scrapeAll().catch(() => undefined), 2_000);
+  const row = await measure('Weft pair (1 route, 1 authorization, metrics, mTLS)', client.info['outbound']!, client.child, server.child);
+  clearInterval(scraper);
+  rows.push(row);
+  const [clientText] = await scrapeAll();
+  policyCounted = [...(clientText ?? '').matchAll(/^weft_outbound_requests_total\{[^}]*route_name="web-route"[^}]*status_code="200"[^}]*\} (\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
+  policySent = row.sent;
+  latencies.push({ name: 'Weft pair with policy', l: latency(client.info['outbound']!, LAT_SECONDS) });
+  stop(client.child, server.child);
+}
+
 // --- http-proxy-3 pair -----------------------------------------------------------------------------
 {
   const script = join(REPO_ROOT, 'dist', 'bench', 'proxy-hop', 'http-proxy-3-proxy.js');
@@ -226,6 +286,7 @@ let weftIdle = { client: 0, server: 0 };
 
 const nginxRow = rows[0]!;
 const weftRow = rows[1]!;
+const policyRow = rows[2]!;
 const ratio = (r: Row) => r.cpuPer1k / nginxRow.cpuPer1k;
 const load1 = loadavg()[0]!;
 const date = new Date().toISOString().slice(0, 16).replace('T', ' ');
@@ -237,10 +298,25 @@ const lines = [
   ...rows.map((r) => `| ${r.name} | ${r.cpuPer1k.toFixed(1)} | ${r.clientCpuPer1k.toFixed(1)} / ${r.serverCpuPer1k.toFixed(1)} | ${ratio(r).toFixed(2)} | ${r.rps.toFixed(0)} | ${r.rssClient.toFixed(0)} / ${r.rssServer.toFixed(0)} | ${r.failed} |`),
   '',
   `Weft proxies' RSS before the load: client ${weftIdle.client.toFixed(0)} MB, server ${weftIdle.server.toFixed(0)} MB (RSS columns above: at the end of the load).`,
+  `Idle RSS, same run: nginx pair ${idleRss['nginx']?.client.toFixed(0)} / ${idleRss['nginx']?.server.toFixed(0)} MB, Weft pair with policy ${idleRss['weft-policy']?.client.toFixed(0)} / ${idleRss['weft-policy']?.server.toFixed(0)} MB (client / server).`,
+  `Per-route counter of the policy run: ${policyCounted} requests counted on \`web-route\` for ${policySent} sent by wrk (warm-up included).`,
+  '',
+  `Latency at ${RATE} req/s open loop (autocannon -R ${RATE} -c ${CONNECTIONS}, ${LAT_SECONDS} s each; added = minus the backend's own):`,
+  '',
+  '| path | p50 ms | p90 ms | p99 ms | added p50 / p90 / p99 ms | req/s | errors |',
+  '|---|---|---|---|---|---|---|',
+  ...latencies.map(({ name, l }) => {
+    const b = latencies[0]!.l;
+    const added = name === latencies[0]!.name ? '-' : `${(l.p50 - b.p50).toFixed(2)} / ${(l.p90 - b.p90).toFixed(2)} / ${(l.p99 - b.p99).toFixed(2)}`;
+    return `| ${name} | ${l.p50.toFixed(2)} | ${l.p90.toFixed(2)} | ${l.p99.toFixed(2)} | ${added} | ${l.rps.toFixed(0)} | ${l.errors} |`;
+  }),
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
-const gate = ratio(weftRow) <= 3;
-process.stdout.write(`gate (Weft <= 3x nginx CPU per request): ${gate ? 'PASS' : 'FAIL'} (${ratio(weftRow).toFixed(2)}x)\n`);
+const transportGate = ratio(weftRow) <= 3;
+const policyGate = ratio(policyRow) <= 3.5;
+const gate = transportGate && policyGate;
+process.stdout.write(`gate (Weft transport <= 3x nginx CPU per request): ${transportGate ? 'PASS' : 'FAIL'} (${ratio(weftRow).toFixed(2)}x)\n`);
+process.stdout.write(`gate (Weft with route, authorization and metrics <= 3.5x nginx): ${policyGate ? 'PASS' : 'FAIL'} (${ratio(policyRow).toFixed(2)}x)\n`);
 
 if (WRITE) {
   const readme = join(REPO_ROOT, 'bench', 'README.md');
