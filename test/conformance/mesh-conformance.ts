@@ -13,7 +13,14 @@
  * Environment (this is a test: read here, not in a config module):
  *   WEFT_CONFORMANCE_ONLY=MeshBasic,MeshPorts   run only these tests
  *   WEFT_CONFORMANCE_CONSISTENCY_MS=30000       upstream's MaxTimeToConsistency per case
+ *   WEFT_CONFORMANCE_CONSECUTIVE=3              upstream's RequiredConsecutiveSuccesses; raise it to make
+ *                                               chance passes unlikely (see below)
  *   WEFT_CONFORMANCE_KEEP=1                     leave the base namespaces behind
+ *
+ * A caveat of upstream's rule: a case whose only check is which backend answered (`http://echo/...`,
+ * backendPodPrefix) can pass without any routing, when kube-proxy happens to pick the expected pods
+ * 3 times in a row (1 chance in 8 per try with two backends, and a failing case is retried for 30 s).
+ * Runs without the mesh show it; judge route results only on a meshed run, or raise the count.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -52,6 +59,7 @@ const ATTEMPT_INTERVAL_MS = 1000;
 const ONLY = new Set((process.env.WEFT_CONFORMANCE_ONLY ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''));
 const CONSISTENCY_MS = Number(process.env.WEFT_CONFORMANCE_CONSISTENCY_MS ?? MAX_TIME_TO_CONSISTENCY_MS);
 const KEEP = process.env.WEFT_CONFORMANCE_KEEP === '1';
+const CONSECUTIVE = Number(process.env.WEFT_CONFORMANCE_CONSECUTIVE ?? REQUIRED_CONSECUTIVE_PASSES);
 
 interface BaseObject {
   kind: string;
@@ -104,16 +112,16 @@ async function resolveUrl(url: string): Promise<string> {
   return url.replace(ph.text, pod.ip.includes(':') ? `[${pod.ip}]` : pod.ip);
 }
 
-/** Upstream's rule: retry until REQUIRED_CONSECUTIVE_PASSES responses in a row pass, for at most CONSISTENCY_MS. */
+/** Upstream's rule: retry until CONSECUTIVE (default 3) responses in a row pass, for at most CONSISTENCY_MS. */
 async function runCase(c: MeshCase): Promise<{ passed: boolean; checked: number; why: string }> {
-  const tracker = new ConsistencyTracker();
+  const tracker = new ConsistencyTracker(CONSECUTIVE);
   const deadline = Date.now() + CONSISTENCY_MS;
   let setupError = '';
   for (;;) {
     try {
       const url = await resolveUrl(c.request.url);
       // One exec sends as many requests as the streak still needs.
-      const results = await send(c, url, REQUIRED_CONSECUTIVE_PASSES - tracker.streakLength);
+      const results = await send(c, url, CONSECUTIVE - tracker.streakLength);
       for (const res of results) {
         if ('error' in res) tracker.recordNoResponse(res.error);
         else tracker.record(checkResponse(c, res));
@@ -191,7 +199,7 @@ for (const t of CASES.tests) {
         await tc.test(caseTitle(c, i), async () => {
           const r = await runCase(c);
           checked += r.checked;
-          assert.ok(r.passed, `not ${REQUIRED_CONSECUTIVE_PASSES} consecutive passes within ${CONSISTENCY_MS} ms: ${r.why}`);
+          assert.ok(r.passed, `not ${CONSECUTIVE} consecutive passes within ${CONSISTENCY_MS} ms: ${r.why}`);
           passed++;
         });
       }
