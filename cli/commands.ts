@@ -34,6 +34,5 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   authz: { kind: 'user', summary: 'allowed and denied requests per server, route and authorization', load: () => import('./authz.js') },
   explain: { kind: 'user', summary: 'show which route, backend and authorization decide a request', load: () => import('./explain.js') },
   diagnostics: { kind: 'user', summary: 'show the policy the controller pushes for a pod or Service port', load: () => import('./diagnostics.js') },
-  demo: { kind: 'user', summary: 'bring up the local cluster with Weft and the booksapp (npm start)', missing: 'the demo (issue: Per-route observability and the npm start demo)' },
   version: { kind: 'user', summary: 'print the version', load: () => import('./version.js') },
 };
