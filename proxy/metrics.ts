@@ -5,6 +5,7 @@
  * (security case 35).
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { PROXY_DURATION_BUCKETS, PROXY_METRICS } from '../core/contract.js';
 import { ERROR_TABLE } from './errors.js';
 import type { ProxyErrorCode } from './errors.js';
 
@@ -174,8 +175,8 @@ export function createRegistry(stats: ProxyStats, routes?: RouteMetrics): Regist
 
 // --- per-route metrics (the contract in docs/metrics.md, read by `weft stat` / `weft routes`) ---------
 
-/** Seconds; the contract's buckets. */
-export const ROUTE_DURATION_BUCKETS_S: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** Seconds; the contract's buckets (core/contract.ts), shared with the CLI that reads them. */
+export const ROUTE_DURATION_BUCKETS_S: readonly number[] = PROXY_DURATION_BUCKETS;
 
 export const OUTBOUND_ROUTE_LABELS = [
   'service_namespace', 'service_name', 'service_port', 'route_kind', 'route_namespace', 'route_name', 'route_rule',
@@ -332,13 +333,13 @@ function registerRouteMetrics(registry: Registry, routes: RouteMetrics): void {
     });
   };
   const outcome = ['status_code', 'grpc_status', 'error'];
-  counter('weft_outbound_requests_total', 'Requests the outbound side answered or forwarded, by Service port, route rule, backend and outcome',
+  counter(PROXY_METRICS.outboundRequests, 'Requests the outbound side answered or forwarded, by Service port, route rule, backend and outcome',
     [...OUTBOUND_ROUTE_LABELS, ...outcome], routes.outboundCounters);
-  histogram('weft_outbound_request_duration_seconds', 'Outbound request duration, from request received to response complete',
+  histogram(PROXY_METRICS.outboundDuration, 'Outbound request duration, from request received to response complete',
     [...OUTBOUND_ROUTE_LABELS, 'classification'], routes.outboundHistograms);
-  counter('weft_inbound_requests_total', 'Requests (and opaque connections) the inbound side decided, by Server, route, authorization and outcome',
+  counter(PROXY_METRICS.inboundRequests, 'Requests (and opaque connections) the inbound side decided, by Server, route, authorization and outcome',
     [...INBOUND_DECISION_LABELS, 'client_id', 'tls', ...outcome], routes.inboundCounters);
-  histogram('weft_inbound_request_duration_seconds', 'Inbound request duration, from request received to response complete',
+  histogram(PROXY_METRICS.inboundDuration, 'Inbound request duration, from request received to response complete',
     [...INBOUND_DECISION_LABELS, 'classification'], routes.inboundHistograms);
 }
 
