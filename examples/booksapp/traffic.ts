@@ -99,22 +99,34 @@ export function startTraffic(opts: TrafficOptions): RunningTraffic {
     }
   };
 
+  /** Requests a running write cycle will still send: held back from the budget so the cycle can finish. */
+  let reserved = 0;
   const writeCycle = async (): Promise<void> => {
     const n = ++created;
-    const book = (await send('POST', '/books', { title: `Traffic Volume ${n}`, author: `Traffic Author ${n % 5}` })) as { id?: number } | undefined;
-    if (typeof book?.id !== 'number' || budgetLeft() < 2) return;
-    await send('PUT', `/books/${book.id}`, { title: `Traffic Volume ${n}, revised` });
-    await send('DELETE', `/books/${book.id}`);
+    let held = 2;
+    reserved += held;
+    try {
+      const book = (await send('POST', '/books', { title: `Traffic Volume ${n}`, author: `Traffic Author ${n % 5}` })) as { id?: number } | undefined;
+      if (typeof book?.id !== 'number') return;
+      held--;
+      reserved--;
+      await send('PUT', `/books/${book.id}`, { title: `Traffic Volume ${n}, revised` });
+      held--;
+      reserved--;
+      await send('DELETE', `/books/${book.id}`);
+    } finally {
+      reserved -= held;
+    }
   };
 
-  const budgetLeft = (): number => (opts.maxRequests === 0 ? Number.POSITIVE_INFINITY : opts.maxRequests - started);
+  const budgetLeft = (): number => (opts.maxRequests === 0 ? Number.POSITIVE_INFINITY : opts.maxRequests - started - reserved);
 
   const track = (p: Promise<unknown>): void => {
     inFlight++;
     void p.finally(() => {
       inFlight--;
       if (inFlight === 0) for (const wake of idle.splice(0)) wake();
-      if (opts.maxRequests > 0 && total.requests >= opts.maxRequests && inFlight === 0) void stop();
+      if (opts.maxRequests > 0 && started >= opts.maxRequests && inFlight === 0) void stop();
     });
   };
 
@@ -123,7 +135,11 @@ export function startTraffic(opts: TrafficOptions): RunningTraffic {
   let timer: NodeJS.Timeout | undefined;
   const onTick = (): void => {
     if (stopped) return;
-    if (budgetLeft() <= 0) return;
+    if (budgetLeft() <= 0) {
+      // A write cycle that ends early gives its reserved requests back: keep ticking until it settles.
+      if (reserved > 0) timer = setTimeout(onTick, period);
+      return;
+    }
     tick++;
     if (inFlight >= MAX_IN_FLIGHT) {
       total.skipped++;
