@@ -60,6 +60,28 @@ describe('normalizeRequestTarget', () => {
     assert.equal(normalizeRequestTarget('/' + 'a'.repeat(MAX_TARGET_LENGTH - 1)).ok, true);
   });
 
+  test('a target whose percent-encoded output passes the limit is refused, so no output is ever refused again', () => {
+    // 1,401 characters in, 8,401 out: each é becomes %C3%A9.
+    const r = normalizeRequestTarget('/' + 'é'.repeat(1400));
+    assert.equal(r.ok, false);
+    if (!r.ok) {
+      assert.equal(r.code, 'bad-target');
+      assert.match(r.reason, /normalised request target longer than 8192/);
+    }
+    assert.equal(normalizeRequestTarget('/' + '"'.repeat(2731)).ok, false);
+  });
+
+  test('an output of exactly the limit (path plus ?query) is accepted and normalises to itself', () => {
+    // 1 + 3 * 2730 = 8191 path characters, plus "?" = 8192.
+    const input = '/' + '"'.repeat(2730) + '?';
+    const once = normalizeRequestTarget(input);
+    assert.ok(once.ok);
+    assert.equal(once.path.length, MAX_TARGET_LENGTH - 1);
+    assert.deepEqual(normalizeRequestTarget(once.path), once);
+    const withQuery = normalizeRequestTarget('/' + '"'.repeat(2730) + '?a');
+    assert.equal(withQuery.ok, false, 'path plus "?a" is 8,193 characters');
+  });
+
   test('query is split off and kept raw', () => {
     assert.deepEqual(normalizeRequestTarget('/a/../b?x=%2F&y'), { ok: true, path: '/b', query: 'x=%2F&y' });
   });

@@ -29,7 +29,10 @@
  *   (UTF-8); control characters and spaces are rejected.
  * - The query is returned without its `?`, unchanged except that control characters, spaces and
  *   `#` are rejected; query values are decoded by core/request.ts when matched.
- * - Bounded: a target longer than MAX_TARGET_LENGTH is rejected before any work (case 36).
+ * - Bounded: a target longer than MAX_TARGET_LENGTH is rejected before any work (case 36), and so
+ *   is a target whose normalised form (`path` plus `?query`) is longer: percent-encoding can grow a
+ *   target up to nine times, and an output above the limit would be refused by the next hop that
+ *   normalises it.
  *
  * Invariant: normalising a returned `path + (query ? '?' + query : '')` again returns it unchanged.
  */
@@ -205,6 +208,10 @@ export function normalizeRequestTarget(target: string): NormalizedTarget | BadTa
   if (typeof escaped !== 'string') return escaped;
   const path = removeDotSegments(escaped);
   if (typeof path !== 'string') return path;
+  const outputLength = path.length + (query === '' ? 0 : query.length + 1);
+  if (outputLength > MAX_TARGET_LENGTH) {
+    return bad(`normalised request target longer than ${MAX_TARGET_LENGTH} characters`);
+  }
 
   return authority === undefined
     ? { ok: true, path, query }
