@@ -54,6 +54,28 @@ function isWebSocketUpgrade(req: IncomingMessage): boolean {
   return typeof u === 'string' && u.toLowerCase() === 'websocket';
 }
 
+/** Per-connection HTTP/1.1 bookkeeping: responses not yet written, so a parse error waits for them. */
+interface Owed {
+  /** Requests emitted whose response has not finished. */
+  count: number;
+  /** The last request emitted. */
+  last: IncomingMessage | undefined;
+  /** A response that closes the connection was decided: later pipelined requests are not served. */
+  closing: boolean;
+  /** A parse error was reported. */
+  failed: boolean;
+  /** Run once when `count` drops to `idleAt`. */
+  onIdle: (() => void) | undefined;
+  idleAt: number;
+}
+
+const OWED = Symbol('weft.owed');
+
+function owedOf(socket: Duplex): Owed {
+  const holder = socket as unknown as Record<symbol, Owed | undefined>;
+  return (holder[OWED] ??= { count: 0, last: undefined, closing: false, failed: false, onIdle: undefined, idleAt: 0 });
+}
+
 export interface DownstreamServers {
   readonly http1: HttpServer;
   readonly http2: Http2Server;
@@ -75,25 +97,64 @@ export function createDownstreamServers(
     requireHostHeader: false,
     shouldUpgradeCallback: isWebSocketUpgrade,
     connectionsCheckingInterval: 1_000,
-  }, onRequest);
+  }, (req, res) => {
+    const owed = owedOf(req.socket);
+    // A request pipelined after a response that closes the connection (a 400, HTTP/1.0, drain)
+    // would never get its answer: it is not forwarded (the client can safely send it again).
+    if (owed.closing) return;
+    owed.count++;
+    owed.last = req;
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      owed.count--;
+      if (owed.count <= owed.idleAt) owed.onIdle?.();
+    };
+    res.once('finish', settle);
+    res.once('close', settle);
+    onRequest(req, res);
+    if (!res.shouldKeepAlive) owed.closing = true;
+  });
   http1.timeout = limits.idleTimeoutMs;
   // This server never listens (listeners hand it sockets), but node starts its connection tracking,
   // which enforces headersTimeout/requestTimeout and powers closeIdleConnections, on 'listening'.
   http1.emit('listening');
   http1.on('upgrade', onUpgrade);
   http1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    // A parse error inside a body (chunk framing, case 8) comes after the request was emitted: answer
-    // 400 as long as no response has started, then close (the upstream attempt is aborted by then).
-    const pending = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-    if (!socket.writable || (pending !== undefined && pending !== null && pending.headersSent)) {
-      socket.destroy();
+    const owed = owedOf(socket);
+    if (owed.failed) return; // node may report the dead parser again for later data
+    owed.failed = true;
+    const code = err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'UPSTREAM_TIMEOUT' : 'BAD_REQUEST';
+    const answer = () => {
+      // A parse error inside a body (chunk framing, case 8) comes after the request was emitted:
+      // answer 400 as long as no response has started, then close (the upstream attempt is aborted).
+      const pending = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+      if (!socket.writable || (pending !== undefined && pending !== null && pending.headersSent)) {
+        socket.destroy();
+        return;
+      }
+      const m = ERROR_TABLE[code];
+      const status = code === 'UPSTREAM_TIMEOUT' ? 408 : m.http;
+      stats.error(code);
+      socket.end(`HTTP/1.1 ${status} ${code === 'UPSTREAM_TIMEOUT' ? 'Request Timeout' : code === 'HEADERS_TOO_LARGE' ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n${HEADER_PROXY_ERROR}: ${m.header}\r\n\r\n`, () => socket.destroy());
+    };
+    // Responses still owed to earlier pipelined requests go first: a 400 written now would be read
+    // as their answer. The request whose body failed to parse is owed the 400 itself.
+    const inBody = owed.last !== undefined && !owed.last.complete && owed.count > 0;
+    const before = owed.count - (inBody ? 1 : 0);
+    if (before === 0) {
+      answer();
       return;
     }
-    const code = err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'UPSTREAM_TIMEOUT' : 'BAD_REQUEST';
-    const m = ERROR_TABLE[code];
-    const status = code === 'UPSTREAM_TIMEOUT' ? 408 : m.http;
-    stats.error(code);
-    socket.end(`HTTP/1.1 ${status} ${code === 'UPSTREAM_TIMEOUT' ? 'Request Timeout' : code === 'HEADERS_TOO_LARGE' ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n${HEADER_PROXY_ERROR}: ${m.header}\r\n\r\n`, () => socket.destroy());
+    if (owed.closing) return; // an owed response closes the connection: the bad bytes are ignored
+    owed.idleAt = inBody ? 1 : 0;
+    owed.onIdle = () => {
+      owed.onIdle = undefined;
+      // Node's own 'finish' handler ran first: a response that ends the connection has ended it.
+      // Otherwise the 400 is next in order (for the request whose body broke, if that is the case).
+      if (socket.writable) answer();
+    };
   });
   const http2 = createH2Server(h2ServerOptions(limits));
   const h2Sessions = new Set<ServerHttp2Session>();
