@@ -18,6 +18,18 @@ test('body framing is noted: content-length, and only exactly "chunked" counts a
   assert.ok(!hasSafeFraming(forwardRequestHeaders(['Transfer-Encoding', 'chunked', 'Transfer-Encoding', 'chunked'])));
 });
 
+test('a repeated single-value header is refused (case 17): Host twice, or Content-Length with differing values', () => {
+  const twoHosts = forwardRequestHeaders(['Host', 'a', 'host', 'b']);
+  assert.equal(twoHosts.repeated, 'host');
+  assert.ok(!hasSafeFraming(twoHosts));
+  assert.ok(!hasSafeFraming(forwardRequestHeaders(['Host', 'a', 'Host', 'a'])), 'identical Host lines are refused too (RFC 9112 3.2)');
+  assert.ok(!hasSafeFraming(forwardRequestHeaders(['Content-Length', '5', 'Content-Length', '6'])));
+  const sameLength = forwardRequestHeaders(['Content-Length', '5', 'content-length', '5', 'Host', 'a']);
+  assert.ok(hasSafeFraming(sameLength));
+  assert.deepEqual(sameLength.headers, ['content-length', '5', 'host', 'a'], 'an identical Content-Length is forwarded once');
+  assert.ok(hasSafeFraming(forwardRequestHeaders(['Host', 'a', 'X-Dup', '1', 'X-Dup', '2'])), 'list headers may repeat');
+});
+
 test('an absolute-form target becomes origin-form and its authority replaces Host', () => {
   const f = forwardRequestHeaders(['Host', 'a']);
   assert.equal(originForm('http://b.example:8080/p?q', f), '/p?q');

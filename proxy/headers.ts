@@ -43,6 +43,12 @@ export interface ForwardedHeaders {
   readonly hostIndex: number;
   /** The Transfer-Encoding value as received (node joins repeated ones), or undefined. */
   readonly transferEncoding: string | undefined;
+  /**
+   * The name of a single-value header the request repeats ambiguously (case 17), or undefined: Host
+   * twice (RFC 9112 3.2), or Content-Length with differing values. An identical repeated
+   * Content-Length is forwarded once.
+   */
+  readonly repeated: string | undefined;
 }
 
 /**
@@ -56,6 +62,7 @@ export function forwardRequestHeaders(raw: readonly string[]): ForwardedHeaders 
   let chunked = false;
   let hostIndex = -1;
   let transferEncoding: string | undefined;
+  let repeated: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
     if (name === 'transfer-encoding') {
@@ -64,19 +71,30 @@ export function forwardRequestHeaders(raw: readonly string[]): ForwardedHeaders 
     }
     if (isStripped(name) || (listed !== undefined && listed.has(name))) continue;
     const value = raw[i + 1]!;
-    if (name === 'content-length') contentLength = Number(value);
-    else if (name === 'host') hostIndex = out.length + 1;
+    if (name === 'content-length') {
+      if (contentLength >= 0) {
+        if (Number(value) !== contentLength) repeated ??= name;
+        continue;
+      }
+      contentLength = Number(value);
+    } else if (name === 'host') {
+      if (hostIndex >= 0) repeated ??= name;
+      hostIndex = out.length + 1;
+    }
     out.push(name, value);
   }
-  return { headers: out, contentLength, chunked, hostIndex, transferEncoding };
+  return { headers: out, contentLength, chunked, hostIndex, transferEncoding, repeated };
 }
 
 /**
  * Whether the request's framing is unambiguous enough to forward (cases 1-3, on top of node's parser,
  * which emits the request before it has checked the Transfer-Encoding value): the only transfer
- * coding accepted is exactly `chunked`.
+ * coding accepted is exactly `chunked`, and no single-value header (Host, Content-Length) is
+ * repeated ambiguously (case 17). Both listeners answer 400 otherwise, before routing, so such a
+ * request is never forwarded, retried or counted against an endpoint.
  */
 export function hasSafeFraming(f: ForwardedHeaders): boolean {
+  if (f.repeated !== undefined) return false;
   return f.transferEncoding === undefined || f.transferEncoding.trim().toLowerCase() === 'chunked';
 }
 
