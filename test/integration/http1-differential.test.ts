@@ -245,7 +245,7 @@ test('a request with two Host headers is refused with 400 before routing, not an
   assert.equal(upstream.received.filter((r) => r.kind === 'request').length, 0, 'nothing reached the upstream');
 });
 
-test('a client\'s content-length: 0 reaches the upstream on every method (security case 14)', { todo: 'dropped for GET, HEAD, DELETE and OPTIONS: the upstream gets no Content-Length (framing stays equivalent)' }, async () => {
+test('a client\'s content-length: 0 reaches the upstream on every method (security case 14)', { todo: 'dropped for GET, HEAD, DELETE and OPTIONS: the upstream gets no Content-Length (framing stays equivalent). Cause: undici 8.12.4 takes content-length out of the header list (lib/core/request.js processHeader) and writes it back only for PUT/POST/PATCH/QUERY/PROPFIND/PROPPATCH when it is 0 (lib/dispatcher/client-h1.js writeH1, `contentLength === 0 && !expectsPayload`); no dispatch option keeps it' }, async () => {
   await warm();
   for (const method of ['GET', 'DELETE', 'OPTIONS', 'POST']) {
     upstream.reset();
