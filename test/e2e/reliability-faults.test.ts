@@ -13,6 +13,11 @@
  * CI runs the short form (20 s certificates, 25 s phases). WEFT_RELIABILITY_FULL=1 runs the full form
  * (60 s certificates, 60 s phases); bench/reliability/run.ts does that and prints the figures.
  * WEFT_RELIABILITY_REPORT=<file> writes the figures as JSON.
+ *
+ * It changes the controller Deployment (WEFT_CERT_LIFETIME, replicas) of whatever install it finds and
+ * restores both; on a cluster shared with other tests that is a controller restart and outage for
+ * them too. A trust anchor that changes under the test (someone else reinstalled Weft) fails the
+ * phase with that reason rather than with counts that would mean nothing.
  */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
