@@ -165,7 +165,12 @@ export interface ObserveDeps {
   readonly source?: (args: ObserveArgs, kc: KubeConfig) => MetricsSource;
 }
 
-const targets = (pods: readonly Pod[]): PodTarget[] => pods.filter(isMeshedPod).map((p) => ({ namespace: p.metadata.namespace ?? '', name: p.metadata.name }));
+/**
+ * The pods to scrape: meshed, running and not being deleted. A terminating pod's proxy may already be
+ * gone, and a pod that is not running has no proxy to ask; neither is a failure worth reporting.
+ */
+const scrapable = (p: Pod) => isMeshedPod(p) && p.status?.phase === 'Running' && p.metadata.deletionTimestamp === undefined;
+const targets = (pods: readonly Pod[]): PodTarget[] => pods.filter(scrapable).map((p) => ({ namespace: p.metadata.namespace ?? '', name: p.metadata.name }));
 
 export async function runObserve(verb: Verb, argv: readonly string[], io: Io = stdio, deps: ObserveDeps = {}): Promise<number> {
   const parsed = parseObserveArgs(verb, argv);
