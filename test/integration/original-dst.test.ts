@@ -25,15 +25,16 @@ function connectFrom(ns: string, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const p = spawn('ip', ['netns', 'exec', ns, node, '-e', code], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
+    const timer = setTimeout(() => { err += 'no answer within 10 s'; p.kill('SIGKILL'); }, 10_000);
     p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    p.on('exit', (c) => (c === 0 ? resolve() : reject(new Error(`connect ${host}:${port} from ${ns}: ${err}`))));
+    p.on('exit', (c) => (clearTimeout(timer), c === 0 ? resolve() : reject(new Error(`connect ${host}:${port} from ${ns}: ${err}`))));
   });
 }
 
 test('the addon returns the original destination behind REDIRECT, inbound and outbound, IPv4 and IPv6', { skip }, async (t) => {
   const id = `${process.pid % 100000}`;
-  const client = `weft-odst-c${id}`;
-  const pod = `weft-odst-p${id}`;
+  const client = `weft-t-odst-c${id}`;
+  const pod = `weft-t-odst-p${id}`;
   t.after(() => { sh(`ip netns del ${client} 2>/dev/null; ip netns del ${pod} 2>/dev/null; true`); });
   sh(`ip netns add ${client} && ip netns add ${pod}`);
   sh(`ip link add oc${id} netns ${client} type veth peer name op${id} netns ${pod}`);
@@ -50,16 +51,20 @@ test('the addon returns the original destination behind REDIRECT, inbound and ou
   let out = '';
   let err = '';
   p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-  await new Promise<void>((resolve, reject) => {
-    p.stdout.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('READY')) resolve(); });
-    p.on('exit', (c) => reject(new Error(`probe exited ${c}: ${err}`)));
-  });
+  // Listen for the exit now: the probe exits after its last accept, which can come before the last
+  // client's own exit is seen, and an exit listener attached after that would wait forever.
+  const exited = new Promise<number | null>((resolve) => p.on('exit', resolve));
+  t.after(() => { p.kill('SIGKILL'); });
+  await Promise.race([
+    new Promise<void>((resolve) => { p.stdout.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('READY')) resolve(); }); }),
+    exited.then((c) => { throw new Error(`probe exited ${c} before it was ready: ${err}`); }),
+  ]);
   await connectFrom(client, '10.250.0.2', 8080); // inbound, IPv4
   await connectFrom(client, 'fdaa::2', 8080); // inbound, IPv6
   await connectFrom(pod, '10.250.0.1', 9090); // outbound, IPv4
   await connectFrom(pod, 'fdaa::1', 9090); // outbound, IPv6
   await connectFrom(client, '10.250.0.2', 17143); // straight to the listener: conntrack reports the listener itself
-  const code = await new Promise<number | null>((resolve) => p.on('exit', resolve));
+  const code = await exited;
   assert.equal(code, 0, err);
 
   const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { listener: string; orig: unknown });
