@@ -9,7 +9,9 @@
  *   - the server proxy answered 502 with `weft-proxy-error: app-unreachable`.
  * and only when the body can be replayed (none, or buffered: at most maxRetryBodyBytes).
  */
+import { subscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { HEADER_PROXY_ERROR } from '../core/contract.js';
@@ -49,6 +51,47 @@ export interface ExchangeOptions {
 }
 
 type Controller = Dispatcher.DispatchController;
+
+/**
+ * A client's `content-length: 0` reaches the upstream on every method (security case 14).
+ *
+ * undici takes content-length out of the header list (lib/core/request.js processHeader keeps it as
+ * `request.contentLength`) and writes it back for an empty body only when the method expects a
+ * payload (lib/dispatcher/client-h1.js writeH1: PUT, POST, PATCH, QUERY, PROPFIND, PROPPATCH); for
+ * GET, HEAD, DELETE, OPTIONS, ... a 0 is dropped. No dispatch option keeps it, an empty Buffer or
+ * string body is turned into "no body", and `request.addHeader` goes through the same processHeader.
+ *
+ * What is left is undici's `undici:request:create` diagnostics channel, documented as the place to
+ * add headers to a request before it is sent: there, a request that was given an explicit
+ * content-length of 0, has no body and a method undici will not write it for gets the header back
+ * in its header list, which writeH1 copies verbatim into the request head (it then frames the
+ * request as bodyless, as before: keep-alive and pooling are unchanged). Methods undici writes it
+ * for are left alone, so the upstream sees exactly one `content-length: 0`. A request that had no
+ * content-length gets none. The integration test (test/integration/http1-differential.test.ts)
+ * checks every method on both listeners, so an undici upgrade that changes this path fails there.
+ *
+ * The channel is process-wide; the `instanceof` keeps this to requests of the undici copy the proxy
+ * dispatches through (not node's bundled one), and in the proxy every such request is a forwarded one.
+ */
+const UndiciRequest = createRequire(import.meta.url)('undici/lib/core/request.js') as abstract new (...args: never[]) => object;
+/** The methods undici's writeH1 sends `content-length: 0` for by itself (`expectsPayload`). */
+const UNDICI_WRITES_CL0: ReadonlySet<string> = new Set(['PUT', 'POST', 'PATCH', 'QUERY', 'PROPFIND', 'PROPPATCH']);
+
+interface UndiciRequestFields {
+  readonly method: string;
+  readonly body: unknown;
+  readonly contentLength: number | null;
+  readonly headers: string[];
+}
+
+function keepEmptyContentLength(message: unknown): void {
+  const r = (message as { request?: unknown }).request;
+  if (!(r instanceof UndiciRequest)) return;
+  const req = r as UndiciRequestFields;
+  if (req.contentLength === 0 && req.body === null && !UNDICI_WRITES_CL0.has(req.method)) req.headers.push('content-length', '0');
+}
+
+subscribe('undici:request:create', keepEmptyContentLength);
 
 export class Http1Exchange implements Dispatcher.DispatchHandler {
   private controller: Controller | null = null;

@@ -23,7 +23,7 @@ import { connectionArb } from '../support/diff-http1.js';
 import { RecordingUpstream, type Received } from '../support/diff-upstream.js';
 import { writeReadmeSection } from '../support/fuzz-report.js';
 import { REPO_ROOT } from '../support/paths.js';
-import { CLUSTER_IP, SERVICE, fixedDestination, id, startTestProxy, StaticCertificates, StaticDiscovery, TestPki } from '../support/proxy-fixtures.js';
+import { CLUSTER_IP, SERVICE, fixedDestination, id, meshPair, startTestProxy, StaticCertificates, StaticDiscovery, TestPki } from '../support/proxy-fixtures.js';
 
 const CASES = Number(process.env['WEFT_DIFF_CASES'] ?? 300);
 const SEED = Number(process.env['WEFT_DIFF_SEED'] ?? 0x0d1ff);
@@ -57,9 +57,9 @@ interface Exchange {
 }
 
 /** Sends the bytes (split at the given points) and reads responses until all came, the proxy closed, or 2 s. */
-function exchange(bytes: Buffer, splits: readonly number[], methods: readonly string[]): Promise<Exchange> {
+function exchange(bytes: Buffer, splits: readonly number[], methods: readonly string[], port = proxy.outboundPort): Promise<Exchange> {
   return new Promise((resolve) => {
-    const s = connect(proxy.outboundPort, '127.0.0.1');
+    const s = connect(port, '127.0.0.1');
     let buf = Buffer.alloc(0);
     const statuses: number[] = [];
     let closeAt = -1;
@@ -245,13 +245,55 @@ test('a request with two Host headers is refused with 400 before routing, not an
   assert.equal(upstream.received.filter((r) => r.kind === 'request').length, 0, 'nothing reached the upstream');
 });
 
-test('a client\'s content-length: 0 reaches the upstream on every method (security case 14)', { todo: 'dropped for GET, HEAD, DELETE and OPTIONS: the upstream gets no Content-Length (framing stays equivalent). Cause: undici 8.12.4 takes content-length out of the header list (lib/core/request.js processHeader) and writes it back only for PUT/POST/PATCH/QUERY/PROPFIND/PROPPATCH when it is 0 (lib/dispatcher/client-h1.js writeH1, `contentLength === 0 && !expectsPayload`); no dispatch option keeps it' }, async () => {
+// Security case 14: undici, the upstream client, drops an empty Content-Length for methods it does not
+// expect a body for; proxy/http1-exchange.ts puts it back. Every method, on the outbound listener, the
+// inbound listener (plaintext) and a meshed hop (client outbound -> mTLS -> server inbound).
+const CL0_METHODS = ['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'QUERY', 'POST', 'PUT', 'PATCH'];
+/** Methods undici sends `content-length: 0` for even when the client sent none (documented in diff-http1.ts). */
+const GAINS_CL0 = new Set(['POST', 'PUT', 'PATCH', 'QUERY']);
+
+/**
+ * Sends each method once with `Content-Length: 0` and once without, one after the other, and returns
+ * the answers and what the upstream got: each request's content-length values and upstream connection.
+ */
+async function contentLengthsSeen(port: number): Promise<{ statuses: number[]; seen: { line: string; cl: string[]; conn: number }[] }> {
+  upstream.reset();
+  const statuses: number[] = [];
+  for (const m of CL0_METHODS) {
+    for (const head of [`${m} /cl0 HTTP/1.1\r\nHost: a\r\nContent-Length: 0`, `${m} /none HTTP/1.1\r\nHost: a`]) {
+      statuses.push(...(await exchange(Buffer.from(`${head}\r\n\r\n`), [], [m], port)).statuses);
+    }
+  }
+  const seen = upstream.received.map((r) => {
+    assert.ok(r.kind === 'request', `the upstream refused what the proxy sent: ${JSON.stringify(r)}`);
+    return { line: r.msg.startLine, cl: r.msg.headers.filter(([k]) => k.toLowerCase() === 'content-length').map(([, v]) => v), conn: r.conn };
+  });
+  return { statuses, seen };
+}
+
+function expectedContentLengths(): { line: string; cl: string[] }[] {
+  return CL0_METHODS.flatMap((m) => [
+    { line: `${m} /cl0 HTTP/1.1`, cl: ['0'] },
+    { line: `${m} /none HTTP/1.1`, cl: GAINS_CL0.has(m) ? ['0'] : [] },
+  ]);
+}
+
+test('a client\'s content-length: 0 reaches the upstream on every method, once, and only when sent (security case 14)', async (t) => {
   await warm();
-  for (const method of ['GET', 'DELETE', 'OPTIONS', 'POST']) {
-    upstream.reset();
-    await exchange(Buffer.from(`${method} /cl0 HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n`), [], [method]);
-    const got = upstream.received.find((r) => r.kind === 'request');
-    assert.ok(got?.kind === 'request');
-    assert.deepEqual(got.msg.headers.filter(([k]) => k === 'content-length'), [['content-length', '0']], method);
+  const direct = await startTestProxy({
+    certificates: new StaticCertificates(await (await TestPki.create()).certificate(id('demo', 'diff-inbound'))),
+    inboundDst: fixedDestination('127.0.0.1', upstream.port),
+  });
+  const mesh = await meshPair({ appPorts: [upstream.port] });
+  t.after(async () => {
+    await direct.shutdown(0);
+    await mesh.close();
+  });
+  for (const [name, port] of [['outbound listener', proxy.outboundPort], ['inbound listener', direct.inboundPort], ['meshed hop', mesh.client.outboundPort]] as const) {
+    const { statuses, seen } = await contentLengthsSeen(port);
+    assert.deepEqual(statuses, CL0_METHODS.flatMap(() => [200, 200]), name);
+    assert.deepEqual(seen.map(({ line, cl }) => ({ line, cl })), expectedContentLengths(), name);
+    // Keep-alive and pooling are unchanged: the requests, HEAD included, share one upstream connection.
+    assert.equal(new Set(seen.map((s) => s.conn)).size, 1, `${name}: upstream connections ${JSON.stringify(seen.map((s) => s.conn))}`);
   }
 });
