@@ -68,6 +68,12 @@ export const PROXY_OUTBOUND_ADDRESS = '127.0.0.1';
 export const PROXY_INBOUND_PORT = 7143;
 export const PROXY_ADMIN_PORT = 7191;
 export const PROXY_UID = 7102;
+/**
+ * The source address of the inbound proxy's connections to its app over IPv4. proxy-init sends the
+ * proxy's own connections to its pod IP (a pod calling a Service that answers from the same pod) back
+ * through the inbound listener; connections from this address are the inbound side's own and pass.
+ */
+export const PROXY_INBOUND_SOURCE_V4 = '127.0.0.6';
 export const PROXY_CONTAINER_NAME = 'weft-proxy';
 export const PROXY_INIT_CONTAINER_NAME = 'weft-init';
 

@@ -45,7 +45,7 @@ export class EndpointState {
 }
 
 export function endpointKey(e: Endpoint): string {
-  return `${e.ip.includes(':') ? `[${e.ip}]` : e.ip}:${e.port}/${e.identity ?? ''}`;
+  return `${e.ip.includes(':') ? `[${e.ip}]` : e.ip}:${e.port}/${e.identity ?? ''}${e.source === undefined ? '' : `<${e.source}`}`;
 }
 
 export class Balancer {

@@ -63,6 +63,7 @@ export class UpstreamPools {
     return new Pool(`http://${hostOf(ep.ip)}:${ep.port}`, {
       connect: connect as unknown as NonNullable<UndiciPool.Options['connect']>,
       connections: MAX_CONNECTIONS_PER_UPSTREAM,
+      ...(ep.source === undefined ? {} : { localAddress: ep.source }),
       pipelining: 1,
       keepAliveTimeout: this.limits.upstreamKeepAliveMs,
       keepAliveMaxTimeout: this.limits.upstreamKeepAliveMs,
@@ -83,7 +84,7 @@ export class UpstreamPools {
     const session = h2Connect(`http://${hostOf(ep.ip)}:${ep.port}`, {
       createConnection: () => identity !== undefined
         ? this.mesh.connectSocket({ host: ep.ip, port: ep.port, identity, alpn: MESH_ALPN.h2, timeoutMs })
-        : netConnect({ host: ep.ip, port: ep.port, noDelay: true }),
+        : netConnect({ host: ep.ip, port: ep.port, noDelay: true, ...(ep.source === undefined ? {} : { localAddress: ep.source }) }),
       settings: { enablePush: false, maxHeaderListSize: this.limits.h2MaxHeaderListBytes * 2 },
       maxSessionMemory: 32,
     });
@@ -107,7 +108,7 @@ export class UpstreamPools {
       return this.mesh.connect({ host: ep.ip, port: ep.port, identity: ep.identity, alpn: MESH_ALPN.opaque, timeoutMs: this.limits.connectTimeoutMs });
     }
     return new Promise((resolve, reject) => {
-      const s = netConnect({ host: ep.ip, port: ep.port, noDelay: true });
+      const s = netConnect({ host: ep.ip, port: ep.port, noDelay: true, ...(ep.source === undefined ? {} : { localAddress: ep.source }) });
       const timer = setTimeout(() => s.destroy(Object.assign(new Error('connect timed out'), { code: 'UND_ERR_CONNECT_TIMEOUT' })), this.limits.connectTimeoutMs);
       s.once('error', (err) => {
         clearTimeout(timer);

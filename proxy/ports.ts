@@ -37,6 +37,8 @@ export interface Endpoint {
   readonly meshed: boolean;
   /** The SPIFFE ID the endpoint's proxy must present (meshed endpoints). */
   readonly identity?: string;
+  /** The local address to connect from (the inbound side's connections to its app). */
+  readonly source?: string;
 }
 
 export interface Endpoints {

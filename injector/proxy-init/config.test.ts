@@ -29,11 +29,17 @@ test('unknown flags and bad values are all reported', () => {
   assert.match(same.errors.join(), /must differ/);
 });
 
-test('the outbound chain exempts the proxy UID and loopback before any redirect; the inbound chain exempts the admin port', () => {
+test('the outbound chain sends the proxy\'s own-pod calls inbound (IPv4), exempts the proxy UID and loopback before any redirect; the inbound chain exempts the admin port', () => {
   const { inbound, outbound } = chainRules({ inboundPort: 1, outboundPort: 2, adminPort: 3, proxyUid: 42, skipInboundPorts: [{ lo: 10, hi: 20 }], skipOutboundPorts: [] }, 4);
   assert.deepEqual(inbound, ['-p tcp -m tcp --dport 3 -j RETURN', '-p tcp -m tcp --dport 10:20 -j RETURN', '-p tcp -j REDIRECT --to-ports 1']);
-  assert.equal(outbound[0], '-m owner --uid-owner 42 -j RETURN');
+  assert.deepEqual(outbound.slice(0, 3), [
+    '-s 127.0.0.6/32 -o lo -j RETURN',
+    '! -d 127.0.0.0/8 -o lo -m owner --uid-owner 42 -j WEFT_INBOUND',
+    '-m owner --uid-owner 42 -j RETURN',
+  ]);
   assert.equal(outbound.at(-1), '-p tcp -j REDIRECT --to-ports 2');
+  const v6 = chainRules({ inboundPort: 1, outboundPort: 2, adminPort: 3, proxyUid: 42, skipInboundPorts: [], skipOutboundPorts: [] }, 6).outbound;
+  assert.equal(v6[0], '-m owner --uid-owner 42 -j RETURN', 'over IPv6 the self-call is not redirected');
 });
 
 test('the restore input declares (and so flushes) both chains before filling them', () => {

@@ -9,18 +9,19 @@
  *                anything else              -> opaque
  *     -> PolicyHook.inbound.authorize (per request; per connection for opaque)
  *     -> strip client weft-* headers, set weft-client-id from the verified certificate only
- *     -> the app on the POD IP (never 127.0.0.1), keeping the protocol, pooled per app port
+ *     -> the app on the POD IP (never 127.0.0.1), keeping the protocol, pooled per app port; over IPv4
+ *        from 127.0.0.6, which proxy-init lets through (its own calls to the pod IP come back here)
  *
  * When the app cannot be reached the answer carries `weft-proxy-error: app-unreachable`, which tells
  * the client proxy the request never reached an app and may be retried elsewhere.
  */
-import { createServer } from 'node:net';
+import { createServer, isIPv4 } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { HEADER_CLIENT_ID, HEADER_PROXY_ERROR, MESH_ALPN } from '../../core/contract.js';
+import { HEADER_CLIENT_ID, HEADER_PROXY_ERROR, MESH_ALPN, PROXY_INBOUND_SOURCE_V4 } from '../../core/contract.js';
 import { ERROR_TABLE } from '../errors.js';
 import { ConnectionSet, createDownstreamServers, getContext, pipeBoth, redirectedTo, setContext, upgradeHead } from '../connection.js';
 import type { DownstreamServers } from '../connection.js';
@@ -104,7 +105,7 @@ export class InboundListener {
     const opaquePort = this.deps.opaquePorts.has(port);
     void detect(socket, opaquePort ? OPAQUE_PEEK_MS : this.deps.limits.detectTimeoutMs).then((d) => {
       if (d.protocol === 'closed') return;
-      const app: Endpoint = { ip: this.deps.podIp, port, meshed: false };
+      const app: Endpoint = { ip: this.deps.podIp, port, meshed: false, ...(isIPv4(this.deps.podIp) ? { source: PROXY_INBOUND_SOURCE_V4 } : {}) };
       const plain: InboundConnection = { ctx: { tls: false, clientIp, port }, app, clientId: undefined };
       if (d.protocol === 'tls' && d.hello.kind === 'hello' && d.hello.alpn.some((p) => MESH_ALPNS.includes(p))) {
         setContext(socket, plain);

@@ -43,9 +43,10 @@ function startListeners(ns: string, ports: Record<string, number>, t: { after(fn
 }
 
 /** Connects from `ns` (optionally as `uid`) and returns the name the listener answered with. */
-function whoAnswers(ns: string, host: string, port: number, uid?: number): Promise<string> {
+function whoAnswers(ns: string, host: string, port: number, uid?: number, from?: string): Promise<string> {
   const drop = uid === undefined ? '' : `process.setgid(${uid}); process.setuid(${uid});`;
-  const code = `${drop} const s = require('net').connect({ host: ${JSON.stringify(host)}, port: ${port} }); let b = '';
+  const local = from === undefined ? '' : `, localAddress: ${JSON.stringify(from)}`;
+  const code = `${drop} const s = require('net').connect({ host: ${JSON.stringify(host)}, port: ${port}${local} }); let b = '';
 s.on('data', (d) => { b += d; }); s.on('end', () => { process.stdout.write(b); }); s.on('error', (e) => { console.error(e.message); process.exit(1); });`;
   return new Promise((resolve, reject) => {
     const p = spawn('ip', ['netns', 'exec', ns, node, '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -98,7 +99,7 @@ test('proxy-init redirects inbound to 7143 and outbound to 7140, leaves the prox
   // And with other settings, the chains are rebuilt, not appended to.
   proxyInit(pod, []);
   assert.doesNotMatch(natRules(pod, 'iptables-save'), /9102|5432/);
-  assert.equal(natRules(pod, 'iptables-save').split('\n').filter((l) => l.includes('-j WEFT_INBOUND')).length, 1);
+  assert.equal(natRules(pod, 'iptables-save').split('\n').filter((l) => l.startsWith('-A PREROUTING') && l.includes('-j WEFT_INBOUND')).length, 1);
   proxyInit(pod, ['--skip-inbound-ports', '9102', '--skip-outbound-ports', '5432']);
   assert.equal(natRules(pod, 'iptables-save'), v4);
 
@@ -118,4 +119,10 @@ test('proxy-init redirects inbound to 7143 and outbound to 7140, leaves the prox
     assert.equal(await whoAnswers(pod, podIp, 8080), 'app', `loopback to the pod's own IP is not redirected (${podIp})`);
   }
   assert.equal(await whoAnswers(pod, '127.0.0.1', 8080), 'app', 'loopback is not redirected');
+  // A pod calling a Service that its own pod answers: the client proxy's connection to its own pod IP
+  // goes through the inbound listener (IPv4); the inbound proxy reaches the app from 127.0.0.6.
+  assert.equal(await whoAnswers(pod, '10.251.0.2', 8080, 7102), 'inbound', 'the proxy UID calling its own pod IP -> 7143');
+  assert.equal(await whoAnswers(pod, '10.251.0.2', 7191, 7102), 'admin', 'the admin port stays exempt on a self-call');
+  assert.equal(await whoAnswers(pod, '10.251.0.2', 8080, 7102, '127.0.0.6'), 'app', 'the inbound proxy reaches its app from 127.0.0.6');
+  assert.equal(await whoAnswers(pod, '127.0.0.1', 8080, 7102), 'app', 'the proxy UID to 127.0.0.1 is not redirected');
 });
