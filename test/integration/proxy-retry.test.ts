@@ -105,7 +105,11 @@ test('HTTP/2 streams refused by a dead endpoint are retried elsewhere', async (t
 });
 
 test('drain on shutdown: in-flight requests all complete, the listener stops accepting, exit within the grace period', async (t) => {
-  const app = await listenHttp((_req, res) => {
+  let arrived = 0;
+  let allArrived: () => void = () => undefined;
+  const inApp = new Promise<void>((r) => { allArrived = r; });
+  const app = await listenHttp((req, res) => {
+    if (req.url !== '/warm' && ++arrived === 20) allArrived();
     setTimeout(() => res.end('slow ok'), 300);
   });
   const mesh = await meshPair({ appPorts: [app.port] });
@@ -117,7 +121,9 @@ test('drain on shutdown: in-flight requests all complete, the listener stops acc
   t.after(() => agent.destroy());
   await get(mesh.client.outboundPort, '/warm', { agent });
   const inflight = Array.from({ length: 20 }, (_, i) => get(mesh.client.outboundPort, `/${i}`, { agent }));
-  await new Promise((r) => setTimeout(r, 100));
+  // In flight means: every request reached the app through both proxies (on a loaded machine a fixed
+  // sleep can start the drain while some are still in the client's socket buffer).
+  await inApp;
   const t0 = Date.now();
   const [server] = mesh.servers;
   const clientDone = mesh.client.shutdown(5_000);
