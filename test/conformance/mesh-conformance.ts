@@ -1,6 +1,7 @@
 /**
- * The Gateway API v1.6.1 mesh conformance suite, run data-driven on the local cluster:
- * `npm run test:conformance` (needs `npm run cluster -- up`, and Weft installed for the route tests).
+ * The Gateway API v1.6.1 mesh conformance suite, run data-driven on the local cluster. It runs in
+ * `npm test` through test/e2e/mesh-conformance.test.ts, and alone with `npm run test:conformance`
+ * (needs `npm run cluster -- up`); Weft is installed first when it is absent (test/support/mesh.ts).
  *
  * Model: upstream's base manifests (conformance/mesh/manifests.yaml) and per-test manifests
  * (conformance/tests/mesh/*.yaml) are applied unchanged, read in place from ../shared; only the
@@ -32,6 +33,7 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { parseClientOutput, type ParsedResponse } from '../../examples/echo/echo-client.js';
 import { INJECT_ANNOTATION, INJECT_ENABLED, PROXY_CONTAINER_NAME } from '../../core/contract.js';
 import { useCluster, type Cluster } from '../cluster/fixture.js';
+import { useMesh, type Mesh } from '../support/mesh.js';
 import { GATEWAY_API_DIR } from '../support/paths.js';
 import {
   caseTitle,
@@ -70,6 +72,7 @@ const baseNamespaces = baseObjects.filter((o) => o.kind === 'Namespace').map((o)
 const baseDeployments = baseObjects.filter((o) => o.kind === 'Deployment').map((o) => ({ namespace: o.metadata.namespace ?? 'default', name: o.metadata.name }));
 
 let cluster: Cluster;
+let mesh: Mesh | undefined;
 /** Per test: cases passed / total, for the summary at the end. */
 const summary: Array<{ test: string; passed: number; total: number; checked: number }> = [];
 
@@ -160,6 +163,7 @@ async function applyFile(path: string): Promise<void> {
 
 before(async () => {
   cluster = await useCluster();
+  mesh = await useMesh(cluster);
   // The injection annotation first, under its own field manager, so every pod is created meshed; then
   // upstream's manifests exactly as published.
   for (const name of baseNamespaces) {
@@ -179,8 +183,9 @@ after(async () => {
   const tests = summary.filter((s) => s.passed === s.total && s.checked > 0).length;
   console.log(`conformance summary: ${tests}/${summary.length} tests, ${cases.passed}/${cases.total} cases passed\n${lines.join('\n')}`);
   if (!KEEP && cluster !== undefined) {
-    for (const name of baseNamespaces) await cluster.kubectl(['delete', 'namespace', name, '--wait=false']);
+    for (const name of baseNamespaces) await cluster.kubectl(['delete', 'namespace', name, '--ignore-not-found', '--wait=true', '--timeout=120s'], { timeoutMs: 150_000 });
   }
+  if (!KEEP) await mesh?.release();
 });
 
 for (const t of CASES.tests) {
