@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../test/support/paths.js';
 import { metricNames, summarize } from './figures.js';
 import { parseExposition } from './prom-text.js';
-import { increaseQuery, prometheusSource, scrapeSource } from './sources.js';
+import { increaseQuery, prometheusSource, scrapeSource, upQuery } from './sources.js';
 import { routeKeyOf } from './views.js';
 import { increases, withTargetLabels } from './window.js';
 
@@ -21,11 +21,13 @@ const scrape = (i: number) => parseExposition(readFileSync(join(SCRAPES, `books-
 const POD = { namespace: 'booksapp', name: 'books-5d8f7c9b4-x2x7q' };
 const AUTHORS = { namespace: 'booksapp', name: 'authors' };
 
-test('the PromQL selects the metric over the window for exactly these namespaces and pods, regex-escaped', () => {
+test('the PromQL selects the metric over the window for exactly these namespaces and pods, regex-escaped inside PromQL strings', () => {
+  // The regex a\.b is the PromQL string "a\\.b" (PromQL strings take Go's escapes; "a\.b" is a syntax error).
   assert.equal(
     increaseQuery('weft_outbound_requests_total', [POD, { namespace: 'other', name: 'a.b' }], 30),
-    'increase(weft_outbound_requests_total{namespace=~"booksapp|other",pod=~"books-5d8f7c9b4-x2x7q|a\\.b"}[30s])',
+    String.raw`increase(weft_outbound_requests_total{namespace=~"booksapp|other",pod=~"books-5d8f7c9b4-x2x7q|a\\.b"}[30s])`,
   );
+  assert.equal(upQuery([POD]), 'up{namespace=~"booksapp",pod=~"books-5d8f7c9b4-x2x7q"}');
 });
 
 test('scrape and Prometheus sources give the same route figures for the same fixture data', async (t) => {
@@ -40,19 +42,47 @@ test('scrape and Prometheus sources give the same route figures for the same fix
   const deltas = withTargetLabels(increases(scrape(0), scrape(1), new Set([n.requests, n.buckets])), { namespace: POD.namespace, pod: POD.name });
   const queries: string[] = [];
   const server = createServer((req, res) => {
-    const q = new URL(req.url ?? '/', 'http://x').searchParams.get('query') ?? '';
-    queries.push(q);
-    const name = /^increase\(([a-z_]+)\{/.exec(q)?.[1];
-    const result = deltas.filter((d) => d.name === name).map((d) => ({ metric: { ...d.labels, job: 'weft-proxy', instance: '10.244.0.9:7191' }, value: [1700000000, String(d.value)] }));
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result } }));
+    let form = '';
+    req.setEncoding('utf8').on('data', (d: string) => { form += d; }).on('end', () => {
+      const q = new URLSearchParams(form).get('query') ?? '';
+      queries.push(`${req.method ?? ''} ${q}`);
+      const target = { job: 'weft-proxy', instance: '10.244.0.9:7191' };
+      const name = /^increase\(([a-z_]+)\{/.exec(q)?.[1];
+      const result = q.startsWith('up{')
+        ? [{ metric: { __name__: 'up', ...target, namespace: POD.namespace, pod: POD.name }, value: [1700000000, '1'] }]
+        : deltas.filter((d) => d.name === name).map((d) => ({ metric: { ...d.labels, ...target }, value: [1700000000, String(d.value)] }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result } }));
+    });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => server.close());
   const viaProm = await prometheusSource(`http://127.0.0.1:${(server.address() as AddressInfo).port}`).collect('outbound', [POD], 30);
-  assert.equal(queries.length, 2);
-  assert.match(queries[1] ?? '', /^increase\(weft_outbound_request_duration_seconds_bucket\{/);
+  assert.equal(queries.length, 3);
+  assert.match(queries[0] ?? '', /^POST up\{/);
+  assert.match(queries[2] ?? '', /^POST increase\(weft_outbound_request_duration_seconds_bucket\{/);
+  assert.deepEqual(viaProm.problems, []);
 
   const figures = (samples: typeof deltas) => summarize(samples, 'outbound', routeKeyOf(AUTHORS, true)).map((g) => [g.key, g.figures]);
   assert.deepEqual(figures([...viaProm.samples]), figures([...viaScrape.samples]));
   assert.equal(figures([...viaProm.samples]).length, 2);
+});
+
+test('the Prometheus source names the pods it has no target for and those it cannot scrape', async (t) => {
+  const down = { namespace: 'booksapp', name: 'webapp-1' };
+  const server = createServer((req, res) => {
+    let form = '';
+    req.setEncoding('utf8').on('data', (d: string) => { form += d; }).on('end', () => {
+      const q = new URLSearchParams(form).get('query') ?? '';
+      const result = q.startsWith('up{') ? [{ metric: { __name__: 'up', namespace: down.namespace, pod: down.name }, value: [1700000000, '0'] }] : [];
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result } }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const got = await prometheusSource(`http://127.0.0.1:${(server.address() as AddressInfo).port}`).collect('inbound', [POD, down], 30);
+  assert.deepEqual(got.problems, [
+    `pod booksapp/${POD.name}: not a target of this Prometheus (see manifests/prometheus/scrape-config.yaml)`,
+    'pod booksapp/webapp-1: Prometheus cannot scrape it (up == 0)',
+  ]);
+  assert.deepEqual(got.samples, []);
 });

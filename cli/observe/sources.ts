@@ -4,9 +4,10 @@
  *
  *   scrape      GET each proxy's /metrics (admin port) through the API server's pod proxy at both
  *               ends of the window; increases are exact differences (window.ts).
- *   prometheus  PromQL `increase(<metric>[<window>])` against a Prometheus that scrapes the proxies
- *               with Weft's scrape config (manifests/prometheus), which labels every series with its
- *               namespace and pod. Percentiles are then computed from the bucket increases with the
+ *   prometheus  PromQL `increase(<metric>[<window>])` over the last window (no waiting) against a
+ *               Prometheus that scrapes the proxies with Weft's scrape config (manifests/prometheus),
+ *               which labels every series with its namespace and pod; `up` says which pods it does
+ *               not scrape. Counts are Prometheus' extrapolated increases, so they are approximate. Percentiles are then computed from the bucket increases with the
  *               same histogram_quantile algorithm (histogram.ts), so per-workload merging of pods
  *               happens in one place for both sources.
  */
@@ -83,12 +84,24 @@ export function scrapeSource(fetcher: Fetcher, sleep: (ms: number) => Promise<vo
 }
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** A PromQL double-quoted string: Go's escapes, so a regex's backslashes are doubled. */
+const promString = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+
+/** The label matchers selecting these pods (namespace and pod regexes; callers keep only the exact pairs). */
+function podMatchers(pods: readonly PodTarget[]): string {
+  const namespaces = [...new Set(pods.map((p) => p.namespace))].map(escapeRegex).join('|');
+  const names = [...new Set(pods.map((p) => p.name))].map(escapeRegex).join('|');
+  return `namespace=~${promString(namespaces)},pod=~${promString(names)}`;
+}
 
 /** The PromQL of one metric's increases over the window for these pods. */
 export function increaseQuery(metric: string, pods: readonly PodTarget[], windowSeconds: number): string {
-  const namespaces = [...new Set(pods.map((p) => p.namespace))].map(escapeRegex).join('|');
-  const names = [...new Set(pods.map((p) => p.name))].map(escapeRegex).join('|');
-  return `increase(${metric}{namespace=~"${namespaces}",pod=~"${names}"}[${Math.max(1, Math.round(windowSeconds))}s])`;
+  return `increase(${metric}{${podMatchers(pods)}}[${Math.max(1, Math.round(windowSeconds))}s])`;
+}
+
+/** The PromQL of the scrape health (`up`) of these pods' targets. */
+export function upQuery(pods: readonly PodTarget[]): string {
+  return `up{${podMatchers(pods)}}`;
 }
 
 interface PromVectorResponse {
@@ -97,11 +110,26 @@ interface PromVectorResponse {
   data?: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
 }
 
+/**
+ * An instant query, POSTed as a form (the pod regexes of a large cluster would make a GET URL too
+ * long for some proxies in front of Prometheus).
+ */
 export async function promQuery(baseUrl: string, query: string): Promise<PromVectorResponse['data'] & object> {
-  const url = `${baseUrl.replace(/\/$/, '')}/api/v1/query?query=${encodeURIComponent(query)}`;
-  const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-  const body = (await res.json()) as PromVectorResponse;
-  if (body.status !== 'success' || body.data === undefined) throw new Error(`Prometheus ${url}: ${res.status} ${body.error ?? ''}`);
+  const url = `${baseUrl.replace(/\/$/, '')}/api/v1/query`;
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ query }).toString(),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await res.text();
+  let body: PromVectorResponse;
+  try {
+    body = JSON.parse(text) as PromVectorResponse;
+  } catch {
+    throw new Error(`Prometheus ${url}: HTTP ${res.status}: ${text.trim().slice(0, 200)}`);
+  }
+  if (body.status !== 'success' || body.data === undefined) throw new Error(`Prometheus ${url}: HTTP ${res.status} ${body.error ?? ''}`);
   return body.data;
 }
 
@@ -111,18 +139,31 @@ export function prometheusSource(baseUrl: string): MetricsSource {
       if (pods.length === 0) return { samples: [], windowSeconds, problems: [] };
       const n = metricNames(direction);
       const wanted = new Set(pods.map((p) => `${p.namespace}/${p.name}`));
+      const key = (m: Record<string, string>) => `${m['namespace'] ?? ''}/${m['pod'] ?? ''}`;
+      // Like the scrape source, say which pods the figures leave out: no target (the scrape config
+      // is not installed, or the pod is too new to be discovered) or a target Prometheus cannot scrape.
+      const up = new Map<string, boolean>();
+      for (const r of (await promQuery(baseUrl, upQuery(pods))).result) {
+        if (wanted.has(key(r.metric))) up.set(key(r.metric), (up.get(key(r.metric)) ?? false) || Number(r.value[1]) === 1);
+      }
+      const problems: string[] = [];
+      for (const p of wanted) {
+        const u = up.get(p);
+        if (u === undefined) problems.push(`pod ${p}: not a target of this Prometheus (see manifests/prometheus/scrape-config.yaml)`);
+        else if (!u) problems.push(`pod ${p}: Prometheus cannot scrape it (up == 0)`);
+      }
       const samples: DeltaSample[] = [];
       for (const name of [n.requests, n.buckets]) {
         const data = await promQuery(baseUrl, increaseQuery(name, pods, windowSeconds));
         for (const r of data.result) {
-          if (!wanted.has(`${r.metric['namespace'] ?? ''}/${r.metric['pod'] ?? ''}`)) continue;
+          if (!wanted.has(key(r.metric))) continue;
           const value = Number(r.value[1]);
           if (!Number.isFinite(value)) continue;
           const { __name__: _drop, ...labels } = r.metric;
           samples.push({ name, labels, value });
         }
       }
-      return { samples, windowSeconds, problems: [] };
+      return { samples, windowSeconds, problems };
     },
   };
 }
