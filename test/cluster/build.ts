@@ -67,15 +67,18 @@ function goEnv(): NodeJS.ProcessEnv {
   };
 }
 
-interface RunResult {
+export interface RunResult {
   stdout: string;
   stderr: string;
 }
 
-/** Runs a command; on each stderr line calls onLine (used for build progress). Rejects on non-zero exit. */
-function run(cmd: string, args: string[], cwd: string, onLine?: (line: string) => void): Promise<RunResult> {
+/**
+ * Runs a command with goEnv() (plus `env`); on each stderr line calls onLine (used for build progress).
+ * Rejects on non-zero exit.
+ */
+export function run(cmd: string, args: string[], cwd: string, onLine?: (line: string) => void, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, env: goEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd, env: { ...goEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let partial = '';
@@ -212,18 +215,18 @@ export async function binariesReady(): Promise<boolean> {
   return BINARIES.every((b) => existsSync(join(BIN_DIR, b)));
 }
 
-/** An exclusive lock file so two `up`s do not build at once; a stale lock (dead pid) is taken over. */
-async function withLock<T>(log: Log, fn: () => Promise<T>): Promise<T> {
-  await mkdir(dirname(LOCK), { recursive: true });
+/** An exclusive lock file so two builds of one cache do not run at once; a stale lock (dead pid) is taken over. */
+export async function withLock<T>(lock: string, log: Log, fn: () => Promise<T>): Promise<T> {
+  await mkdir(dirname(lock), { recursive: true });
   for (let waited = 0; ; waited++) {
     try {
-      const fh = await open(LOCK, 'wx');
+      const fh = await open(lock, 'wx');
       await fh.writeFile(String(process.pid));
       await fh.close();
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = Number((await readFile(LOCK, 'utf8').catch(() => '')).trim());
+      const holder = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
       let alive = false;
       if (holder > 0) {
         try {
@@ -234,7 +237,7 @@ async function withLock<T>(log: Log, fn: () => Promise<T>): Promise<T> {
         }
       }
       if (!alive) {
-        await rm(LOCK, { force: true });
+        await rm(lock, { force: true });
         continue;
       }
       if (waited % 30 === 0) log(`build: waiting for the build running in pid ${holder}`);
@@ -244,7 +247,7 @@ async function withLock<T>(log: Log, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } finally {
-    await rm(LOCK, { force: true });
+    await rm(lock, { force: true });
   }
 }
 
@@ -264,7 +267,7 @@ async function dirSize(dir: string): Promise<number> {
  */
 export async function ensureBinaries(log: Log = (l) => console.log(l)): Promise<string> {
   if (await binariesReady()) return BIN_DIR;
-  return withLock(log, async () => {
+  return withLock(LOCK, log, async () => {
     if (await binariesReady()) return BIN_DIR;
     const started = Date.now();
     await generateWrapperModule(log);

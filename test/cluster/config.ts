@@ -20,6 +20,15 @@ export const ETCD_VERSION = 'v3.6.8';
  */
 export const COREDNS_VERSION = 'v1.14.2';
 
+/**
+ * Upstream Prometheus for `weft stat|routes|authz --prometheus` tests (Debian's 2.42 lacks Kubernetes
+ * service discovery): module github.com/prometheus/prometheus v0.315.0 is release 3.15.0; its go.mod
+ * asks for go 1.26.0. v0.316.0 (3.16.0) is newer, but three of its dependencies' versions are not
+ * available from the module proxy (403).
+ */
+export const PROMETHEUS_MODULE_VERSION = 'v0.315.0';
+export const PROMETHEUS_VERSION = '3.15.0';
+
 export const BINARIES = [
   'kube-apiserver',
   'kube-controller-manager',
@@ -36,6 +45,8 @@ const env = process.env;
 /** Root of the binary cache; binaries land in `<cacheRoot>/k8s-<version>/bin`. */
 export const CACHE_ROOT = env['WEFT_K8S_CACHE'] ?? '/var/cache/weft';
 export const BIN_DIR = join(CACHE_ROOT, `k8s-${K8S_VERSION}`, 'bin');
+/** `<cacheRoot>/prometheus-<module version>/`: the `prometheus` binary, its stamp and build lock. */
+export const PROMETHEUS_DIR = join(CACHE_ROOT, `prometheus-${PROMETHEUS_MODULE_VERSION}`);
 
 /** Cluster state (PKI, etcd data, pid files, kubeconfigs, cluster.json). Never inside the clone. */
 export const STATE_DIR = env['WEFT_CLUSTER_DIR'] ?? '/var/lib/weft-cluster';
