@@ -38,6 +38,7 @@ import type { ProxyConfig } from './config.js';
 import { RouteMetrics } from './metrics.js';
 import { createPolicyHook, PolicyStore } from './policy/hook.js';
 import { portPolicyOf, servicePortPolicyOf } from './policy/wire.js';
+import { StreamHealth } from './stream-health.js';
 import type {
   Certificate, CertificateProvider, Destination, Destinations, Endpoint, Endpoints, PolicyHook, ProtocolHint, ReadinessSource, ServicePort,
 } from './ports.js';
@@ -115,9 +116,11 @@ class Watch<T> {
   private delay: number;
   private timer: NodeJS.Timeout | undefined;
   constructor(
+    private readonly name: string,
     private readonly open: () => ClientReadableStream<T> | undefined,
     private readonly onMessage: (m: T) => void,
     private readonly retry: { initial: number; max: number },
+    private readonly health: StreamHealth,
   ) {
     this.delay = retry.initial;
     this.start();
@@ -133,9 +136,13 @@ class Watch<T> {
     this.stream = s;
     s.on('data', (m: T) => {
       this.delay = this.retry.initial;
+      this.health.answered(this.name);
       this.onMessage(m);
     });
-    s.on('error', () => undefined);
+    s.on('error', (err: Error & { code?: number }) => {
+      // CANCELLED (1) is our own cancel: a restart on a new channel, or stop().
+      if (err.code !== 1 && this.stream === s) this.health.failed(this.name, err, this.delay);
+    });
     s.on('close', () => {
       if (this.stream === s) this.again();
     });
@@ -219,11 +226,12 @@ export function connectControlPlane(config: ProxyConfig, o: ControlPlaneOptions 
     old?.discovery.close();
   };
   provider.on('change', connect);
-  const watch = <T>(open: (c: Clients) => ClientReadableStream<T>, onMessage: (m: T) => void): Watch<T> => {
-    const w = new Watch<T>(() => (clients === undefined ? undefined : open(clients)), (m) => {
+  const health = new StreamHealth(log);
+  const watch = <T>(name: string, open: (c: Clients) => ClientReadableStream<T>, onMessage: (m: T) => void): Watch<T> => {
+    const w = new Watch<T>(name, () => (clients === undefined ? undefined : open(clients)), (m) => {
       answered = true;
       onMessage(m);
-    }, retry);
+    }, retry, health);
     watches.add(w as Watch<unknown>);
     return w;
   };
@@ -233,7 +241,7 @@ export function connectControlPlane(config: ProxyConfig, o: ControlPlaneOptions 
   const routeMetrics = new RouteMetrics();
   const pod = { namespace: config.podNamespace, name: config.podName };
   const watchPort = (port: number) => {
-    watch((c) => c.inbound.watch({ namespace: config.podNamespace, pod: config.podName, port }, new Metadata()), (m: PortPolicy) => {
+    watch(`inbound policy of port ${port}`, (c) => c.inbound.watch({ namespace: config.podNamespace, pod: config.podName, port }, new Metadata()), (m: PortPolicy) => {
       store.setInbound(port, portPolicyOf(m, pod, port, config.trustDomain));
     });
   };
@@ -254,7 +262,7 @@ export function connectControlPlane(config: ProxyConfig, o: ControlPlaneOptions 
         const entry: Entry = { dest: undefined, waiters: [] };
         e = entry;
         dests.set(key, entry);
-        watch((c) => c.outbound.watch({ namespace: config.podNamespace, pod: config.podName, ip, port }, new Metadata()), (m: DestinationPolicy) => {
+        watch(`outbound policy of ${ip.includes(':') ? `[${ip}]` : ip}:${port}`, (c) => c.outbound.watch({ namespace: config.podNamespace, pod: config.podName, ip, port }, new Metadata()), (m: DestinationPolicy) => {
           // The routes first, so the first request after the destination resolves sees them.
           if (m.destination?.$case === 'service') {
             const sp = servicePortPolicyOf(m.destination.value, config.podNamespace);
@@ -279,7 +287,7 @@ export function connectControlPlane(config: ProxyConfig, o: ControlPlaneOptions 
   // --- discovery ------------------------------------------------------------------------------------
   const endpoints: Endpoints = {
     watch(sp: ServicePort, onUpdate) {
-      const w = watch((c) => c.discovery.watch({ namespace: sp.namespace, name: sp.name, port: sp.port }, new Metadata()), (m: WireEndpoints) => onUpdate(readyEndpointsOf(m)));
+      const w = watch(`endpoints of ${sp.namespace}/${sp.name}:${sp.port}`, (c) => c.discovery.watch({ namespace: sp.namespace, name: sp.name, port: sp.port }, new Metadata()), (m: WireEndpoints) => onUpdate(readyEndpointsOf(m)));
       return () => {
         w.stop();
         watches.delete(w as Watch<unknown>);
