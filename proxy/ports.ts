@@ -173,6 +173,11 @@ export interface PolicyHook {
   readonly inbound: {
     /** `req` is null for an opaque connection: the decision is per connection. */
     authorize(ctx: InboundContext, req: HookRequest | null): InboundDecision;
+    /**
+     * Whether the app port's Server says `proxyProtocol: opaque`: its plaintext connections are then
+     * passed through as bytes, never parsed as HTTP. Absent (test doubles): only the configured ports.
+     */
+    opaque?(port: number): boolean;
   };
 }
 

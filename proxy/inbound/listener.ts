@@ -102,7 +102,8 @@ export class InboundListener {
       return;
     }
     const port = orig.port;
-    const opaquePort = this.deps.opaquePorts.has(port);
+    // Opaque: the configured ports (annotation) and ports whose Server says proxyProtocol: opaque.
+    const opaquePort = this.deps.opaquePorts.has(port) || this.deps.policy.inbound.opaque?.(port) === true;
     void detect(socket, opaquePort ? OPAQUE_PEEK_MS : this.deps.limits.detectTimeoutMs).then((d) => {
       if (d.protocol === 'closed') return;
       const app: Endpoint = { ip: this.deps.podIp, port, meshed: false, ...(isIPv4(this.deps.podIp) ? { source: PROXY_INBOUND_SOURCE_V4 } : {}) };

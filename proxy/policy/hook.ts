@@ -263,5 +263,6 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
     return { kind: 'deny', status: deny.status, code: deny.code, observe };
   };
 
-  return { outbound: { route }, inbound: { authorize } };
+  const opaque = (port: number): boolean => store.inboundFor(port)?.policy.protocol === 'opaque';
+  return { outbound: { route }, inbound: { authorize, opaque } };
 }

@@ -116,6 +116,26 @@ describe('authorization', () => {
     assert.equal(site.app.seen.length, before);
   });
 
+  test('a Server with proxyProtocol opaque passes plaintext through as bytes: no HTTP parsing, no header rewriting', async () => {
+    const opaqueServer = (protocol: string): ClusterSnapshot => snapshot({
+      servers: [server('api-tcp', { proxyProtocol: protocol })],
+      networkAuthentications: [netauthn('everyone', [{ cidr: '0.0.0.0/0' }, { cidr: '::/0' }])],
+      authorizationPolicies: [authz('everyone-in', toServer('api-tcp'), [netRef('everyone')])],
+    });
+    const request = `GET /opaque HTTP/1.1\r\nhost: api\r\n${HEADER_CLIENT_ID}: spoofed\r\nconnection: close\r\n\r\n`;
+    apply(opaqueServer('opaque'));
+    const before = site.app.seen.length;
+    const out = await raw(site.server.inboundPort, request, 1_500);
+    assert.match(out, /^HTTP\/1\.1 200/, out);
+    assert.equal(site.app.seen.length, before + 1);
+    assert.equal(lastSeen().headers[HEADER_CLIENT_ID], 'spoofed', 'opaque bytes reach the app untouched');
+    // The same bytes to an HTTP/1 Server are parsed: the client's copy of the identity header is removed.
+    apply(opaqueServer('HTTP/1'));
+    const parsed = await raw(site.server.inboundPort, request, 1_500);
+    assert.match(parsed, /^HTTP\/1\.1 200/, parsed);
+    assert.equal(lastSeen().headers[HEADER_CLIENT_ID], undefined);
+  });
+
   test('kubelet probes stay authorized from the probe networks when a Server denies everyone else', async () => {
     apply(snapshot({ servers: [server('api-http')] }));
     assert.equal((await plaintext('/healthz')).status, 200, 'liveness probe path');
