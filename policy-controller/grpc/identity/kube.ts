@@ -6,13 +6,15 @@
  * RBAC the controller needs for these: create tokenreviews (authentication.k8s.io); get pods and
  * serviceaccounts; get the issuer Secret.
  */
-import { ApiException, AuthenticationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { ApiException, AuthenticationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { CaCredential } from '../../../identity/ca.js';
 import { credentialFromSecretData } from '../../../identity/secret.js';
+import { PooledKubeConfig } from '../../k8s/pooled-kubeconfig.js';
 import type { BoundObject, TokenReviewer, TokenReviewResult } from './token.js';
 
+/** The controller's KubeConfig: every API call it makes shares one connection pool (PooledKubeConfig). */
 export function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
+  const kc = new PooledKubeConfig();
   if (path !== undefined) kc.loadFromFile(path);
   else kc.loadFromDefault();
   return kc;
