@@ -12,7 +12,7 @@
  * - a 404 on the list of a CRD-defined kind means the CRD is not installed: reported (log, the
  *   `weft_informer_crd_missing` metric, /ready detail) and retried slowly, never fatal.
  *
- * Objects lose `metadata.managedFields` on the way in (large, and nothing reads them); the most
+ * Objects lose what nothing reads on the way in (./slim.ts: managedFields, most of a Pod); the most
  * recent managedFields time feeds the informer lag histogram (write -> observed).
  */
 import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
@@ -23,6 +23,7 @@ import type { ResourceKind } from '../index/kinds.js';
 import { Backoff, WATCH_BACKOFF, type BackoffOptions } from './backoff.js';
 import { kubeRequest, KubeHttpError } from './http.js';
 import { collectionPath, type ResourceSpec } from './resources.js';
+import { slimObject } from './slim.js';
 
 export interface WatchSink {
   apply(kind: ResourceKind, obj: KubeObject): void;
@@ -231,8 +232,8 @@ export class ResourceWatch {
         if (t > latest) latest = t;
       }
       if (latest > 0 && type !== 'delete') this.options.metrics.lag.observe({ kind: this.kind }, Math.max(0, (Date.now() - latest) / 1000));
-      delete obj.metadata.managedFields;
     }
+    slimObject(this.kind, obj as unknown as Record<string, unknown>);
     this.options.metrics.events.inc({ kind: this.kind, type });
     const key = keyOf(raw);
     if (type === 'delete') {
