@@ -15,16 +15,16 @@
  * When the app cannot be reached the answer carries `weft-proxy-error: app-unreachable`, which tells
  * the client proxy the request never reached an app and may be retried elsewhere.
  */
-import { createServer, isIPv4 } from 'node:net';
-import type { Server, Socket } from 'node:net';
+import { isIPv4 } from 'node:net';
+import type { Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { HEADER_CLIENT_ID, HEADER_PROXY_ERROR, MESH_ALPN, PROXY_INBOUND_SOURCE_V4 } from '../../core/contract.js';
 import { ERROR_TABLE } from '../errors.js';
-import { ConnectionSet, createDownstreamServers, getContext, pipeBoth, redirectedTo, setContext, upgradeHead } from '../connection.js';
-import type { DownstreamServers } from '../connection.js';
+import { getContext, pipeBoth, redirectedTo, setContext, upgradeHead } from '../connection.js';
+import { ListenerBase } from '../listener-base.js';
 import type { ProxyDeps } from '../deps.js';
 import { detect } from '../detect.js';
 import { forwardH2Stream, h2RequestHeaders } from '../h2-exchange.js';
@@ -48,40 +48,16 @@ interface InboundConnection {
  * sends it right after connecting, while a server-first protocol's client waits for the server. */
 const OPAQUE_PEEK_MS = 300;
 
-export class InboundListener {
-  private readonly server: Server;
-  private readonly downstream: DownstreamServers;
+export class InboundListener extends ListenerBase {
   private readonly tls: TlsServer;
-  private readonly connections: ConnectionSet;
   private readonly perClient = new Map<string, number>();
-  private draining = false;
-  private readonly isDraining = (): boolean => this.draining;
 
   constructor(private readonly deps: ProxyDeps) {
-    const stats = deps.stats.inbound;
-    this.connections = new ConnectionSet(stats);
-    this.downstream = createDownstreamServers(
-      deps.limits,
-      stats,
-      (req, res) => this.onRequest(req, res),
-      (req, socket, head) => this.onUpgrade(req, socket, head),
-      (stream, headers) => this.onStream(stream, headers),
-    );
+    super(deps, deps.stats.inbound, { noDelay: true });
     this.tls = deps.mesh.createServer(deps.limits.connectTimeoutMs, (s, id) => this.onSecure(s, id));
-    this.server = createServer({ noDelay: true }, (s) => this.onConnection(s));
   }
 
-  listen(port: number, host: string): Promise<{ port: number }> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.removeListener('error', reject);
-        resolve({ port: (this.server.address() as { port: number }).port });
-      });
-    });
-  }
-
-  private onConnection(socket: Socket): void {
+  protected onConnection(socket: Socket): void {
     socket.on('error', () => socket.destroy());
     const clientIp = socket.remoteAddress ?? '';
     const n = (this.perClient.get(clientIp) ?? 0) + 1;
@@ -168,7 +144,7 @@ export class InboundListener {
 
   // --- HTTP/1.1 -------------------------------------------------------------------------------------
 
-  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+  protected onRequest(req: IncomingMessage, res: ServerResponse): void {
     const conn = getContext<InboundConnection>(req.socket);
     if (conn === undefined) {
       writeHttp1Error(res, 'INTERNAL');
@@ -203,7 +179,7 @@ export class InboundListener {
     }).start();
   }
 
-  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  protected onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const conn = getContext<InboundConnection>(req.socket);
     socket.on('error', () => socket.destroy());
     if (conn === undefined) {
@@ -229,7 +205,7 @@ export class InboundListener {
 
   // --- HTTP/2 ---------------------------------------------------------------------------------------
 
-  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+  protected onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     const conn = getContext<InboundConnection>(stream.session?.socket);
     const grpc = isGrpc(headers['content-type']);
     stream.on('error', () => undefined);
@@ -281,35 +257,9 @@ export class InboundListener {
 
   // --- lifecycle ------------------------------------------------------------------------------------
 
-  beginDrain(): void {
-    this.draining = true;
-    this.server.close();
-    for (const s of this.downstream.h2Sessions) s.close();
-    this.downstream.http1.closeIdleConnections();
-  }
-
-  closeIdle(): void {
-    this.downstream.http1.closeIdleConnections();
-  }
-
-  get openConnections(): number {
-    return this.connections.size;
-  }
-
-  whenEmpty(): Promise<void> {
-    return this.connections.empty();
-  }
-
-  destroy(): void {
-    this.server.close();
-    this.downstream.http1.close(); // stops node's connection-checking interval
-    this.downstream.http2.close();
+  override destroy(): void {
+    super.destroy();
     this.tls.close();
-    this.connections.destroyAll();
-  }
-
-  get address(): { port: number } {
-    return { port: (this.server.address() as { port: number }).port };
   }
 }
 

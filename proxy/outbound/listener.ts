@@ -11,15 +11,14 @@
  * A ClusterIP destination is load-balanced over the Service port's endpoints; a pod IP destination
  * goes to that pod only (unrouted), still over mTLS when the pod is meshed.
  */
-import { createServer } from 'node:net';
-import type { Server, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { MESH_ALPN } from '../../core/contract.js';
 import type { EndpointState } from '../balancer.js';
-import { ConnectionSet, createDownstreamServers, getContext, pipeBoth, redirectedTo, setContext, upgradeHead } from '../connection.js';
-import type { DownstreamServers } from '../connection.js';
+import { getContext, pipeBoth, redirectedTo, setContext, upgradeHead } from '../connection.js';
+import { ListenerBase } from '../listener-base.js';
 import { Balancers } from '../deps.js';
 import type { ProxyDeps } from '../deps.js';
 import { detect } from '../detect.js';
@@ -47,41 +46,17 @@ interface OutboundConnection {
 /** Up to this many endpoints are tried for one request whose attempts never reached an app. */
 const MAX_ATTEMPTS = 3;
 
-export class OutboundListener {
-  private readonly server: Server;
-  private readonly downstream: DownstreamServers;
+export class OutboundListener extends ListenerBase {
   private readonly balancers: Balancers;
-  private readonly connections: ConnectionSet;
-  private draining = false;
   /** The pooled HTTP/1 upstream of each endpoint, so a request builds no pool key. */
   private readonly upstreams = new WeakMap<EndpointState, Upstream>();
-  private readonly isDraining = (): boolean => this.draining;
 
   constructor(private readonly deps: ProxyDeps) {
-    const stats = deps.stats.outbound;
+    super(deps, deps.stats.outbound, { allowHalfOpen: false, noDelay: true });
     this.balancers = new Balancers(deps.endpoints);
-    this.connections = new ConnectionSet(stats);
-    this.downstream = createDownstreamServers(
-      deps.limits,
-      stats,
-      (req, res) => this.onRequest(req, res),
-      (req, socket, head) => this.onUpgrade(req, socket, head),
-      (stream, headers) => this.onStream(stream, headers),
-    );
-    this.server = createServer({ allowHalfOpen: false, noDelay: true }, (s) => this.onConnection(s));
   }
 
-  listen(port: number, host: string): Promise<{ port: number }> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.removeListener('error', reject);
-        resolve({ port: (this.server.address() as { port: number }).port });
-      });
-    });
-  }
-
-  private onConnection(socket: Socket): void {
+  protected onConnection(socket: Socket): void {
     this.connections.add(socket);
     socket.on('error', () => socket.destroy());
     const orig = redirectedTo(socket, this.deps.originalDestination);
@@ -127,7 +102,7 @@ export class OutboundListener {
 
   // --- HTTP/1.1 -------------------------------------------------------------------------------------
 
-  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+  protected onRequest(req: IncomingMessage, res: ServerResponse): void {
     const conn = getContext<OutboundConnection>(req.socket);
     const stats = this.deps.stats.outbound;
     if (conn === undefined) {
@@ -267,7 +242,7 @@ export class OutboundListener {
 
   // --- WebSocket upgrades ---------------------------------------------------------------------------
 
-  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  protected onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const conn = getContext<OutboundConnection>(req.socket);
     socket.on('error', () => socket.destroy());
     if (conn === undefined) {
@@ -301,7 +276,7 @@ export class OutboundListener {
 
   // --- HTTP/2 ---------------------------------------------------------------------------------------
 
-  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+  protected onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     const conn = getContext<OutboundConnection>(stream.session?.socket);
     const grpc = isGrpc(headers['content-type']);
     stream.on('error', () => undefined);
@@ -448,36 +423,9 @@ export class OutboundListener {
 
   // --- lifecycle ------------------------------------------------------------------------------------
 
-  /** Stops accepting; in-flight requests finish (HTTP/1 with Connection: close, HTTP/2 with GOAWAY). */
-  beginDrain(): void {
-    this.draining = true;
-    this.server.close();
-    for (const s of this.downstream.h2Sessions) s.close();
-    this.downstream.http1.closeIdleConnections();
-  }
-
-  closeIdle(): void {
-    this.downstream.http1.closeIdleConnections();
-  }
-
-  get openConnections(): number {
-    return this.connections.size;
-  }
-
-  whenEmpty(): Promise<void> {
-    return this.connections.empty();
-  }
-
-  destroy(): void {
-    this.server.close();
-    this.downstream.http1.close(); // stops node's connection-checking interval
-    this.downstream.http2.close();
-    this.connections.destroyAll();
+  override destroy(): void {
+    super.destroy();
     this.balancers.close();
-  }
-
-  get address(): { port: number } {
-    return { port: (this.server.address() as { port: number }).port };
   }
 }
 

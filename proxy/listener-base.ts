@@ -1,0 +1,81 @@
+/**
+ * What the inbound and outbound listeners share: the accepting TCP server, the downstream HTTP/1 and
+ * HTTP/2 servers that parse what it hands them, the tracked connections, and the lifecycle the proxy
+ * drives on shutdown (beginDrain -> closeIdle ... whenEmpty -> destroy). A listener supplies what
+ * happens on a connection, an HTTP/1 request, an upgrade and an HTTP/2 stream.
+ */
+import { createServer } from 'node:net';
+import type { Server, ServerOpts, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { Duplex } from 'node:stream';
+import { ConnectionSet, createDownstreamServers } from './connection.js';
+import type { DownstreamServers } from './connection.js';
+import type { ProxyDeps } from './deps.js';
+import type { DirectionStats } from './metrics.js';
+
+export abstract class ListenerBase {
+  protected readonly server: Server;
+  protected readonly downstream: DownstreamServers;
+  protected readonly connections: ConnectionSet;
+  protected draining = false;
+  protected readonly isDraining = (): boolean => this.draining;
+
+  protected constructor(deps: ProxyDeps, stats: DirectionStats, serverOptions: ServerOpts) {
+    this.connections = new ConnectionSet(stats);
+    this.downstream = createDownstreamServers(
+      deps.limits,
+      stats,
+      (req, res) => this.onRequest(req, res),
+      (req, socket, head) => this.onUpgrade(req, socket, head),
+      (stream, headers) => this.onStream(stream, headers),
+    );
+    this.server = createServer(serverOptions, (s) => this.onConnection(s));
+  }
+
+  protected abstract onConnection(socket: Socket): void;
+  protected abstract onRequest(req: IncomingMessage, res: ServerResponse): void;
+  protected abstract onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  protected abstract onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void;
+
+  listen(port: number, host: string): Promise<{ port: number }> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.removeListener('error', reject);
+        resolve({ port: (this.server.address() as { port: number }).port });
+      });
+    });
+  }
+
+  /** Stops accepting; in-flight requests finish (HTTP/1 with Connection: close, HTTP/2 with GOAWAY). */
+  beginDrain(): void {
+    this.draining = true;
+    this.server.close();
+    for (const s of this.downstream.h2Sessions) s.close();
+    this.downstream.http1.closeIdleConnections();
+  }
+
+  closeIdle(): void {
+    this.downstream.http1.closeIdleConnections();
+  }
+
+  get openConnections(): number {
+    return this.connections.size;
+  }
+
+  whenEmpty(): Promise<void> {
+    return this.connections.empty();
+  }
+
+  destroy(): void {
+    this.server.close();
+    this.downstream.http1.close(); // stops node's connection-checking interval
+    this.downstream.http2.close();
+    this.connections.destroyAll();
+  }
+
+  get address(): { port: number } {
+    return { port: (this.server.address() as { port: number }).port };
+  }
+}
