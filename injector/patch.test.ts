@@ -15,7 +15,7 @@ import {
 import { parseProxyConfig } from '../proxy/config.js';
 import { REPO_ROOT } from '../test/support/paths.js';
 import { applyPatch } from './jsonpatch.js';
-import { decideInjection } from './patch.js';
+import { decideInjection, PROXY_NODE_FLAGS, PROXY_RUNTIME_ENV } from './patch.js';
 import type { NamespaceLike, PodLike } from './pod.js';
 import { TEST_CONFIG } from './testdata/config.js';
 
@@ -118,7 +118,10 @@ test('the proxy environment the injector sets is accepted by the proxy config mo
     const proxy = pod.spec.initContainers?.find((x) => x.name === PROXY_CONTAINER_NAME) as Parameters<typeof resolveEnv>[0] | undefined;
     assert.ok(proxy, c.name);
     const env = resolveEnv(proxy);
-    for (const name of Object.keys(env)) assert.ok((Object.values(PROXY_ENV) as string[]).includes(name), `${name} is a contract name`);
+    const runtime = PROXY_RUNTIME_ENV.map((e) => e.name);
+    for (const name of Object.keys(env)) assert.ok((Object.values(PROXY_ENV) as string[]).includes(name) || runtime.includes(name), `${name} is a contract name`);
+    assert.equal(env['NODE_OPTIONS'], PROXY_NODE_FLAGS.join(' '), `${c.name}: the proxy's V8 flags`);
+    assert.equal(env['MALLOC_ARENA_MAX'], '2', c.name);
     const parsed = parseProxyConfig(env);
     assert.ok(parsed.ok, `${c.name}: ${parsed.ok ? '' : parsed.errors.join('; ')}`);
     assert.equal(parsed.config.podIp, '10.244.0.7');

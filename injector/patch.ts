@@ -67,6 +67,28 @@ export const INIT_RUN_VOLUME = 'weft-init-run';
 /** The proxy gets this long to become ready (first certificate, first config) before a restart. */
 const STARTUP_PROBE_SECONDS = 120;
 
+/**
+ * The V8 flags the proxy runs with (docs/proxy.md, "Memory"), passed through NODE_OPTIONS so the
+ * image's `weft proxy` command stays as it is (Node allows both flags there):
+ * - `--max-semi-space-size=2`: V8 otherwise sizes the young generation from the machine's memory (up
+ *   to 32 MB per semi-space on a large node), most of it resident under load; 2 MB semi-spaces mean
+ *   more, cheaper scavenges of the proxy's short-lived per-request garbage;
+ * - `--max-old-space-size=48`: far above what the proxy keeps (pools, sockets, policy), so a leak
+ *   fails loudly instead of growing the pod, and V8 grows the old generation by smaller steps.
+ * bench/proxy-hop and the proxy process tests start their proxies with exactly these.
+ */
+export const PROXY_NODE_FLAGS: readonly string[] = ['--max-old-space-size=48', '--max-semi-space-size=2'];
+
+/**
+ * The proxy container's runtime settings besides its own PROXY_ENV configuration: the V8 flags above
+ * and `MALLOC_ARENA_MAX=2` (glibc otherwise gives each of Node's threads its own malloc arena, up to 8
+ * per core, each keeping freed memory resident).
+ */
+export const PROXY_RUNTIME_ENV: readonly { readonly name: string; readonly value: string }[] = [
+  { name: 'NODE_OPTIONS', value: PROXY_NODE_FLAGS.join(' ') },
+  { name: 'MALLOC_ARENA_MAX', value: '2' },
+];
+
 export function isInjected(pod: PodLike): boolean {
   const names = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].map((c) => c.name);
   return names.includes(PROXY_CONTAINER_NAME) || names.includes(PROXY_INIT_CONTAINER_NAME);
@@ -243,6 +265,7 @@ function proxyContainer(pod: PodLike, settings: ProxySettings, config: Injection
   ];
   if (inbound.length > 0) env.push({ name: PROXY_ENV.inboundPorts, value: inbound.join(',') });
   if (settings.opaquePorts.length > 0) env.push({ name: PROXY_ENV.opaquePorts, value: formatPorts(settings.opaquePorts) });
+  for (const e of PROXY_RUNTIME_ENV) env.push({ ...e });
   const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
     httpGet: { path, port: PROXY_ADMIN_PORT },
     periodSeconds,
