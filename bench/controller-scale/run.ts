@@ -10,7 +10,9 @@
  *     client namespace, the rest backends spread over the Services (so EndpointSlices are real);
  * then starts `weft controller` and reports
  *   - time to sync (start -> /ready) and RSS (VmRSS; VmHWM as the peak) with the V8 heap in use
- *     (the controller's nodejs_heap_size_used_bytes) after sync, with subscribers, after the changes,
+ *     (the controller's nodejs_heap_size_used_bytes) after sync, with subscribers, after the changes;
+ *     the controller runs with the environment the install manifest gives its container
+ *     (cli/install/render.ts CONTROLLER_RUNTIME_ENV: V8 heap flags, MALLOC_ARENA_MAX),
  *   - compile time: the core compilers over a snapshot of everything the benchmark created (every
  *     outbound view of every Service port for every client namespace, and the inbound policy of every
  *     pod port), measured in this process with the controller's own compilers,
@@ -20,7 +22,9 @@
  *   - route change -> push: K server-side applies of the consumer route `c-0` through the API
  *     server (HTTPS, no kubectl start-up in the timing), each timed until EVERY subscriber received the
  *     new snapshot; per change the time to the median and to the last subscriber, over all changes
- *     p50/p99/max of all subscriber deliveries.
+ *     p50/p99/max of all subscriber deliveries;
+ *   - then the same again (sync, subscribers, changes) for a reference controller: the same build
+ *     with Node's and glibc's defaults instead of the install manifest's settings.
  * Deletes the namespaces at the end (waits for them to go) unless --keep.
  *
  * Usage: node dist/bench/controller-scale/run.js [--services 1000] [--pods 5000] [--subscribers 500]
@@ -40,6 +44,7 @@ import { parse as parseYaml } from 'yaml';
 import { OutboundPolicyClient, type DestinationPolicy } from '../../api/gen/weft/outbound/v1/outbound.js';
 import { compileInboundPort, indexInboundPolicy } from '../../core/inbound/compile.js';
 import { EMPTY_SNAPSHOT, type ClusterSnapshot } from '../../core/kube.js';
+import { CONTROLLER_RUNTIME_ENV } from '../../cli/install/render.js';
 import { compileOutbound } from '../../core/outbound/policy.js';
 import { SIMULATED_TAINT_KEY } from '../../test/cluster/agent/node.js';
 import { readClusterInfo } from '../../test/cluster/cluster.js';
@@ -116,7 +121,6 @@ async function main(): Promise<void> {
   const figures: Record<string, string> = {};
   const t00 = performance.now();
   let controllerStop: (() => Promise<void>) | undefined;
-  const closers: (() => void)[] = [];
 
   try {
     // --- objects -------------------------------------------------------------------------------------
@@ -214,123 +218,148 @@ async function main(): Promise<void> {
 
     // --- the controller --------------------------------------------------------------------------------
     const mesh = await createMesh();
-    t = performance.now();
-    const controller = await startControllerProcess([
-      '--kubeconfig', info.kubeconfig, '--issuer-dir', mesh.issuerDir, '--namespace', ns, '--listen-host', '127.0.0.1',
-      '--grpc-port', '0', '--admin-port', '0', '--webhook-port', '0', '--log-level', 'info',
-    ], 300_000);
-    controllerStop = () => controller.stop();
-    const pid = controller.child.pid!;
-    /** V8 heap in use, from the controller's own default metrics (prom-client). */
-    const heapMb = async (): Promise<number> => {
-      const text = await (await fetch(`http://127.0.0.1:${controller.adminPort}/metrics`)).text();
-      return Math.round(Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? NaN) / 2 ** 20);
-    };
-    for (;;) {
-      const r = await fetch(`http://127.0.0.1:${controller.adminPort}/ready`).catch(() => undefined);
-      if (r?.status === 200) break;
-      await sleep(200);
-    }
-    figures.sync = `${secs(performance.now() - t)} s`;
-    const afterSync = await procStatus(pid);
-    figures.rssSync = `${afterSync.rss} MB`;
-    figures.heapSync = `${await heapMb()} MB`;
-    console.log(`controller ready (all watches synced) in ${figures.sync}; RSS ${afterSync.rss} MB, V8 heap used ${figures.heapSync}`);
-
-    // --- subscribers -----------------------------------------------------------------------------------
     const cert = await workloadCert(mesh, clientNs, 'client');
-    const creds = credentials.createSsl(Buffer.from(mesh.anchor.certPem), Buffer.from(cert.keyPem), Buffer.from(cert.chainPem));
-    const clients = Array.from({ length: channels }, (_, c) => new OutboundPolicyClient(controller.grpcAddress, creds, {
-      'grpc.ssl_target_name_override': 'weft-controller.weft-system.svc',
-      // A distinct option per client makes grpc-js open a distinct channel (and connection).
-      'weft.bench.channel': c,
-    }));
-    closers.push(() => clients.forEach((c) => c.close()));
     const svc0 = (await kubectl(['get', 'svc', 'svc-0', '-n', ns, '-o', 'jsonpath={.spec.clusterIP}'])).stdout.trim();
-    const open = async (k: number): Promise<Collected<DestinationPolicy>> => {
-      for (let attempt = 0; ; attempt++) {
-        const s = new Collected<DestinationPolicy>(clients[k % channels]!.watch({ namespace: clientNs, pod: `client-${k}`, ip: svc0, port: 80 }));
-        try {
-          await s.waitFor('first snapshot', () => true, { timeoutMs: 30_000 });
-          return s;
-        } catch (err) {
-          s.cancel();
-          if (attempt >= 20) throw err;
-          await sleep(500);
+    /**
+     * One controller process from start to stop: sync, subscribers, route changes. `env` is added to
+     * the controller's environment; `pass` keeps each pass's route changes distinct.
+     */
+    const measure = async (label: string, env: Readonly<Record<string, string | undefined>>, pass: number): Promise<{ figures: Record<string, string>; subs: number; deliveries: number }> => {
+      const figures: Record<string, string> = {};
+      const closers: (() => void)[] = [];
+      console.log(`--- controller: ${label}`);
+      let t = performance.now();
+      const controller = await startControllerProcess([
+        '--kubeconfig', info.kubeconfig, '--issuer-dir', mesh.issuerDir, '--namespace', ns, '--listen-host', '127.0.0.1',
+        '--grpc-port', '0', '--admin-port', '0', '--webhook-port', '0', '--log-level', 'info',
+      ], 300_000, env);
+      controllerStop = () => controller.stop();
+      try {
+        const pid = controller.child.pid!;
+        /** V8 heap in use, from the controller's own default metrics (prom-client). */
+        const heapMb = async (): Promise<number> => {
+          const text = await (await fetch(`http://127.0.0.1:${controller.adminPort}/metrics`)).text();
+          return Math.round(Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? NaN) / 2 ** 20);
+        };
+        for (;;) {
+          const r = await fetch(`http://127.0.0.1:${controller.adminPort}/ready`).catch(() => undefined);
+          if (r?.status === 200) break;
+          await sleep(200);
         }
+        figures.sync = `${secs(performance.now() - t)} s`;
+        const afterSync = await procStatus(pid);
+        figures.rssSync = `${afterSync.rss} MB`;
+        figures.heapSync = `${await heapMb()} MB`;
+        console.log(`controller ready (all watches synced) in ${figures.sync}; RSS ${afterSync.rss} MB, V8 heap used ${figures.heapSync}`);
+
+        // --- subscribers -----------------------------------------------------------------------------------
+        const creds = credentials.createSsl(Buffer.from(mesh.anchor.certPem), Buffer.from(cert.keyPem), Buffer.from(cert.chainPem));
+        const clients = Array.from({ length: channels }, (_, c) => new OutboundPolicyClient(controller.grpcAddress, creds, {
+          'grpc.ssl_target_name_override': 'weft-controller.weft-system.svc',
+          // A distinct option per client makes grpc-js open a distinct channel (and connection).
+          'weft.bench.channel': c,
+        }));
+        closers.push(() => clients.forEach((c) => c.close()));
+        const open = async (k: number): Promise<Collected<DestinationPolicy>> => {
+          for (let attempt = 0; ; attempt++) {
+            const s = new Collected<DestinationPolicy>(clients[k % channels]!.watch({ namespace: clientNs, pod: `client-${k}`, ip: svc0, port: 80 }));
+            try {
+              await s.waitFor('first snapshot', () => true, { timeoutMs: 30_000 });
+              return s;
+            } catch (err) {
+              s.cancel();
+              if (attempt >= 20) throw err;
+              await sleep(500);
+            }
+          }
+        };
+        t = performance.now();
+        const subs: Collected<DestinationPolicy>[] = [];
+        const batch = 50;
+        for (let k = 0; k < subscribers; k += batch) {
+          subs.push(...(await Promise.all(Array.from({ length: Math.min(batch, subscribers - k) }, (_, i) => open(k + i)))));
+        }
+        closers.push(() => subs.forEach((s) => s.cancel()));
+        figures.open = `${secs(performance.now() - t)} s`;
+        await sleep(2_000);
+        const withSubs = await procStatus(pid);
+        figures.rssSubs = `${withSubs.rss} MB`;
+        figures.heapSubs = `${await heapMb()} MB`;
+        console.log(`${subs.length} subscribers on ${channels} channels open in ${figures.open}; RSS ${withSubs.rss} MB, V8 heap used ${figures.heapSubs}`);
+
+        // --- route change -> push to every subscriber ------------------------------------------------------
+        const all: number[] = [];
+        const toLast: number[] = [];
+        const toMedian: number[] = [];
+        for (let k = pass * changes; k < (pass + 1) * changes; k++) {
+          const marks = subs.map((s) => s.messages.length);
+          const yaml = `apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: c-0, namespace: ${clientNs}}\nspec:\n  parentRefs: [{group: "", kind: Service, name: svc-0, namespace: ${ns}, port: 80}]\n  rules:\n  - matches: [{path: {type: PathPrefix, value: /change-${k}}}]\n    backendRefs: [{name: svc-0, namespace: ${ns}, port: 80}]`;
+          const t0 = performance.now();
+          await api.apply(`/apis/gateway.networking.k8s.io/v1/namespaces/${clientNs}/httproutes/c-0`, yaml);
+          const got = await Promise.all(subs.map((s, i) => s.waitFor(`change ${k}`, (m) => JSON.stringify(m).includes(`/change-${k}`), { from: marks[i]!, timeoutMs: 60_000 })));
+          const lat = got.map((g) => g.at - t0);
+          all.push(...lat);
+          toLast.push(Math.max(...lat));
+          toMedian.push(pct(lat, 50));
+          console.log(`change ${k}: median subscriber ${pct(lat, 50).toFixed(0)} ms, last of ${lat.length} ${Math.max(...lat).toFixed(0)} ms`);
+          await sleep(300);
+        }
+        figures.pushP50 = `${pct(all, 50).toFixed(0)} ms`;
+        figures.pushP99 = `${pct(all, 99).toFixed(0)} ms`;
+        figures.pushMax = `${Math.max(...all).toFixed(0)} ms`;
+        figures.lastP50 = `${pct(toLast, 50).toFixed(0)} ms`;
+        figures.lastMax = `${Math.max(...toLast).toFixed(0)} ms`;
+        console.log(`apply -> push over ${changes} changes x ${subs.length} subscribers (${all.length} deliveries): p50 ${figures.pushP50}, p99 ${figures.pushP99}, max ${figures.pushMax}; time to the last subscriber per change: median ${figures.lastP50}, max ${figures.lastMax}`);
+        const end = await procStatus(pid);
+        figures.rssEnd = `${end.rss} MB`;
+        figures.hwm = `${end.hwm} MB`;
+        figures.heapEnd = `${await heapMb()} MB`;
+        console.log(`RSS after the changes ${end.rss} MB, V8 heap used ${figures.heapEnd}; peak RSS (VmHWM) ${end.hwm} MB`);
+        const metrics = await (await fetch(`http://127.0.0.1:${controller.adminPort}/metrics`)).text();
+        const sum = Number(/^weft_policy_push_latency_seconds_sum\{service="outbound"\} (\S+)/m.exec(metrics)?.[1] ?? NaN);
+        const count = Number(/^weft_policy_push_latency_seconds_count\{service="outbound"\} (\S+)/m.exec(metrics)?.[1] ?? NaN);
+        figures.inner = `${((sum / count) * 1000).toFixed(1)} ms over ${count} pushes`;
+        console.log(`controller's own watch event -> push latency (weft_policy_push_latency_seconds, outbound): mean ${figures.inner}`);
+        return { figures, subs: subs.length, deliveries: all.length };
+      } finally {
+        for (const c of closers.reverse()) c();
+        await controller.stop();
+        controllerStop = undefined;
       }
     };
-    t = performance.now();
-    const subs: Collected<DestinationPolicy>[] = [];
-    const batch = 50;
-    for (let k = 0; k < subscribers; k += batch) {
-      subs.push(...(await Promise.all(Array.from({ length: Math.min(batch, subscribers - k) }, (_, i) => open(k + i)))));
-    }
-    closers.push(() => subs.forEach((s) => s.cancel()));
-    figures.open = `${secs(performance.now() - t)} s`;
-    await sleep(2_000);
-    const withSubs = await procStatus(pid);
-    figures.rssSubs = `${withSubs.rss} MB`;
-    figures.heapSubs = `${await heapMb()} MB`;
-    console.log(`${subs.length} subscribers on ${channels} channels open in ${figures.open}; RSS ${withSubs.rss} MB, V8 heap used ${figures.heapSubs}`);
-
-    // --- route change -> push to every subscriber ------------------------------------------------------
-    const all: number[] = [];
-    const toLast: number[] = [];
-    const toMedian: number[] = [];
-    for (let k = 0; k < changes; k++) {
-      const marks = subs.map((s) => s.messages.length);
-      const yaml = `apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: c-0, namespace: ${clientNs}}\nspec:\n  parentRefs: [{group: "", kind: Service, name: svc-0, namespace: ${ns}, port: 80}]\n  rules:\n  - matches: [{path: {type: PathPrefix, value: /change-${k}}}]\n    backendRefs: [{name: svc-0, namespace: ${ns}, port: 80}]`;
-      const t0 = performance.now();
-      await api.apply(`/apis/gateway.networking.k8s.io/v1/namespaces/${clientNs}/httproutes/c-0`, yaml);
-      const got = await Promise.all(subs.map((s, i) => s.waitFor(`change ${k}`, (m) => JSON.stringify(m).includes(`/change-${k}`), { from: marks[i]!, timeoutMs: 60_000 })));
-      const lat = got.map((g) => g.at - t0);
-      all.push(...lat);
-      toLast.push(Math.max(...lat));
-      toMedian.push(pct(lat, 50));
-      console.log(`change ${k}: median subscriber ${pct(lat, 50).toFixed(0)} ms, last of ${lat.length} ${Math.max(...lat).toFixed(0)} ms`);
-      await sleep(300);
-    }
-    figures.pushP50 = `${pct(all, 50).toFixed(0)} ms`;
-    figures.pushP99 = `${pct(all, 99).toFixed(0)} ms`;
-    figures.pushMax = `${Math.max(...all).toFixed(0)} ms`;
-    figures.lastP50 = `${pct(toLast, 50).toFixed(0)} ms`;
-    figures.lastMax = `${Math.max(...toLast).toFixed(0)} ms`;
-    console.log(`apply -> push over ${changes} changes x ${subs.length} subscribers (${all.length} deliveries): p50 ${figures.pushP50}, p99 ${figures.pushP99}, max ${figures.pushMax}; time to the last subscriber per change: median ${figures.lastP50}, max ${figures.lastMax}`);
-    const end = await procStatus(pid);
-    figures.rssEnd = `${end.rss} MB`;
-    figures.hwm = `${end.hwm} MB`;
-    figures.heapEnd = `${await heapMb()} MB`;
-    console.log(`RSS after the changes ${end.rss} MB, V8 heap used ${figures.heapEnd}; peak RSS (VmHWM) ${end.hwm} MB`);
-    const metrics = await (await fetch(`http://127.0.0.1:${controller.adminPort}/metrics`)).text();
-    const sum = Number(/^weft_policy_push_latency_seconds_sum\{service="outbound"\} (\S+)/m.exec(metrics)?.[1] ?? NaN);
-    const count = Number(/^weft_policy_push_latency_seconds_count\{service="outbound"\} (\S+)/m.exec(metrics)?.[1] ?? NaN);
-    figures.inner = `${((sum / count) * 1000).toFixed(1)} ms over ${count} pushes`;
-    console.log(`controller's own watch event -> push latency (weft_policy_push_latency_seconds, outbound): mean ${figures.inner}`);
+    // The memory settings the install manifest gives the controller's container (NODE_OPTIONS,
+    // MALLOC_ARENA_MAX); then, as the reference, the same build with Node's and glibc's defaults.
+    // The reference runs second, so it finds every route status already written (less work).
+    const runtime = CONTROLLER_RUNTIME_ENV.map((e) => `${e.name}=${e.value.includes(' ') ? `"${e.value}"` : e.value}`).join(' ');
+    const tuned = await measure(`install manifest settings (${runtime})`, Object.fromEntries(CONTROLLER_RUNTIME_ENV.map((e) => [e.name, e.value])), 0);
+    const reference = await measure('reference: Node and glibc defaults', Object.fromEntries(CONTROLLER_RUNTIME_ENV.map((e) => [e.name, undefined])), 1);
+    Object.assign(figures, tuned.figures);
+    const ref = reference.figures;
+    const subs = { length: tuned.subs };
+    const all = { length: tuned.deliveries };
 
     if (process.argv.includes('--write')) {
       const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
       const lines = [
-        `Measured ${when} UTC on this ${cpus().length}-core machine (shared with other jobs), ${services.toLocaleString('en')} Services, ${(2 * services).toLocaleString('en')} HTTPRoutes, ${(subscribers + backends).toLocaleString('en')} pods on \`${SIM_NODE_NAME}\` (${subscribers} subscriber pods, ${backends.toLocaleString('en')} backends), ${subs.length} OutboundPolicy streams over ${channels} mTLS channels from one process, ${changes} route changes. There is no reference process to run for the controller: the design targets stand beside the figures.`,
+        `Measured ${when} UTC on this ${cpus().length}-core machine (shared with other jobs), ${services.toLocaleString('en')} Services, ${(2 * services).toLocaleString('en')} HTTPRoutes, ${(subscribers + backends).toLocaleString('en')} pods on \`${SIM_NODE_NAME}\` (${subscribers} subscriber pods, ${backends.toLocaleString('en')} backends), ${subs.length} OutboundPolicy streams over ${channels} mTLS channels from one process, ${changes} route changes per controller. The controller ran with the install manifest's \`${runtime}\`; the reference is the same build started afterwards with Node's and glibc's defaults (as every controller ran before), against the same objects, with the same subscribers and as many changes.`,
         '',
-        '| figure | measured | design target |',
-        '|---|---|---|',
-        `| controller RSS (V8 heap used) after sync | ${figures.rssSync} (${figures.heapSync}) | <= 300 MB |`,
-        `| controller RSS (V8 heap used) with ${subs.length} subscribers | ${figures.rssSubs} (${figures.heapSubs}) | <= 300 MB |`,
-        `| controller RSS (V8 heap used) after the changes / peak RSS (VmHWM) | ${figures.rssEnd} (${figures.heapEnd}) / ${figures.hwm} | <= 300 MB |`,
-        `| route change -> push, p50 / p99 / max of ${all.length.toLocaleString('en')} deliveries | ${figures.pushP50} / ${figures.pushP99} / ${figures.pushMax} | p99 <= 1 s |`,
-        `| route change -> push to the last of ${subs.length} subscribers, median / max of ${changes} changes | ${figures.lastP50} / ${figures.lastMax} | <= 1 s |`,
-        `| controller: watch event -> push (its own histogram), mean | ${figures.inner} | |`,
-        `| sync: start -> ready | ${figures.sync} | |`,
-        `| compile, every outbound view (${views.toLocaleString('en')}) / every pod port's inbound policy (${ports.toLocaleString('en')}), best of 3 | ${figures.compileOut} / ${figures.compileIn} | |`,
-        `| open ${subs.length} subscriber streams (to the first snapshot each) | ${figures.open} | |`,
-        ...(figures.create !== undefined ? [`| setup: apply all objects / pods Ready on ${SIM_NODE_NAME} | ${figures.create} / ${figures.podsReady ?? ''} | |`] : []),
+        '| figure | measured | reference: defaults | design target |',
+        '|---|---|---|---|',
+        `| controller RSS (V8 heap used) after sync | ${figures.rssSync} (${figures.heapSync}) | ${ref.rssSync} (${ref.heapSync}) | <= 300 MB |`,
+        `| controller RSS (V8 heap used) with ${subs.length} subscribers | ${figures.rssSubs} (${figures.heapSubs}) | ${ref.rssSubs} (${ref.heapSubs}) | <= 300 MB |`,
+        `| controller RSS (V8 heap used) after the changes / peak RSS (VmHWM) | ${figures.rssEnd} (${figures.heapEnd}) / ${figures.hwm} | ${ref.rssEnd} (${ref.heapEnd}) / ${ref.hwm} | <= 300 MB |`,
+        `| route change -> push, p50 / p99 / max of ${all.length.toLocaleString('en')} deliveries | ${figures.pushP50} / ${figures.pushP99} / ${figures.pushMax} | ${ref.pushP50} / ${ref.pushP99} / ${ref.pushMax} | p99 <= 1 s |`,
+        `| route change -> push to the last of ${subs.length} subscribers, median / max of ${changes} changes | ${figures.lastP50} / ${figures.lastMax} | ${ref.lastP50} / ${ref.lastMax} | <= 1 s |`,
+        `| controller: watch event -> push (its own histogram), mean | ${figures.inner} | ${ref.inner} | |`,
+        `| sync: start -> ready | ${figures.sync} | ${ref.sync} | |`,
+        `| compile, every outbound view (${views.toLocaleString('en')}) / every pod port's inbound policy (${ports.toLocaleString('en')}), best of 3 | ${figures.compileOut} / ${figures.compileIn} | | |`,
+        `| open ${subs.length} subscriber streams (to the first snapshot each) | ${figures.open} | ${ref.open} | |`,
+        ...(figures.create !== undefined ? [`| setup: apply all objects / pods Ready on ${SIM_NODE_NAME} | ${figures.create} / ${figures.podsReady ?? ''} | | |`] : []),
       ];
       await writeReadmeSection(join(REPO_ROOT, 'bench', 'README.md'), 'controller-scale', lines.join('\n'), '## controller-scale: memory, compile time and route change -> push');
       console.log('wrote bench/README.md (controller-scale)');
     }
   } finally {
-    for (const c of closers.reverse()) c();
     await controllerStop?.();
     await api.close();
     await rm(dir, { recursive: true, force: true });

@@ -58,10 +58,14 @@ export interface ControllerProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `weft controller` and resolves once its gRPC server listens. */
-export function startControllerProcess(args: readonly string[], timeoutMs = 60_000): Promise<ControllerProcess> {
+/**
+ * Starts `weft controller` and resolves once its gRPC server listens. `env` adds to the inherited
+ * environment, an undefined value removes a variable (the benchmark passes the install manifest's
+ * NODE_OPTIONS and MALLOC_ARENA_MAX, or removes them).
+ */
+export function startControllerProcess(args: readonly string[], timeoutMs = 60_000, env: Readonly<Record<string, string | undefined>> = {}): Promise<ControllerProcess> {
   const main = join(REPO_ROOT, 'dist', 'cli', 'main.js');
-  const child = spawn(process.execPath, [main, 'controller', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [main, 'controller', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const log: string[] = [];
   child.stderr?.on('data', (d: Buffer) => log.push(d.toString()));
   const lines = createInterface({ input: child.stdout! });
