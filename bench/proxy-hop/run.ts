@@ -27,10 +27,7 @@ import { REPO_ROOT } from '../../test/support/paths.js';
 import { id, TestPki } from '../../test/support/proxy-fixtures.js';
 import type { HarnessSpec } from '../../test/support/proxy-harness.js';
 import type { PolicyHarnessSpec } from './policy-harness.js';
-import { PROXY_NODE_FLAGS } from '../../test/support/proxy-spawn.js';
-
-/** The malloc setting the injector gives the proxy besides PROXY_NODE_FLAGS (docs/proxy.md, "Memory"). */
-const PROXY_MALLOC_ARENA_MAX = '2';
+import { PROXY_NODE_FLAGS, proxyProcessEnv } from '../../test/support/proxy-spawn.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -212,7 +209,7 @@ latencies.push({ name: 'backend directly (no hop)', l: latency(backendPort, LAT_
     writeFileSync(f, JSON.stringify(spec));
     return f;
   };
-  const env = { ...process.env, MALLOC_ARENA_MAX: PROXY_MALLOC_ARENA_MAX };
+  const env = proxyProcessEnv();
   const server = await spawnReady(process.execPath, [...nodeFlags, harness, write('weft-server.json', {
     certificate: await pki.certificate(serverId), podIp: '127.0.0.1',
     outbound: { host: '127.0.0.1', port: 0 }, inbound: { host: '127.0.0.1', port: 0 },
@@ -245,7 +242,7 @@ let policySent = 0;
     return f;
   };
   const local = { host: '127.0.0.1', port: 0 };
-  const env = { ...process.env, MALLOC_ARENA_MAX: PROXY_MALLOC_ARENA_MAX };
+  const env = proxyProcessEnv();
   const server = await spawnReady(process.execPath, [...nodeFlags, harness, write('weft-policy-server.json', {
     role: 'server', certificate: await pki.certificate(serverId), outbound: local, inbound: local, admin: local, appPort: backendPort, allowIdentity: clientId,
   })], env);
@@ -291,7 +288,7 @@ const ratio = (r: Row) => r.cpuPer1k / nginxRow.cpuPer1k;
 const load1 = loadavg()[0]!;
 const date = new Date().toISOString().slice(0, 16).replace('T', ' ');
 const lines = [
-  `Measured ${date} UTC, wrk -t2 -c${CONNECTIONS} -d${DURATION}s, 2-byte nginx backend, all on this 2-core machine (load average ${load0.toFixed(2)} before, ${load1.toFixed(2)} after). Weft proxies ran with \`MALLOC_ARENA_MAX=${PROXY_MALLOC_ARENA_MAX} node ${nodeFlags.join(' ')}\`.`,
+  `Measured ${date} UTC, wrk -t2 -c${CONNECTIONS} -d${DURATION}s, 2-byte nginx backend, all on this 2-core machine (load average ${load0.toFixed(2)} before, ${load1.toFixed(2)} after). Weft proxies ran with \`MALLOC_ARENA_MAX=${proxyProcessEnv()['MALLOC_ARENA_MAX'] ?? ''} node ${nodeFlags.join(' ')}\` (the injector's PROXY_RUNTIME_ENV).`,
   '',
   '| hop through | CPU ms / 1k req (both proxies) | client / server | ratio to nginx | req/s | RSS client / server (MB) | failed |',
   '|---|---|---|---|---|---|---|',

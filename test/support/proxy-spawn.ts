@@ -1,6 +1,7 @@
 /**
  * Starts test/support/proxy-harness.js as a child process (optionally wrapped, e.g. in
- * `ip netns exec`) with the V8 flags production uses, and waits for its READY line.
+ * `ip netns exec`) with the runtime settings production uses (the V8 flags and MALLOC_ARENA_MAX the
+ * injector gives the proxy container), and waits for its READY line.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -9,9 +10,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from './paths.js';
 import type { HarnessSpec } from './proxy-harness.js';
+import { PROXY_NODE_FLAGS, PROXY_RUNTIME_ENV } from '../../injector/patch.js';
 
-/** The V8 flags the proxy runs with in a pod (docs/proxy.md, "Memory"). */
-export const PROXY_NODE_FLAGS: readonly string[] = ['--max-old-space-size=48', '--max-semi-space-size=2'];
+/** The V8 flags the proxy runs with in a pod: the injector's (docs/proxy.md, "Memory"). */
+export { PROXY_NODE_FLAGS };
+
+/**
+ * The environment of a proxy process as the injector sets it besides PROXY_ENV: `env` with the
+ * injector's MALLOC_ARENA_MAX (NODE_OPTIONS is dropped: callers pass PROXY_NODE_FLAGS, or their
+ * override, on the command line).
+ */
+export function proxyProcessEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env };
+  delete out['NODE_OPTIONS'];
+  for (const e of PROXY_RUNTIME_ENV) if (e.name !== 'NODE_OPTIONS') out[e.name] = e.value;
+  return out;
+}
 
 export function rssMbOf(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -25,7 +39,7 @@ export function startHarness(spec: HarnessSpec, wrap: string[] = []): Promise<{ 
   const file = join(dir, 'spec.json');
   writeFileSync(file, JSON.stringify(spec));
   const cmd = [...wrap, process.execPath, ...PROXY_NODE_FLAGS, HARNESS, file];
-  const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: proxyProcessEnv() });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => {
     err += d.toString();
