@@ -143,8 +143,21 @@ export type InboundDecision =
   | {
       readonly kind: 'allow';
       readonly setHeaders?: readonly (readonly [string, string])[];
-      /** The target to send to the app (the normalised one that was authorized). Absent: as received. */
+      /** The target to send to the app (the normalised one that was authorized, rewritten). Absent: as received. */
       readonly path?: string;
+      /** The Server route rule's RequestHeaderModifiers, in order. */
+      readonly requestHeaders?: readonly HeaderOps[];
+      /** The Server route rule's ResponseHeaderModifiers, applied to the app's response. */
+      readonly responseHeaders?: readonly HeaderOps[];
+      /** The Host / :authority to send (URLRewrite hostname). Absent: as received. */
+      readonly authority?: string;
+      readonly observe?: ExchangeObserver;
+    }
+  /** The proxy answers itself (a Server route's RequestRedirect). */
+  | {
+      readonly kind: 'respond';
+      readonly status: number;
+      readonly headers: readonly (readonly [string, string])[];
       readonly observe?: ExchangeObserver;
     }
   | {

@@ -28,6 +28,7 @@ import type { RequestInfo } from '../request.js';
 import { selectInTable } from '../routes/match.js';
 import type { RuleSelection } from '../routes/types.js';
 import type { CompiledAuthentication, CompiledAuthorization, InboundPortPolicy, InboundRoute } from './types.js';
+import { inboundUnsupported } from './filters.js';
 
 export interface InboundClient {
   /** The verified SPIFFE ID from the client certificate; absent without mTLS. */
@@ -141,6 +142,10 @@ export function authorizeInbound(policy: InboundPortPolicy, client: InboundClien
   };
   if (selection?.rule.unsupported !== undefined) {
     return deny('route-unsupported', `route ${selection.route.name} rule ${selection.rule.index} uses what Weft does not implement: ${selection.rule.unsupported}`, routed);
+  }
+  const filterProblem = selection !== undefined ? inboundUnsupported(selection.rule.filters) : undefined;
+  if (selection !== undefined && filterProblem !== undefined) {
+    return deny('route-unsupported', `route ${selection.route.name} rule ${selection.rule.index}: ${filterProblem}`, routed);
   }
 
   const invalid: string[] = [];

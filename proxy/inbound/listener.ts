@@ -28,12 +28,12 @@ import { ListenerBase } from '../listener-base.js';
 import type { ProxyDeps } from '../deps.js';
 import { detect } from '../detect.js';
 import { forwardH2Stream, h2RequestHeaders } from '../h2-exchange.js';
-import { checkH2Fields, forwardRequestHeaders, hasSafeFraming, isSafeHeaderValue, originForm } from '../headers.js';
+import { applyFlatHeaderOps, applyResponseHeaderOps, checkH2Fields, forwardRequestHeaders, hasSafeFraming, isSafeHeaderValue, originForm } from '../headers.js';
 import { Http1Exchange } from '../http1-exchange.js';
 import type { Upstream } from '../http1-exchange.js';
 import { MESH_ALPNS } from '../mtls.js';
 import type { Endpoint, HookRequest, InboundContext, InboundDecision } from '../ports.js';
-import { isGrpc, rejectH2Stream, safeHeaders, writeH2Error, writeHttp1Error } from '../respond.js';
+import { isGrpc, rejectH2Stream, safeHeaders, writeH2Decision, writeH2Error, writeHttp1Decision, writeHttp1Error } from '../respond.js';
 
 interface InboundConnection {
   /** The app's pooled HTTP/1 upstream, made on the connection's first request. */
@@ -43,6 +43,9 @@ interface InboundConnection {
   /** The weft-client-id value, checked once (case 10). */
   readonly clientId: string | undefined;
 }
+
+/** Only the verified certificate sets the identity header: a route's header filter cannot. */
+const DROP_CLIENT_ID = { remove: [HEADER_CLIENT_ID] };
 
 /** How long an opaque port waits for a mesh ClientHello before passing bytes through: a client proxy
  * sends it right after connecting, while a server-first protocol's client waits for the server. */
@@ -137,7 +140,7 @@ export class InboundListener extends ListenerBase {
     } catch {
       d = { kind: 'deny', status: 403 }; // fail closed
     }
-    if (d.kind === 'allow') this.deps.stats.inbound.authzAllow++;
+    if (d.kind !== 'deny') this.deps.stats.inbound.authzAllow++;
     else this.deps.stats.inbound.authzDeny++;
     return d;
   }
@@ -169,13 +172,22 @@ export class InboundListener extends ListenerBase {
       decision.observe?.({ status: res.statusCode, grpcStatus: undefined, error: code, durationMs: 0 });
       return;
     }
+    if (decision.kind === 'respond') {
+      writeHttp1Decision(res, decision.status, decision.headers, undefined);
+      this.deps.stats.inbound.response(decision.status, 0);
+      decision.observe?.({ status: decision.status, grpcStatus: undefined, error: undefined, durationMs: 0 });
+      return;
+    }
+    if (decision.requestHeaders !== undefined) applyFlatHeaderOps(headers, [...decision.requestHeaders, DROP_CLIENT_ID]);
+    if (decision.authority !== undefined && isSafeHeaderValue(decision.authority)) applyFlatHeaderOps(headers, [{ set: [['host', decision.authority]] }]);
     if (conn.clientId !== undefined) headers.push(HEADER_CLIENT_ID, conn.clientId);
     if (decision.setHeaders !== undefined) for (const [k, v] of Object.entries(safeHeaders(decision.setHeaders))) headers.push(k, v);
     const up: Upstream = (conn.upstream ??= { dispatcher: this.deps.pools.http1(conn.app), state: undefined });
     const hasBody = fwd.chunked || fwd.contentLength > 0;
     new Http1Exchange(req, res, {
       method: req.method ?? 'GET', path: decision.path ?? path, headers, body: hasBody ? req : null, pick: () => up, connectError: 'APP_UNREACHABLE',
-      retryPeerErrors: false, maxAttempts: 1, timeoutMs: undefined, stats: this.deps.stats.inbound, draining: this.isDraining, observe: decision.observe,
+      retryPeerErrors: false, maxAttempts: 1, timeoutMs: undefined, stats: this.deps.stats.inbound, draining: this.isDraining,
+      responseHeaders: decision.responseHeaders, observe: decision.observe,
     }).start();
   }
 
@@ -192,6 +204,12 @@ export class InboundListener extends ListenerBase {
       this.deps.stats.inbound.error(code);
       socket.end(`HTTP/1.1 ${decision.status} Forbidden\r\ncontent-length: 0\r\n${HEADER_PROXY_ERROR}: ${ERROR_TABLE[code].header}\r\n\r\n`);
       decision.observe?.({ status: decision.status, grpcStatus: undefined, error: code, durationMs: 0 });
+      return;
+    }
+    if (decision.kind === 'respond') {
+      const lines = Object.entries(safeHeaders(decision.headers)).map(([k, v]) => `${k}: ${String(v)}\r\n`).join('');
+      socket.end(`HTTP/1.1 ${decision.status} Redirect\r\n${lines}content-length: 0\r\nconnection: close\r\n\r\n`);
+      decision.observe?.({ status: decision.status, grpcStatus: undefined, error: undefined, durationMs: 0 });
       return;
     }
     decision.observe?.({ status: 101, grpcStatus: undefined, error: undefined, durationMs: 0 });
@@ -231,12 +249,19 @@ export class InboundListener extends ListenerBase {
       decision.observe?.({ status: grpc ? 200 : decision.status, grpcStatus: grpc ? m.grpc : undefined, error: code, durationMs: 0 });
       return;
     }
+    if (decision.kind === 'respond') {
+      writeH2Decision(stream, decision.status, decision.headers, undefined);
+      decision.observe?.({ status: decision.status, grpcStatus: undefined, error: undefined, durationMs: 0 });
+      return;
+    }
+    if (decision.requestHeaders !== undefined) applyResponseHeaderOps(out, [...decision.requestHeaders, DROP_CLIENT_ID]);
     if (decision.path !== undefined) out[':path'] = decision.path;
+    if (decision.authority !== undefined && isSafeHeaderValue(decision.authority)) out[':authority'] = decision.authority;
     if (conn.clientId !== undefined) out[HEADER_CLIENT_ID] = conn.clientId;
     if (decision.setHeaders !== undefined) Object.assign(out, safeHeaders(decision.setHeaders));
     forwardH2Stream(stream, {
       headers: out, grpc, pick: () => ({ session: this.deps.pools.http2(conn.app), state: undefined }), connectError: 'APP_UNREACHABLE',
-      retryPeerErrors: false, maxAttempts: 1, maxReplayBytes: 0, stats: this.deps.stats.inbound, observe: decision.observe,
+      retryPeerErrors: false, maxAttempts: 1, maxReplayBytes: 0, stats: this.deps.stats.inbound, responseHeaders: decision.responseHeaders, observe: decision.observe,
     });
   }
 

@@ -25,6 +25,7 @@
 import type { RequestInfo, RawRequest } from '../../core/request.js';
 import { makeRequestInfo } from '../../core/request.js';
 import { authorizeInbound } from '../../core/inbound/authorize.js';
+import { inboundRuleEffect } from '../../core/inbound/filters.js';
 import type { InboundDecision as CoreInboundDecision } from '../../core/inbound/authorize.js';
 import { routeOutbound } from '../../core/outbound/route.js';
 import type { OutboundDecision as CoreOutboundDecision } from '../../core/outbound/route.js';
@@ -110,6 +111,12 @@ function requestInfo(req: HookRequest): ReturnType<typeof makeRequestInfo> {
   return makeRequestInfo({ method: req.method, target: req.path, headers, ...(h2 ? { authority: req.authority } : {}) });
 }
 
+function headerList(headers: ReadonlyMap<string, readonly string[]>): [string, string][] {
+  const list: [string, string][] = [];
+  for (const [name, values] of headers) for (const v of values) list.push([name, v]);
+  return list;
+}
+
 function target(path: string, rawQuery: string): string {
   return rawQuery === '' ? path : `${path}?${rawQuery}`;
 }
@@ -190,9 +197,7 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
         const sel = selectInTable(entry.policy.table, info);
         const s = sel === undefined ? unrouted() : seriesFor(sel.rule, () => metrics.outbound(ruleLabels(sp, sel.route.kind, sel.route.namespace, sel.route.name, sel.rule, undefined)));
         const headers = applyHeaderOps(new Map([['location', [d.location]]]), d.responseHeaderOps);
-        const list: [string, string][] = [];
-        for (const [name, values] of headers) for (const v of values) list.push([name, v]);
-        return { kind: 'respond', status: d.status, headers: list, observe: observer(s) };
+        return { kind: 'respond', status: d.status, headers: headerList(headers), observe: observer(s) };
       }
       case 'error': {
         let code: ProxyErrorCode = OUTBOUND_ERRORS[d.code] ?? 'INTERNAL';
@@ -256,7 +261,25 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
     const labels = { server: view.serverLabel, route: d.route ?? '', authorization, decision: d.allowed ? (d.audit === true ? 'audit' : 'allow') : 'deny' };
     if (d.allowed) {
       const observe = record(labels);
-      return { kind: 'allow', ...(info !== undefined ? { path: target(info.path, info.rawQuery) } : {}), observe };
+      if (info === undefined) return { kind: 'allow', observe };
+      if (d.selection === undefined) return { kind: 'allow', path: target(info.path, info.rawQuery), observe };
+      const effect = inboundRuleEffect(d.selection, info, ctx.port);
+      switch (effect.kind) {
+        case 'redirect':
+          return { kind: 'respond', status: effect.status, headers: headerList(applyHeaderOps(new Map([['location', [effect.location]]]), effect.responseHeaderOps)), observe };
+        case 'unsupported':
+          // authorizeInbound already refuses such a rule; kept so a future filter cannot pass unenforced.
+          return { kind: 'deny', status: 500, code: 'UNSUPPORTED', observe };
+        case 'forward':
+          return {
+            kind: 'allow',
+            path: target(effect.path, info.rawQuery),
+            ...(effect.requestHeaderOps.length > 0 ? { requestHeaders: effect.requestHeaderOps } : {}),
+            ...(effect.responseHeaderOps.length > 0 ? { responseHeaders: effect.responseHeaderOps } : {}),
+            ...(effect.authority !== undefined ? { authority: effect.authority } : {}),
+            observe,
+          };
+      }
     }
     const deny = DENY_CODES[d.code ?? 'unauthorized'] ?? { code: 'FORBIDDEN', status: 403 };
     const observe = record(labels, { error: deny.code });

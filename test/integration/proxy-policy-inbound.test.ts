@@ -169,6 +169,49 @@ describe('authorization', () => {
     assert.equal(none.headers[HEADER_PROXY_ERROR], 'no-route');
   });
 
+  test('a Server route\'s filters apply on the server side: header modifiers, URLRewrite, RequestRedirect; a mirror fails closed', async () => {
+    apply(snapshot({
+      servers: [server('api-http')],
+      httpRoutes: [
+        serverRoute('filtered', 'api-http', [
+          {
+            matches: [{ path: { type: 'PathPrefix', value: '/v1' } }],
+            filters: [
+              { type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'x-tier', value: 'gold' }, { name: HEADER_CLIENT_ID, value: 'forged' }], remove: ['x-drop'] } },
+              { type: 'ResponseHeaderModifier', responseHeaderModifier: { add: [{ name: 'x-served-by', value: 'api' }] } },
+              { type: 'URLRewrite', urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/v2' } } },
+            ],
+          },
+          {
+            matches: [{ path: { type: 'PathPrefix', value: '/old' } }],
+            filters: [{ type: 'RequestRedirect', requestRedirect: { path: { type: 'ReplaceFullPath', replaceFullPath: '/new' }, statusCode: 301 } }],
+          },
+          {
+            matches: [{ path: { type: 'PathPrefix', value: '/copy' } }],
+            filters: [{ type: 'RequestMirror', requestMirror: { backendRef: { name: 'shadow', port: 80 } } }],
+          },
+        ]),
+      ],
+      networkAuthentications: [netauthn('everyone', [{ cidr: '0.0.0.0/0' }, { cidr: '::/0' }])],
+      authorizationPolicies: [authz('everyone-in', toServer('api-http'), [netRef('everyone')])],
+    }));
+    const before = site.app.seen.length;
+    const r = await viaMesh(FRONTEND, '/v1/items?x=1', { headers: { 'x-drop': 'me' } });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['x-served-by'], 'api', 'ResponseHeaderModifier on the app\'s response');
+    const seen = lastSeen();
+    assert.equal(seen.path, '/v2/items?x=1', 'URLRewrite ReplacePrefixMatch, query kept');
+    assert.equal(seen.headers['x-tier'], 'gold');
+    assert.equal(seen.headers['x-drop'], undefined);
+    assert.equal(seen.headers[HEADER_CLIENT_ID], FRONTEND, 'a route cannot forge the identity header');
+    const moved = await plaintext('/old/page?q=2', { headers: { host: 'api.shop:8080' } });
+    assert.equal(moved.status, 301);
+    assert.equal(moved.headers.location, 'http://api.shop:8080/new?q=2');
+    const mirrored = await plaintext('/copy');
+    assert.equal(mirrored.status, 500, 'RequestMirror on a Server route is refused, not ignored');
+    assert.equal(site.app.seen.length, before + 1, 'only the rewritten request reached the app');
+  });
+
   test('default policies: cluster-unauthenticated uses the cluster networks; audit allows and is counted as audit', async () => {
     // Loopback is not in the default cluster networks.
     apply(snapshot({}), { defaultPolicy: 'cluster-unauthenticated' });

@@ -1,0 +1,73 @@
+/**
+ * What the selected rule of a Server's route does to an allowed request on the server side: its
+ * RequestHeaderModifier, ResponseHeaderModifier, URLRewrite and RequestRedirect filters, applied in
+ * order as on the client side. backendRefs mean nothing on a route whose parent is a Server (the
+ * inbound proxy always forwards to its own pod), so a RequestMirror there, like any filter Weft does
+ * not implement, makes the rule fail closed (500) instead of being ignored.
+ */
+import { normalizeAuthority } from '../request.js';
+import type { RequestInfo } from '../request.js';
+import { modifyPath, redirectLocation } from '../routes/filters.js';
+import type { CompiledFilter, HeaderOps, RuleSelection } from '../routes/types.js';
+
+export type InboundRuleEffect =
+  | {
+      readonly kind: 'forward';
+      readonly requestHeaderOps: readonly HeaderOps[];
+      readonly responseHeaderOps: readonly HeaderOps[];
+      /** The path to send to the app (rewritten or as normalised), without the query. */
+      readonly path: string;
+      /** The Host / :authority to send (URLRewrite hostname); absent: as received. */
+      readonly authority?: string;
+    }
+  | { readonly kind: 'redirect'; readonly status: number; readonly location: string; readonly responseHeaderOps: readonly HeaderOps[] }
+  | { readonly kind: 'unsupported'; readonly message: string };
+
+/** Why the rule cannot be enforced on the server side, or undefined when it can. */
+export function inboundUnsupported(filters: readonly CompiledFilter[]): string | undefined {
+  for (const f of filters) {
+    if (f.kind === 'unsupported') return `filter ${f.type} is not supported`;
+    if (f.kind === 'mirror') return 'RequestMirror is not supported on a route whose parent is a Server';
+  }
+  return undefined;
+}
+
+/** Applies the selected rule's filters to an allowed request that reached app port `port`. Never throws. */
+export function inboundRuleEffect(sel: RuleSelection, req: RequestInfo, port: number): InboundRuleEffect {
+  const unsupported = inboundUnsupported(sel.rule.filters);
+  if (unsupported !== undefined) return { kind: 'unsupported', message: `route ${sel.route.name} rule ${sel.rule.index}: ${unsupported}` };
+  const requestHeaderOps: HeaderOps[] = [];
+  const responseHeaderOps: HeaderOps[] = [];
+  let path = req.path;
+  let authority: string | undefined;
+  for (const f of sel.rule.filters) {
+    switch (f.kind) {
+      case 'requestHeaders':
+        requestHeaderOps.push(f.ops);
+        break;
+      case 'responseHeaders':
+        responseHeaderOps.push(f.ops);
+        break;
+      case 'rewrite':
+        if (f.path !== undefined) path = modifyPath(path, f.path, sel.match);
+        if (f.hostname !== undefined) authority = f.hostname;
+        break;
+      case 'redirect': {
+        const location = redirectLocation(f, sel.match, {
+          requestScheme: 'http',
+          requestHost: req.host,
+          fallbackHost: req.host,
+          // The port the client dialled is not known here: the request's own authority says it, else the app port.
+          listenerPort: normalizeAuthority(req.authority)?.port ?? port,
+          path,
+          rawQuery: req.rawQuery,
+        });
+        return { kind: 'redirect', status: f.statusCode, location, responseHeaderOps };
+      }
+      case 'mirror':
+      case 'unsupported':
+        break;
+    }
+  }
+  return { kind: 'forward', requestHeaderOps, responseHeaderOps, path, ...(authority !== undefined ? { authority } : {}) };
+}
