@@ -187,8 +187,9 @@ export function pipeBoth(a: Duplex, b: Duplex): void {
 }
 
 /** Serialises a WebSocket upgrade request for the upstream, with the proxy's header rules applied. */
-export function upgradeHead(req: IncomingMessage, path: string, extra: readonly (readonly [string, string])[]): string {
+export function upgradeHead(req: IncomingMessage, path: string, extra: readonly (readonly [string, string])[], edit?: (headers: string[]) => void): string {
   const { headers } = forwardRequestHeaders(req.rawHeaders);
+  edit?.(headers);
   let head = `${req.method ?? 'GET'} ${path} HTTP/1.1\r\n`;
   for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
   for (const [k, v] of extra) head += `${k}: ${v}\r\n`;

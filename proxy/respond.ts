@@ -2,6 +2,7 @@
  * Writes the proxy's own responses: errors through ERROR_TABLE (HTTP/1, HTTP/2, gRPC trailers-only),
  * and the policy hook's `respond` decisions. No other module picks a status for an error.
  */
+import { STATUS_CODES } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import type { ServerHttp2Stream } from 'node:http2';
 import { HEADER_PROXY_ERROR } from '../core/contract.js';
@@ -83,4 +84,19 @@ export function writeH2Decision(stream: ServerHttp2Stream, status: number, heade
   const text = body ?? '';
   stream.respond({ ...safeHeaders(headers), ':status': status, 'content-length': Buffer.byteLength(text) });
   stream.end(text);
+}
+
+/**
+ * A bodiless HTTP/1.1 answer written straight to a socket that asked for an upgrade (node's server has
+ * handed the socket over, so there is no ServerResponse): a redirect, or one of the proxy's errors.
+ */
+export function rawHttp1Answer(status: number, headers: readonly (readonly [string, string])[]): string {
+  const lines = Object.entries(safeHeaders(headers)).map(([k, v]) => `${k}: ${String(v)}\r\n`).join('');
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n${lines}content-length: 0\r\nconnection: close\r\n\r\n`;
+}
+
+/** The same for one of the proxy's errors (status and weft-proxy-error from ERROR_TABLE). */
+export function rawHttp1Error(code: ProxyErrorCode, status?: number): string {
+  const m = ERROR_TABLE[code];
+  return rawHttp1Answer(status ?? m.http, [[HEADER_PROXY_ERROR, m.header]]);
 }

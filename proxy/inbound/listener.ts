@@ -21,7 +21,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { HEADER_CLIENT_ID, HEADER_PROXY_ERROR, MESH_ALPN, PROXY_INBOUND_SOURCE_V4 } from '../../core/contract.js';
+import { HEADER_CLIENT_ID, MESH_ALPN, PROXY_INBOUND_SOURCE_V4 } from '../../core/contract.js';
 import { ERROR_TABLE } from '../errors.js';
 import { getContext, pipeBoth, redirectedTo, setContext, upgradeHead } from '../connection.js';
 import { ListenerBase } from '../listener-base.js';
@@ -33,7 +33,7 @@ import { Http1Exchange } from '../http1-exchange.js';
 import type { Upstream } from '../http1-exchange.js';
 import { MESH_ALPNS } from '../mtls.js';
 import type { Endpoint, HookRequest, InboundContext, InboundDecision } from '../ports.js';
-import { isGrpc, rejectH2Stream, safeHeaders, writeH2Decision, writeH2Error, writeHttp1Decision, writeHttp1Error } from '../respond.js';
+import { isGrpc, rawHttp1Answer, rawHttp1Error, rejectH2Stream, safeHeaders, writeH2Decision, writeH2Error, writeHttp1Decision, writeHttp1Error } from '../respond.js';
 
 interface InboundConnection {
   /** The app's pooled HTTP/1 upstream, made on the connection's first request. */
@@ -202,20 +202,23 @@ export class InboundListener extends ListenerBase {
     if (decision.kind === 'deny') {
       const code = decision.code ?? 'FORBIDDEN';
       this.deps.stats.inbound.error(code);
-      socket.end(`HTTP/1.1 ${decision.status} Forbidden\r\ncontent-length: 0\r\n${HEADER_PROXY_ERROR}: ${ERROR_TABLE[code].header}\r\n\r\n`);
+      socket.end(rawHttp1Error(code, decision.status));
       decision.observe?.({ status: decision.status, grpcStatus: undefined, error: code, durationMs: 0 });
       return;
     }
     if (decision.kind === 'respond') {
-      const lines = Object.entries(safeHeaders(decision.headers)).map(([k, v]) => `${k}: ${String(v)}\r\n`).join('');
-      socket.end(`HTTP/1.1 ${decision.status} Redirect\r\n${lines}content-length: 0\r\nconnection: close\r\n\r\n`);
+      socket.end(rawHttp1Answer(decision.status, decision.headers));
       decision.observe?.({ status: decision.status, grpcStatus: undefined, error: undefined, durationMs: 0 });
       return;
     }
     decision.observe?.({ status: 101, grpcStatus: undefined, error: undefined, durationMs: 0 });
     const extra: [string, string][] = conn.clientId !== undefined ? [[HEADER_CLIENT_ID, conn.clientId]] : [];
+    const edit = (headers: string[]): void => {
+      if (decision.requestHeaders !== undefined) applyFlatHeaderOps(headers, [...decision.requestHeaders, DROP_CLIENT_ID]);
+      if (decision.authority !== undefined && isSafeHeaderValue(decision.authority)) applyFlatHeaderOps(headers, [{ set: [['host', decision.authority]] }]);
+    };
     this.deps.pools.opaque(conn.app).then((up) => {
-      up.write(upgradeHead(req, req.url ?? '/', extra));
+      up.write(upgradeHead(req, decision.path ?? req.url ?? '/', extra, edit));
       if (head.length > 0) up.write(head);
       pipeBoth(socket, up);
     }, () => socket.end('HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n'));

@@ -32,7 +32,7 @@ import { Http1Exchange } from '../http1-exchange.js';
 import type { Upstream } from '../http1-exchange.js';
 import type { H2Upstream } from '../h2-exchange.js';
 import type { Destination, Endpoint, ExchangeObserver, HeaderOps, HookRequest, MirrorTarget, OutboundDecision, ServicePort } from '../ports.js';
-import { isGrpc, rejectH2Stream, writeH2Decision, writeH2Error, writeHttp1Decision, writeHttp1Error } from '../respond.js';
+import { isGrpc, rawHttp1Answer, rawHttp1Error, rejectH2Stream, writeH2Decision, writeH2Error, writeHttp1Decision, writeHttp1Error } from '../respond.js';
 
 interface OutboundConnection {
   /** The pooled upstream of an 'endpoint' connection, made on its first request. */
@@ -249,29 +249,57 @@ export class OutboundListener extends ListenerBase {
       socket.destroy();
       return;
     }
-    let ep: Endpoint | undefined = conn.endpoint;
-    if (conn.target !== undefined) {
-      const decision = this.route(conn.target, req, req.url ?? '/', 'http1');
-      if (decision?.kind !== 'forward') {
-        socket.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n');
+    const stats = this.deps.stats.outbound;
+    const go = (ep: Endpoint | undefined, path: string, edit?: (headers: string[]) => void, observe?: ExchangeObserver): void => {
+      if (ep === undefined) {
+        stats.error('NO_ENDPOINTS');
+        socket.end(rawHttp1Error('NO_ENDPOINTS'));
+        observe?.({ status: ERROR_TABLE.NO_ENDPOINTS.http, grpcStatus: undefined, error: 'NO_ENDPOINTS', durationMs: 0 });
         return;
       }
-      ep = this.balancers.get(decision.backend).pick()?.endpoint;
-      decision.observe?.({ status: 101, grpcStatus: undefined, error: undefined, durationMs: 0 });
-    }
-    if (ep === undefined) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n');
+      observe?.({ status: 101, grpcStatus: undefined, error: undefined, durationMs: 0 });
+      const connect = ep.meshed && ep.identity !== undefined
+        ? this.deps.mesh.connect({ host: ep.ip, port: ep.port, identity: ep.identity, alpn: MESH_ALPN.http1, timeoutMs: this.deps.limits.connectTimeoutMs })
+        : this.deps.pools.opaque(ep);
+      connect.then((up) => {
+        up.write(upgradeHead(req, path, [], edit));
+        if (head.length > 0) up.write(head);
+        pipeBoth(socket, up);
+      }, () => {
+        stats.error('CONNECT_FAILED');
+        socket.end(rawHttp1Error('CONNECT_FAILED'));
+      });
+    };
+    if (conn.target === undefined) {
+      go(conn.endpoint, req.url ?? '/');
       return;
     }
-    const target = ep;
-    const connect = target.meshed && target.identity !== undefined
-      ? this.deps.mesh.connect({ host: target.ip, port: target.port, identity: target.identity, alpn: MESH_ALPN.http1, timeoutMs: this.deps.limits.connectTimeoutMs })
-      : this.deps.pools.opaque(target);
-    connect.then((up) => {
-      up.write(upgradeHead(req, req.url ?? '/', []));
-      if (head.length > 0) up.write(head);
-      pipeBoth(socket, up);
-    }, () => socket.end('HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n'));
+    const decision = this.route(conn.target, req, req.url ?? '/', 'http1');
+    if (decision === undefined) {
+      socket.end(rawHttp1Error('POLICY_FAILED'));
+      return;
+    }
+    if (decision.kind === 'respond') {
+      socket.end(rawHttp1Answer(decision.status, decision.headers ?? []));
+      decision.observe?.({ status: decision.status, grpcStatus: undefined, error: undefined, durationMs: 0 });
+      return;
+    }
+    if (decision.kind === 'error') {
+      stats.error(decision.code);
+      socket.end(rawHttp1Error(decision.code));
+      decision.observe?.({ status: ERROR_TABLE[decision.code].http, grpcStatus: undefined, error: decision.code, durationMs: 0 });
+      return;
+    }
+    // The route's rewrite and header changes apply to the upgrade request like to any other.
+    const path = decision.path ?? req.url ?? '/';
+    const edit = (headers: string[]): void => {
+      if (decision.requestHeaders !== undefined) applyFlatHeaderOps(headers, opsList(decision.requestHeaders));
+      if (decision.authority !== undefined && isSafeHeaderValue(decision.authority)) setHost(headers, decision.authority);
+    };
+    const bal = this.balancers.get(decision.backend);
+    const pickAndGo = (): void => go(this.balancers.get(decision.backend).pick()?.endpoint, path, edit, decision.observe);
+    if (bal.known) pickAndGo();
+    else void this.balancers.whenKnown(decision.backend, this.deps.limits.connectTimeoutMs).then(pickAndGo);
   }
 
   // --- HTTP/2 ---------------------------------------------------------------------------------------

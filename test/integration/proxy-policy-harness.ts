@@ -17,7 +17,9 @@ import type { Http2Server, IncomingHttpHeaders as H2Headers } from 'node:http2';
 import { createServer, request as httpRequest } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from 'node:http';
 import { connect as h2connect } from 'node:http2';
+import { connect as netConnect } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ClusterSnapshot, Service } from '../../core/kube.js';
 import { EMPTY_SNAPSHOT } from '../../core/kube.js';
 import { indexSnapshot, outboundView } from '../../core/outbound/policy.js';
@@ -74,6 +76,12 @@ export function echoApp(pod: string): Promise<EchoApp> {
       res.writeHead(200, { 'content-type': 'application/json', 'x-echo-pod': pod, 'x-echo-keep': 'k', 'content-length': Buffer.byteLength(body) });
       res.end(req.method === 'HEAD' ? undefined : body);
     });
+  });
+  // WebSocket-style upgrades: recorded like requests, answered 101 with the pod's name.
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+    app.seen.push({ pod, method: req.method ?? '', path: req.url ?? '', headers: req.headers });
+    socket.on('error', () => undefined);
+    socket.end(`HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nx-echo-pod: ${pod}\r\n\r\n`);
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(Object.assign(app, { port: (server.address() as AddressInfo).port }))));
 }
@@ -248,6 +256,31 @@ export class OutboundWorld {
       });
       req.on('error', reject);
       req.end(o.body);
+    });
+  }
+
+  /** A WebSocket-style upgrade request from `clientNs`; resolves with the response head the client read. */
+  async upgrade(clientNs: string, url: string, headers: Record<string, string> = {}): Promise<string> {
+    const c = await this.client(clientNs);
+    const u = new URL(url);
+    const port = u.port === '' ? 80 : Number(u.port);
+    const localAddress = this.sourceFor(u.hostname, port);
+    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    return new Promise((resolve, reject) => {
+      const s = netConnect({ host: '127.0.0.1', port: c.proxy.outboundPort, localAddress }, () => {
+        s.write(`GET ${u.pathname}${u.search} HTTP/1.1\r\nhost: ${u.host}\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: x\r\nsec-websocket-version: 13\r\n${extra}\r\n`);
+      });
+      let out = '';
+      s.on('data', (d: Buffer) => {
+        out += d.toString('latin1');
+        const end = out.indexOf('\r\n\r\n');
+        if (end >= 0) {
+          s.destroy();
+          resolve(out.slice(0, end));
+        }
+      });
+      s.on('error', reject);
+      s.on('close', () => resolve(out));
     });
   }
 

@@ -283,6 +283,34 @@ describe('filters', () => {
     assert.equal(world.app('v2-0').seen.at(-1)!.path, '/fixed');
   });
 
+  test('an upgrade request follows its route like any other: rewrite and header filters reach the backend, a redirect answers', async () => {
+    world.setSnapshot({
+      httpRoutes: [route('prod', 'sockets', [
+        {
+          matches: [{ path: { type: 'PathPrefix', value: '/ws' } }],
+          filters: [
+            { type: 'URLRewrite', urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/socket' } } },
+            { type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'x-ws', value: 'routed' }] } },
+          ],
+          backendRefs: [to('v1')],
+        },
+        { matches: [{ path: { type: 'PathPrefix', value: '/moved' } }], filters: [{ type: 'RequestRedirect', requestRedirect: { statusCode: 301, path: { type: 'ReplaceFullPath', replaceFullPath: '/here' } } }] },
+      ])],
+    });
+    const head = await world.upgrade('prod', 'http://web.prod/ws/chat?room=1');
+    assert.match(head, /^HTTP\/1\.1 101 /, head);
+    assert.match(head, /x-echo-pod: v1-0/i);
+    const seen = world.app('v1-0').seen.at(-1)!;
+    assert.equal(seen.path, '/socket/chat?room=1');
+    assert.equal(seen.headers['x-ws'], 'routed');
+    const moved = await world.upgrade('prod', 'http://web.prod/moved/x');
+    assert.match(moved, /^HTTP\/1\.1 301 /, moved);
+    assert.match(moved, /location: http:\/\/web\.prod\/here/i);
+    const none = await world.upgrade('prod', 'http://web.prod/elsewhere');
+    assert.match(none, /^HTTP\/1\.1 404 /, none);
+    assert.match(none, new RegExp(`${HEADER_PROXY_ERROR}: no-route`, 'i'));
+  });
+
   test('RequestMirror sends a fire-and-forget copy (bounded body) that never changes the main response', async () => {
     world.setSnapshot({
       httpRoutes: [route('prod', 'mirror', [{ filters: [{ type: 'RequestMirror', requestMirror: { backendRef: to('shadow') } }], backendRefs: [to('v1')] }])],
