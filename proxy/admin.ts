@@ -9,7 +9,7 @@
  * No endpoint changes state: every other method answers 405, so an app reaching it on loopback (SSRF)
  * learns nothing it could not already see and can stop nothing.
  */
-import { createServer } from 'node:http';
+import { createServer } from './node-http.js';
 import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 

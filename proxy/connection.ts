@@ -3,7 +3,7 @@
  * (never listening: listeners hand them detected sockets), socket piping for opaque streams and
  * WebSocket upgrades, and connection tracking for drain.
  */
-import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpServer } from './node-http.js';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import { createServer as createH2Server } from 'node:http2';
 import type { Http2Server, ServerHttp2Session, ServerHttp2Stream, IncomingHttpHeaders } from 'node:http2';

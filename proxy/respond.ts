@@ -2,7 +2,7 @@
  * Writes the proxy's own responses: errors through ERROR_TABLE (HTTP/1, HTTP/2, gRPC trailers-only),
  * and the policy hook's `respond` decisions. No other module picks a status for an error.
  */
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES } from './node-http.js';
 import type { ServerResponse } from 'node:http';
 import type { ServerHttp2Stream } from 'node:http2';
 import { HEADER_PROXY_ERROR } from '../core/contract.js';
