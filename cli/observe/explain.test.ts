@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { REPO_ROOT } from '../../test/support/paths.js';
-import { EMPTY_SNAPSHOT, type ClusterSnapshot, type HTTPRoute, type KubeObject, type Pod, type Service } from '../../core/kube.js';
+import { EMPTY_SNAPSHOT, type ClusterSnapshot, type HTTPRoute, type HTTPRouteRule, type KubeObject, type Pod, type Service } from '../../core/kube.js';
 import type { AuthorizationPolicy, MeshTLSAuthentication, NetworkAuthentication, Server } from '../../core/kube-policy.js';
 import { explain, renderExplanation } from './explain.js';
 
@@ -81,6 +81,19 @@ test('a GET from books is allowed by AuthorizationPolicy authors-get on route au
   const { decision } = serverOf(explain(BASE, FROM_BOOKS, { method: 'GET', url: URL_1, headers: [] }));
   assert.equal(decision.allowed, true);
   assert.deepEqual(decision.authorization, { kind: 'AuthorizationPolicy', name: 'booksapp/authors-get' });
+});
+
+test('an allowed request shows what its Server route rule does on the server side (filters, a redirect)', () => {
+  const withFilters = (filters: NonNullable<HTTPRouteRule['filters']>): ClusterSnapshot => ({
+    ...BASE,
+    httpRoutes: BASE.httpRoutes.map((r) => (r.metadata.name !== 'authors-get' || r.spec === undefined ? r : { ...r, spec: { ...r.spec, rules: (r.spec.rules ?? []).map((rule) => ({ ...rule, filters })) } })),
+  });
+  const tagged = explain(withFilters([{ type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'x-served-for', value: 'books' }] } }]), FROM_BOOKS, { method: 'GET', url: URL_1, headers: [] });
+  assert.deepEqual(serverOf(tagged).server.effect, ['RequestHeaderModifier: set x-served-for: books']);
+  assert.match(renderExplanation(tagged), /filters: +RequestHeaderModifier: set x-served-for: books/);
+  const moved = explain(withFilters([{ type: 'RequestRedirect', requestRedirect: { path: { type: 'ReplaceFullPath', replaceFullPath: '/v2/authors' }, statusCode: 301 } }]), FROM_BOOKS, { method: 'GET', url: URL_1, headers: [] });
+  assert.match(serverOf(moved).server.effect?.at(-1) ?? '', /^the server proxy answers 301 Location: http:\/\/authors\.booksapp\.svc\.cluster\.local:7001\/v2\/authors$/);
+  assert.deepEqual(serverOf(explain(BASE, FROM_BOOKS, { method: 'GET', url: URL_1, headers: [] })).server.effect, [], 'no filters: nothing to add');
 });
 
 test('a client that is not meshed has no identity, so MeshTLSAuthentication refuses even a GET', () => {

@@ -21,6 +21,7 @@ import { networkSetContains, parseIp } from '../../core/cidr.js';
 import { MESHED_LABEL, MESHED_LABEL_VALUE, spiffeId } from '../../core/contract.js';
 import { identityMatches } from '../../core/identity-match.js';
 import { authorizeInbound, type InboundDecision } from '../../core/inbound/authorize.js';
+import { inboundRuleEffect, type InboundRuleEffect } from '../../core/inbound/filters.js';
 import { compileInboundPort, indexInboundPolicy, type InboundCompileOptions } from '../../core/inbound/compile.js';
 import type { CompiledAuthentication, CompiledAuthorization, InboundPortPolicy } from '../../core/inbound/types.js';
 import { matchLabelSelector } from '../../core/inbound/label-selector.js';
@@ -57,6 +58,8 @@ export interface ServerSide {
   readonly port?: number;
   readonly meshed: boolean;
   readonly decision?: InboundDecision;
+  /** What the selected Server route rule does to an allowed request (its filters, a redirect). */
+  readonly effect?: readonly string[];
   /** Why each applicable AuthorizationPolicy did not allow (on a denial). */
   readonly candidates: readonly string[];
   readonly note?: string;
@@ -199,6 +202,14 @@ function denialCandidates(policy: InboundPortPolicy, decision: InboundDecision, 
   });
 }
 
+/** The server-side effect of an allowed request's Server route rule, as lines; empty: the rule has no filters. */
+function inboundEffectText(effect: InboundRuleEffect, filters: readonly CompiledFilter[]): string[] {
+  const listed = filters.flatMap(describeFilter);
+  if (effect.kind === 'redirect') return [...listed, `the server proxy answers ${effect.status} Location: ${effect.location}`];
+  if (effect.kind === 'unsupported') return [effect.message];
+  return listed;
+}
+
 function forwardedRequest(req: RequestInfo, d: OutboundDecision): RequestInfo {
   if (d.kind !== 'forward') return req;
   const headers = applyHeaderOps(new Map([...req.headers].map(([k, v]) => [k, [...v]])), d.requestHeaderOps);
@@ -246,7 +257,8 @@ export function explain(snapshot: ClusterSnapshot, client: ExplainClient, reques
     const portPolicy = compileInboundPort(inIndex, pod, targetPort);
     const tls = clientMeshed;
     const decision = authorizeInbound(portPolicy, { ...(identity !== undefined ? { clientIdentity: identity } : {}), tls, clientIp: ip ?? '', req: fwd });
-    return { ...base, port: targetPort, decision, candidates: denialCandidates(portPolicy, decision, tls ? identity : undefined, ip) };
+    const effect = decision.allowed && decision.selection !== undefined ? inboundEffectText(inboundRuleEffect(decision.selection, fwd, targetPort), decision.selection.rule.filters) : undefined;
+    return { ...base, port: targetPort, decision, ...(effect !== undefined ? { effect } : {}), candidates: denialCandidates(portPolicy, decision, tls ? identity : undefined, ip) };
   };
 
   const clientInfo = {
@@ -344,6 +356,7 @@ export function renderExplanation(e: Explanation): string {
     out.push(`      authorization: ${d.authorization === undefined ? 'none' : `${d.authorization.kind === 'AuthorizationPolicy' ? 'AuthorizationPolicy ' : ''}${d.authorization.name}${d.authorization.kind === 'default' ? ' (default policy)' : d.authorization.kind === 'accessPolicy' ? ' (accessPolicy)' : ''}`}`);
     out.push(`      decision:      ${d.allowed ? (d.audit === true ? 'ALLOWED (audit)' : 'ALLOWED') : `DENIED (${d.status ?? ''}${d.grpcStatus !== undefined ? `, grpc-status ${d.grpcStatus}` : ''})`}`);
     out.push(`      reason:        ${d.reason}`);
+    if (s.effect !== undefined && s.effect.length > 0) out.push(`      filters:       ${s.effect.join('; ')}`);
     for (const c of s.candidates) out.push(`      - ${c}`);
   }
   return `${out.join('\n')}\n`;
