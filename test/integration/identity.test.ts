@@ -167,6 +167,23 @@ describe('Certify', () => {
     assert.match(err.details, /pod shop\/web-gone/);
   });
 
+  test('a token TokenReview still accepts (cached) for a pod that is gone, or replaced under its name, is refused with NOT_FOUND', async () => {
+    const token = podToken('shop', 'web', 'web-cached');
+    reviewer.valid.set(token, 'system:serviceaccount:shop:web');
+    reviewer.gone.add('Pod/shop/web-cached');
+    const err = await certifyError(token);
+    assert.equal(err.code, status.NOT_FOUND);
+    assert.match(err.details, /pod shop\/web-cached, which no longer exists/);
+    reviewer.gone.delete('Pod/shop/web-cached');
+    const c = certifier(controller);
+    try {
+      const ok = await c.certify({ identity: WEB, token, csrPem: createCsr(WEB, webKeys) });
+      assert.ok(ok.leafPem.includes('BEGIN CERTIFICATE'), 'the same token is certified while its pod exists');
+    } finally {
+      c.close();
+    }
+  });
+
   test('the token of a deleted ServiceAccount is refused with NOT_FOUND', async () => {
     const token = podToken('shop', 'old', 'old-1');
     reviewer.rejected.set(token, 'serviceaccounts "old" not found');
@@ -238,7 +255,8 @@ describe('admin server', () => {
     const metrics = await (await fetch(`${base}/metrics`)).text();
     assert.match(metrics, /weft_identity_certify_requests_total\{result="ok"\} [1-9]/);
     assert.match(metrics, /weft_identity_certify_requests_total\{result="identity_mismatch"\} [1-9]/);
-    assert.match(metrics, /weft_identity_certify_requests_total\{result="token_pod_deleted"\} 1/);
+    // Two: the rejected token of a deleted pod and the cached-accepted one of a gone pod.
+    assert.match(metrics, /weft_identity_certify_requests_total\{result="token_pod_deleted"\} 2/);
     assert.match(metrics, /weft_identity_certify_duration_seconds_count\{result="ok"\} [1-9]/);
   });
 });

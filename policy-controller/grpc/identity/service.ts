@@ -20,7 +20,7 @@ import type { ConcurrencyLimiter } from './limiter.js';
 import type { IdentityMetrics } from './metrics.js';
 import { CertifyRefusal } from './refusal.js';
 import type { TokenReviewer, TokenReviewResult } from './token.js';
-import { classifyRejectedToken, decodeUnverifiedClaims, parseServiceAccountUsername } from './token.js';
+import { classifyRejectedToken, decodeUnverifiedClaims, existsOrUnknown, parseServiceAccountUsername } from './token.js';
 
 export interface IdentityServiceOptions {
   readonly trustDomain: string;
@@ -99,6 +99,16 @@ export class IdentityService {
         'identity_mismatch',
         `the token is for ServiceAccount ${account.namespace}/${account.name}, but ${req.identity} was requested`,
       );
+    }
+
+    // The API server caches TokenReview verdicts for a few seconds, so an accepted token may belong to
+    // a pod that is already gone (or replaced: another uid). Its Pod is read once more, uncached.
+    const claims = decodeUnverifiedClaims(req.token);
+    if (claims?.namespace !== undefined && claims.pod !== undefined) {
+      const pod = { kind: 'Pod', namespace: claims.namespace, name: claims.pod.name, uid: claims.pod.uid } as const;
+      if (!(await existsOrUnknown(this.opts.reviewer, pod, AbortSignal.timeout(this.opts.reviewTimeoutMs ?? 10_000)))) {
+        throw new CertifyRefusal('token_pod_deleted', `the token is bound to pod ${pod.namespace}/${pod.name}, which no longer exists`);
+      }
     }
 
     try {

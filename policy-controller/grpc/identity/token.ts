@@ -124,7 +124,7 @@ export async function classifyRejectedToken(
 }
 
 /** A lookup failure is not evidence that the object is gone: report the generic refusal instead. */
-async function existsOrUnknown(reviewer: TokenReviewer, object: BoundObject, signal: AbortSignal): Promise<boolean> {
+export async function existsOrUnknown(reviewer: TokenReviewer, object: BoundObject, signal: AbortSignal): Promise<boolean> {
   try {
     return await reviewer.exists(object, signal);
   } catch {
