@@ -1,5 +1,5 @@
 /**
- * The admin server (7191), on its own port, never reachable through the data listeners (case 38):
+ * The admin server (PROXY_ADMIN_PORT), on its own port, never reachable through the data listeners (case 38):
  *
  *   GET /live     200 while the process runs
  *   GET /ready    200 once the certificate, policy and discovery have all arrived (and not draining)

@@ -2,16 +2,16 @@
  * The iptables rules proxy-init installs in the pod's network namespace, as pure data: nat-table input
  * for iptables-restore, one per address family, plus the jumps into Weft's own chains.
  *
- *   PREROUTING -p tcp -> WEFT_INBOUND:  admin port, skipped ports  -> RETURN;  rest -> REDIRECT 7143
+ *   PREROUTING -p tcp -> WEFT_INBOUND:  admin port, skipped ports  -> RETURN;  rest -> REDIRECT PROXY_INBOUND_PORT
  *   OUTPUT     -p tcp -> WEFT_OUTBOUND: from 127.0.0.6 over lo -> RETURN (the inbound proxy to its app)
  *                                       proxy UID over lo to the pod's own IP -> WEFT_INBOUND (IPv4)
- *                                       proxy UID, loopback, skipped ports -> RETURN;  rest -> REDIRECT 7140
+ *                                       proxy UID, loopback, skipped ports -> RETURN;  rest -> REDIRECT PROXY_OUTBOUND_PORT
  *
  * Idempotent: the restore input declares both chains, which flushes and rebuilds them atomically, and
  * each jump is added only when `-C` does not find it. Nothing outside these two chains and two jumps
  * is touched, and all of it lives in the pod's own network namespace.
  *
- * The proxy's own traffic (UID 7102) is never redirected: its outbound connections go straight to
+ * The proxy's own traffic (PROXY_UID) is never redirected: its outbound connections go straight to
  * peers and its inbound forwarding reaches the app. Loopback is left alone so the app can talk to
  * itself and to the proxy's admin port. The admin port is excluded inbound so the kubelet's probes
  * reach the proxy's /ready and /live directly.

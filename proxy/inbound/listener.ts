@@ -1,5 +1,5 @@
 /**
- * The inbound listener (7143): connections to the pod's app ports are redirected here.
+ * The inbound listener (PROXY_INBOUND_PORT): connections to the pod's app ports are redirected here.
  *
  *   accept -> per-client connection cap -> SO_ORIGINAL_DST (the app port)
  *     -> detect: TLS offering a mesh ALPN -> terminate mTLS, peer identity from its certificate

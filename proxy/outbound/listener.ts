@@ -1,5 +1,5 @@
 /**
- * The outbound listener (127.0.0.1:7140): everything the app sends is redirected here.
+ * The outbound listener (PROXY_OUTBOUND_ADDRESS:PROXY_OUTBOUND_PORT): everything the app sends is redirected here.
  *
  *   accept -> SO_ORIGINAL_DST -> Destinations.resolve
  *     unknown                         -> plaintext TCP pipe to the original destination (no detection)

@@ -11,7 +11,7 @@ export type CertifyRefusalReason =
   /** The CSR asks for another SAN than exactly the requested identity. */
   | 'csr_identity_mismatch'
   | 'token_missing'
-  /** The token is not for audience identity.weft.dev. */
+  /** The token is not for audience IDENTITY_TOKEN_AUDIENCE. */
   | 'token_wrong_audience'
   | 'token_expired'
   /** The pod the token is bound to no longer exists (or is another pod with the same name). */

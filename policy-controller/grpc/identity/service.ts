@@ -2,7 +2,7 @@
  * Identity.Certify: a proxy trades a CSR and its projected ServiceAccount token for a leaf.
  *
  *   request -> identity parses (our trust domain) -> CSR parses, verifies, asks for exactly that ID
- *           -> TokenReview(audience identity.weft.dev) authenticates the token   [bounded concurrency]
+ *           -> TokenReview(audience IDENTITY_TOKEN_AUDIENCE) authenticates the token   [bounded concurrency]
  *           -> token's ServiceAccount == requested ns/sa -> issuer signs -> leaf + chain
  *
  * A refusal is a CertifyRefusal (grpc/status.ts maps it), logged once and counted by reason.
