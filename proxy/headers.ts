@@ -228,3 +228,26 @@ interface HeaderOpsLike {
   readonly add?: readonly (readonly [string, string])[];
   readonly remove?: readonly string[];
 }
+
+/** HTTP/2 request headers as a flat list for route matching (pseudo-headers left out). */
+export function h2FlatHeaders(h: Record<string, string | string[]>): string[] {
+  const out: string[] = [];
+  for (const name in h) {
+    if (name[0] === ':') continue;
+    const v = h[name]!;
+    if (Array.isArray(v)) for (const x of v) out.push(name, x);
+    else out.push(name, v);
+  }
+  return out;
+}
+
+/** Replaces the Host of a flat HTTP/1 header list (a URLRewrite hostname), adding it when absent. */
+export function setHost(headers: string[], host: string): void {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] === 'host') {
+      headers[i + 1] = host;
+      return;
+    }
+  }
+  headers.push('host', host);
+}

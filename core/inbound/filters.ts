@@ -7,7 +7,7 @@
  */
 import { normalizeAuthority } from '../request.js';
 import type { RequestInfo } from '../request.js';
-import { modifyPath, redirectLocation } from '../routes/filters.js';
+import { applyFilterList, startEffects } from '../routes/filters.js';
 import type { CompiledFilter, HeaderOps, RuleSelection } from '../routes/types.js';
 
 export type InboundRuleEffect =
@@ -36,38 +36,15 @@ export function inboundUnsupported(filters: readonly CompiledFilter[]): string |
 export function inboundRuleEffect(sel: RuleSelection, req: RequestInfo, port: number): InboundRuleEffect {
   const unsupported = inboundUnsupported(sel.rule.filters);
   if (unsupported !== undefined) return { kind: 'unsupported', message: `route ${sel.route.name} rule ${sel.rule.index}: ${unsupported}` };
-  const requestHeaderOps: HeaderOps[] = [];
-  const responseHeaderOps: HeaderOps[] = [];
-  let path = req.path;
-  let authority: string | undefined;
-  for (const f of sel.rule.filters) {
-    switch (f.kind) {
-      case 'requestHeaders':
-        requestHeaderOps.push(f.ops);
-        break;
-      case 'responseHeaders':
-        responseHeaderOps.push(f.ops);
-        break;
-      case 'rewrite':
-        if (f.path !== undefined) path = modifyPath(path, f.path, sel.match);
-        if (f.hostname !== undefined) authority = f.hostname;
-        break;
-      case 'redirect': {
-        const location = redirectLocation(f, sel.match, {
-          requestScheme: 'http',
-          requestHost: req.host,
-          fallbackHost: req.host,
-          // The port the client dialled is not known here: the request's own authority says it, else the app port.
-          listenerPort: normalizeAuthority(req.authority)?.port ?? port,
-          path,
-          rawQuery: req.rawQuery,
-        });
-        return { kind: 'redirect', status: f.statusCode, location, responseHeaderOps };
-      }
-      case 'mirror':
-      case 'unsupported':
-        break;
-    }
-  }
-  return { kind: 'forward', requestHeaderOps, responseHeaderOps, path, ...(authority !== undefined ? { authority } : {}) };
+  const acc = startEffects(req.path, req.authority);
+  const redirect = applyFilterList(sel.rule.filters, acc, sel.match, {
+    requestScheme: 'http',
+    requestHost: req.host,
+    fallbackHost: req.host,
+    // The port the client dialled is not known here: the request's own authority says it, else the app port.
+    listenerPort: normalizeAuthority(req.authority)?.port ?? port,
+    rawQuery: req.rawQuery,
+  });
+  if (redirect !== undefined) return { kind: 'redirect', status: redirect.status, location: redirect.location, responseHeaderOps: acc.res };
+  return { kind: 'forward', requestHeaderOps: acc.req, responseHeaderOps: acc.res, path: acc.path, ...(acc.hostRewritten ? { authority: acc.authority } : {}) };
 }

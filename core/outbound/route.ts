@@ -14,7 +14,8 @@
  */
 
 import type { RequestInfo } from '../request.js';
-import { modifyPath, redirectLocation } from '../routes/filters.js';
+import { applyFilterList, startEffects } from '../routes/filters.js';
+import type { FilterEffects } from '../routes/filters.js';
 import { selectInTable } from '../routes/match.js';
 import type {
   BackendTarget,
@@ -111,64 +112,23 @@ function hasUnsupported(filters: readonly CompiledFilter[]): CompiledFilter | un
   return filters.find((f) => f.kind === 'unsupported');
 }
 
-interface Accumulated {
-  readonly req: HeaderOps[];
-  readonly res: HeaderOps[];
-  readonly mirrors: MirrorTarget[];
-  path: string;
-  authority: string;
-  pathRewritten: boolean;
-  hostRewritten: boolean;
-}
-
 /** Applies one filter list; returns a redirect decision when the list redirects. */
 function applyFilters(
   filters: readonly CompiledFilter[],
-  acc: Accumulated,
+  acc: FilterEffects,
   match: CompiledMatch,
   req: RequestInfo,
   policy: OutboundPolicy,
   options: RouteOptions,
 ): RedirectDecision | undefined {
-  for (const f of filters) {
-    switch (f.kind) {
-      case 'requestHeaders':
-        acc.req.push(f.ops);
-        break;
-      case 'responseHeaders':
-        acc.res.push(f.ops);
-        break;
-      case 'mirror':
-        if (f.target.kind === 'service' && f.numerator > 0) {
-          acc.mirrors.push({ target: f.target, numerator: f.numerator, denominator: f.denominator });
-        }
-        break;
-      case 'rewrite':
-        if (f.path !== undefined) {
-          acc.path = modifyPath(acc.path, f.path, match);
-          acc.pathRewritten = true;
-        }
-        if (f.hostname !== undefined) {
-          acc.authority = f.hostname;
-          acc.hostRewritten = true;
-        }
-        break;
-      case 'redirect': {
-        const location = redirectLocation(f, match, {
-          requestScheme: options.scheme ?? 'http',
-          requestHost: req.host,
-          fallbackHost: `${policy.service.name}.${policy.service.namespace}`,
-          listenerPort: policy.port,
-          path: acc.path,
-          rawQuery: req.rawQuery,
-        });
-        return { kind: 'redirect', status: f.statusCode, location, responseHeaderOps: acc.res };
-      }
-      case 'unsupported':
-        break;
-    }
-  }
-  return undefined;
+  const r = applyFilterList(filters, acc, match, {
+    requestScheme: options.scheme ?? 'http',
+    requestHost: req.host,
+    fallbackHost: `${policy.service.name}.${policy.service.namespace}`,
+    listenerPort: policy.port,
+    rawQuery: req.rawQuery,
+  });
+  return r === undefined ? undefined : { kind: 'redirect', status: r.status, location: r.location, responseHeaderOps: acc.res };
 }
 
 function unresolvedMessage(t: BackendTarget): string {
@@ -193,15 +153,7 @@ export function routeOutbound(
     return error(req, 500, 'unsupported-rule', `${where} uses what Weft does not support: ${rule.unsupported ?? 'filter'}`);
   }
 
-  const acc: Accumulated = {
-    req: [],
-    res: [],
-    mirrors: [],
-    path: req.path,
-    authority: req.authority,
-    pathRewritten: false,
-    hostRewritten: false,
-  };
+  const acc = startEffects(req.path, req.authority);
   const redirect = applyFilters(rule.filters, acc, match, req, policy, options);
   if (redirect) return redirect;
 

@@ -16,7 +16,7 @@
  *   mesh's "listener port"). The port is omitted when it is the scheme's default (http 80, https 443).
  */
 
-import type { CompiledMatch, HeaderOps, PathModifier } from './types.js';
+import type { CompiledFilter, CompiledMatch, HeaderOps, PathModifier, ServiceTarget } from './types.js';
 
 export type HeaderMap = Map<string, string[]>;
 
@@ -85,4 +85,60 @@ export function redirectLocation(r: RedirectInput, match: CompiledMatch, ctx: Re
   const portPart = port === defaultPort(scheme) ? '' : `:${port}`;
   const query = ctx.rawQuery !== '' ? `?${ctx.rawQuery}` : '';
   return `${scheme}://${host}${portPart}${path}${query}`;
+}
+
+/** What a rule's filters have done to a request so far (both sides of the mesh accumulate into one). */
+export interface FilterEffects {
+  readonly req: HeaderOps[];
+  readonly res: HeaderOps[];
+  readonly mirrors: { readonly target: ServiceTarget; readonly numerator: number; readonly denominator: number }[];
+  path: string;
+  authority: string;
+  pathRewritten: boolean;
+  hostRewritten: boolean;
+}
+
+export function startEffects(path: string, authority: string): FilterEffects {
+  return { req: [], res: [], mirrors: [], path, authority, pathRewritten: false, hostRewritten: false };
+}
+
+/**
+ * Applies one filter list in order into `acc`; returns the redirect when the list redirects (the
+ * Location composed from `redirect` and the path rewritten so far). Unsupported filters are the
+ * caller's to refuse before this runs.
+ */
+export function applyFilterList(
+  filters: readonly CompiledFilter[],
+  acc: FilterEffects,
+  match: CompiledMatch,
+  redirect: Omit<RedirectContext, 'path'>,
+): { readonly status: number; readonly location: string } | undefined {
+  for (const f of filters) {
+    switch (f.kind) {
+      case 'requestHeaders':
+        acc.req.push(f.ops);
+        break;
+      case 'responseHeaders':
+        acc.res.push(f.ops);
+        break;
+      case 'mirror':
+        if (f.target.kind === 'service' && f.numerator > 0) acc.mirrors.push({ target: f.target, numerator: f.numerator, denominator: f.denominator });
+        break;
+      case 'rewrite':
+        if (f.path !== undefined) {
+          acc.path = modifyPath(acc.path, f.path, match);
+          acc.pathRewritten = true;
+        }
+        if (f.hostname !== undefined) {
+          acc.authority = f.hostname;
+          acc.hostRewritten = true;
+        }
+        break;
+      case 'redirect':
+        return { status: f.statusCode, location: redirectLocation(f, match, { ...redirect, path: acc.path }) };
+      case 'unsupported':
+        break;
+    }
+  }
+  return undefined;
 }

@@ -28,7 +28,7 @@ import { ListenerBase } from '../listener-base.js';
 import type { ProxyDeps } from '../deps.js';
 import { detect } from '../detect.js';
 import { forwardH2Stream, h2RequestHeaders } from '../h2-exchange.js';
-import { applyFlatHeaderOps, applyResponseHeaderOps, checkH2Fields, forwardRequestHeaders, hasSafeFraming, isSafeHeaderValue, originForm } from '../headers.js';
+import { applyFlatHeaderOps, applyResponseHeaderOps, checkH2Fields, forwardRequestHeaders, h2FlatHeaders, hasSafeFraming, isSafeHeaderValue, originForm, setHost } from '../headers.js';
 import { Http1Exchange } from '../http1-exchange.js';
 import type { Upstream } from '../http1-exchange.js';
 import { MESH_ALPNS } from '../mtls.js';
@@ -179,7 +179,7 @@ export class InboundListener extends ListenerBase {
       return;
     }
     if (decision.requestHeaders !== undefined) applyFlatHeaderOps(headers, [...decision.requestHeaders, DROP_CLIENT_ID]);
-    if (decision.authority !== undefined && isSafeHeaderValue(decision.authority)) applyFlatHeaderOps(headers, [{ set: [['host', decision.authority]] }]);
+    if (decision.authority !== undefined && isSafeHeaderValue(decision.authority)) setHost(headers, decision.authority);
     if (conn.clientId !== undefined) headers.push(HEADER_CLIENT_ID, conn.clientId);
     if (decision.setHeaders !== undefined) for (const [k, v] of Object.entries(safeHeaders(decision.setHeaders))) headers.push(k, v);
     const up: Upstream = (conn.upstream ??= { dispatcher: this.deps.pools.http1(conn.app), state: undefined });
@@ -215,7 +215,7 @@ export class InboundListener extends ListenerBase {
     const extra: [string, string][] = conn.clientId !== undefined ? [[HEADER_CLIENT_ID, conn.clientId]] : [];
     const edit = (headers: string[]): void => {
       if (decision.requestHeaders !== undefined) applyFlatHeaderOps(headers, [...decision.requestHeaders, DROP_CLIENT_ID]);
-      if (decision.authority !== undefined && isSafeHeaderValue(decision.authority)) applyFlatHeaderOps(headers, [{ set: [['host', decision.authority]] }]);
+      if (decision.authority !== undefined && isSafeHeaderValue(decision.authority)) setHost(headers, decision.authority);
     };
     this.deps.pools.opaque(conn.app).then((up) => {
       up.write(upgradeHead(req, decision.path ?? req.url ?? '/', extra, edit));
@@ -242,7 +242,7 @@ export class InboundListener extends ListenerBase {
     const path = String(headers[':path'] ?? '/');
     const out = h2RequestHeaders(headers);
     const decision = this.authorize(conn, {
-      method: String(headers[':method']), authority: String(headers[':authority'] ?? ''), path, protocol: grpc ? 'grpc' : 'http2', header: (n) => headers[n], rawHeaders: flat(out),
+      method: String(headers[':method']), authority: String(headers[':authority'] ?? ''), path, protocol: grpc ? 'grpc' : 'http2', header: (n) => headers[n], rawHeaders: h2FlatHeaders(out),
     });
     if (decision.kind === 'deny') {
       const code = decision.code ?? 'FORBIDDEN';
@@ -289,16 +289,4 @@ export class InboundListener extends ListenerBase {
     super.destroy();
     this.tls.close();
   }
-}
-
-/** HTTP/2 request headers as a flat list for route matching (pseudo-headers left out). */
-function flat(h: Record<string, string | string[]>): string[] {
-  const out: string[] = [];
-  for (const name in h) {
-    if (name[0] === ':') continue;
-    const v = h[name]!;
-    if (Array.isArray(v)) for (const x of v) out.push(name, x);
-    else out.push(name, v);
-  }
-  return out;
 }

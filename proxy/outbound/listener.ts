@@ -26,7 +26,7 @@ import { forwardH2Stream, h2RequestHeaders } from '../h2-exchange.js';
 import { constants as h2constants } from 'node:http2';
 import type { Dispatcher } from 'undici';
 import { ERROR_TABLE } from '../errors.js';
-import { applyFlatHeaderOps, applyResponseHeaderOps, checkH2Fields, forwardRequestHeaders, hasSafeFraming, isSafeHeaderValue, originForm } from '../headers.js';
+import { applyFlatHeaderOps, applyResponseHeaderOps, checkH2Fields, forwardRequestHeaders, h2FlatHeaders, hasSafeFraming, isSafeHeaderValue, originForm, setHost } from '../headers.js';
 import type { DirectionStats } from '../metrics.js';
 import { Http1Exchange } from '../http1-exchange.js';
 import type { Upstream } from '../http1-exchange.js';
@@ -322,7 +322,7 @@ export class OutboundListener extends ListenerBase {
     let maxAttempts = MAX_ATTEMPTS;
     let extra: RouteExtras = NO_EXTRAS;
     if (conn.target !== undefined) {
-      const decision = this.route(conn.target, null, String(headers[':path'] ?? '/'), grpc ? 'grpc' : 'http2', headers, h2Flat(out));
+      const decision = this.route(conn.target, null, String(headers[':path'] ?? '/'), grpc ? 'grpc' : 'http2', headers, h2FlatHeaders(out));
       if (decision === undefined) {
         writeH2Error(stream, 'POLICY_FAILED', grpc);
         return;
@@ -472,28 +472,6 @@ const MIRROR_BODY_LIMIT = 64 * 1024;
 
 function opsList(ops: HeaderOps | readonly HeaderOps[]): readonly HeaderOps[] {
   return Array.isArray(ops) ? (ops as readonly HeaderOps[]) : [ops as HeaderOps];
-}
-
-function setHost(headers: string[], host: string): void {
-  for (let i = 0; i < headers.length; i += 2) {
-    if (headers[i] === 'host') {
-      headers[i + 1] = host;
-      return;
-    }
-  }
-  headers.push('host', host);
-}
-
-/** HTTP/2 request headers as a flat list for route matching (pseudo-headers left out). */
-function h2Flat(h: Record<string, string | string[]>): string[] {
-  const out: string[] = [];
-  for (const name in h) {
-    if (name[0] === ':') continue;
-    const v = h[name]!;
-    if (Array.isArray(v)) for (const x of v) out.push(name, x);
-    else out.push(name, v);
-  }
-  return out;
 }
 
 /** Reads a mirror's answer and drops it; gives up after `timeoutMs`. */
