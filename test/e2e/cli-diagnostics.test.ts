@@ -6,7 +6,6 @@
  * weft-controller Service in the cluster, says which path answered what.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +14,7 @@ import { after, before, test } from 'node:test';
 import { useCluster, type Cluster } from '../cluster/fixture.js';
 import { GATEWAY_API_DIR, REPO_ROOT } from '../support/paths.js';
 import { createMesh, startControllerProcess, webhookCertificate, type ControllerProcess } from '../support/policy-controller.js';
+import { runWeft, type WeftRun } from '../support/weft-cli.js';
 
 let cluster: Cluster;
 let controller: ControllerProcess;
@@ -48,17 +48,7 @@ after(async () => {
   await cluster?.core.deleteNamespace({ name: leaseNs }).catch(() => undefined);
 });
 
-function weft(args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'weft.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code: code ?? -1, out, err }));
-  });
-}
+const weft = (args: readonly string[]): Promise<WeftRun> => runWeft(args);
 
 const OBJECTS = `
 apiVersion: v1
@@ -107,8 +97,8 @@ test('weft diagnostics policy reads what the controller pushes for a Service por
   let svcOut = '';
   await cluster.waitFor('the route in the pushed outbound policy', async () => {
     const r = await weft(['diagnostics', 'policy', 'svc/echo', '80', '-n', ns, ...admin, '-o', 'json']);
-    svcOut = r.out;
-    return r.code === 0 && r.out.includes('echo-split') && r.out.includes('echo-v2') ? true : `exit ${r.code}: ${r.err}${r.out.slice(0, 300)}`;
+    svcOut = r.stdout;
+    return r.code === 0 && r.stdout.includes('echo-split') && r.stdout.includes('echo-v2') ? true : `exit ${r.code}: ${r.stderr}${r.stdout.slice(0, 300)}`;
   }, { timeoutMs: 30_000 });
   const svc = JSON.parse(svcOut) as { service: string; port: number; clientNamespace: string; policy: unknown };
   assert.deepEqual([svc.service, svc.port, svc.clientNamespace], [`${ns}/echo`, 80, ns]);
@@ -116,21 +106,21 @@ test('weft diagnostics policy reads what the controller pushes for a Service por
   let podOut = '';
   await cluster.waitFor('the Server in the pushed inbound policy', async () => {
     const r = await weft(['diagnostics', 'policy', 'pod/echo-0', '8080', '-n', ns, ...admin]);
-    podOut = r.out;
-    return r.code === 0 && r.out.includes('echo-http') ? true : `exit ${r.code}: ${r.err}${r.out.slice(0, 300)}`;
+    podOut = r.stdout;
+    return r.code === 0 && r.stdout.includes('echo-http') ? true : `exit ${r.code}: ${r.stderr}${r.stdout.slice(0, 300)}`;
   }, { timeoutMs: 30_000 });
   assert.match(podOut, new RegExp(`^pod: ${ns}/echo-0\\nport: 8080\\n`), 'YAML by default, pod and port first');
 
   const missing = await weft(['diagnostics', 'policy', 'pod/nope', '8080', '-n', ns, ...admin]);
   assert.equal(missing.code, 1);
-  assert.match(missing.err, new RegExp(`answered 404: pod ${ns}/nope is not in the index`));
+  assert.match(missing.stderr, new RegExp(`answered 404: pod ${ns}/nope is not in the index`));
 });
 
 test('weft diagnostics without --controller-admin goes through the API server service proxy and reports its answer', async () => {
   const r = await weft(['diagnostics', 'policy', 'svc/echo', '80', '-n', 'default', '--kubeconfig', cluster.info.kubeconfig]);
   assert.equal(r.code, 1);
-  assert.match(r.err, /\/api\/v1\/namespaces\/weft-system\/services\/weft-controller:9990\/proxy\/debug\/policy\?service=default%2Fecho&port=80&clientNamespace=default\) answered \d{3}/);
+  assert.match(r.stderr, /\/api\/v1\/namespaces\/weft-system\/services\/weft-controller:9990\/proxy\/debug\/policy\?service=default%2Fecho&port=80&clientNamespace=default\) answered \d{3}/);
   const usage = await weft(['diagnostics', 'policy', 'deploy/x', '80']);
   assert.equal(usage.code, 2);
-  assert.match(usage.err, /is not pod\/<name> or svc\/<name>[\s\S]*Usage: weft diagnostics/);
+  assert.match(usage.stderr, /is not pod\/<name> or svc\/<name>[\s\S]*Usage: weft diagnostics/);
 });

@@ -9,30 +9,18 @@
  * finished elsewhere); the figures' computation is the same code either way.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { before, test } from 'node:test';
-import { join } from 'node:path';
 import { PROXY_ADMIN_PORT } from '../../core/contract.js';
 import { REPO_MOUNT } from '../cluster/agent/images.js';
 import { useCluster, type Cluster } from '../cluster/fixture.js';
-import { REPO_ROOT } from '../support/paths.js';
+import { runWeft, type WeftRun } from '../support/weft-cli.js';
 
 let cluster: Cluster;
 before(async () => {
   cluster = await useCluster();
 });
 
-function weft(args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'weft.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code: code ?? -1, out, err }));
-  });
-}
+const weft = (args: readonly string[]): Promise<WeftRun> => runWeft(args);
 
 /** Serves <fixture>-t0.prom and -t1.prom in turn, with the fixture's namespace replaced by the test's. */
 const SERVER = [
@@ -82,9 +70,9 @@ spec:
 
   // --from keeps other tests' meshed pods (clients anywhere in the cluster by default) out of the window.
   const routes = await weft(['routes', 'svc/authors', ...kc, '--from', `ns/${ns}`, '-o', 'json']);
-  assert.equal(routes.code, 0, routes.err);
-  assert.equal(routes.err, '', 'every pod was scraped');
-  const rows = JSON.parse(routes.out) as { backend: { name: string }; requests: number; successRate: number; timeouts: number; p50Seconds: number; p95Seconds: number; p99Seconds: number; rps: number; windowSeconds: number }[];
+  assert.equal(routes.code, 0, routes.stderr);
+  assert.equal(routes.stderr, '', 'every pod was scraped');
+  const rows = JSON.parse(routes.stdout) as { backend: { name: string }; requests: number; successRate: number; timeouts: number; p50Seconds: number; p95Seconds: number; p99Seconds: number; rps: number; windowSeconds: number }[];
   assert.deepEqual(rows.map((r) => [r.backend.name, r.requests, r.successRate, r.timeouts, r.p50Seconds, r.p95Seconds, r.p99Seconds]), [
     ['authors', 66, 0.9091, 3, 0.011875, 0.205, 4.45],
     ['authors-v2', 15, 1, 0, 0.00625, 0.009625, 0.009925],
@@ -93,14 +81,14 @@ spec:
   assert.ok(Math.abs(rows[0]!.rps - 66 / rows[0]!.windowSeconds) < 0.001);
 
   const authz = await weft(['authz', 'deploy/authors', ...kc]);
-  assert.equal(authz.code, 0, authz.err);
-  const lines = authz.out.trimEnd().split('\n');
+  assert.equal(authz.code, 0, authz.stderr);
+  const lines = authz.stdout.trimEnd().split('\n');
   assert.match(lines[0] ?? '', /^SERVER +ROUTE +AUTHORIZATION +ALLOWED_RPS +DENIED_RPS +SUCCESS +LATENCY_P50 +LATENCY_P95 +LATENCY_P99$/);
   assert.match(lines[1] ?? '', /^authors +authors-get +authors-get +\S+rps +0rps +98\.36% +3\.79ms +9\.32ms +16ms$/);
   assert.match(lines[2] ?? '', /^authors +authors-modify +- +0rps +\S+rps +- +- +- +-$/);
 
   const stat = await weft(['stat', 'deploy', ...kc, '-o', 'wide']);
-  assert.equal(stat.code, 0, stat.err);
-  assert.match(stat.out, /\ndeploy\/authors +1\/1 +98\.51% +\S+rps +3\.79ms +9\.89ms +33ms +140 +2 +6\n/);
-  assert.match(stat.out, /\ndeploy\/books +1\/1 +- +- +- +- +- +0 +0 +0\n/);
+  assert.equal(stat.code, 0, stat.stderr);
+  assert.match(stat.stdout, /\ndeploy\/authors +1\/1 +98\.51% +\S+rps +3\.79ms +9\.89ms +33ms +140 +2 +6\n/);
+  assert.match(stat.stdout, /\ndeploy\/books +1\/1 +- +- +- +- +- +0 +0 +0\n/);
 });

@@ -11,32 +11,17 @@
  * weft-client-id, the server proxy counts the TLS handshake), before and after `weft upgrade`.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
 import { useCluster } from '../cluster/fixture.js';
 import type { Cluster } from '../cluster/fixture.js';
+import { runWeft, type WeftRun } from '../support/weft-cli.js';
 
 let cluster: Cluster;
 let installed = false;
 let weftCrdsBefore = false;
 
-interface Run { code: number; stdout: string; stderr: string }
-
-function weft(args: string[], input?: string): Promise<Run> {
-  const main = join(cluster.info.repoRoot, 'dist', 'cli', 'main.js');
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [main, ...args], { env: { ...process.env, KUBECONFIG: cluster.info.kubeconfig }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    p.on('error', reject);
-    p.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    p.stdin.end(input ?? '');
-  });
-}
+const weft = (args: string[], input?: string): Promise<WeftRun> => runWeft(args, { kubeconfig: cluster.info.kubeconfig, ...(input !== undefined ? { input } : {}) });
 
 async function kubectlOk(args: string[], input?: string): Promise<string> {
   const r = await cluster.kubectl(args, input === undefined ? { timeoutMs: 120_000 } : { input, timeoutMs: 120_000 });

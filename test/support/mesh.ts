@@ -11,12 +11,11 @@
  *   ...
  *   await mesh.release();                       // in after()
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { useCluster } from '../cluster/fixture.js';
 import type { Cluster } from '../cluster/fixture.js';
+import { runWeft as runCli, type WeftRun } from './weft-cli.js';
 
-export interface WeftRun { code: number; stdout: string; stderr: string }
+export type { WeftRun } from './weft-cli.js';
 
 export interface Mesh {
   readonly cluster: Cluster;
@@ -31,17 +30,7 @@ export interface Mesh {
 const NS = 'weft-system';
 
 export function runWeft(cluster: Cluster, args: readonly string[], input?: string): Promise<WeftRun> {
-  const main = join(cluster.info.repoRoot, 'dist', 'cli', 'main.js');
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [main, ...args], { env: { ...process.env, KUBECONFIG: cluster.info.kubeconfig }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    p.on('error', reject);
-    p.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    p.stdin.end(input ?? '');
-  });
+  return runCli(args, { kubeconfig: cluster.info.kubeconfig, ...(input !== undefined ? { input } : {}) });
 }
 
 async function namespacePhase(cluster: Cluster): Promise<string | undefined> {
