@@ -28,6 +28,13 @@ export const INJECT_ANNOTATION = 'weft.dev/inject';
 export const INJECT_ENABLED = 'enabled';
 export const INJECT_DISABLED = 'disabled';
 
+/**
+ * What the inbound proxy does with request headers whose names contain `_` (config annotation
+ * headers-with-underscores, proxy env WEFT_HEADERS_WITH_UNDERSCORES); the first is the default.
+ */
+export const HEADERS_WITH_UNDERSCORES_ACTIONS = ['drop', 'reject', 'allow'] as const;
+export type HeadersWithUnderscoresAction = (typeof HEADERS_WITH_UNDERSCORES_ACTIONS)[number];
+
 /** Prefix of the config annotations: namespace defaults, pod overrides. */
 export const CONFIG_ANNOTATION_PREFIX = 'config.weft.dev/';
 export const CONFIG_ANNOTATIONS = {
@@ -36,6 +43,7 @@ export const CONFIG_ANNOTATIONS = {
   opaquePorts: `${CONFIG_ANNOTATION_PREFIX}opaque-ports`,
   proxyLogLevel: `${CONFIG_ANNOTATION_PREFIX}proxy-log-level`,
   defaultInboundPolicy: `${CONFIG_ANNOTATION_PREFIX}default-inbound-policy`,
+  headersWithUnderscores: `${CONFIG_ANNOTATION_PREFIX}headers-with-underscores`,
   proxyCpuRequest: `${CONFIG_ANNOTATION_PREFIX}proxy-cpu-request`,
   proxyCpuLimit: `${CONFIG_ANNOTATION_PREFIX}proxy-cpu-limit`,
   proxyMemoryRequest: `${CONFIG_ANNOTATION_PREFIX}proxy-memory-request`,
@@ -139,6 +147,7 @@ export const PROXY_ENV = {
   adminPort: 'WEFT_ADMIN_PORT',
   detectTimeoutMs: 'WEFT_DETECT_TIMEOUT_MS',
   maxConnectionsPerPeer: 'WEFT_MAX_CONNECTIONS_PER_PEER',
+  headersWithUnderscores: 'WEFT_HEADERS_WITH_UNDERSCORES',
 } as const;
 
 /** Environment of the control-plane processes (controller, injector). */

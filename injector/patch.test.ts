@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import {
-  IDENTITY_TOKEN_AUDIENCE, INJECT_SKIPPED_ANNOTATION, MESHED_LABEL, PROXY_CONTAINER_NAME, PROXY_ENV, PROXY_INIT_CONTAINER_NAME,
+  CONFIG_ANNOTATIONS, IDENTITY_TOKEN_AUDIENCE, INJECT_SKIPPED_ANNOTATION, MESHED_LABEL, PROXY_CONTAINER_NAME, PROXY_ENV, PROXY_INIT_CONTAINER_NAME,
   PROXY_UID, PROXY_VERSION_ANNOTATION,
 } from '../core/contract.js';
 import { parseProxyConfig } from '../proxy/config.js';
@@ -173,4 +173,26 @@ test('a pod template without metadata (a CronJob\'s) is injected and skipped wit
   assert.equal(injected.metadata?.labels?.[MESHED_LABEL], 'true');
   const skipped = applyPatch({ ...pod, spec: { ...pod.spec, hostNetwork: true } }, decideInjection({ ...pod, spec: { ...pod.spec, hostNetwork: true } }, { name: 'x', annotations: { 'weft.dev/inject': 'enabled' } }, TEST_CONFIG).patch);
   assert.match(skipped.metadata?.annotations?.[INJECT_SKIPPED_ANNOTATION] ?? '', /host network/);
+});
+
+test('the headers-with-underscores annotation reaches the proxy as its env; unset leaves the proxy default; a bad value is an error', () => {
+  const pod = (v: string | undefined): PodLike => ({
+    metadata: { annotations: { 'weft.dev/inject': 'enabled', ...(v === undefined ? {} : { [CONFIG_ANNOTATIONS.headersWithUnderscores]: v }) } },
+    spec: { containers: [{ name: 'a' }] },
+  });
+  const ns: NamespaceLike = { name: 'shop' };
+  for (const v of [undefined, 'reject', 'allow', 'drop']) {
+    const r = decideInjection(pod(v), ns, TEST_CONFIG);
+    assert.equal(r.action, 'inject', String(v));
+    if (r.action !== 'inject') continue;
+    const injected = applyPatch(pod(v), r.patch) as PodLike;
+    const proxy = injected.spec.initContainers?.find((x) => x.name === PROXY_CONTAINER_NAME) as Parameters<typeof resolveEnv>[0] | undefined;
+    assert.ok(proxy);
+    const parsed = parseProxyConfig(resolveEnv(proxy));
+    assert.ok(parsed.ok);
+    assert.equal(parsed.config.limits.headersWithUnderscores, v ?? 'drop', String(v));
+  }
+  const bad = decideInjection(pod('strip'), ns, TEST_CONFIG);
+  assert.notEqual(bad.action, 'inject');
+  assert.match(JSON.stringify(bad), /headers-with-underscores/);
 });

@@ -265,6 +265,7 @@ function proxyContainer(pod: PodLike, settings: ProxySettings, config: Injection
   ];
   if (inbound.length > 0) env.push({ name: PROXY_ENV.inboundPorts, value: inbound.join(',') });
   if (settings.opaquePorts.length > 0) env.push({ name: PROXY_ENV.opaquePorts, value: formatPorts(settings.opaquePorts) });
+  if (settings.headersWithUnderscores !== undefined) env.push({ name: PROXY_ENV.headersWithUnderscores, value: settings.headersWithUnderscores });
   for (const e of PROXY_RUNTIME_ENV) env.push({ ...e });
   const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
     httpGet: { path, port: PROXY_ADMIN_PORT },

@@ -8,7 +8,8 @@
  * Port lists accept numbers, ranges (`8000-8099`) and, for inbound lists, the names of the pod's
  * container ports (`http`), resolved here so the proxy and proxy-init only ever see numbers.
  */
-import { CONFIG_ANNOTATIONS } from '../core/contract.js';
+import { CONFIG_ANNOTATIONS, HEADERS_WITH_UNDERSCORES_ACTIONS } from '../core/contract.js';
+import type { HeadersWithUnderscoresAction } from '../core/contract.js';
 import type { ContainerLike } from './pod.js';
 
 export type ProxyLogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -39,6 +40,8 @@ export interface ProxySettings {
   readonly opaquePorts: readonly PortRange[];
   readonly logLevel: ProxyLogLevel;
   readonly defaultInboundPolicy: InboundPolicy;
+  /** Set only when an annotation asks: the proxy's own default (drop) applies otherwise. */
+  readonly headersWithUnderscores?: HeadersWithUnderscoresAction | undefined;
   readonly resources: ProxyResources;
 }
 
@@ -116,6 +119,8 @@ export function resolveSettings(
     opaquePorts: portList(CONFIG_ANNOTATIONS.opaquePorts, true),
     logLevel: oneOf(CONFIG_ANNOTATIONS.proxyLogLevel, PROXY_LOG_LEVELS, defaults.logLevel),
     defaultInboundPolicy: oneOf(CONFIG_ANNOTATIONS.defaultInboundPolicy, INBOUND_POLICIES, defaults.defaultInboundPolicy),
+    headersWithUnderscores: pick(CONFIG_ANNOTATIONS.headersWithUnderscores) === undefined
+      ? undefined : oneOf<HeadersWithUnderscoresAction>(CONFIG_ANNOTATIONS.headersWithUnderscores, HEADERS_WITH_UNDERSCORES_ACTIONS, 'drop'),
     resources: {
       cpuRequest: quantity(CONFIG_ANNOTATIONS.proxyCpuRequest, defaults.resources.cpuRequest),
       cpuLimit: quantity(CONFIG_ANNOTATIONS.proxyCpuLimit, defaults.resources.cpuLimit),

@@ -44,3 +44,15 @@ test('port lists accept ranges; listener ports must differ', () => {
   const clash = parseProxyConfig({ ...base, [PROXY_ENV.adminPort]: '7140' });
   assert.equal(clash.ok, false);
 });
+
+test('headers with underscores: drop by default, reject or allow on request, anything else is an error', () => {
+  const d = parseProxyConfig(base);
+  assert.equal(d.ok ? d.config.limits.headersWithUnderscores : null, 'drop');
+  for (const v of ['reject', 'allow', 'drop'] as const) {
+    const r = parseProxyConfig({ ...base, [PROXY_ENV.headersWithUnderscores]: v });
+    assert.equal(r.ok ? r.config.limits.headersWithUnderscores : null, v);
+  }
+  const bad = parseProxyConfig({ ...base, [PROXY_ENV.headersWithUnderscores]: 'strip' });
+  assert.equal(bad.ok, false);
+  assert.match(bad.ok ? '' : bad.errors.join('\n'), /WEFT_HEADERS_WITH_UNDERSCORES=strip: expected one of drop, reject, allow/);
+});

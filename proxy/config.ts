@@ -8,6 +8,7 @@
  */
 import { isIP } from 'node:net';
 import {
+  HEADERS_WITH_UNDERSCORES_ACTIONS, type HeadersWithUnderscoresAction,
   DEFAULT_CLUSTER_NETWORKS, DEFAULT_OPAQUE_PORTS, DEFAULT_TRUST_DOMAIN, PROXY_ADMIN_PORT, PROXY_ENV, PROXY_INBOUND_PORT,
   PROXY_OUTBOUND_PORT,
 } from '../core/contract.js';
@@ -37,7 +38,17 @@ export interface ProxyLimits {
   readonly maxRetryBodyBytes: number;
   /** Connecting to a peer or the app fails after this. */
   readonly connectTimeoutMs: number;
+  /**
+   * Inbound request headers whose names contain `_`: CGI-style servers (WSGI, Rack, PHP-FPM) map `-` and
+   * `_` to one variable, so `weft_client_id` could shadow the identity header. 'drop' (the default)
+   * removes them before the app, 'reject' answers 400, 'allow' forwards them (Envoy's
+   * headers_with_underscores_action).
+   */
+  readonly headersWithUnderscores: UnderscoreHeaderAction;
 }
+
+export type UnderscoreHeaderAction = HeadersWithUnderscoresAction;
+const UNDERSCORE_HEADER_ACTIONS: readonly UnderscoreHeaderAction[] = HEADERS_WITH_UNDERSCORES_ACTIONS;
 
 export const DEFAULT_LIMITS: ProxyLimits = Object.freeze({
   detectTimeoutMs: 10_000,
@@ -57,6 +68,7 @@ export const DEFAULT_LIMITS: ProxyLimits = Object.freeze({
   maxConnectionsPerPeer: 512,
   maxRetryBodyBytes: 64 * 1024,
   connectTimeoutMs: 3_000,
+  headersWithUnderscores: 'drop',
 });
 
 export type DefaultInboundPolicy =
@@ -176,6 +188,10 @@ export function parseProxyConfig(env: Readonly<Record<string, string | undefined
     if (!Number.isFinite(n) || n < 0 || n > 3600) errors.push(`${PROXY_ENV.shutdownGraceSeconds}=${grace}: expected seconds (0-3600)`);
     else shutdownGraceMs = Math.round(n * 1000);
   }
+  const underscores = get(PROXY_ENV.headersWithUnderscores) ?? DEFAULT_LIMITS.headersWithUnderscores;
+  if (!(UNDERSCORE_HEADER_ACTIONS as readonly string[]).includes(underscores)) {
+    errors.push(`${PROXY_ENV.headersWithUnderscores}=${underscores}: expected one of ${UNDERSCORE_HEADER_ACTIONS.join(', ')}`);
+  }
   const opaque = new Set<number>([...DEFAULT_OPAQUE_PORTS, ...ports(PROXY_ENV.opaquePorts)]);
 
   const config: ProxyConfig = {
@@ -202,6 +218,8 @@ export function parseProxyConfig(env: Readonly<Record<string, string | undefined
       ...DEFAULT_LIMITS,
       detectTimeoutMs: positiveInt(PROXY_ENV.detectTimeoutMs, DEFAULT_LIMITS.detectTimeoutMs),
       maxConnectionsPerPeer: positiveInt(PROXY_ENV.maxConnectionsPerPeer, DEFAULT_LIMITS.maxConnectionsPerPeer),
+      headersWithUnderscores: (UNDERSCORE_HEADER_ACTIONS as readonly string[]).includes(underscores)
+        ? underscores as UnderscoreHeaderAction : DEFAULT_LIMITS.headersWithUnderscores,
     }),
   };
   if (new Set([config.outboundPort, config.inboundPort, config.adminPort]).size !== 3) {

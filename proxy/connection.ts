@@ -12,7 +12,6 @@ import type { Socket } from 'node:net';
 import { HEADER_PROXY_ERROR } from '../core/contract.js';
 import type { ProxyLimits } from './config.js';
 import { ERROR_TABLE } from './errors.js';
-import { forwardRequestHeaders } from './headers.js';
 import { h2ServerOptions, guardSession } from './h2-guard.js';
 import type { DirectionStats } from './metrics.js';
 import type { OriginalDestination } from './original-dst.js';
@@ -43,7 +42,9 @@ export function redirectedTo(socket: Socket, fn: OriginalDestinationFn): Origina
     return undefined;
   }
   if (orig === null) return undefined;
-  if (orig.port === socket.localPort && orig.address === socket.localAddress) return undefined;
+  // A dual-stack listener ('::') reports an IPv4 peer's local address as ::ffff:a.b.c.d.
+  const local = socket.localAddress?.startsWith('::ffff:') === true ? socket.localAddress.slice(7) : socket.localAddress;
+  if (orig.port === socket.localPort && orig.address === local) return undefined;
   return orig;
 }
 
@@ -67,13 +68,33 @@ interface Owed {
   /** Run once when `count` drops to `idleAt`. */
   onIdle: (() => void) | undefined;
   idleAt: number;
+  /** A request (or upgrade) head has been parsed on this connection. */
+  started: boolean;
 }
 
 const OWED = Symbol('weft.owed');
 
 function owedOf(socket: Duplex): Owed {
   const holder = socket as unknown as Record<symbol, Owed | undefined>;
-  return (holder[OWED] ??= { count: 0, last: undefined, closing: false, failed: false, onIdle: undefined, idleAt: 0 });
+  return (holder[OWED] ??= { count: 0, last: undefined, closing: false, failed: false, onIdle: undefined, idleAt: 0, started: false });
+}
+
+/**
+ * Node's header timeout starts when the HTTP server is handed the socket, after detection: a client
+ * trickling its first bytes would get the detection time on top (security case 33). This closes a
+ * plaintext HTTP/1 connection whose first request head has not been parsed `timeoutMs` after accept.
+ */
+export function firstRequestDeadline(socket: Duplex, acceptedAt: number, timeoutMs: number, stats: DirectionStats): void {
+  const owed = owedOf(socket);
+  const left = acceptedAt + timeoutMs - Date.now();
+  const timer = setTimeout(() => {
+    if (owed.started || socket.destroyed) return;
+    stats.error('UPSTREAM_TIMEOUT');
+    socket.end('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n', () => socket.destroy());
+    setTimeout(() => socket.destroy(), 1_000).unref();
+  }, Math.max(0, left));
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
 }
 
 export interface DownstreamServers {
@@ -102,8 +123,13 @@ export function createDownstreamServers(
     // A request pipelined after a response that closes the connection (a 400, HTTP/1.0, drain)
     // would never get its answer: it is not forwarded (the client can safely send it again).
     if (owed.closing) return;
+    owed.started = true;
     owed.count++;
     owed.last = req;
+    // An upgrade request not upgraded (any token but websocket) is served as a plain request, but
+    // node's parser reads no further request on that connection: its answer closes the connection
+    // rather than leave later requests unanswered (security-cases W1). Its own body is still read.
+    const notUpgraded = req.headers.upgrade !== undefined && /(^|,)\s*upgrade\s*(,|$)/i.test(String(req.headers.connection ?? ''));
     let settled = false;
     const settle = () => {
       if (settled) return;
@@ -113,14 +139,18 @@ export function createDownstreamServers(
     };
     res.once('finish', settle);
     res.once('close', settle);
+    if (notUpgraded) res.shouldKeepAlive = false;
     onRequest(req, res);
-    if (!res.shouldKeepAlive) owed.closing = true;
+    if (!res.shouldKeepAlive && !notUpgraded) owed.closing = true;
   });
   http1.timeout = limits.idleTimeoutMs;
   // This server never listens (listeners hand it sockets), but node starts its connection tracking,
   // which enforces headersTimeout/requestTimeout and powers closeIdleConnections, on 'listening'.
   http1.emit('listening');
-  http1.on('upgrade', onUpgrade);
+  http1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    owedOf(req.socket).started = true;
+    onUpgrade(req, socket, head);
+  });
   http1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     const owed = owedOf(socket);
     if (owed.failed) return; // node may report the dead parser again for later data
@@ -184,17 +214,6 @@ export function pipeBoth(a: Duplex, b: Duplex): void {
   a.pipe(b);
   b.pipe(a);
   a.resume();
-}
-
-/** Serialises a WebSocket upgrade request for the upstream, with the proxy's header rules applied. */
-export function upgradeHead(req: IncomingMessage, path: string, extra: readonly (readonly [string, string])[], edit?: (headers: string[]) => void): string {
-  const { headers } = forwardRequestHeaders(req.rawHeaders);
-  edit?.(headers);
-  let head = `${req.method ?? 'GET'} ${path} HTTP/1.1\r\n`;
-  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-  for (const [k, v] of extra) head += `${k}: ${v}\r\n`;
-  head += `connection: upgrade\r\nupgrade: ${String(req.headers.upgrade)}\r\n\r\n`;
-  return head;
 }
 
 /** Tracks open downstream connections so drain knows when it is done. */

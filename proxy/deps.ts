@@ -8,6 +8,7 @@ import type { MeshTls } from './mtls.js';
 import type { UpstreamPools } from './pool.js';
 import type { Destinations, Endpoints, PolicyHook, ServicePort } from './ports.js';
 import type { ProxyStats } from './metrics.js';
+import type { SelfAddresses } from './self-guard.js';
 import { Balancer } from './balancer.js';
 
 export interface ProxyDeps {
@@ -22,6 +23,8 @@ export interface ProxyDeps {
   readonly pools: UpstreamPools;
   readonly stats: ProxyStats;
   readonly originalDestination: OriginalDestinationFn;
+  /** This proxy's own listening sockets: never dialled (security-cases W2). */
+  readonly self: SelfAddresses;
 }
 
 export function servicePortKey(sp: ServicePort): string {

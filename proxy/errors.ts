@@ -24,6 +24,7 @@ export type ProxyErrorCode =
   | 'HEADERS_TOO_LARGE'
   | 'NOT_READY' // no certificate, policy or discovery yet
   | 'POLICY_FAILED' // the policy hook threw: fail closed
+  | 'LOOP' // the destination is one of this proxy's own listeners: refused, it would come straight back
   | 'INTERNAL';
 
 export interface ErrorMapping {
@@ -53,6 +54,7 @@ export const ERROR_TABLE: Readonly<Record<ProxyErrorCode, ErrorMapping>> = Objec
   HEADERS_TOO_LARGE: { http: 431, grpc: GRPC.RESOURCE_EXHAUSTED, header: 'headers-too-large' },
   NOT_READY: { http: 503, grpc: GRPC.UNAVAILABLE, header: 'not-ready' },
   POLICY_FAILED: { http: 500, grpc: GRPC.INTERNAL, header: 'policy-failed' },
+  LOOP: { http: 508, grpc: GRPC.INTERNAL, header: 'loop' },
   INTERNAL: { http: 500, grpc: GRPC.INTERNAL, header: 'internal' },
 });
 

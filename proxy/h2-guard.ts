@@ -67,12 +67,12 @@ export function guardSession(session: ServerHttp2Session, limits: ProxyLimits, o
   session.on('error', () => undefined);
 }
 
+/**
+ * GOAWAY ENHANCE_YOUR_CALM, then close. The code must go with an error to `destroy`: a `goaway()`
+ * followed by a bare `destroy()` sent node's own final GOAWAY (NO_ERROR) instead, and so did
+ * `destroy(undefined, code)` (the undefined error takes the NO_ERROR default, which overrides the code).
+ */
 export function closeWithCalm(session: Http2Session): void {
   if (session.destroyed) return;
-  try {
-    session.goaway(h2c.NGHTTP2_ENHANCE_YOUR_CALM);
-  } catch {
-    // already closing
-  }
-  session.destroy();
+  session.destroy(new Error('HTTP/2 flood: too many resets, PINGs or SETTINGS per second'), h2c.NGHTTP2_ENHANCE_YOUR_CALM);
 }

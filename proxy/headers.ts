@@ -86,6 +86,11 @@ export function forwardRequestHeaders(raw: readonly string[]): ForwardedHeaders 
   return { headers: out, contentLength, chunked, hostIndex, transferEncoding, repeated };
 }
 
+/** An upgrade request is forwarded only as a bodiless GET: no Content-Length above 0, no Transfer-Encoding. */
+export function isBodilessGet(method: string | undefined, f: ForwardedHeaders): boolean {
+  return method === 'GET' && !f.chunked && f.contentLength <= 0;
+}
+
 /**
  * Whether the request's framing is unambiguous enough to forward (cases 1-3, on top of node's parser,
  * which emits the request before it has checked the Transfer-Encoding value): the only transfer
@@ -103,7 +108,8 @@ export function hasSafeFraming(f: ForwardedHeaders): boolean {
  * (RFC 9112 3.2.2; case 14). Returns undefined for a target that cannot be parsed.
  */
 export function originForm(target: string, f: ForwardedHeaders): string | undefined {
-  if (target[0] === '/' || target === '*') return target;
+  // Asterisk-form (`OPTIONS *`) names no path: refused like authority-form (core/path.ts).
+  if (target[0] === '/') return target;
   let u: URL;
   try {
     u = new URL(target);
@@ -250,4 +256,31 @@ export function setHost(headers: string[], host: string): void {
     }
   }
   headers.push('host', host);
+}
+
+/**
+ * The inbound rule for request header names holding `_` (security-cases W3): CGI-style servers map
+ * `-` and `_` to the same variable, so `weft_client_id` could shadow the identity header. 'drop'
+ * removes them in place, 'allow' keeps them; returns false when the action is 'reject' and one is
+ * present (the caller answers 400). Runs before the proxy adds the identity header.
+ */
+export function applyUnderscoreRule(headers: string[], action: 'drop' | 'reject' | 'allow'): boolean {
+  if (action === 'allow') return true;
+  for (let i = headers.length - 2; i >= 0; i -= 2) {
+    if (!headers[i]!.includes('_')) continue;
+    if (action === 'reject') return false;
+    headers.splice(i, 2);
+  }
+  return true;
+}
+
+/** The same rule for an HTTP/2 header object (pseudo-headers never hold `_` legitimately either). */
+export function applyUnderscoreRuleH2(headers: Record<string, unknown>, action: 'drop' | 'reject' | 'allow'): boolean {
+  if (action === 'allow') return true;
+  for (const name of Object.keys(headers)) {
+    if (name[0] === ':' || !name.includes('_')) continue;
+    if (action === 'reject') return false;
+    delete headers[name];
+  }
+  return true;
 }

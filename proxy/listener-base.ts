@@ -9,7 +9,7 @@ import type { Server, ServerOpts, Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import { ConnectionSet, createDownstreamServers } from './connection.js';
+import { ConnectionSet, createDownstreamServers, firstRequestDeadline } from './connection.js';
 import type { DownstreamServers } from './connection.js';
 import type { ProxyDeps } from './deps.js';
 import type { DirectionStats } from './metrics.js';
@@ -21,7 +21,12 @@ export abstract class ListenerBase {
   protected draining = false;
   protected readonly isDraining = (): boolean => this.draining;
 
+  private readonly limits: ProxyDeps['limits'];
+  private readonly directionStats: DirectionStats;
+
   protected constructor(deps: ProxyDeps, stats: DirectionStats, serverOptions: ServerOpts) {
+    this.limits = deps.limits;
+    this.directionStats = stats;
     this.connections = new ConnectionSet(stats);
     this.downstream = createDownstreamServers(
       deps.limits,
@@ -37,6 +42,22 @@ export abstract class ListenerBase {
   protected abstract onRequest(req: IncomingMessage, res: ServerResponse): void;
   protected abstract onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   protected abstract onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void;
+
+  /** Hands a detected plaintext HTTP/1 connection to the HTTP/1 server; its first head is due by the header timeout from accept. */
+  protected handHttp1(socket: Socket, acceptedAt: number): void {
+    firstRequestDeadline(socket, acceptedAt, this.limits.headersTimeoutMs, this.directionStats);
+    this.downstream.http1.emit('connection', socket);
+    socket.resume();
+  }
+
+  /**
+   * Hands a socket back to the HTTP/1 server: after an upgrade the upstream did not accept, the next
+   * bytes on the connection are a new request, parsed, routed and authorized like any other.
+   */
+  protected resumeHttp1(socket: Duplex): void {
+    this.downstream.http1.emit('connection', socket);
+    socket.resume();
+  }
 
   listen(port: number, host: string): Promise<{ port: number }> {
     return new Promise((resolve, reject) => {

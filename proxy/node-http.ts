@@ -11,3 +11,4 @@ const http = createRequire(import.meta.url)('node:http') as typeof Http;
 
 export const createServer = http.createServer;
 export const STATUS_CODES = http.STATUS_CODES;
+export const request = http.request;

@@ -9,7 +9,7 @@
  * A mutual-TLS handshake costs ~1.5 ms of CPU, so reuse is what keeps handshakes under 1 per 1,000
  * requests. Pools idle out after the keep-alive time; sessions that received GOAWAY are replaced.
  */
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, Socket as NetSocket } from 'node:net';
 import type { Socket } from 'node:net';
 import { connect as h2Connect } from 'node:http2';
 import type { ClientHttp2Session } from 'node:http2';
@@ -20,6 +20,8 @@ import type { ProxyLimits } from './config.js';
 import type { MeshTls } from './mtls.js';
 import type { Endpoint } from './ports.js';
 import { endpointKey } from './balancer.js';
+import { loopError } from './self-guard.js';
+import type { SelfAddresses } from './self-guard.js';
 
 /**
  * undici's Pool alone: its package index also loads fetch, WebSocket, caches and web streams, which
@@ -40,7 +42,14 @@ export class UpstreamPools {
   private readonly h2 = new Map<string, ClientHttp2Session>();
   private closed = false;
 
-  constructor(private readonly mesh: MeshTls, private readonly limits: ProxyLimits) {}
+  constructor(private readonly mesh: MeshTls, private readonly limits: ProxyLimits, private readonly self: SelfAddresses) {}
+
+  /** The loop error when `ep` is this proxy's own listener (counted), else undefined. */
+  private loop(ep: Endpoint): Error | undefined {
+    if (!this.self.isSelf(ep.ip, ep.port)) return undefined;
+    this.self.refused++;
+    return loopError(ep.ip, ep.port);
+  }
 
   http1(ep: Endpoint): Pool {
     const key = endpointKey(ep);
@@ -55,7 +64,9 @@ export class UpstreamPools {
   private newPool(ep: Endpoint): Pool {
     const identity = ep.meshed ? ep.identity : undefined;
     const timeoutMs = this.limits.connectTimeoutMs;
-    const connect = identity !== undefined
+    const connect = this.self.isSelf(ep.ip, ep.port)
+      ? (_opts: object, cb: (err: Error | null, socket: Socket | null) => void) => cb(this.loop(ep) ?? loopError(ep.ip, ep.port), null)
+      : identity !== undefined
       ? (_opts: object, cb: (err: Error | null, socket: Socket | null) => void) => {
         this.mesh.connect({ host: ep.ip, port: ep.port, identity, alpn: MESH_ALPN.http1, timeoutMs }).then((s) => cb(null, s), (err: Error) => cb(err, null));
       }
@@ -82,7 +93,9 @@ export class UpstreamPools {
     const identity = ep.meshed ? ep.identity : undefined;
     const timeoutMs = this.limits.connectTimeoutMs;
     const session = h2Connect(`http://${hostOf(ep.ip)}:${ep.port}`, {
-      createConnection: () => identity !== undefined
+      createConnection: () => this.self.isSelf(ep.ip, ep.port)
+        ? refusedSocket(this.loop(ep)!)
+        : identity !== undefined
         ? this.mesh.connectSocket({ host: ep.ip, port: ep.port, identity, alpn: MESH_ALPN.h2, timeoutMs })
         : netConnect({ host: ep.ip, port: ep.port, noDelay: true, ...(ep.source === undefined ? {} : { localAddress: ep.source }) }),
       settings: { enablePush: false, maxHeaderListSize: this.limits.h2MaxHeaderListBytes * 2 },
@@ -104,8 +117,19 @@ export class UpstreamPools {
 
   /** A new connection for one opaque stream. */
   async opaque(ep: Endpoint): Promise<Socket> {
+    return this.dial(ep, MESH_ALPN.opaque);
+  }
+
+  /** A new connection for one HTTP/1.1 upgrade exchange (ALPN weft/http1.1 when meshed). */
+  async upgrade(ep: Endpoint): Promise<Socket> {
+    return this.dial(ep, MESH_ALPN.http1);
+  }
+
+  private async dial(ep: Endpoint, alpn: string): Promise<Socket> {
+    const loop = this.loop(ep);
+    if (loop !== undefined) throw loop;
     if (ep.meshed && ep.identity !== undefined) {
-      return this.mesh.connect({ host: ep.ip, port: ep.port, identity: ep.identity, alpn: MESH_ALPN.opaque, timeoutMs: this.limits.connectTimeoutMs });
+      return this.mesh.connect({ host: ep.ip, port: ep.port, identity: ep.identity, alpn, timeoutMs: this.limits.connectTimeoutMs });
     }
     return new Promise((resolve, reject) => {
       const s = netConnect({ host: ep.ip, port: ep.port, noDelay: true, ...(ep.source === undefined ? {} : { localAddress: ep.source }) });
@@ -143,4 +167,11 @@ export class UpstreamPools {
   get size(): { http1: number; http2: number } {
     return { http1: this.h1.size, http2: this.h2.size };
   }
+}
+
+/** A socket that fails at once: what an HTTP/2 session gets instead of a connection to itself. */
+function refusedSocket(err: Error): Socket {
+  const s = new NetSocket();
+  process.nextTick(() => s.destroy(err));
+  return s;
 }

@@ -18,6 +18,7 @@ import type { RouteMetrics } from './metrics.js';
 import { MeshTls } from './mtls.js';
 import { OutboundListener } from './outbound/listener.js';
 import { UpstreamPools } from './pool.js';
+import { SelfAddresses } from './self-guard.js';
 import type { CertificateProvider, Destinations, Endpoints, PolicyHook, ReadinessSource } from './ports.js';
 
 export interface ListenAddress {
@@ -61,10 +62,11 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
   const mesh = new MeshTls(o.certificates);
   stats.tlsHandshakesOut = () => mesh.handshakesOut;
   stats.tlsHandshakesIn = () => mesh.handshakesIn;
-  const pools = new UpstreamPools(mesh, o.limits);
+  const self = new SelfAddresses(o.podIp);
+  const pools = new UpstreamPools(mesh, o.limits, self);
   const deps: ProxyDeps = {
     limits: o.limits, podIp: o.podIp, opaquePorts: o.opaquePorts, destinations: o.destinations, endpoints: o.endpoints,
-    policy: o.policy, mesh, pools, stats, originalDestination: o.originalDestination,
+    policy: o.policy, mesh, pools, stats, originalDestination: o.originalDestination, self,
   };
   let draining = false;
   const isReady = () => !draining && mesh.ready && o.readiness.every((r) => r.isReady());
@@ -75,6 +77,7 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
     const registry = createRegistry(stats, o.routeMetrics);
     admin = createAdminServer({ registry, ready: isReady, configDump: () => ({ identity: mesh.identity ?? null, ...(o.configDump?.() as object | undefined) }) });
     adminPort = await listen(admin, o.admin);
+    self.addPort(adminPort);
   }
 
   if (!mesh.ready) {
@@ -88,8 +91,12 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
 
   const outbound = new OutboundListener(deps);
   const inbound = new InboundListener(deps);
+  // The configured ports are known before binding; port 0 (tests) only once bound.
+  for (const p of [o.outbound.port, o.inbound.port]) if (p !== 0) self.addPort(p);
   const outboundPort = (await outbound.listen(o.outbound.port, o.outbound.host)).port;
+  self.addPort(outboundPort);
   const inboundPort = (await inbound.listen(o.inbound.port, o.inbound.host)).port;
+  self.addPort(inboundPort);
 
   let closing: Promise<void> | undefined;
   const shutdown = (graceMs: number): Promise<void> => {

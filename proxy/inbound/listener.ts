@@ -23,12 +23,13 @@ import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { HEADER_CLIENT_ID, MESH_ALPN, PROXY_INBOUND_SOURCE_V4 } from '../../core/contract.js';
 import { ERROR_TABLE } from '../errors.js';
-import { getContext, pipeBoth, redirectedTo, setContext, upgradeHead } from '../connection.js';
+import { getContext, pipeBoth, redirectedTo, setContext } from '../connection.js';
+import { relayUpgrade } from '../upgrade.js';
 import { ListenerBase } from '../listener-base.js';
 import type { ProxyDeps } from '../deps.js';
 import { detect } from '../detect.js';
 import { forwardH2Stream, h2RequestHeaders } from '../h2-exchange.js';
-import { applyFlatHeaderOps, applyResponseHeaderOps, checkH2Fields, forwardRequestHeaders, h2FlatHeaders, hasSafeFraming, isSafeHeaderValue, originForm, setHost } from '../headers.js';
+import { applyFlatHeaderOps, applyResponseHeaderOps, applyUnderscoreRule, applyUnderscoreRuleH2, checkH2Fields, forwardRequestHeaders, h2FlatHeaders, hasSafeFraming, isBodilessGet, isSafeHeaderValue, originForm, setHost } from '../headers.js';
 import { Http1Exchange } from '../http1-exchange.js';
 import type { Upstream } from '../http1-exchange.js';
 import { MESH_ALPNS } from '../mtls.js';
@@ -61,6 +62,7 @@ export class InboundListener extends ListenerBase {
   }
 
   protected onConnection(socket: Socket): void {
+    const acceptedAt = Date.now();
     socket.on('error', () => socket.destroy());
     const clientIp = socket.remoteAddress ?? '';
     const n = (this.perClient.get(clientIp) ?? 0) + 1;
@@ -81,6 +83,12 @@ export class InboundListener extends ListenerBase {
       return;
     }
     const port = orig.port;
+    if (this.deps.self.isOwnPort(port)) {
+      // A connection to one of the proxy's own ports would be forwarded to that port: itself (W2).
+      this.deps.stats.inbound.error('LOOP');
+      socket.destroy();
+      return;
+    }
     // Opaque: the configured ports (annotation) and ports whose Server says proxyProtocol: opaque.
     const opaquePort = this.deps.opaquePorts.has(port) || this.deps.policy.inbound.opaque?.(port) === true;
     void detect(socket, opaquePort ? OPAQUE_PEEK_MS : this.deps.limits.detectTimeoutMs).then((d) => {
@@ -94,8 +102,7 @@ export class InboundListener extends ListenerBase {
       }
       setContext(socket, plain);
       if (d.protocol === 'http1' && !opaquePort) {
-        this.downstream.http1.emit('connection', socket);
-        socket.resume();
+        this.handHttp1(socket, acceptedAt);
       } else if (d.protocol === 'http2' && !opaquePort) {
         this.downstream.http2.emit('connection', socket);
       } else {
@@ -163,6 +170,11 @@ export class InboundListener extends ListenerBase {
       return;
     }
     const headers = fwd.headers;
+    if (!applyUnderscoreRule(headers, this.deps.limits.headersWithUnderscores)) {
+      this.deps.stats.inbound.error('BAD_REQUEST');
+      writeHttp1Error(res, 'BAD_REQUEST');
+      return;
+    }
     const decision = this.authorize(conn, { method: req.method ?? 'GET', authority: req.headers.host ?? '', path, protocol: 'http1', header: (n) => req.headers[n], rawHeaders: headers });
     if (decision.kind === 'deny') {
       const code = decision.code ?? 'FORBIDDEN';
@@ -198,30 +210,52 @@ export class InboundListener extends ListenerBase {
       socket.destroy();
       return;
     }
-    const decision = this.authorize(conn, { method: req.method ?? 'GET', authority: req.headers.host ?? '', path: req.url ?? '/', protocol: 'http1', header: (n) => req.headers[n] });
+    const stats = this.deps.stats.inbound;
+    const fwd = forwardRequestHeaders(req.rawHeaders);
+    const path = originForm(req.url ?? '/', fwd);
+    // A WebSocket handshake is a bodiless GET (RFC 6455 4.1): anything else is ambiguous about where
+    // the request ends and the new protocol begins, so it is refused before any decision.
+    if (path === undefined || !hasSafeFraming(fwd) || !isBodilessGet(req.method, fwd)) {
+      stats.error('BAD_REQUEST');
+      socket.end(rawHttp1Error('BAD_REQUEST'), () => socket.destroy());
+      return;
+    }
+    const headers = fwd.headers;
+    if (!applyUnderscoreRule(headers, this.deps.limits.headersWithUnderscores)) {
+      stats.error('BAD_REQUEST');
+      socket.end(rawHttp1Error('BAD_REQUEST'), () => socket.destroy());
+      return;
+    }
+    const decision = this.authorize(conn, { method: req.method ?? 'GET', authority: req.headers.host ?? '', path, protocol: 'http1', header: (n) => req.headers[n], rawHeaders: headers });
     if (decision.kind === 'deny') {
       const code = decision.code ?? 'FORBIDDEN';
-      this.deps.stats.inbound.error(code);
-      socket.end(rawHttp1Error(code, decision.status));
+      stats.error(code);
+      socket.end(rawHttp1Error(code, decision.status), () => socket.destroy());
       decision.observe?.({ status: decision.status, grpcStatus: undefined, error: code, durationMs: 0 });
       return;
     }
     if (decision.kind === 'respond') {
-      socket.end(rawHttp1Answer(decision.status, decision.headers));
+      socket.end(rawHttp1Answer(decision.status, decision.headers), () => socket.destroy());
       decision.observe?.({ status: decision.status, grpcStatus: undefined, error: undefined, durationMs: 0 });
       return;
     }
-    decision.observe?.({ status: 101, grpcStatus: undefined, error: undefined, durationMs: 0 });
-    const extra: [string, string][] = conn.clientId !== undefined ? [[HEADER_CLIENT_ID, conn.clientId]] : [];
-    const edit = (headers: string[]): void => {
-      if (decision.requestHeaders !== undefined) applyFlatHeaderOps(headers, [...decision.requestHeaders, DROP_CLIENT_ID]);
-      if (decision.authority !== undefined && isSafeHeaderValue(decision.authority)) setHost(headers, decision.authority);
-    };
-    this.deps.pools.opaque(conn.app).then((up) => {
-      up.write(upgradeHead(req, decision.path ?? req.url ?? '/', extra, edit));
-      if (head.length > 0) up.write(head);
-      pipeBoth(socket, up);
-    }, () => socket.end('HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n'));
+    if (decision.requestHeaders !== undefined) applyFlatHeaderOps(headers, [...decision.requestHeaders, DROP_CLIENT_ID]);
+    if (decision.authority !== undefined && isSafeHeaderValue(decision.authority)) setHost(headers, decision.authority);
+    if (conn.clientId !== undefined) headers.push(HEADER_CLIENT_ID, conn.clientId);
+    if (decision.setHeaders !== undefined) for (const [k, v] of Object.entries(safeHeaders(decision.setHeaders))) headers.push(k, v);
+    // The app's 101 switches the connection; any other answer is relayed and the connection parsed
+    // again, so a later request on it is authorized on its own (security-cases W1).
+    relayUpgrade({
+      req, socket, head, path: decision.path ?? path, headers, protocol: 'websocket',
+      connect: () => this.deps.pools.upgrade(conn.app), connectError: 'APP_UNREACHABLE',
+      responseHeaders: decision.responseHeaders, answerTimeoutMs: this.deps.limits.idleTimeoutMs,
+      resume: (s) => this.resumeHttp1(s),
+      done: (o) => {
+        if (o.error !== undefined) stats.error(o.error);
+        else if (o.status > 0) stats.response(o.status, o.durationMs);
+        if (o.status > 0) decision.observe?.({ status: o.status, grpcStatus: undefined, error: o.error, durationMs: o.durationMs });
+      },
+    });
   }
 
   // --- HTTP/2 ---------------------------------------------------------------------------------------
@@ -239,8 +273,19 @@ export class InboundListener extends ListenerBase {
       rejectH2Stream(stream, check, grpc);
       return;
     }
+    if (headers[':method'] === 'CONNECT') {
+      // CONNECT (RFC 9113 8.5) names no path a route or authorization could match: refused (core/path.ts).
+      this.deps.stats.inbound.error('BAD_REQUEST');
+      writeH2Error(stream, 'BAD_REQUEST', grpc);
+      return;
+    }
     const path = String(headers[':path'] ?? '/');
     const out = h2RequestHeaders(headers);
+    if (!applyUnderscoreRuleH2(out, this.deps.limits.headersWithUnderscores)) {
+      this.deps.stats.inbound.error('BAD_REQUEST');
+      writeH2Error(stream, 'BAD_REQUEST', grpc);
+      return;
+    }
     const decision = this.authorize(conn, {
       method: String(headers[':method']), authority: String(headers[':authority'] ?? ''), path, protocol: grpc ? 'grpc' : 'http2', header: (n) => headers[n], rawHeaders: h2FlatHeaders(out),
     });

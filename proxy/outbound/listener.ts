@@ -15,9 +15,9 @@ import type { Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import { MESH_ALPN } from '../../core/contract.js';
 import type { EndpointState } from '../balancer.js';
-import { getContext, pipeBoth, redirectedTo, setContext, upgradeHead } from '../connection.js';
+import { getContext, pipeBoth, redirectedTo, setContext } from '../connection.js';
+import { relayUpgrade } from '../upgrade.js';
 import { ListenerBase } from '../listener-base.js';
 import { Balancers } from '../deps.js';
 import type { ProxyDeps } from '../deps.js';
@@ -26,7 +26,7 @@ import { forwardH2Stream, h2RequestHeaders } from '../h2-exchange.js';
 import { constants as h2constants } from 'node:http2';
 import type { Dispatcher } from 'undici';
 import { ERROR_TABLE } from '../errors.js';
-import { applyFlatHeaderOps, applyResponseHeaderOps, checkH2Fields, forwardRequestHeaders, h2FlatHeaders, hasSafeFraming, isSafeHeaderValue, originForm, setHost } from '../headers.js';
+import { applyFlatHeaderOps, applyResponseHeaderOps, checkH2Fields, forwardRequestHeaders, h2FlatHeaders, hasSafeFraming, isBodilessGet, isSafeHeaderValue, originForm, setHost } from '../headers.js';
 import type { DirectionStats } from '../metrics.js';
 import { Http1Exchange } from '../http1-exchange.js';
 import type { Upstream } from '../http1-exchange.js';
@@ -57,11 +57,18 @@ export class OutboundListener extends ListenerBase {
   }
 
   protected onConnection(socket: Socket): void {
+    const acceptedAt = Date.now();
     this.connections.add(socket);
     socket.on('error', () => socket.destroy());
     const orig = redirectedTo(socket, this.deps.originalDestination);
     if (orig === undefined) {
       // Not redirected: nothing says where it was going.
+      socket.destroy();
+      return;
+    }
+    if (this.deps.self.isSelf(orig.address, orig.port)) {
+      // The app dialled this proxy's own listener (pod IP or loopback): never forwarded to itself (W2).
+      this.deps.stats.outbound.error('LOOP');
       socket.destroy();
       return;
     }
@@ -90,8 +97,7 @@ export class OutboundListener extends ListenerBase {
       if (d.protocol === 'closed') return;
       setContext(socket, conn);
       if (d.protocol === 'http1') {
-        this.downstream.http1.emit('connection', socket);
-        socket.resume();
+        this.handHttp1(socket, acceptedAt);
       } else if (d.protocol === 'http2') {
         this.downstream.http2.emit('connection', socket);
       } else {
@@ -250,55 +256,65 @@ export class OutboundListener extends ListenerBase {
       return;
     }
     const stats = this.deps.stats.outbound;
-    const go = (ep: Endpoint | undefined, path: string, edit?: (headers: string[]) => void, observe?: ExchangeObserver): void => {
+    const fwd = forwardRequestHeaders(req.rawHeaders);
+    const target = originForm(req.url ?? '/', fwd);
+    // A WebSocket handshake is a bodiless GET (RFC 6455 4.1): anything else is refused (security-cases W1).
+    if (target === undefined || !hasSafeFraming(fwd) || !isBodilessGet(req.method, fwd)) {
+      stats.error('BAD_REQUEST');
+      socket.end(rawHttp1Error('BAD_REQUEST'), () => socket.destroy());
+      return;
+    }
+    const headers = fwd.headers;
+    const go = (ep: Endpoint | undefined, path: string, extra: RouteExtras): void => {
+      if (socket.destroyed) return;
       if (ep === undefined) {
         stats.error('NO_ENDPOINTS');
-        socket.end(rawHttp1Error('NO_ENDPOINTS'));
-        observe?.({ status: ERROR_TABLE.NO_ENDPOINTS.http, grpcStatus: undefined, error: 'NO_ENDPOINTS', durationMs: 0 });
+        socket.end(rawHttp1Error('NO_ENDPOINTS'), () => socket.destroy());
+        extra.observe?.({ status: ERROR_TABLE.NO_ENDPOINTS.http, grpcStatus: undefined, error: 'NO_ENDPOINTS', durationMs: 0 });
         return;
       }
-      observe?.({ status: 101, grpcStatus: undefined, error: undefined, durationMs: 0 });
-      const connect = ep.meshed && ep.identity !== undefined
-        ? this.deps.mesh.connect({ host: ep.ip, port: ep.port, identity: ep.identity, alpn: MESH_ALPN.http1, timeoutMs: this.deps.limits.connectTimeoutMs })
-        : this.deps.pools.opaque(ep);
-      connect.then((up) => {
-        up.write(upgradeHead(req, path, [], edit));
-        if (head.length > 0) up.write(head);
-        pipeBoth(socket, up);
-      }, () => {
-        stats.error('CONNECT_FAILED');
-        socket.end(rawHttp1Error('CONNECT_FAILED'));
+      // Bytes are piped only after the upstream's 101; any other answer is relayed and the connection
+      // is parsed again, so every later request on it is routed like any other.
+      relayUpgrade({
+        req, socket, head, path, headers, protocol: 'websocket',
+        connect: () => this.deps.pools.upgrade(ep), connectError: 'CONNECT_FAILED',
+        responseHeaders: extra.responseHeaders, answerTimeoutMs: extra.timeoutMs ?? this.deps.limits.idleTimeoutMs,
+        resume: (s) => this.resumeHttp1(s),
+        done: (o) => {
+          if (o.error !== undefined) stats.error(o.error);
+          else if (o.status > 0) stats.response(o.status, o.durationMs);
+          if (o.status > 0) extra.observe?.({ status: o.status, grpcStatus: undefined, error: o.error, durationMs: o.durationMs });
+        },
       });
     };
     if (conn.target === undefined) {
-      go(conn.endpoint, req.url ?? '/');
+      go(conn.endpoint, target, NO_EXTRAS);
       return;
     }
-    const decision = this.route(conn.target, req, req.url ?? '/', 'http1');
+    const decision = this.route(conn.target, req, target, 'http1', undefined, headers);
     if (decision === undefined) {
-      socket.end(rawHttp1Error('POLICY_FAILED'));
+      stats.error('POLICY_FAILED');
+      socket.end(rawHttp1Error('POLICY_FAILED'), () => socket.destroy());
       return;
     }
     if (decision.kind === 'respond') {
-      socket.end(rawHttp1Answer(decision.status, decision.headers ?? []));
+      socket.end(rawHttp1Answer(decision.status, decision.headers ?? []), () => socket.destroy());
       decision.observe?.({ status: decision.status, grpcStatus: undefined, error: undefined, durationMs: 0 });
       return;
     }
     if (decision.kind === 'error') {
       stats.error(decision.code);
-      socket.end(rawHttp1Error(decision.code));
+      socket.end(rawHttp1Error(decision.code), () => socket.destroy());
       decision.observe?.({ status: ERROR_TABLE[decision.code].http, grpcStatus: undefined, error: decision.code, durationMs: 0 });
       return;
     }
     // The route's rewrite and header changes apply to the upgrade request like to any other.
-    const path = decision.path ?? req.url ?? '/';
-    const edit = (headers: string[]): void => {
-      if (decision.requestHeaders !== undefined) applyFlatHeaderOps(headers, opsList(decision.requestHeaders));
-      if (decision.authority !== undefined && isSafeHeaderValue(decision.authority)) setHost(headers, decision.authority);
-    };
-    const bal = this.balancers.get(decision.backend);
-    const pickAndGo = (): void => go(this.balancers.get(decision.backend).pick()?.endpoint, path, edit, decision.observe);
-    if (bal.known) pickAndGo();
+    if (decision.requestHeaders !== undefined) applyFlatHeaderOps(headers, opsList(decision.requestHeaders));
+    if (decision.authority !== undefined && isSafeHeaderValue(decision.authority)) setHost(headers, decision.authority);
+    const path = decision.path ?? target;
+    const extra: RouteExtras = { timeoutMs: decision.timeoutMs, responseHeaders: decision.responseHeaders, observe: decision.observe };
+    const pickAndGo = (): void => go(this.balancers.get(decision.backend).pick()?.endpoint, path, extra);
+    if (this.balancers.get(decision.backend).known) pickAndGo();
     else void this.balancers.whenKnown(decision.backend, this.deps.limits.connectTimeoutMs).then(pickAndGo);
   }
 
@@ -310,6 +326,12 @@ export class OutboundListener extends ListenerBase {
     stream.on('error', () => undefined);
     if (conn === undefined) {
       writeH2Error(stream, 'INTERNAL', grpc);
+      return;
+    }
+    if (headers[':method'] === 'CONNECT') {
+      // CONNECT (RFC 9113 8.5) names no path a route could match: refused, as core/path.ts says.
+      this.deps.stats.outbound.error('BAD_REQUEST');
+      writeH2Error(stream, 'BAD_REQUEST', grpc);
       return;
     }
     const check = checkH2Fields(headers, this.deps.limits.h2MaxHeaderListBytes);
