@@ -78,17 +78,14 @@ export class InboundListener extends ListenerBase {
     });
     this.connections.add(socket);
     const orig = redirectedTo(socket, this.deps.originalDestination);
-    if (orig === undefined) {
-      socket.destroy();
-      return;
-    }
-    const port = orig.port;
-    if (this.deps.self.isOwnPort(port)) {
-      // A connection to one of the proxy's own ports would be forwarded to that port: itself (W2).
+    // Not redirected means dialled straight at this listener; forwarding it "to the app" on the
+    // original port, or on any other port of the proxy's, would come straight back here (W2).
+    if (orig === undefined || this.deps.self.isOwnPort(orig.port)) {
       this.deps.stats.inbound.error('LOOP');
       socket.destroy();
       return;
     }
+    const port = orig.port;
     // Opaque: the configured ports (annotation) and ports whose Server says proxyProtocol: opaque.
     const opaquePort = this.deps.opaquePorts.has(port) || this.deps.policy.inbound.opaque?.(port) === true;
     void detect(socket, opaquePort ? OPAQUE_PEEK_MS : this.deps.limits.detectTimeoutMs).then((d) => {
