@@ -148,6 +148,8 @@ export const PROXY_ENV = {
   detectTimeoutMs: 'WEFT_DETECT_TIMEOUT_MS',
   maxConnectionsPerPeer: 'WEFT_MAX_CONNECTIONS_PER_PEER',
   headersWithUnderscores: 'WEFT_HEADERS_WITH_UNDERSCORES',
+  destinationIdleTimeoutMs: 'WEFT_DESTINATION_IDLE_TIMEOUT_MS',
+  maxDestinations: 'WEFT_MAX_DESTINATIONS',
 } as const;
 
 /** Environment of the control-plane processes (controller, injector). */

@@ -63,3 +63,36 @@ test('an empty endpoint set picks nothing, a single endpoint always itself', () 
   b.update([ep(1)]);
   assert.equal(b.pick(), b.endpoints[0]);
 });
+
+test('Balancers: a balancer no request asked for during the idle time is forgotten and its watch ends; over the bound the least recently used goes first', async () => {
+  const { Balancers } = await import('./deps.js');
+  const open = new Set<string>();
+  const endpoints = {
+    watch(sp: { namespace: string; name: string; port: number }, onUpdate: (e: readonly Endpoint[]) => void) {
+      const k = `${sp.name}:${sp.port}`;
+      open.add(k);
+      onUpdate([{ ip: '10.0.0.1', port: sp.port, meshed: false }]);
+      return () => open.delete(k);
+    },
+  };
+  const b = new Balancers(endpoints, 1_000, 2);
+  const a = { namespace: 'n', name: 'a', port: 80 };
+  const c = { namespace: 'n', name: 'c', port: 80 };
+  const d = { namespace: 'n', name: 'd', port: 80 };
+  const t0 = Date.now();
+  b.sweep(t0);
+  const first = b.get(a);
+  assert.ok(first.known);
+  b.get(c);
+  assert.deepEqual([...open].sort(), ['a:80', 'c:80']);
+  b.sweep(t0 + 500);
+  b.get(c); // c used more recently than a
+  b.get(d); // over the bound of 2: a goes
+  assert.deepEqual([...open].sort(), ['c:80', 'd:80']);
+  assert.equal(b.sweep(t0 + 2_000), 0, 'idle for longer than 1 s: all forgotten');
+  assert.equal(open.size, 0);
+  // The same ServicePort object asked again gets a new balancer with a new watch, not the retired one.
+  const again = b.get(a);
+  assert.notEqual(again, first);
+  assert.deepEqual([...open], ['a:80']);
+});

@@ -45,6 +45,20 @@ export interface ProxyLimits {
    * headers_with_underscores_action).
    */
   readonly headersWithUnderscores: UnderscoreHeaderAction;
+  /**
+   * A destination nothing used for this long is forgotten: its policy lookup and discovery watches end
+   * (the controller drops them too), its balancer and idle upstream pools go. The next connection looks
+   * it up again. Bounds the proxy's memory whatever addresses its app dials (linkerd2-proxy drops idle
+   * discovery the same way).
+   */
+  readonly destinationIdleTimeoutMs: number;
+  /**
+   * At most this many destinations are remembered in each cache (policy lookups, balancers, upstream
+   * pools): past it the least recently used idle ones are forgotten at once, and a lookup that finds
+   * every remembered destination in use is answered once and not kept. An app dialling thousands of
+   * new addresses a second cannot outgrow the proxy's heap (each lookup holds a gRPC stream, ~15 KB).
+   */
+  readonly maxDestinations: number;
 }
 
 export type UnderscoreHeaderAction = HeadersWithUnderscoresAction;
@@ -69,6 +83,8 @@ export const DEFAULT_LIMITS: ProxyLimits = Object.freeze({
   maxRetryBodyBytes: 64 * 1024,
   connectTimeoutMs: 3_000,
   headersWithUnderscores: 'drop',
+  destinationIdleTimeoutMs: 60_000,
+  maxDestinations: 500,
 });
 
 export type DefaultInboundPolicy =
@@ -218,6 +234,8 @@ export function parseProxyConfig(env: Readonly<Record<string, string | undefined
       ...DEFAULT_LIMITS,
       detectTimeoutMs: positiveInt(PROXY_ENV.detectTimeoutMs, DEFAULT_LIMITS.detectTimeoutMs),
       maxConnectionsPerPeer: positiveInt(PROXY_ENV.maxConnectionsPerPeer, DEFAULT_LIMITS.maxConnectionsPerPeer),
+      destinationIdleTimeoutMs: positiveInt(PROXY_ENV.destinationIdleTimeoutMs, DEFAULT_LIMITS.destinationIdleTimeoutMs),
+      maxDestinations: positiveInt(PROXY_ENV.maxDestinations, DEFAULT_LIMITS.maxDestinations),
       headersWithUnderscores: (UNDERSCORE_HEADER_ACTIONS as readonly string[]).includes(underscores)
         ? underscores as UnderscoreHeaderAction : DEFAULT_LIMITS.headersWithUnderscores,
     }),

@@ -251,27 +251,60 @@ export function connectControlPlane(config: ProxyConfig, o: ControlPlaneOptions 
   const policy = createPolicyHook({ store, metrics: routeMetrics });
 
   // --- outbound destinations ------------------------------------------------------------------------
-  interface Entry { dest: Destination | undefined; waiters: ((d: Destination) => void)[] }
+  // One policy watch per original destination, held by the connections that resolved it and forgotten
+  // once none has for destinationIdleTimeoutMs (the watch ends, so does the controller's side of it).
+  interface Entry {
+    dest: Destination | undefined;
+    waiters: ((d: Destination) => void)[];
+    watch: Watch<unknown> | undefined;
+    users: number;
+    idleSince: number;
+    /** The Service port whose routes this destination's watch keeps in the store. */
+    service: ServicePort | undefined;
+    /** Over the cache's bound with every entry in use: answered once, its watch ended, gone when released. */
+    transient: boolean;
+  }
   const dests = new Map<string, Entry>();
+  /** Destinations per Service port (a Service's routes leave the store with the last of them). */
+  const serviceUsers = new Map<string, number>();
+  const spKeyOf = (sp: ServicePort): string => `${sp.namespace}/${sp.name}:${sp.port}`;
   const destinations: Destinations = {
     resolve(ip, port) {
       const key = `${ip}|${port}`;
       let e = dests.get(key);
+      if (e !== undefined) {
+        e.users++;
+        // Most recently used last: the map's order is the eviction order.
+        dests.delete(key);
+        dests.set(key, e);
+      }
       if (e?.dest !== undefined) return e.dest;
       if (e === undefined) {
-        const entry: Entry = { dest: undefined, waiters: [] };
+        if (dests.size >= config.limits.maxDestinations) forget(0, dests.size - config.limits.maxDestinations + 1);
+        const entry: Entry = {
+          dest: undefined, waiters: [], watch: undefined, users: 1, idleSince: 0, service: undefined,
+          transient: dests.size >= config.limits.maxDestinations,
+        };
         e = entry;
         dests.set(key, entry);
-        watch(`outbound policy of ${ip.includes(':') ? `[${ip}]` : ip}:${port}`, (c) => c.outbound.watch({ namespace: config.podNamespace, pod: config.podName, ip, port }, new Metadata()), (m: DestinationPolicy) => {
+        entry.watch = watch(`outbound policy of ${ip.includes(':') ? `[${ip}]` : ip}:${port}`, (c) => c.outbound.watch({ namespace: config.podNamespace, pod: config.podName, ip, port }, new Metadata()), (m: DestinationPolicy) => {
           // The routes first, so the first request after the destination resolves sees them.
           if (m.destination?.$case === 'service') {
             const sp = servicePortPolicyOf(m.destination.value, config.podNamespace);
             const svc = m.destination.value.service;
-            if (svc !== undefined) store.setOutbound({ namespace: svc.namespace, name: svc.name, port: svc.port }, sp);
+            if (svc !== undefined) {
+              const target = { namespace: svc.namespace, name: svc.name, port: svc.port };
+              if (entry.service === undefined) {
+                entry.service = target;
+                serviceUsers.set(spKeyOf(target), (serviceUsers.get(spKeyOf(target)) ?? 0) + 1);
+              }
+              store.setOutbound(target, sp);
+            }
           }
           entry.dest = destinationOf(m);
           for (const w of entry.waiters.splice(0)) w(entry.dest);
-        });
+          if (entry.transient) endWatch(entry);
+        }) as Watch<unknown>;
       }
       const entry = e;
       return new Promise<Destination>((resolve) => {
@@ -282,7 +315,50 @@ export function connectControlPlane(config: ProxyConfig, o: ControlPlaneOptions 
         });
       });
     },
+    release(ip, port) {
+      const key = `${ip}|${port}`;
+      const e = dests.get(key);
+      if (e === undefined || e.users <= 0) return;
+      if (--e.users > 0) return;
+      e.idleSince = Date.now();
+      if (e.transient && e.waiters.length === 0) drop(key, e);
+    },
+    size: () => dests.size,
   };
+  const endWatch = (e: Entry): void => {
+    if (e.watch === undefined) return;
+    e.watch.stop();
+    watches.delete(e.watch);
+    e.watch = undefined;
+  };
+  const drop = (key: string, e: Entry): void => {
+    dests.delete(key);
+    endWatch(e);
+    if (e.service !== undefined) {
+      const k = spKeyOf(e.service);
+      const left = (serviceUsers.get(k) ?? 1) - 1;
+      if (left > 0) serviceUsers.set(k, left);
+      else {
+        serviceUsers.delete(k);
+        store.setOutbound(e.service, undefined);
+        routeMetrics.forgetService(e.service.namespace, e.service.name, e.service.port);
+      }
+    }
+  };
+  /** Forgets up to `limit` entries no connection holds, idle for at least `idleMs`, least recently used first. */
+  const forget = (idleMs: number, limit = Number.POSITIVE_INFINITY): void => {
+    const cutoff = Date.now() - idleMs;
+    let n = 0;
+    for (const [key, e] of dests) {
+      if (n >= limit) break;
+      if (e.users > 0 || e.waiters.length > 0 || e.idleSince > cutoff) continue;
+      drop(key, e);
+      n++;
+    }
+  };
+  const forgetIdle = (): void => forget(config.limits.destinationIdleTimeoutMs);
+  const sweeper = setInterval(forgetIdle, Math.max(250, Math.floor(config.limits.destinationIdleTimeoutMs / 4)));
+  sweeper.unref();
 
   // --- discovery ------------------------------------------------------------------------------------
   const endpoints: Endpoints = {
@@ -309,6 +385,7 @@ export function connectControlPlane(config: ProxyConfig, o: ControlPlaneOptions 
       { isReady: () => config.inboundPorts.every((p) => store.hasInbound(p)) },
     ],
     close: () => {
+      clearInterval(sweeper);
       identity.stop();
       certifier.close();
       for (const w of watches) w.stop();

@@ -35,27 +35,42 @@ interface Entry {
   readonly balancer: Balancer;
   stop: () => void;
   readonly waiters: (() => void)[];
+  /** The sweep clock when a request last asked for this balancer. */
+  lastUsed: number;
+  /** Forgotten: a ServicePort object cached before must not find it again. */
+  retired: boolean;
 }
 
+/**
+ * The balancer of each Service port a request was routed to, fed by one discovery watch each. A
+ * balancer no request asked for during `idleMs` is forgotten and its watch ends (`sweep`); the next
+ * request starts a new watch.
+ */
 export class Balancers {
   private readonly entries = new Map<string, Entry>();
   /** Per ServicePort object: the policy hook hands back the same objects, so most lookups stop here. */
-  private readonly byObject = new WeakMap<ServicePort, Balancer>();
-  constructor(private readonly endpoints: Endpoints) {}
+  private readonly byObject = new WeakMap<ServicePort, Entry>();
+  /** A coarse clock, advanced by `sweep`, so a lookup costs no clock read. */
+  private clock = Date.now();
+
+  constructor(private readonly endpoints: Endpoints, private readonly idleMs = Number.POSITIVE_INFINITY, private readonly max = Number.POSITIVE_INFINITY) {}
 
   get(sp: ServicePort): Balancer {
-    const hit = this.byObject.get(sp);
-    if (hit !== undefined) return hit;
-    const b = this.getByKey(sp);
-    this.byObject.set(sp, b);
-    return b;
+    let e = this.byObject.get(sp);
+    if (e === undefined || e.retired) {
+      e = this.entryFor(sp);
+      this.byObject.set(sp, e);
+    }
+    e.lastUsed = this.clock;
+    return e.balancer;
   }
 
-  private getByKey(sp: ServicePort): Balancer {
+  private entryFor(sp: ServicePort): Entry {
     const key = servicePortKey(sp);
     let e = this.entries.get(key);
     if (e === undefined) {
-      const entry: Entry = { balancer: new Balancer(), stop: () => undefined, waiters: [] };
+      if (this.entries.size >= this.max) this.evictOldest(this.entries.size - this.max + 1);
+      const entry: Entry = { balancer: new Balancer(), stop: () => undefined, waiters: [], lastUsed: this.clock, retired: false };
       this.entries.set(key, entry);
       entry.stop = this.endpoints.watch(sp, (eps) => {
         entry.balancer.update(eps);
@@ -63,7 +78,7 @@ export class Balancers {
       });
       e = entry;
     }
-    return e.balancer;
+    return e;
   }
 
   /** Resolves once discovery has answered for `sp`, or after `timeoutMs`. */
@@ -78,6 +93,32 @@ export class Balancers {
         resolve();
       });
     });
+  }
+
+  /** Over the bound: forgets the `n` balancers least recently asked for (none a request is waiting on). */
+  private evictOldest(n: number): void {
+    const idle = [...this.entries].filter(([, e]) => e.waiters.length === 0).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    for (const [key, e] of idle.slice(0, n)) this.retire(key, e);
+  }
+
+  private retire(key: string, e: Entry): void {
+    this.entries.delete(key);
+    e.retired = true;
+    e.stop();
+  }
+
+  /** Forgets the balancers no request asked for since `idleMs` before `now`; returns how many are left. */
+  sweep(now: number = Date.now()): number {
+    this.clock = now;
+    for (const [key, e] of this.entries) {
+      if (now - e.lastUsed < this.idleMs || e.waiters.length > 0) continue;
+      this.retire(key, e);
+    }
+    return this.entries.size;
+  }
+
+  get size(): number {
+    return this.entries.size;
   }
 
   close(): void {

@@ -50,6 +50,8 @@ export class ProxyStats {
   readonly inbound = new DirectionStats();
   tlsHandshakesOut = (): number => 0;
   tlsHandshakesIn = (): number => 0;
+  /** Destinations remembered now, by cache: policy lookups, balancers (discovery watches), upstream pools. */
+  liveDestinations = (): Readonly<Record<string, number>> => ({});
 }
 
 /**
@@ -111,6 +113,16 @@ export function createRegistry(stats: ProxyStats, routes?: RouteMetrics): Regist
       this.reset();
       this.inc({ direction: 'outbound' }, stats.tlsHandshakesOut());
       this.inc({ direction: 'inbound' }, stats.tlsHandshakesIn());
+    },
+  });
+  new Gauge({
+    name: 'weft_proxy_live_destinations',
+    help: 'Destinations the proxy remembers now, by cache (lookups: policy watches per original destination; balancers: discovery watches per Service port; upstream_pools); each is forgotten after the destination idle timeout',
+    labelNames: ['cache'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [cache, n] of Object.entries(stats.liveDestinations())) this.set({ cache }, n);
     },
   });
   new Gauge({
@@ -235,6 +247,7 @@ export class RouteSeries {
   private readonly byOutcome = new Map<string, CounterEntry>();
   private readonly success: HistogramEntry;
   private readonly failure: HistogramEntry;
+  private readonly histogramKeys: string[] = [];
   constructor(
     private readonly counterBase: Labels,
     histogramBase: Labels,
@@ -247,10 +260,22 @@ export class RouteSeries {
       const key = labelKey(labels);
       let h = histograms.get(key);
       if (h === undefined) histograms.set(key, (h = new HistogramEntry(labels)));
+      this.histogramKeys.push(key);
       return h;
     };
     this.success = hist('success');
     this.failure = hist('failure');
+  }
+
+  /** The labels every series of this set carries. */
+  get labels(): Readonly<Labels> {
+    return this.counterBase;
+  }
+
+  /** Removes this set's counters and histograms from what a scrape reads. */
+  detach(counters: Set<Map<string, CounterEntry>>, histograms: Map<string, HistogramEntry>): void {
+    counters.delete(this.byOutcome);
+    for (const k of this.histogramKeys) histograms.delete(k);
   }
 
   record(o: Outcome): void {
@@ -285,6 +310,20 @@ export class RouteMetrics {
       this.outboundSeries.set(key, s);
     }
     return s;
+  }
+
+  /**
+   * Drops every outbound series of a Service port the proxy has forgotten (its destination went idle):
+   * a later request starts them again from zero, which Prometheus reads as a counter reset.
+   */
+  forgetService(namespace: string, name: string, port: number): void {
+    const p = String(port);
+    for (const [key, s] of this.outboundSeries) {
+      const l = s.labels;
+      if (l['service_namespace'] !== namespace || l['service_name'] !== name || l['service_port'] !== p) continue;
+      this.outboundSeries.delete(key);
+      s.detach(this.outboundCounters, this.outboundHistograms);
+    }
   }
 
   /** The series of one inbound decision (client identity and TLS label the counter only). */

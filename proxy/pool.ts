@@ -37,8 +37,16 @@ function hostOf(ip: string): string {
   return ip.includes(':') ? `[${ip}]` : ip;
 }
 
+/** Whether an upstream's pool was closed by the idle sweep (or shut down): take a new one. */
+export function isRetired(up: { readonly dispatcher: unknown }): boolean {
+  const d = up.dispatcher as { closed?: boolean; destroyed?: boolean };
+  return d.closed === true || d.destroyed === true;
+}
+
 export class UpstreamPools {
   private readonly h1 = new Map<string, Pool>();
+  /** When each HTTP/1 pool was last handed out. */
+  private readonly h1Used = new Map<string, number>();
   private readonly h2 = new Map<string, ClientHttp2Session>();
   private closed = false;
 
@@ -54,11 +62,36 @@ export class UpstreamPools {
   http1(ep: Endpoint): Pool {
     const key = endpointKey(ep);
     let pool = this.h1.get(key);
-    if (pool === undefined) {
+    if (pool === undefined || pool.closed || pool.destroyed) {
+      // Over the bound: the pools holding no connection go first, least recently handed out first.
+      if (this.h1.size >= this.limits.maxDestinations) this.sweep(0, Date.now(), this.h1.size - this.limits.maxDestinations + 1);
       pool = this.newPool(ep);
       this.h1.set(key, pool);
     }
+    this.h1Used.set(key, Date.now());
     return pool;
+  }
+
+  /**
+   * Closes and forgets the HTTP/1 pools not handed out for `idleMs` that hold no connection and no
+   * request (their keep-alive connections have timed out), so the pools of destinations the app no
+   * longer dials do not pile up. Listeners that cached such a pool take a new one (`isRetired`).
+   */
+  sweep(idleMs: number, now: number = Date.now(), limit = Number.POSITIVE_INFINITY): number {
+    const idle = [...this.h1Used].filter(([, at]) => now - at >= idleMs).sort((a, b) => a[1] - b[1]);
+    let n = 0;
+    for (const [key] of idle) {
+      if (n >= limit) break;
+      const pool = this.h1.get(key);
+      if (pool === undefined) continue;
+      const st = pool.stats;
+      if (st.connected > 0 || st.pending > 0 || st.running > 0) continue;
+      this.h1.delete(key);
+      this.h1Used.delete(key);
+      void pool.close().catch(() => undefined);
+      n++;
+    }
+    return this.h1.size + this.h2.size;
   }
 
   private newPool(ep: Endpoint): Pool {
@@ -153,6 +186,7 @@ export class UpstreamPools {
     for (const s of this.h2.values()) s.close();
     await Promise.allSettled([...this.h1.values()].map((p) => p.close()));
     this.h1.clear();
+    this.h1Used.clear();
     this.h2.clear();
   }
 

@@ -27,8 +27,15 @@ export type Destination =
   | { readonly kind: 'refused'; readonly reason: string };
 
 export interface Destinations {
-  /** What an original destination (ClusterIP:port or pod IP:port) is. Called once per connection. */
+  /**
+   * What an original destination (ClusterIP:port or pod IP:port) is. Called once per connection, which
+   * holds the destination until it calls `release` (when it closes).
+   */
   resolve(ip: string, port: number): Promise<Destination> | Destination;
+  /** The connection that resolved `ip:port` is closed: once none holds it, it may be forgotten when idle. */
+  release?(ip: string, port: number): void;
+  /** How many destinations are remembered now (for the live-destinations metric). */
+  size?(): number;
 }
 
 export interface Endpoint {

@@ -98,10 +98,26 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
   const inboundPort = (await inbound.listen(o.inbound.port, o.inbound.host)).port;
   self.addPort(inboundPort);
 
+  // Bounded state: what nothing used for the idle time is forgotten (policy lookups in the control-plane
+  // adapter, balancers with their discovery watches here, idle upstream pools).
+  const idleMs = o.limits.destinationIdleTimeoutMs;
+  const sweeper = setInterval(() => {
+    const now = Date.now();
+    outbound.sweep(now);
+    pools.sweep(idleMs, now);
+  }, Math.max(250, Math.floor(idleMs / 4)));
+  sweeper.unref();
+  stats.liveDestinations = () => ({
+    lookups: o.destinations.size?.() ?? 0,
+    balancers: outbound.balancerCount,
+    upstream_pools: pools.size.http1 + pools.size.http2,
+  });
+
   let closing: Promise<void> | undefined;
   const shutdown = (graceMs: number): Promise<void> => {
     closing ??= (async () => {
       draining = true;
+      clearInterval(sweeper);
       outbound.beginDrain();
       inbound.beginDrain();
       const deadline = Date.now() + graceMs;

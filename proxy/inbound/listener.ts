@@ -32,6 +32,7 @@ import { forwardH2Stream, h2RequestHeaders } from '../h2-exchange.js';
 import { applyFlatHeaderOps, applyResponseHeaderOps, applyUnderscoreRule, applyUnderscoreRuleH2, checkH2Fields, forwardRequestHeaders, h2FlatHeaders, hasSafeFraming, isBodilessGet, isSafeHeaderValue, originForm, setHost } from '../headers.js';
 import { Http1Exchange } from '../http1-exchange.js';
 import type { Upstream } from '../http1-exchange.js';
+import { isRetired } from '../pool.js';
 import { MESH_ALPNS } from '../mtls.js';
 import type { Endpoint, HookRequest, InboundContext, InboundDecision } from '../ports.js';
 import { isGrpc, rawHttp1Answer, rawHttp1Error, rejectH2Stream, safeHeaders, writeH2Decision, writeH2Error, writeHttp1Decision, writeHttp1Error } from '../respond.js';
@@ -191,7 +192,8 @@ export class InboundListener extends ListenerBase {
     if (decision.authority !== undefined && isSafeHeaderValue(decision.authority)) setHost(headers, decision.authority);
     if (conn.clientId !== undefined) headers.push(HEADER_CLIENT_ID, conn.clientId);
     if (decision.setHeaders !== undefined) for (const [k, v] of Object.entries(safeHeaders(decision.setHeaders))) headers.push(k, v);
-    const up: Upstream = (conn.upstream ??= { dispatcher: this.deps.pools.http1(conn.app), state: undefined });
+    if (conn.upstream === undefined || isRetired(conn.upstream)) conn.upstream = { dispatcher: this.deps.pools.http1(conn.app), state: undefined };
+    const up: Upstream = conn.upstream;
     const hasBody = fwd.chunked || fwd.contentLength > 0;
     new Http1Exchange(req, res, {
       method: req.method ?? 'GET', path: decision.path ?? path, headers, body: hasBody ? req : null, pick: () => up, connectError: 'APP_UNREACHABLE',

@@ -30,6 +30,7 @@ import { applyFlatHeaderOps, applyResponseHeaderOps, checkH2Fields, forwardReque
 import type { DirectionStats } from '../metrics.js';
 import { Http1Exchange } from '../http1-exchange.js';
 import type { Upstream } from '../http1-exchange.js';
+import { isRetired } from '../pool.js';
 import type { H2Upstream } from '../h2-exchange.js';
 import type { Destination, Endpoint, ExchangeObserver, HeaderOps, HookRequest, MirrorTarget, OutboundDecision, ServicePort } from '../ports.js';
 import { isGrpc, rawHttp1Answer, rawHttp1Error, rejectH2Stream, writeH2Decision, writeH2Error, writeHttp1Decision, writeHttp1Error } from '../respond.js';
@@ -53,7 +54,7 @@ export class OutboundListener extends ListenerBase {
 
   constructor(private readonly deps: ProxyDeps) {
     super(deps, deps.stats.outbound, { allowHalfOpen: false, noDelay: true });
-    this.balancers = new Balancers(deps.endpoints);
+    this.balancers = new Balancers(deps.endpoints, deps.limits.destinationIdleTimeoutMs, deps.limits.maxDestinations);
   }
 
   protected onConnection(socket: Socket): void {
@@ -75,6 +76,8 @@ export class OutboundListener extends ListenerBase {
     let resolved: Promise<Destination> | Destination;
     try {
       resolved = this.deps.destinations.resolve(orig.address, orig.port);
+      // The connection holds the destination until it closes (then it may be forgotten when idle).
+      socket.once('close', () => this.deps.destinations.release?.(orig.address, orig.port));
     } catch (err) {
       resolved = { kind: 'refused', reason: String(err) };
     }
@@ -164,7 +167,8 @@ export class OutboundListener extends ListenerBase {
       }
       pick = (tried) => this.pickHttp1(backend, tried);
     } else {
-      const up: Upstream = (conn.upstream ??= { dispatcher: this.deps.pools.http1(conn.endpoint!), state: undefined });
+      if (conn.upstream === undefined || isRetired(conn.upstream)) conn.upstream = { dispatcher: this.deps.pools.http1(conn.endpoint!), state: undefined };
+      const up: Upstream = conn.upstream;
       pick = () => up;
       maxAttempts = 1;
       retryPeerErrors = false;
@@ -176,7 +180,8 @@ export class OutboundListener extends ListenerBase {
     const st = this.balancers.get(backend).pick(tried);
     if (st === undefined) return undefined;
     let up = this.upstreams.get(st);
-    if (up === undefined) this.upstreams.set(st, (up = { dispatcher: this.deps.pools.http1(st.endpoint), state: st }));
+    // A pool the idle sweep closed is replaced (UpstreamPools.sweep).
+    if (up === undefined || isRetired(up)) this.upstreams.set(st, (up = { dispatcher: this.deps.pools.http1(st.endpoint), state: st }));
     return up;
   }
 
@@ -472,6 +477,16 @@ export class OutboundListener extends ListenerBase {
   }
 
   // --- lifecycle ------------------------------------------------------------------------------------
+
+  /** Forgets balancers (and their discovery watches) no request used for the idle time; returns how many are left. */
+  sweep(now: number): number {
+    return this.balancers.sweep(now);
+  }
+
+  /** Service ports with a balancer (and a discovery watch) now. */
+  get balancerCount(): number {
+    return this.balancers.size;
+  }
 
   override destroy(): void {
     super.destroy();
