@@ -1,10 +1,10 @@
 import { WEFT_VERSION } from '../core/contract.js';
+import { parseVerb, reportParse } from './args.js';
+import { stdio } from './install/command.js';
 
 export async function run(argv: readonly string[]): Promise<number> {
-  if (argv.length > 0) {
-    process.stderr.write(`weft version: unexpected argument ${JSON.stringify(argv[0])}\nUsage: weft version\n`);
-    return 2;
-  }
-  process.stdout.write(`weft ${WEFT_VERSION} (node ${process.version})\n`);
+  const parsed = parseVerb('version', argv);
+  if (!parsed.ok) return reportParse(parsed, stdio);
+  stdio.out(`weft ${WEFT_VERSION} (node ${process.version})\n`);
   return 0;
 }

@@ -9,7 +9,6 @@
  *   --wait D    retry until every check passes or D (e.g. 2m) elapses
  */
 import { X509Certificate } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { AuthorizationV1Api } from '@kubernetes/client-node';
 import type { V1CustomResourceDefinition, V1Deployment } from '@kubernetes/client-node';
 import {
@@ -20,6 +19,7 @@ import {
 import { CertificateAuthority } from '../../identity/ca.js';
 import { splitCertificates } from '../../identity/pem.js';
 import { credentialFromSecretData } from '../../identity/secret.js';
+import { parseVerb, reportParse, usageError } from '../args.js';
 import { loadCrds } from '../install/crds.js';
 import { stdio } from '../install/command.js';
 import type { Io } from '../install/command.js';
@@ -46,20 +46,6 @@ const NS = CONTROL_PLANE_NAMESPACE;
 const DAY_MS = 86_400_000;
 /** The anchor is replaced by hand and every proxy must learn the new one first: warn early. */
 const ANCHOR_WARN_MS = 60 * DAY_MS;
-
-export const USAGE = `Usage: weft check [flags]
-
-Checks the cluster and the mesh; each check passes or fails with the problem and a fix.
-Exits 1 when any check fails.
-
-Flags:
-  --pre                 checks before install (API, Gateway API CRDs, permissions, no Weft yet)
-  -n, --namespace NS    also check the data plane of NS: proxies ready and on version ${WEFT_VERSION},
-                        and pods that should have the proxy but do not
-  --wait DURATION       retry until every check passes or DURATION elapses (e.g. 90s, 2m)
-  --kubeconfig PATH, --context NAME
-  -h, --help
-`;
 
 const crdEstablished = (crd: V1CustomResourceDefinition | undefined) =>
   crd?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true;
@@ -292,29 +278,14 @@ function dataPlaneChecks(namespace: string): Check[] {
   ];
 }
 
-export function parseCheckArgs(argv: readonly string[]): { ok: true; pre: boolean; namespace: string | undefined; waitMs: number; kubeconfig: string | undefined; context: string | undefined } | { ok: false; help: boolean; error: string } {
-  let v: Record<string, string | boolean | undefined>;
-  try {
-    ({ values: v } = parseArgs({
-      args: [...argv], strict: true, allowPositionals: false,
-      options: {
-        pre: { type: 'boolean' }, namespace: { type: 'string', short: 'n' }, wait: { type: 'string' },
-        kubeconfig: { type: 'string' }, context: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    return { ok: false, help: false, error: (err as Error).message };
-  }
-  if (v['help'] === true) return { ok: false, help: true, error: '' };
-  let waitMs = 0;
-  if (typeof v['wait'] === 'string') {
-    const m = /^(\d+)(s|m)?$/.exec(v['wait']);
-    if (m === null) return { ok: false, help: false, error: `--wait: ${JSON.stringify(v['wait'])} is not a duration such as 90s or 2m` };
-    waitMs = Number(m[1]) * (m[2] === 'm' ? 60_000 : 1000);
-  }
-  const str = (k: string) => (typeof v[k] === 'string' ? v[k] : undefined);
-  if (v['pre'] === true && str('namespace') !== undefined) return { ok: false, help: false, error: '--pre and --namespace do not go together (the data plane exists only after install)' };
-  return { ok: true, pre: v['pre'] === true, namespace: str('namespace'), waitMs, kubeconfig: str('kubeconfig'), context: str('context') };
+export type CheckArgs = { ok: true; pre: boolean; namespace: string | undefined; waitMs: number; kubeconfig: string | undefined; context: string | undefined };
+
+export function parseCheckArgs(argv: readonly string[]): CheckArgs | { ok: false; help: boolean; text: string } {
+  const parsed = parseVerb<{ pre?: boolean; namespace?: string; wait?: number; kubeconfig?: string; context?: string }>('check', argv);
+  if (!parsed.ok) return parsed;
+  const v = parsed.opts;
+  if (v.pre === true && v.namespace !== undefined) return usageError('check', '--pre and --namespace do not go together (the data plane exists only after install)');
+  return { ok: true, pre: v.pre === true, namespace: v.namespace, waitMs: v.wait ?? 0, kubeconfig: v.kubeconfig, context: v.context };
 }
 
 async function runChecks(kube: KubeClients, checks: readonly Check[]): Promise<{ check: Check; result: CheckResult }[]> {
@@ -351,14 +322,7 @@ export function formatResults(results: readonly { check: Check; result: CheckRes
 
 export async function runCheck(argv: readonly string[], io: Io = stdio): Promise<number> {
   const args = parseCheckArgs(argv);
-  if (!args.ok) {
-    if (args.help) {
-      io.out(USAGE);
-      return 0;
-    }
-    io.err(`weft check: ${args.error}\n\nRun \`weft check --help\` for the flags.\n`);
-    return 2;
-  }
+  if (!args.ok) return reportParse(args, io);
   let kube: KubeClients;
   try {
     kube = connectKube({ kubeconfig: args.kubeconfig, context: args.context });

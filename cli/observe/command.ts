@@ -9,9 +9,9 @@
  *                                   Service, per route and backend
  *   authz <deploy|pod>/<name>       inbound figures of the workload's pods per server, route, authorization
  */
-import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Pod, Service } from '../../core/kube.js';
+import { parseVerb, reportParse, usageError } from '../args.js';
 import type { Io } from '../install/command.js';
 import { stdio } from '../install/command.js';
 import { apiJson, listPods } from './cluster.js';
@@ -24,46 +24,6 @@ export type Verb = 'stat' | 'routes' | 'authz';
 
 export const DEFAULT_WINDOW_SECONDS = 30;
 
-const COMMON_FLAGS = `  -n, --namespace NS          namespace of the resource (default: the kubeconfig context's, else default)
-  -o, --output FORMAT         table (default), wide or json
-  --window DURATION           how long to measure, e.g. 10s, 1m (default 30s)
-  --prometheus URL            read a Prometheus that scrapes the proxies (manifests/prometheus) instead of
-                              scraping them through the API server
-  --kubeconfig PATH, --context NAME
-  -h, --help`;
-
-export const USAGE: Readonly<Record<Verb, string>> = {
-  stat: `Usage: weft stat <deploy|pod|ns>[/<name>] [flags]
-
-Success rate, requests per second and latency percentiles (p50, p95, p99) of each workload's meshed
-pods, as their inbound proxies saw them, over a window. MESHED counts pods with the proxy.
-
-Flags:
-  --from <deploy|pod>/<name>  only requests from this client (its outbound proxies' view of the
-                              Services that select each workload), in namespace -n
-${COMMON_FLAGS}
-`,
-  routes: `Usage: weft routes svc/<name> [flags]
-
-Success rate, RPS, latency percentiles and timeouts per route and backend of a Service, as the
-meshed clients' outbound proxies saw them. [no route] counts requests on a port with no route.
--o wide splits by Service port and route rule.
-
-Flags:
-  --from <deploy|pod|ns>/<name>  only these clients (default: every meshed pod in the cluster)
-${COMMON_FLAGS}
-`,
-  authz: `Usage: weft authz <deploy|pod>/<name> [flags]
-
-Allowed and denied requests per second, success rate and latency per Server, route and
-authorization of a workload, as its inbound proxies decided them. AUTHORIZATION "-" is a denial no
-policy allowed. -o wide splits by target port.
-
-Flags:
-${COMMON_FLAGS}
-`,
-};
-
 export interface ObserveArgs {
   readonly resource: ResourceArg;
   readonly namespace: string | undefined;
@@ -75,71 +35,44 @@ export interface ObserveArgs {
   readonly context?: string;
 }
 
-export function parseWindow(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text);
-  if (m === null) return undefined;
-  const n = Number(m[1]);
-  const unit = m[2] ?? 's';
-  const seconds = unit === 'ms' ? n / 1000 : unit === 'm' ? n * 60 : unit === 'h' ? n * 3600 : n;
-  return seconds > 0 ? seconds : undefined;
-}
-
 const KINDS: Readonly<Record<Verb, readonly ResourceKind[]>> = { stat: ['deploy', 'pod', 'ns'], routes: ['svc'], authz: ['deploy', 'pod'] };
 
-export function parseObserveArgs(verb: Verb, argv: readonly string[]): { ok: true; args: ObserveArgs } | { ok: false; help: boolean; error: string } {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: true,
-      options: {
-        namespace: { type: 'string', short: 'n' },
-        output: { type: 'string', short: 'o' },
-        window: { type: 'string' },
-        prometheus: { type: 'string' },
-        ...(verb !== 'authz' ? { from: { type: 'string' } } : {}),
-        kubeconfig: { type: 'string' },
-        context: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    return { ok: false, help: false, error: (err as Error).message };
-  }
-  const v = parsed.values as Record<string, string | boolean | undefined>;
-  if (v['help'] === true) return { ok: false, help: true, error: '' };
-  const str = (k: string) => (typeof v[k] === 'string' ? v[k] : undefined);
-  if (parsed.positionals.length !== 1) return { ok: false, help: false, error: `expected one resource (${KINDS[verb].join(', ')}), got ${parsed.positionals.length}` };
-  const resource = parseResource(parsed.positionals[0] ?? '', KINDS[verb]);
-  if (typeof resource === 'string') return { ok: false, help: false, error: resource };
-  if (verb !== 'stat' && resource.name === undefined) return { ok: false, help: false, error: `name the ${resource.kind}: ${resource.kind}/<name>` };
-  const output = str('output') ?? 'table';
-  if (output !== 'table' && output !== 'wide' && output !== 'json') return { ok: false, help: false, error: `--output must be table, wide or json, not ${JSON.stringify(output)}` };
-  const windowSeconds = str('window') === undefined ? DEFAULT_WINDOW_SECONDS : parseWindow(str('window') ?? '');
-  if (windowSeconds === undefined) return { ok: false, help: false, error: `--window: ${JSON.stringify(str('window'))} is not a duration such as 30s or 1m` };
+interface ObserveOpts {
+  namespace?: string; output?: OutputFormat; window?: number; prometheus?: string; from?: string; kubeconfig?: string; context?: string;
+}
+
+export function parseObserveArgs(verb: Verb, argv: readonly string[]): { ok: true; args: ObserveArgs } | { ok: false; help: boolean; text: string } {
+  const parsed = parseVerb<ObserveOpts>(verb, argv);
+  if (!parsed.ok) return parsed;
+  const v = parsed.opts;
+  const bad = (msg: string) => usageError(verb, msg);
+  const resource = parseResource(parsed.args[0] ?? '', KINDS[verb]);
+  if (typeof resource === 'string') return bad(resource);
+  if (verb !== 'stat' && resource.name === undefined) return bad(`name the ${resource.kind}: ${resource.kind}/<name>`);
+  if (v.window !== undefined && v.window <= 0) return bad('--window must be longer than 0s');
+  const windowSeconds = v.window === undefined ? DEFAULT_WINDOW_SECONDS : v.window / 1000;
   let from: ObserveArgs['from'];
-  const fromText = str('from');
+  const fromText = v.from;
   if (fromText !== undefined) {
     // ns/<ns>/<kind>/<name> is not kubectl's; accept <kind>/<name> (namespace -n) and ns/<name>.
     const r = parseResource(fromText, verb === 'stat' ? ['deploy', 'pod'] : ['deploy', 'pod', 'ns']);
-    if (typeof r === 'string') return { ok: false, help: false, error: `--from: ${r}` };
-    if (r.name === undefined) return { ok: false, help: false, error: '--from: name the client: <kind>/<name>' };
+    if (typeof r === 'string') return bad(`--from: ${r}`);
+    if (r.name === undefined) return bad('--from: name the client: <kind>/<name>');
     from = r;
   }
-  const prometheus = str('prometheus');
-  if (prometheus !== undefined && !/^https?:\/\//.test(prometheus)) return { ok: false, help: false, error: `--prometheus must be an http(s) URL, not ${JSON.stringify(prometheus)}` };
+  const prometheus = v.prometheus;
+  if (prometheus !== undefined && !/^https?:\/\//.test(prometheus)) return bad(`--prometheus must be an http(s) URL, not ${JSON.stringify(prometheus)}`);
   return {
     ok: true,
     args: {
       resource,
-      namespace: str('namespace'),
+      namespace: v.namespace,
       ...(from !== undefined ? { from } : {}),
-      format: output,
+      format: v.output ?? 'table',
       windowSeconds,
       ...(prometheus !== undefined ? { prometheus } : {}),
-      ...optional('kubeconfig', str('kubeconfig')),
-      ...optional('context', str('context')),
+      ...optional('kubeconfig', v.kubeconfig),
+      ...optional('context', v.context),
     },
   };
 }
@@ -174,14 +107,7 @@ const targets = (pods: readonly Pod[]): PodTarget[] => pods.filter(scrapable).ma
 
 export async function runObserve(verb: Verb, argv: readonly string[], io: Io = stdio, deps: ObserveDeps = {}): Promise<number> {
   const parsed = parseObserveArgs(verb, argv);
-  if (!parsed.ok) {
-    if (parsed.help) {
-      io.out(USAGE[verb]);
-      return 0;
-    }
-    io.err(`weft ${verb}: ${parsed.error}\n\n${USAGE[verb]}`);
-    return 2;
-  }
+  if (!parsed.ok) return reportParse(parsed, io);
   const args = parsed.args;
   let kc: KubeConfig;
   try {
