@@ -20,6 +20,7 @@ import type { PodLike } from '../../injector/pod.js';
 import type { InboundPolicy, ProxyLogLevel } from '../../injector/settings.js';
 import { uninjectPod } from '../../injector/uninject.js';
 import { parseVerb, reportParse, usageError } from '../args.js';
+import { checkCertificatePem, checkImage, pushIf, checkTrustDomain } from '../validate.js';
 import { stdio } from '../install/command.js';
 import type { Io } from '../install/command.js';
 import { INSTALL_CONFIGMAP } from '../install/render.js';
@@ -56,12 +57,14 @@ export async function runInject(argv: readonly string[], io: Io = stdio, stdin: 
   const errors: string[] = [];
   const logLevel = values.proxyLogLevel;
   const policy = values.defaultInboundPolicy;
+  if (values.image !== undefined) pushIf(errors, checkImage('image', values.image));
+  if (values.trustDomain !== undefined) pushIf(errors, checkTrustDomain('trust-domain', values.trustDomain));
   let anchors: string | undefined;
   const anchorsFile = values.identityTrustAnchors;
   if (anchorsFile !== undefined) {
     try {
       anchors = readFileSync(anchorsFile, 'utf8');
-      if (!anchors.includes('-----BEGIN CERTIFICATE-----')) errors.push(`--identity-trust-anchors: ${anchorsFile} holds no PEM certificate`);
+      pushIf(errors, checkCertificatePem('identity-trust-anchors', anchorsFile, anchors));
     } catch (err) {
       errors.push(`--identity-trust-anchors: ${(err as Error).message}`);
     }

@@ -17,6 +17,7 @@ import {
 } from '../../core/contract.js';
 import { credentialFromSecretData } from '../../identity/secret.js';
 import { parseVerb, reportParse, usageError } from '../args.js';
+import { checkCertificatePem, checkImage, pushIf, checkPrivateKeyPem, checkTrustDomain, parseCidrList } from '../validate.js';
 import { connectKube, describeApiError, orAbsent } from '../kube/client.js';
 import type { KubeClients } from '../kube/client.js';
 import { loadCrds } from './crds.js';
@@ -63,19 +64,29 @@ export function parseInstallArgs(mode: Mode, argv: readonly string[]): ParseOutc
   if (!outcome.ok) return outcome;
   const v = outcome.opts;
   const errors: string[] = [];
-  const file = (flag: string, path: string | undefined) => {
+  /** Reads a PEM file flag and checks it holds what the flag needs (a certificate or a private key). */
+  const file = (flag: string, path: string | undefined, holds: 'certificate' | 'key') => {
     if (path === undefined) return undefined;
+    let text: string;
     try {
-      return readFileSync(path, 'utf8');
+      text = readFileSync(path, 'utf8');
     } catch (err) {
       errors.push(`--${flag}: cannot read ${path}: ${(err as Error).message}`);
       return undefined;
     }
+    const problem = holds === 'certificate' ? checkCertificatePem(flag, path, text) : checkPrivateKeyPem(flag, path, text);
+    if (problem !== undefined) errors.push(problem);
+    return text;
   };
+  if (v.image !== undefined) pushIf(errors, checkImage('image', v.image));
   const trustDomain = v.trustDomain;
-  if (trustDomain !== undefined && !/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(trustDomain)) errors.push(`--trust-domain: ${JSON.stringify(trustDomain)} is not a lower-case DNS name`);
-  const networks = v.clusterNetworks?.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  for (const n of networks ?? []) if (!/^[0-9a-fA-F.:]+\/\d{1,3}$/.test(n)) errors.push(`--cluster-networks: ${JSON.stringify(n)} is not a CIDR`);
+  if (trustDomain !== undefined) pushIf(errors, checkTrustDomain('trust-domain', trustDomain));
+  let networks: string[] | undefined;
+  if (v.clusterNetworks !== undefined) {
+    const list = parseCidrList('cluster-networks', v.clusterNetworks);
+    networks = list.cidrs;
+    errors.push(...list.problems);
+  }
   const values: Partial<InstallValues> = {
     ...(v.image !== undefined ? { image: v.image } : {}),
     ...(v.ha !== undefined ? { ha: v.ha } : {}),
@@ -87,10 +98,10 @@ export function parseInstallArgs(mode: Mode, argv: readonly string[]): ParseOutc
   } as Partial<InstallValues>;
   const parsed: Parsed = {
     values,
-    anchorCert: file('identity-trust-anchor', v.identityTrustAnchor),
-    anchorKey: file('identity-trust-anchor-key', v.identityTrustAnchorKey),
-    issuerCert: file('identity-issuer', v.identityIssuer),
-    issuerKey: file('identity-issuer-key', v.identityIssuerKey),
+    anchorCert: file('identity-trust-anchor', v.identityTrustAnchor, 'certificate'),
+    anchorKey: file('identity-trust-anchor-key', v.identityTrustAnchorKey, 'key'),
+    issuerCert: file('identity-issuer', v.identityIssuer, 'certificate'),
+    issuerKey: file('identity-issuer-key', v.identityIssuerKey, 'key'),
     ignoreCluster: v.ignoreCluster === true,
     kubeconfig: v.kubeconfig,
     context: v.context,
