@@ -130,7 +130,8 @@ Exits 1 when any check fails.`,
     kind: 'user', summary: 'add the proxy to workloads in YAML from a file or stdin',
     args: ['[files...]'], usage: '[flags] [FILE...]   (no FILE or - reads stdin)',
     description: `Adds weft-init and the weft-proxy sidecar to the pods of Pods, Deployments, StatefulSets, DaemonSets,
-ReplicaSets, Jobs, CronJobs and Lists, in multi-document YAML, and prints the result:
+ReplicaSets, Jobs, CronJobs, Argo Rollouts and Lists, in multi-document YAML (comments kept), and
+prints the result:
   kubectl get deploy web -o yaml | weft inject | kubectl apply -f -
 Other objects pass through unchanged. A pod annotated weft.dev/inject: disabled, or that cannot be
 injected (hostNetwork, ...), is left as it is with the reason on stderr.`,

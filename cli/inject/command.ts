@@ -132,7 +132,7 @@ export async function runInject(argv: readonly string[], io: Io = stdio, stdin: 
           if (r.action !== 'inject') return v.pod;
           changed = true;
           return applyPatch(v.pod, r.patch);
-        });
+        }, (ref, why) => io.err(`${ref}: ${why}\n`));
         return changed ? next : undefined;
       }));
     }
@@ -158,7 +158,7 @@ export async function runUninject(argv: readonly string[], io: Io = stdio, stdin
           io.err(`${v.ref}: ${r.changed ? 'uninjected' : 'had no proxy'}\n`);
           changed ||= r.changed;
           return r.pod;
-        });
+        }, (ref, why) => io.err(`${ref}: ${why.replace('inject the', 'uninject the')}\n`));
         return changed ? next : undefined;
       }));
     }
