@@ -25,7 +25,7 @@ import { stdio } from '../install/command.js';
 import type { Io } from '../install/command.js';
 import { judgeGatewayApi, REQUIRED_GATEWAY_CRDS } from '../install/gateway-api.js';
 import { RENEW_BEFORE_MS, webhookDnsNames, webhookTlsUsable } from '../install/pki.js';
-import { connectKube, describeApiError, orAbsent } from '../kube/client.js';
+import { connectKube, orAbsent } from '../kube/client.js';
 import type { KubeClients } from '../kube/client.js';
 import { dataPlaneFindings } from './data-plane.js';
 import type { PodWithStatus } from './data-plane.js';
@@ -87,7 +87,7 @@ function apiCheck(): Check {
         const v = await kube.version.getCode();
         return pass(`${kube.server}, ${v.gitVersion}`);
       } catch (err) {
-        return fail(`cannot reach ${kube.server}: ${describeApiError(err)}`, 'check your kubeconfig (--kubeconfig, --context, KUBECONFIG)');
+        return fail(kube.describe(err), 'check your kubeconfig (--kubeconfig, --context, KUBECONFIG)');
       }
     },
   };
@@ -295,7 +295,7 @@ async function runChecks(kube: KubeClients, checks: readonly Check[]): Promise<{
     try {
       result = await check.run(kube);
     } catch (err) {
-      result = fail(describeApiError(err), 'check that the API server is reachable and that you may read this');
+      result = fail(kube.describe(err), 'check that the API server is reachable and that you may read this');
     }
     out.push({ check, result });
     // Nothing else can pass without the API.
@@ -327,7 +327,7 @@ export async function runCheck(argv: readonly string[], io: Io = stdio): Promise
   try {
     kube = connectKube({ kubeconfig: args.kubeconfig, context: args.context });
   } catch (err) {
-    io.err(`weft check: cannot load the kubeconfig: ${(err as Error).message}\n`);
+    io.err(`weft check: ${(err as Error).message}\n`);
     return 1;
   }
   const checks = [apiCheck(), gatewayCheck()];

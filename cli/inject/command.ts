@@ -73,17 +73,20 @@ export async function runInject(argv: readonly string[], io: Io = stdio, stdin: 
   if (ignoreCluster && anchorsFile === undefined) errors.push('--ignore-cluster needs --identity-trust-anchors (the proxies must know which anchors to trust)');
   if (errors.length > 0) return reportParse(usageError('inject', ...errors), io);
 
+  let kubeServer = '(not connected)';
   try {
     let stored: Partial<InstallValues> = {};
     let kube: KubeClients | undefined;
     if (!ignoreCluster) {
       try {
         kube = connectKube({ kubeconfig: str('kubeconfig'), context: str('context') });
+        kubeServer = kube.server;
         const s = await clusterSettings(kube);
         stored = s.values;
         anchors ??= s.anchors;
       } catch (err) {
-        io.err(`weft inject: cannot read Weft's settings from the cluster: ${describeApiError(err)}\n  fix: check your kubeconfig, or use --ignore-cluster --identity-trust-anchors FILE\n`);
+        const why = kube === undefined ? (err as Error).message : `cannot read Weft's settings from the cluster: ${kube.describe(err)}`;
+        io.err(`weft inject: ${why}\n  fix: check your kubeconfig, or use --ignore-cluster --identity-trust-anchors FILE\n`);
         return 1;
       }
       if (anchors === undefined) {
@@ -139,7 +142,7 @@ export async function runInject(argv: readonly string[], io: Io = stdio, stdin: 
     io.out(outputs.filter((o) => o !== '').join('---\n'));
     return 0;
   } catch (err) {
-    io.err(`weft inject: ${err instanceof YamlInputError ? err.message : describeApiError(err)}\n`);
+    io.err(`weft inject: ${err instanceof YamlInputError ? err.message : describeApiError(err, kubeServer)}\n`);
     return 1;
   }
 }

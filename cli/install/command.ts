@@ -191,6 +191,7 @@ export async function runInstallCommand(mode: Mode, argv: readonly string[], io:
   const outcome = parseInstallArgs(mode, argv);
   if (!outcome.ok) return reportParse(outcome, io);
   const p = outcome.parsed;
+  let server = '(not connected)';
   try {
     let stored: Partial<InstallValues> = {};
     let pkiInputs: Omit<PkiInputs, 'trustDomain'> = {
@@ -201,14 +202,15 @@ export async function runInstallCommand(mode: Mode, argv: readonly string[], io:
       let kube: KubeClients;
       try {
         kube = connectKube({ kubeconfig: p.kubeconfig, context: p.context });
+        server = kube.server;
       } catch (err) {
-        throw new UserError(`cannot load the kubeconfig: ${(err as Error).message}`,
+        throw new UserError((err as Error).message,
           mode === 'install' ? 'pass --kubeconfig, set KUBECONFIG, or render offline with --ignore-cluster' : 'pass --kubeconfig or set KUBECONFIG');
       }
       try {
         await kube.version.getCode();
       } catch (err) {
-        throw new UserError(`cannot reach the Kubernetes API at ${kube.server}: ${describeApiError(err)}`,
+        throw new UserError(kube.describe(err),
           mode === 'install' ? 'check your kubeconfig, or render offline with --ignore-cluster' : 'check your kubeconfig and context');
       }
       const verdict = judgeGatewayApi(await readGatewayCrds(kube));
@@ -244,7 +246,7 @@ export async function runInstallCommand(mode: Mode, argv: readonly string[], io:
       io.err(`weft ${mode}: ${err.message}\n`);
       return 1;
     }
-    io.err(`weft ${mode}: ${describeApiError(err)}\n`);
+    io.err(`weft ${mode}: ${describeApiError(err, server)}\n`);
     return 1;
   }
 }

@@ -9,12 +9,15 @@
  *                                   Service, per route and backend
  *   authz <deploy|pod>/<name>       inbound figures of the workload's pods per server, route, authorization
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Pod, Service } from '../../core/kube.js';
 import { parseVerb, reportParse, usageError } from '../args.js';
+import { cliEnv } from '../config.js';
+import { describeKubeError } from '../kube/errors.js';
+import { loadKubeConfig as loadKubeconfigFile } from '../kube/kubeconfig.js';
 import type { Io } from '../install/command.js';
 import { stdio } from '../install/command.js';
-import { apiJson, listPods } from './cluster.js';
+import { ApiError, apiJson, listPods } from './cluster.js';
 import { LABEL, summarize, type Direction } from './figures.js';
 import { podProxyFetcher, prometheusSource, scrapeSource, type MetricsSource, type PodTarget } from './sources.js';
 import { authzKeyOf, renderAuthz, renderRoutes, renderStat, routeKeyOf, type OutputFormat, type StatResource } from './views.js';
@@ -81,12 +84,9 @@ function optional<K extends string>(key: K, value: string | undefined): { [P in 
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
 }
 
+/** The kubeconfig with kubectl's rules (cli/kube/kubeconfig.ts); throws KubeconfigError. */
 export function loadKubeConfig(args: { readonly kubeconfig?: string; readonly context?: string }): KubeConfig {
-  const kc = new KubeConfig();
-  if (args.kubeconfig !== undefined) kc.loadFromFile(args.kubeconfig);
-  else kc.loadFromDefault();
-  if (args.context !== undefined) kc.setCurrentContext(args.context);
-  return kc;
+  return loadKubeconfigFile(args, cliEnv()).kc;
 }
 
 function contextNamespace(kc: KubeConfig): string {
@@ -113,7 +113,7 @@ export async function runObserve(verb: Verb, argv: readonly string[], io: Io = s
   try {
     kc = deps.kubeConfig?.(args) ?? loadKubeConfig(args);
   } catch (err) {
-    io.err(`weft ${verb}: cannot load the kubeconfig: ${(err as Error).message}\n`);
+    io.err(`weft ${verb}: ${(err as Error).message}\n`);
     return 1;
   }
   const ns = args.namespace ?? contextNamespace(kc);
@@ -130,7 +130,11 @@ export async function runObserve(verb: Verb, argv: readonly string[], io: Io = s
     let problems: readonly string[] = [];
     if (verb === 'routes') {
       const service = { namespace: ns, name: args.resource.name ?? '' };
-      const svc = await apiJson<Service>(kc, `/api/v1/namespaces/${ns}/services/${service.name}`).catch(() => undefined);
+      // Only a 404 is "not found"; any other failure (no connection, 403) is reported as it is.
+      const svc = await apiJson<Service>(kc, `/api/v1/namespaces/${ns}/services/${service.name}`).catch((err: unknown) => {
+        if (err instanceof ApiError && err.status === 404) return undefined;
+        throw err;
+      });
       if (svc === undefined) {
         io.err(`weft routes: Service ${ns}/${service.name} not found\n`);
         return 1;
@@ -187,7 +191,7 @@ export async function runObserve(verb: Verb, argv: readonly string[], io: Io = s
     for (const p of problems) io.err(`weft ${verb}: could not read ${p}\n`);
     return 0;
   } catch (err) {
-    io.err(`weft ${verb}: ${(err as Error).message}\n`);
+    io.err(`weft ${verb}: ${describeKubeError(err, kc.getCurrentCluster()?.server ?? '(no cluster)')}\n`);
     return 1;
   }
 }

@@ -13,6 +13,7 @@ import { CONTROL_PLANE_NAMESPACE, CONTROLLER_ADMIN_PORT, CONTROLLER_SERVICE } fr
 import { parseVerb, reportParse, usageError } from '../args.js';
 import type { Io } from '../install/command.js';
 import { stdio } from '../install/command.js';
+import { connectionCause, KubeUnreachableError } from '../kube/errors.js';
 import { apiGet, serviceProxyPath } from './cluster.js';
 import { loadKubeConfig } from './command.js';
 
@@ -47,7 +48,7 @@ export async function runDiagnostics(argv: readonly string[], io: Io = stdio, ku
     try {
       kc = kube({ ...(v.kubeconfig !== undefined ? { kubeconfig: v.kubeconfig } : {}), ...(v.context !== undefined ? { context: v.context } : {}) });
     } catch (err) {
-      io.err(`weft diagnostics: cannot load the kubeconfig: ${(err as Error).message}\n`);
+      io.err(`weft diagnostics: ${(err as Error).message}\n`);
       return 1;
     }
     ns ??= kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
@@ -55,7 +56,7 @@ export async function runDiagnostics(argv: readonly string[], io: Io = stdio, ku
   const query = debugPolicyQuery(kind, ns, m[2]!, port, v.clientNamespace);
   let status: number;
   let text: string;
-  let from: string;
+  let from = admin ?? `the API server's service proxy`;
   try {
     if (admin !== undefined) {
       from = `${admin.replace(/\/$/, '')}${query}`;
@@ -68,7 +69,10 @@ export async function runDiagnostics(argv: readonly string[], io: Io = stdio, ku
       ({ status, text } = await apiGet(kc!, path));
     }
   } catch (err) {
-    io.err(`weft diagnostics: cannot reach the controller's admin server: ${(err as Error).message}\n`);
+    // Through the API server, a failure to reach it is the API server's, not the controller's.
+    const why = err instanceof KubeUnreachableError ? err.message
+      : `cannot reach the controller's admin server at ${from}: ${connectionCause(err) ?? (err as Error).message}`;
+    io.err(`weft diagnostics: ${why}\n`);
     return 1;
   }
   let body: unknown;

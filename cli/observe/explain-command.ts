@@ -8,6 +8,7 @@ import type { Pod } from '../../core/kube.js';
 import { parseVerb, reportParse, usageError } from '../args.js';
 import type { Io } from '../install/command.js';
 import { stdio } from '../install/command.js';
+import { describeKubeError } from '../kube/errors.js';
 import { apiGet, installSettings, listSnapshot } from './cluster.js';
 import { loadKubeConfig } from './command.js';
 import { explain, renderExplanation, type ExplainClient } from './explain.js';
@@ -35,7 +36,7 @@ export async function runExplain(argv: readonly string[], io: Io = stdio, kube: 
   try {
     kc = kube({ ...(v.kubeconfig !== undefined ? { kubeconfig: v.kubeconfig } : {}), ...(v.context !== undefined ? { context: v.context } : {}) });
   } catch (err) {
-    io.err(`weft explain: cannot load the kubeconfig: ${(err as Error).message}\n`);
+    io.err(`weft explain: ${(err as Error).message}\n`);
     return 1;
   }
   const ns = v.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
@@ -45,7 +46,7 @@ export async function runExplain(argv: readonly string[], io: Io = stdio, kube: 
       const name = v.from.slice(v.from.indexOf('/') + 1);
       const r = await apiGet(kc, `/api/v1/namespaces/${ns}/pods/${name}`);
       if (r.status !== 200) {
-        io.err(`weft explain: pod ${ns}/${name}: HTTP ${r.status}\n`);
+        io.err(`weft explain: pod ${ns}/${name}: ${r.status === 404 ? 'not found' : `the Kubernetes API server at ${kc.getCurrentCluster()?.server ?? ''} answered HTTP ${r.status}`}\n`);
         return 1;
       }
       const pod = JSON.parse(r.text) as Pod;
@@ -67,7 +68,7 @@ export async function runExplain(argv: readonly string[], io: Io = stdio, kube: 
     }
     return 0;
   } catch (err) {
-    io.err(`weft explain: ${(err as Error).message}\n`);
+    io.err(`weft explain: ${describeKubeError(err, kc.getCurrentCluster()?.server ?? '(no cluster)')}\n`);
     return 1;
   }
 }
