@@ -59,7 +59,7 @@ export async function dispatch(
     io.out(usage(commands));
     return verb === undefined ? 2 : 0;
   }
-  if (verb === '--version') return dispatch(['version'], io, commands);
+  if (verb === '--version') return dispatch(['version', '--client'], io, commands);
   if (verb === 'help') return dispatch([rest[0] ?? '', '--help'], io, commands);
   const spec = Object.hasOwn(commands, verb) ? commands[verb] : undefined;
   if (spec === undefined) {

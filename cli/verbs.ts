@@ -227,9 +227,16 @@ or from --controller-admin when the controller runs outside the cluster.`,
     ],
   },
   version: {
-    kind: 'user', summary: 'print the version',
-    description: 'Prints the version of this weft client.',
-    flags: [],
+    kind: 'user', summary: 'print the versions of the client, the control plane and the proxies',
+    description: `Prints the version of this weft client, of the control plane (the controller and injector
+Deployments in ${CONTROL_PLANE_NAMESPACE}: version, image, ready replicas) and of the proxies (the versions
+meshed pods run, with how many pods run each). Without a cluster it prints the client's version, says
+why the rest is missing and exits 1; --client asks for the client only.`,
+    flags: [
+      { flags: '--client', help: "only the client's version (no cluster needed)" },
+      { flags: '-o, --output <format>', choices: ['text', 'json'], help: 'text (default) or json' },
+      ...KUBE,
+    ],
   },
   completion: {
     kind: 'user', summary: 'print a shell completion script (bash or zsh)',

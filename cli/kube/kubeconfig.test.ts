@@ -105,7 +105,7 @@ function weft(args: readonly string[], childEnv: NodeJS.ProcessEnv): Promise<{ c
 const VERBS: readonly (readonly string[])[] = [
   ['routes', 'svc/x'], ['stat', 'deploy', '--window', '1s'], ['authz', 'deploy/x', '--window', '1s'],
   ['explain', '--service-account', 'a', 'http://x:80/'], ['diagnostics', 'policy', 'svc/x', '80'],
-  ['check'], ['install'], ['upgrade'], ['inject', '-'],
+  ['check'], ['install'], ['upgrade'], ['inject', '-'], ['version'],
 ];
 
 function baseEnv(home: string): NodeJS.ProcessEnv {
@@ -129,6 +129,7 @@ test('every cluster verb: no kubeconfig says so and where it looked; --context n
   for (const args of VERBS) {
     const r = await weft(args, baseEnv(dir));
     assert.equal(r.code, 1, `${args.join(' ')}: ${r.text}`);
+    if (args[0] === 'version') assert.match(r.text, /^Client: +weft \d/, 'version still prints the client');
     assert.match(r.text, /no kubeconfig found; looked at --kubeconfig \(not given\), KUBECONFIG \(unset\), .*\/\.kube\/config \(missing\), in-cluster/, args.join(' '));
     assert.doesNotMatch(r.text, /HTTP protocol is not allowed/);
   }
