@@ -120,9 +120,10 @@ restart the workloads (or pipe their YAML through weft uninject) first.`,
     description: `Checks the cluster and the mesh; each check passes or fails with the problem and a fix.
 Exits 1 when any check fails.`,
     flags: [
-      { flags: '--pre', help: 'checks before install (API, Gateway API CRDs, permissions, no Weft yet)' },
+      { flags: '--pre', help: 'checks before install: API, Gateway API CRDs, Kubernetes 1.29+, Pod Security of namespaces annotated for injection, no other sidecar injector, permissions, no Weft yet' },
       { flags: '-n, --namespace <ns>', help: `also check the data plane of NS: proxies ready and on version ${WEFT_VERSION}, and pods that should have the proxy but do not` },
       { flags: '--wait <duration>', value: 'duration', help: 'retry until every check passes or DURATION elapses, e.g. 90s, 2m' },
+      { flags: '-o, --output <format>', choices: ['text', 'json'], help: 'text (default) or json: every check with its section, name, outcome, problem and fix' },
       ...KUBE,
     ],
   },

@@ -28,6 +28,8 @@ import { RENEW_BEFORE_MS, webhookDnsNames, webhookTlsUsable } from '../install/p
 import { connectKube, orAbsent } from '../kube/client.js';
 import type { KubeClients } from '../kube/client.js';
 import { dataPlaneFindings } from './data-plane.js';
+import { judgeKubernetesVersion, judgeOtherInjectors, judgePodSecurity, MIN_KUBERNETES_MINOR } from './pre.js';
+import type { Verdict } from './pre.js';
 import type { PodWithStatus } from './data-plane.js';
 
 export type CheckResult =
@@ -41,6 +43,7 @@ export interface Check {
 }
 
 const pass = (detail?: string): CheckResult => (detail === undefined ? { ok: true } : { ok: true, detail });
+const verdict = (v: Verdict): CheckResult => (v.ok ? pass(v.detail) : fail(v.problem, v.hint));
 const fail = (problem: string, hint: string): CheckResult => ({ ok: false, problem, hint });
 const NS = CONTROL_PLANE_NAMESPACE;
 const DAY_MS = 86_400_000;
@@ -123,6 +126,27 @@ function preChecks(): Check[] {
     can('create', 'apiextensions.k8s.io', 'customresourcedefinitions', 'CustomResourceDefinitions'),
     can('create', 'rbac.authorization.k8s.io', 'clusterroles', 'ClusterRoles'),
     can('create', 'admissionregistration.k8s.io', 'mutatingwebhookconfigurations', 'MutatingWebhookConfigurations'),
+    {
+      section: 'pre-install',
+      name: `Kubernetes is 1.${MIN_KUBERNETES_MINOR} or newer (native sidecars)`,
+      async run(kube) {
+        return verdict(judgeKubernetesVersion(await kube.version.getCode()));
+      },
+    },
+    {
+      section: 'pre-install',
+      name: 'Pod Security lets proxy-init run in namespaces annotated for injection',
+      async run(kube) {
+        return verdict(judgePodSecurity((await kube.core.listNamespace()).items));
+      },
+    },
+    {
+      section: 'pre-install',
+      name: 'no other sidecar injector',
+      async run(kube) {
+        return verdict(judgeOtherInjectors((await kube.admission.listMutatingWebhookConfiguration()).items));
+      },
+    },
     {
       section: 'pre-install',
       name: 'Weft is not installed yet',
@@ -278,14 +302,14 @@ function dataPlaneChecks(namespace: string): Check[] {
   ];
 }
 
-export type CheckArgs = { ok: true; pre: boolean; namespace: string | undefined; waitMs: number; kubeconfig: string | undefined; context: string | undefined };
+export type CheckArgs = { ok: true; pre: boolean; namespace: string | undefined; waitMs: number; output: 'text' | 'json'; kubeconfig: string | undefined; context: string | undefined };
 
 export function parseCheckArgs(argv: readonly string[]): CheckArgs | { ok: false; help: boolean; text: string } {
-  const parsed = parseVerb<{ pre?: boolean; namespace?: string; wait?: number; kubeconfig?: string; context?: string }>('check', argv);
+  const parsed = parseVerb<{ pre?: boolean; namespace?: string; wait?: number; output?: 'text' | 'json'; kubeconfig?: string; context?: string }>('check', argv);
   if (!parsed.ok) return parsed;
   const v = parsed.opts;
   if (v.pre === true && v.namespace !== undefined) return usageError('check', '--pre and --namespace do not go together (the data plane exists only after install)');
-  return { ok: true, pre: v.pre === true, namespace: v.namespace, waitMs: v.wait ?? 0, kubeconfig: v.kubeconfig, context: v.context };
+  return { ok: true, pre: v.pre === true, namespace: v.namespace, waitMs: v.wait ?? 0, output: v.output ?? 'text', kubeconfig: v.kubeconfig, context: v.context };
 }
 
 async function runChecks(kube: KubeClients, checks: readonly Check[]): Promise<{ check: Check; result: CheckResult }[]> {
@@ -320,6 +344,15 @@ export function formatResults(results: readonly { check: Check; result: CheckRes
   return lines.join('\n');
 }
 
+/** `-o json`: every check with its section, name and outcome, and whether all passed. */
+export function formatResultsJson(results: readonly { check: Check; result: CheckResult }[]): string {
+  const checks = results.map(({ check, result }) => ({
+    section: check.section, name: check.name, ok: result.ok,
+    ...(result.ok ? (result.detail !== undefined ? { detail: result.detail } : {}) : { problem: result.problem, hint: result.hint }),
+  }));
+  return `${JSON.stringify({ ok: checks.every((c) => c.ok), failed: checks.filter((c) => !c.ok).length, checks }, null, 2)}\n`;
+}
+
 export async function runCheck(argv: readonly string[], io: Io = stdio): Promise<number> {
   const args = parseCheckArgs(argv);
   if (!args.ok) return reportParse(args, io);
@@ -341,7 +374,7 @@ export async function runCheck(argv: readonly string[], io: Io = stdio): Promise
     const results = await runChecks(kube, checks);
     const failed = results.some((r) => !r.result.ok);
     if (!failed || Date.now() >= deadline) {
-      io.out(formatResults(results));
+      io.out(args.output === 'json' ? formatResultsJson(results) : formatResults(results));
       return failed ? 1 : 0;
     }
     await new Promise((r) => setTimeout(r, 2000));
