@@ -33,7 +33,7 @@ test('bash completes every flag of every verb from its definition, and choice va
   assert.deepEqual(complete(['weft', 'stat', '--output', 'w']), ['wide']);
   assert.deepEqual(complete(['weft', 'inject', '--proxy-log-level', 'd']), ['debug']);
   assert.deepEqual(complete(['weft', 'completion', '']), ['bash', 'zsh']);
-  assert.deepEqual(complete(['weft', 'stat', '']), ['deploy', 'pod', 'ns']);
+  assert.deepEqual(complete(['weft', 'stat', '']), ['deploy', 'sts', 'ds', 'job', 'cronjob', 'pod', 'ns']);
 });
 
 test('zsh gets the same function through bashcompinit; an unknown shell is a usage error', async () => {

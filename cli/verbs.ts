@@ -159,12 +159,16 @@ annotate the pod template weft.dev/inject: disabled to keep them out.`,
   },
   stat: {
     kind: 'user', summary: 'success rate, RPS and latency per workload',
-    args: ['<resource>'], usage: '<deploy|pod|ns>[/<name>] [flags]', argChoices: ['deploy', 'pod', 'ns'],
+    args: ['<resource>'], usage: '<deploy|sts|ds|job|cronjob|pod|ns>[/<name>] [flags]', argChoices: ['deploy', 'sts', 'ds', 'job', 'cronjob', 'pod', 'ns'],
     description: `Success rate, requests per second and latency percentiles (p50, p95, p99) of each workload's meshed
-pods, as their inbound proxies saw them, over a window. MESHED counts pods with the proxy.`,
+pods, as their inbound proxies saw them, over a window. MESHED counts pods with the proxy.
+Scraping the proxies takes the window (--window, 30s by default); progress goes to stderr.`,
     flags: [
       { flags: '--from <client>', help: "only requests from this client, <deploy|pod>/<name> in -n (its outbound proxies' view of the Services that select each workload)" },
-      NAMESPACE, TABLE_OUTPUT, WINDOW, PROMETHEUS, ...KUBE,
+      NAMESPACE,
+      { flags: '-A, --all-namespaces', help: 'every namespace (a NAMESPACE column is added); give a kind without a name' },
+      { flags: '-l, --selector <selector>', help: 'only pods matching this label selector, e.g. app=web or tier in (web,api)' },
+      TABLE_OUTPUT, WINDOW, PROMETHEUS, ...KUBE,
     ],
   },
   routes: {
@@ -180,11 +184,11 @@ meshed clients' outbound proxies saw them. [no route] counts requests on a port 
   },
   authz: {
     kind: 'user', summary: 'allowed and denied requests per server, route and authorization',
-    args: ['<workload>'], usage: '<deploy|pod>/<name> [flags]', argChoices: ['deploy/', 'pod/'],
+    args: ['<workload>'], usage: '<deploy|sts|ds|job|cronjob|pod>/<name> [flags]', argChoices: ['deploy/', 'sts/', 'ds/', 'job/', 'cronjob/', 'pod/'],
     description: `Allowed and denied requests per second, success rate and latency per Server, route and
 authorization of a workload, as its inbound proxies decided them. AUTHORIZATION "-" is a denial no
 policy allowed. -o wide splits by target port.`,
-    flags: [NAMESPACE, TABLE_OUTPUT, WINDOW, PROMETHEUS, ...KUBE],
+    flags: [NAMESPACE, { flags: '-l, --selector <selector>', help: 'only pods matching this label selector' }, TABLE_OUTPUT, WINDOW, PROMETHEUS, ...KUBE],
   },
   explain: {
     kind: 'user', summary: 'show which route, backend and authorization decide a request',

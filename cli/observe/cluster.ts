@@ -98,8 +98,10 @@ export async function listSnapshot(kc: KubeConfig): Promise<ClusterSnapshot> {
   };
 }
 
-export async function listPods(kc: KubeConfig, namespace?: string): Promise<Pod[]> {
-  return list<Pod>(kc, core('pods', namespace), false);
+/** Pods of a namespace (every namespace when undefined), only those matching `selector` when given. */
+export async function listPods(kc: KubeConfig, namespace?: string, selector?: string): Promise<Pod[]> {
+  const query = selector === undefined ? '' : `?labelSelector=${encodeURIComponent(selector)}`;
+  return list<Pod>(kc, `${core('pods', namespace)}${query}`, false);
 }
 
 export interface InstallSettings {

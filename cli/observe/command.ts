@@ -13,6 +13,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Pod, Service } from '../../core/kube.js';
 import { parseVerb, reportParse, usageError } from '../args.js';
 import { cliEnv } from '../config.js';
+import { formatDuration } from '../duration.js';
 import { describeKubeError } from '../kube/errors.js';
 import { loadKubeConfig as loadKubeconfigFile } from '../kube/kubeconfig.js';
 import type { Io } from '../install/command.js';
@@ -21,7 +22,9 @@ import { ApiError, apiJson, listPods } from './cluster.js';
 import { LABEL, summarize, type Direction } from './figures.js';
 import { podProxyFetcher, prometheusSource, scrapeSource, type MetricsSource, type PodTarget } from './sources.js';
 import { authzKeyOf, renderAuthz, renderRoutes, renderStat, routeKeyOf, type OutputFormat, type StatResource } from './views.js';
-import { groupPods, isMeshedPod, parseResource, servicesSelecting, type ResourceArg, type ResourceKind } from './workloads.js';
+import {
+  groupKey, groupPods, isMeshedPod, jobOwners, parseResource, servicesSelecting, WORKLOAD_KINDS, type JobOwners, type ResourceArg, type ResourceKind,
+} from './workloads.js';
 
 export type Verb = 'stat' | 'routes' | 'authz';
 
@@ -34,14 +37,19 @@ export interface ObserveArgs {
   readonly format: OutputFormat;
   readonly windowSeconds: number;
   readonly prometheus?: string;
+  /** -A: every namespace (stat only). */
+  readonly allNamespaces?: boolean;
+  /** -l: a label selector the pods must match (the API server's syntax). */
+  readonly selector?: string;
   readonly kubeconfig?: string;
   readonly context?: string;
 }
 
-const KINDS: Readonly<Record<Verb, readonly ResourceKind[]>> = { stat: ['deploy', 'pod', 'ns'], routes: ['svc'], authz: ['deploy', 'pod'] };
+const KINDS: Readonly<Record<Verb, readonly ResourceKind[]>> = { stat: [...WORKLOAD_KINDS, 'pod', 'ns'], routes: ['svc'], authz: [...WORKLOAD_KINDS, 'pod'] };
 
 interface ObserveOpts {
   namespace?: string; output?: OutputFormat; window?: number; prometheus?: string; from?: string; kubeconfig?: string; context?: string;
+  allNamespaces?: boolean; selector?: string;
 }
 
 export function parseObserveArgs(verb: Verb, argv: readonly string[]): { ok: true; args: ObserveArgs } | { ok: false; help: boolean; text: string } {
@@ -63,6 +71,12 @@ export function parseObserveArgs(verb: Verb, argv: readonly string[]): { ok: tru
     if (r.name === undefined) return bad('--from: name the client: <kind>/<name>');
     from = r;
   }
+  if (v.allNamespaces === true) {
+    if (resource.name !== undefined) return bad(`-A lists every namespace: give a kind without a name (${resource.kind}), or -n NS with ${resource.kind}/${resource.name}`);
+    if (v.namespace !== undefined) return bad('-A and -n do not go together');
+    if (from !== undefined) return bad('-A and --from do not go together (--from names a client in one namespace)');
+  }
+  if (v.selector !== undefined && v.selector.trim() === '') return bad('-l: the selector is empty; give one such as app=web or tier in (web,api)');
   const prometheus = v.prometheus;
   if (prometheus !== undefined && !/^https?:\/\//.test(prometheus)) return bad(`--prometheus must be an http(s) URL, not ${JSON.stringify(prometheus)}`);
   return {
@@ -74,6 +88,8 @@ export function parseObserveArgs(verb: Verb, argv: readonly string[]): { ok: tru
       format: v.output ?? 'table',
       windowSeconds,
       ...(prometheus !== undefined ? { prometheus } : {}),
+      ...(v.allNamespaces === true ? { allNamespaces: true } : {}),
+      ...(v.selector !== undefined ? { selector: v.selector } : {}),
       ...optional('kubeconfig', v.kubeconfig),
       ...optional('context', v.context),
     },
@@ -102,6 +118,41 @@ export interface ObserveDeps {
  * The pods to scrape: meshed, running and not being deleted. A terminating pod's proxy may already be
  * gone, and a pod that is not running has no proxy to ask; neither is a failure worth reporting.
  */
+/** The CronJob of each Job, read only when CronJobs are asked for (their pods' owners are Jobs). */
+async function ownersFor(kc: KubeConfig, kind: ResourceKind, namespace: string | undefined): Promise<JobOwners> {
+  if (kind !== 'cronjob') return new Map();
+  const path = namespace === undefined ? '/apis/batch/v1/jobs' : `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs`;
+  return jobOwners((await apiJson<{ items?: Parameters<typeof jobOwners>[0] }>(kc, path)).items ?? []);
+}
+
+/** How often the progress line is repeated while the scrape window runs. */
+const PROGRESS_EVERY_MS = 5000;
+
+/**
+ * Runs a collection, saying on stderr what it waits for: scraping takes the whole window (30 s by
+ * default), so the user hears at once how many proxies are read and how long it takes, then how long
+ * is left every few seconds. Prometheus answers at once: one line.
+ */
+export async function withProgress<T>(io: Io, verb: Verb, args: Pick<ObserveArgs, 'windowSeconds' | 'prometheus'>, pods: number, run: () => Promise<T>, everyMs = PROGRESS_EVERY_MS): Promise<T> {
+  if (args.prometheus !== undefined) {
+    io.err(`weft ${verb}: querying Prometheus at ${args.prometheus} for ${pods} meshed pod${pods === 1 ? '' : 's'} over the last ${formatDuration(args.windowSeconds * 1000)}\n`);
+    return run();
+  }
+  if (pods === 0) return run();
+  const started = Date.now();
+  const total = args.windowSeconds * 1000;
+  io.err(`weft ${verb}: scraping ${pods} meshed pod${pods === 1 ? '' : 's'}' proxies now and after ${formatDuration(total)} (--window); results then\n`);
+  const timer = setInterval(() => {
+    const left = Math.max(0, total - (Date.now() - started));
+    io.err(`weft ${verb}: ${left > 0 ? `${formatDuration(Math.ceil(left / 1000) * 1000)} left` : 'reading the second scrape'}\n`);
+  }, everyMs);
+  try {
+    return await run();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 const scrapable = (p: Pod) => isMeshedPod(p) && p.status?.phase === 'Running' && p.metadata.deletionTimestamp === undefined;
 const targets = (pods: readonly Pod[]): PodTarget[] => pods.filter(scrapable).map((p) => ({ namespace: p.metadata.namespace ?? '', name: p.metadata.name }));
 
@@ -140,34 +191,35 @@ export async function runObserve(verb: Verb, argv: readonly string[], io: Io = s
         return 1;
       }
       const clients = targets(fromPods ?? (await listPods(kc)));
-      const got = await source.collect('outbound', clients, args.windowSeconds);
+      const got = await withProgress(io, verb, args, clients.length, () => source.collect('outbound', clients, args.windowSeconds));
       problems = got.problems;
       const groups = summarize(got.samples, 'outbound', routeKeyOf(service, args.format === 'wide'));
       text = renderRoutes(service, groups, got.windowSeconds, args.format).text;
     } else if (verb === 'authz') {
-      const groups0 = groupPods(await listPods(kc, ns), args.resource);
+      const groups0 = groupPods(await listPods(kc, ns, args.selector), args.resource, await ownersFor(kc, args.resource.kind, ns));
       const pods = groups0.flatMap((g) => g.pods);
       if (pods.length === 0) {
         io.err(`weft authz: ${args.resource.kind}/${args.resource.name ?? ''} has no pods in namespace ${ns}\n`);
         return 1;
       }
-      const got = await source.collect('inbound', targets(pods), args.windowSeconds);
+      const got = await withProgress(io, verb, args, targets(pods).length, () => source.collect('inbound', targets(pods), args.windowSeconds));
       problems = got.problems;
       text = renderAuthz(summarize(got.samples, 'inbound', authzKeyOf(args.format === 'wide')), got.windowSeconds, args.format).text;
     } else {
-      const all = args.resource.kind === 'ns' ? await listPods(kc, args.resource.name) : await listPods(kc, ns);
-      const groups0 = groupPods(all, args.resource);
+      const scope = args.allNamespaces === true ? undefined : args.resource.kind === 'ns' ? args.resource.name : ns;
+      const all = await listPods(kc, scope, args.selector);
+      const groups0 = groupPods(all, args.resource, await ownersFor(kc, args.resource.kind, scope));
       if (args.resource.name !== undefined && groups0.length === 0) {
         io.err(`weft stat: ${args.resource.kind}/${args.resource.name} has no pods${args.resource.kind === 'ns' ? '' : ` in namespace ${ns}`}\n`);
         return 1;
       }
-      const resources: StatResource[] = groups0.map((g) => ({ name: g.name, namespace: g.namespace, meshed: g.pods.filter(isMeshedPod).length, pods: g.pods.length }));
+      const resources: StatResource[] = groups0.map((g) => ({ name: g.name, namespace: g.namespace, key: groupKey(g), meshed: g.pods.filter(isMeshedPod).length, pods: g.pods.length }));
       let direction: Direction = 'inbound';
       let keyOf: (l: Readonly<Record<string, string>>) => string | undefined;
       let scraped: PodTarget[];
       if (fromPods === undefined) {
         const owner = new Map<string, string>();
-        for (const g of groups0) for (const p of g.pods) owner.set(`${p.metadata.namespace ?? ''}/${p.metadata.name}`, g.name);
+        for (const g of groups0) for (const p of g.pods) owner.set(`${p.metadata.namespace ?? ''}/${p.metadata.name}`, groupKey(g));
         keyOf = (l) => owner.get(`${l[LABEL.namespace] ?? ''}/${l[LABEL.pod] ?? ''}`);
         scraped = targets(groups0.flatMap((g) => g.pods));
       } else {
@@ -176,16 +228,16 @@ export async function runObserve(verb: Verb, argv: readonly string[], io: Io = s
         const bySvc = new Map<string, string>();
         for (const g of groups0) {
           if (args.resource.kind === 'ns') continue;
-          for (const s of servicesSelecting(services, g.pods)) if (!bySvc.has(s)) bySvc.set(s, g.name);
+          for (const s of servicesSelecting(services, g.pods)) if (!bySvc.has(s)) bySvc.set(s, groupKey(g));
         }
         keyOf = args.resource.kind === 'ns'
-          ? (l) => { const n = `ns/${l[LABEL.backendNamespace] ?? ''}`; return groups0.some((g) => g.name === n) ? n : undefined; }
+          ? (l) => { const bns = l[LABEL.backendNamespace] ?? ''; const g = groups0.find((x) => x.name === `ns/${bns}`); return g === undefined ? undefined : groupKey(g); }
           : (l) => bySvc.get(`${l[LABEL.backendNamespace] ?? ''}/${l[LABEL.backendName] ?? ''}`);
         scraped = targets(fromPods);
       }
-      const got = await source.collect(direction, scraped, args.windowSeconds);
+      const got = await withProgress(io, verb, args, scraped.length, () => source.collect(direction, scraped, args.windowSeconds));
       problems = got.problems;
-      text = renderStat(resources, summarize(got.samples, direction, keyOf), got.windowSeconds, args.format).text;
+      text = renderStat(resources, summarize(got.samples, direction, keyOf), got.windowSeconds, args.format, { namespaceColumn: args.allNamespaces === true }).text;
     }
     io.out(text);
     for (const p of problems) io.err(`weft ${verb}: could not read ${p}\n`);
