@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dispatch, usage } from './dispatch.js';
+import { helpOf, parseVerb } from './args.js';
+import { VERBS } from './verbs.js';
 import { COMMANDS } from './commands.js';
 import type { CommandSpec } from './commands.js';
 
@@ -13,14 +15,14 @@ function capture() {
 test('unknown verb fails with usage and exit code 2', async () => {
   const c = capture();
   assert.equal(await dispatch(['frobnicate'], c.io), 2);
-  assert.match(c.err.join(''), /unknown command "frobnicate"/);
-  assert.match(c.err.join(''), /Usage: weft <command>/);
+  assert.match(c.err.join(''), /unknown command 'frobnicate'/);
+  assert.match(c.err.join(''), /Run 'weft --help' for the commands/);
 });
 
 test('unknown top-level flag fails with usage', async () => {
   const c = capture();
   assert.equal(await dispatch(['--frob'], c.io), 2);
-  assert.match(c.err.join(''), /unknown flag "--frob"/);
+  assert.match(c.err.join(''), /^weft: unknown option '--frob'\n/);
 });
 
 test('no verb prints usage and exits 2; --help exits 0', async () => {
@@ -60,3 +62,51 @@ test('a verb that is not built yet says what is missing', async () => {
   assert.equal(await dispatch(['x'], c.io, table), 3);
   assert.match(c.err.join(''), /missing: the x issue/);
 });
+
+const userVerbs = Object.entries(VERBS).filter(([, d]) => d.kind === 'user').map(([n]) => n);
+
+test('a misspelt verb gets a suggestion: weft stats -> stat', async () => {
+  const c = capture();
+  assert.equal(await dispatch(['stats'], c.io), 2);
+  assert.equal(c.err.join(''), "weft: unknown command 'stats'\n(Did you mean stat?)\nRun 'weft --help' for the commands.\n");
+});
+
+test('every user verb and the proxy answer --help with their generated usage', () => {
+  for (const verb of [...userVerbs, 'proxy']) {
+    const p = parseVerb(verb, ['--help']);
+    assert.ok(!p.ok && p.help, verb);
+    assert.equal(p.text, helpOf(verb));
+    assert.match(p.text, new RegExp(`^Usage: weft ${verb} `), verb);
+    for (const flag of VERBS[verb]?.flags ?? []) assert.ok(p.text.includes(flag.flags), `${verb} --help lists ${flag.flags}`);
+  }
+});
+
+test('weft version --help is help, not an error', async () => {
+  const c = capture();
+  assert.equal(await dispatch(['version', '--help'], c.io), 0);
+  assert.equal(c.err.join(''), '');
+});
+
+test('weft proxy --help prints its environment, not six "required" errors', async () => {
+  const c = capture();
+  assert.equal(await dispatch(['proxy', '--help'], c.io), 0);
+  const text = c.out.join('');
+  assert.match(text, /^Usage: weft proxy/);
+  assert.match(text, /WEFT_POD_IP/);
+  assert.doesNotMatch(text + c.err.join(''), /is required/);
+});
+
+test('an unknown flag is one balanced-quoted usage error on every verb, with a suggestion where one is close', async () => {
+  for (const verb of [...userVerbs, 'proxy']) {
+    const text = helpOrError(verb, ['--frobnicate']);
+    assert.match(text, new RegExp(`^weft ${verb}: unknown option '--frobnicate'\n`), verb);
+    assert.equal((text.match(/'/g) ?? []).length % 2, 0, `${verb}: balanced quotes in ${text}`);
+    assert.match(text, new RegExp(`Run 'weft ${verb} --help' for usage\.\n$`), verb);
+  }
+  assert.match(helpOrError('stat', ['--windw', '10s', 'deploy']), /\(Did you mean --window\?\)/);
+});
+
+function helpOrError(verb: string, argv: string[]): string {
+  const p = parseVerb(verb, argv);
+  return p.ok ? '' : p.text;
+}

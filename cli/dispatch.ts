@@ -1,9 +1,14 @@
 /**
  * Routes `weft <verb> [args]` to its command module. Pure of side effects except writing usage, so it
- * is tested in-process; `main.ts` only wires it to process.argv and the exit code.
+ * is tested in-process; `main.ts` only wires it to process.argv and the exit code. An unknown verb or
+ * flag is reported by commander (with its "did you mean" suggestion); a component that does not parse
+ * its own flags (the proxy) gets its help and usage errors from its definition in cli/verbs.ts.
  */
+import { Command, CommanderError } from 'commander';
+import { parseVerb, reportParse } from './args.js';
 import { COMMANDS } from './commands.js';
 import type { CommandSpec } from './commands.js';
+import { VERBS } from './verbs.js';
 
 export interface Output {
   out(text: string): void;
@@ -30,30 +35,48 @@ export function usage(commands: Readonly<Record<string, CommandSpec>> = COMMANDS
   ].join('\n');
 }
 
+/** commander's message for a first word that is no verb: unknown command or flag, with a suggestion. */
+function unknownFirstWord(word: string, commands: Readonly<Record<string, CommandSpec>>): string {
+  const errors: string[] = [];
+  const program = new Command('weft').exitOverride().helpOption(false).helpCommand(false)
+    .configureOutput({ writeOut: () => undefined, writeErr: (s) => { errors.push(s); }, outputError: (s) => { errors.push(s); } });
+  for (const name of Object.keys(commands)) program.command(name).helpOption(false).allowUnknownOption().allowExcessArguments().action(() => undefined);
+  try {
+    program.parse([word], { from: 'user' });
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+  }
+  return errors.join('').replace(/^error: /, '').trimEnd() || `unknown command '${word}'`;
+}
+
 export async function dispatch(
   argv: readonly string[],
   io: Output,
   commands: Readonly<Record<string, CommandSpec>> = COMMANDS,
 ): Promise<number> {
   const [verb, ...rest] = argv;
-  if (verb === undefined || verb === '--help' || verb === '-h' || verb === 'help') {
+  if (verb === undefined || verb === '--help' || verb === '-h' || (verb === 'help' && rest.length === 0)) {
     io.out(usage(commands));
     return verb === undefined ? 2 : 0;
   }
-  if (verb === '--version') return dispatch(['version'], io, commands);
-  if (verb.startsWith('-')) {
-    io.err(`weft: unknown flag ${JSON.stringify(verb)}\n\n${usage(commands)}`);
-    return 2;
-  }
+  if (verb === '--version') return dispatch(['version', '--client'], io, commands);
+  if (verb === 'help') return dispatch([rest[0] ?? '', '--help'], io, commands);
   const spec = Object.hasOwn(commands, verb) ? commands[verb] : undefined;
   if (spec === undefined) {
-    io.err(`weft: unknown command ${JSON.stringify(verb)}\n\n${usage(commands)}`);
+    io.err(`weft: ${unknownFirstWord(verb, commands)}\nRun 'weft --help' for the commands.\n`);
     return 2;
   }
   if (spec.load === undefined) {
     io.err(`weft ${verb}: not available in this build yet; missing: ${spec.missing ?? 'its implementation'}\n`);
     return 3;
   }
+  const def = Object.hasOwn(VERBS, verb) ? VERBS[verb] : undefined;
+  if (spec.kind === 'component' && def !== undefined && def.ownParser !== true) {
+    // A component configured only by its environment: weft checks its (absent) flags.
+    const parsed = parseVerb(verb, rest);
+    if (!parsed.ok) return reportParse(parsed, io);
+  }
   const mod = await spec.load();
   return mod.run(rest);
 }
+

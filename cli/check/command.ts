@@ -9,7 +9,6 @@
  *   --wait D    retry until every check passes or D (e.g. 2m) elapses
  */
 import { X509Certificate } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { AuthorizationV1Api } from '@kubernetes/client-node';
 import type { V1CustomResourceDefinition, V1Deployment } from '@kubernetes/client-node';
 import {
@@ -20,14 +19,17 @@ import {
 import { CertificateAuthority } from '../../identity/ca.js';
 import { splitCertificates } from '../../identity/pem.js';
 import { credentialFromSecretData } from '../../identity/secret.js';
+import { parseVerb, reportParse, usageError } from '../args.js';
 import { loadCrds } from '../install/crds.js';
 import { stdio } from '../install/command.js';
 import type { Io } from '../install/command.js';
 import { judgeGatewayApi, REQUIRED_GATEWAY_CRDS } from '../install/gateway-api.js';
 import { RENEW_BEFORE_MS, webhookDnsNames, webhookTlsUsable } from '../install/pki.js';
-import { connectKube, describeApiError, orAbsent } from '../kube/client.js';
+import { connectKube, orAbsent } from '../kube/client.js';
 import type { KubeClients } from '../kube/client.js';
 import { dataPlaneFindings } from './data-plane.js';
+import { judgeKubernetesVersion, judgeOtherInjectors, judgePodSecurity, MIN_KUBERNETES_MINOR } from './pre.js';
+import type { Verdict } from './pre.js';
 import type { PodWithStatus } from './data-plane.js';
 
 export type CheckResult =
@@ -41,25 +43,12 @@ export interface Check {
 }
 
 const pass = (detail?: string): CheckResult => (detail === undefined ? { ok: true } : { ok: true, detail });
+const verdict = (v: Verdict): CheckResult => (v.ok ? pass(v.detail) : fail(v.problem, v.hint));
 const fail = (problem: string, hint: string): CheckResult => ({ ok: false, problem, hint });
 const NS = CONTROL_PLANE_NAMESPACE;
 const DAY_MS = 86_400_000;
 /** The anchor is replaced by hand and every proxy must learn the new one first: warn early. */
 const ANCHOR_WARN_MS = 60 * DAY_MS;
-
-export const USAGE = `Usage: weft check [flags]
-
-Checks the cluster and the mesh; each check passes or fails with the problem and a fix.
-Exits 1 when any check fails.
-
-Flags:
-  --pre                 checks before install (API, Gateway API CRDs, permissions, no Weft yet)
-  -n, --namespace NS    also check the data plane of NS: proxies ready and on version ${WEFT_VERSION},
-                        and pods that should have the proxy but do not
-  --wait DURATION       retry until every check passes or DURATION elapses (e.g. 90s, 2m)
-  --kubeconfig PATH, --context NAME
-  -h, --help
-`;
 
 const crdEstablished = (crd: V1CustomResourceDefinition | undefined) =>
   crd?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true;
@@ -101,7 +90,7 @@ function apiCheck(): Check {
         const v = await kube.version.getCode();
         return pass(`${kube.server}, ${v.gitVersion}`);
       } catch (err) {
-        return fail(`cannot reach ${kube.server}: ${describeApiError(err)}`, 'check your kubeconfig (--kubeconfig, --context, KUBECONFIG)');
+        return fail(kube.describe(err), 'check your kubeconfig (--kubeconfig, --context, KUBECONFIG)');
       }
     },
   };
@@ -137,6 +126,27 @@ function preChecks(): Check[] {
     can('create', 'apiextensions.k8s.io', 'customresourcedefinitions', 'CustomResourceDefinitions'),
     can('create', 'rbac.authorization.k8s.io', 'clusterroles', 'ClusterRoles'),
     can('create', 'admissionregistration.k8s.io', 'mutatingwebhookconfigurations', 'MutatingWebhookConfigurations'),
+    {
+      section: 'pre-install',
+      name: `Kubernetes is 1.${MIN_KUBERNETES_MINOR} or newer (native sidecars)`,
+      async run(kube) {
+        return verdict(judgeKubernetesVersion(await kube.version.getCode()));
+      },
+    },
+    {
+      section: 'pre-install',
+      name: 'Pod Security lets proxy-init run in namespaces annotated for injection',
+      async run(kube) {
+        return verdict(judgePodSecurity((await kube.core.listNamespace()).items));
+      },
+    },
+    {
+      section: 'pre-install',
+      name: 'no other sidecar injector',
+      async run(kube) {
+        return verdict(judgeOtherInjectors((await kube.admission.listMutatingWebhookConfiguration()).items));
+      },
+    },
     {
       section: 'pre-install',
       name: 'Weft is not installed yet',
@@ -292,29 +302,14 @@ function dataPlaneChecks(namespace: string): Check[] {
   ];
 }
 
-export function parseCheckArgs(argv: readonly string[]): { ok: true; pre: boolean; namespace: string | undefined; waitMs: number; kubeconfig: string | undefined; context: string | undefined } | { ok: false; help: boolean; error: string } {
-  let v: Record<string, string | boolean | undefined>;
-  try {
-    ({ values: v } = parseArgs({
-      args: [...argv], strict: true, allowPositionals: false,
-      options: {
-        pre: { type: 'boolean' }, namespace: { type: 'string', short: 'n' }, wait: { type: 'string' },
-        kubeconfig: { type: 'string' }, context: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    return { ok: false, help: false, error: (err as Error).message };
-  }
-  if (v['help'] === true) return { ok: false, help: true, error: '' };
-  let waitMs = 0;
-  if (typeof v['wait'] === 'string') {
-    const m = /^(\d+)(s|m)?$/.exec(v['wait']);
-    if (m === null) return { ok: false, help: false, error: `--wait: ${JSON.stringify(v['wait'])} is not a duration such as 90s or 2m` };
-    waitMs = Number(m[1]) * (m[2] === 'm' ? 60_000 : 1000);
-  }
-  const str = (k: string) => (typeof v[k] === 'string' ? v[k] : undefined);
-  if (v['pre'] === true && str('namespace') !== undefined) return { ok: false, help: false, error: '--pre and --namespace do not go together (the data plane exists only after install)' };
-  return { ok: true, pre: v['pre'] === true, namespace: str('namespace'), waitMs, kubeconfig: str('kubeconfig'), context: str('context') };
+export type CheckArgs = { ok: true; pre: boolean; namespace: string | undefined; waitMs: number; output: 'text' | 'json'; kubeconfig: string | undefined; context: string | undefined };
+
+export function parseCheckArgs(argv: readonly string[]): CheckArgs | { ok: false; help: boolean; text: string } {
+  const parsed = parseVerb<{ pre?: boolean; namespace?: string; wait?: number; output?: 'text' | 'json'; kubeconfig?: string; context?: string }>('check', argv);
+  if (!parsed.ok) return parsed;
+  const v = parsed.opts;
+  if (v.pre === true && v.namespace !== undefined) return usageError('check', '--pre and --namespace do not go together (the data plane exists only after install)');
+  return { ok: true, pre: v.pre === true, namespace: v.namespace, waitMs: v.wait ?? 0, output: v.output ?? 'text', kubeconfig: v.kubeconfig, context: v.context };
 }
 
 async function runChecks(kube: KubeClients, checks: readonly Check[]): Promise<{ check: Check; result: CheckResult }[]> {
@@ -324,7 +319,7 @@ async function runChecks(kube: KubeClients, checks: readonly Check[]): Promise<{
     try {
       result = await check.run(kube);
     } catch (err) {
-      result = fail(describeApiError(err), 'check that the API server is reachable and that you may read this');
+      result = fail(kube.describe(err), 'check that the API server is reachable and that you may read this');
     }
     out.push({ check, result });
     // Nothing else can pass without the API.
@@ -349,21 +344,23 @@ export function formatResults(results: readonly { check: Check; result: CheckRes
   return lines.join('\n');
 }
 
+/** `-o json`: every check with its section, name and outcome, and whether all passed. */
+export function formatResultsJson(results: readonly { check: Check; result: CheckResult }[]): string {
+  const checks = results.map(({ check, result }) => ({
+    section: check.section, name: check.name, ok: result.ok,
+    ...(result.ok ? (result.detail !== undefined ? { detail: result.detail } : {}) : { problem: result.problem, hint: result.hint }),
+  }));
+  return `${JSON.stringify({ ok: checks.every((c) => c.ok), failed: checks.filter((c) => !c.ok).length, checks }, null, 2)}\n`;
+}
+
 export async function runCheck(argv: readonly string[], io: Io = stdio): Promise<number> {
   const args = parseCheckArgs(argv);
-  if (!args.ok) {
-    if (args.help) {
-      io.out(USAGE);
-      return 0;
-    }
-    io.err(`weft check: ${args.error}\n\nRun \`weft check --help\` for the flags.\n`);
-    return 2;
-  }
+  if (!args.ok) return reportParse(args, io);
   let kube: KubeClients;
   try {
     kube = connectKube({ kubeconfig: args.kubeconfig, context: args.context });
   } catch (err) {
-    io.err(`weft check: cannot load the kubeconfig: ${(err as Error).message}\n`);
+    io.err(`weft check: ${(err as Error).message}\n`);
     return 1;
   }
   const checks = [apiCheck(), gatewayCheck()];
@@ -377,7 +374,7 @@ export async function runCheck(argv: readonly string[], io: Io = stdio): Promise
     const results = await runChecks(kube, checks);
     const failed = results.some((r) => !r.result.ok);
     if (!failed || Date.now() >= deadline) {
-      io.out(formatResults(results));
+      io.out(args.output === 'json' ? formatResultsJson(results) : formatResults(results));
       return failed ? 1 : 0;
     }
     await new Promise((r) => setTimeout(r, 2000));

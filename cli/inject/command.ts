@@ -8,7 +8,6 @@
  * --ignore-cluster takes them from flags (the anchors from --identity-trust-anchors).
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import {
   CONTROL_PLANE_NAMESPACE, DEFAULT_CLUSTER_NETWORKS, DEFAULT_IMAGE, DEFAULT_TRUST_DOMAIN, INJECT_ANNOTATION, INJECT_ENABLED,
   TRUST_ANCHORS_CONFIGMAP, WEFT_VERSION,
@@ -18,9 +17,10 @@ import { applyPatch } from '../../injector/jsonpatch.js';
 import { decideInjection } from '../../injector/patch.js';
 import type { InjectionConfig } from '../../injector/patch.js';
 import type { PodLike } from '../../injector/pod.js';
-import { INBOUND_POLICIES, PROXY_LOG_LEVELS } from '../../injector/settings.js';
 import type { InboundPolicy, ProxyLogLevel } from '../../injector/settings.js';
 import { uninjectPod } from '../../injector/uninject.js';
+import { parseVerb, reportParse, usageError } from '../args.js';
+import { checkCertificatePem, checkImage, pushIf, checkTrustDomain } from '../validate.js';
 import { stdio } from '../install/command.js';
 import type { Io } from '../install/command.js';
 import { INSTALL_CONFIGMAP } from '../install/render.js';
@@ -30,37 +30,11 @@ import type { KubeClients } from '../kube/client.js';
 import { mapPodTemplates } from './workloads.js';
 import { readInputs, readStdin, transformYaml, YamlInputError } from './yaml-io.js';
 
-const INJECT_USAGE = `Usage: weft inject [flags] [FILE...]   (no FILE or - reads stdin)
-
-Adds weft-init and the weft-proxy sidecar to the pods of Pods, Deployments, StatefulSets, DaemonSets,
-ReplicaSets, Jobs, CronJobs and Lists, in multi-document YAML, and prints the result:
-  kubectl get deploy web -o yaml | weft inject | kubectl apply -f -
-Other objects pass through unchanged. A pod annotated weft.dev/inject: disabled, or that cannot be
-injected (hostNetwork, ...), is left as it is with the reason on stderr.
-
-Flags:
-  --ignore-cluster                 do not read settings from the cluster (needs --identity-trust-anchors)
-  --identity-trust-anchors FILE    PEM the proxies trust (default: from the cluster's ${CONTROL_PLANE_NAMESPACE}/${TRUST_ANCHORS_CONFIGMAP})
-  --image IMAGE                    proxy image (default: as installed, else ${DEFAULT_IMAGE})
-  --trust-domain TD                (default: as installed, else ${DEFAULT_TRUST_DOMAIN})
-  --proxy-log-level LEVEL          ${PROXY_LOG_LEVELS.join(', ')}
-  --default-inbound-policy POLICY  ${INBOUND_POLICIES.join(', ')}
-  -n, --namespace NS               namespace of objects that name none (default: default)
-  --kubeconfig PATH, --context NAME
-  -h, --help
-`;
-
-const UNINJECT_USAGE = `Usage: weft uninject [FILE...]   (no FILE or - reads stdin)
-
-Removes weft-init, weft-proxy, their volumes, the weft.dev/meshed label and the injector's annotations
-from the pods of the workloads in the YAML, and prints the result:
-  kubectl get deploy web -o yaml | weft uninject | kubectl apply -f -
-Pods of a namespace annotated weft.dev/inject: enabled get the proxy again when they are recreated:
-annotate the pod template weft.dev/inject: disabled to keep them out.
-
-Flags:
-  -h, --help
-`;
+/** The flags as commander parses them from their definition in cli/verbs.ts (choices checked there). */
+interface InjectOpts {
+  ignoreCluster?: boolean; identityTrustAnchors?: string; image?: string; trustDomain?: string;
+  proxyLogLevel?: ProxyLogLevel; defaultInboundPolicy?: InboundPolicy; namespace?: string; kubeconfig?: string; context?: string;
+}
 
 async function clusterSettings(kube: KubeClients): Promise<{ values: Partial<InstallValues>; anchors: string | undefined }> {
   const anchors = await orAbsent(kube.core.readNamespacedConfigMap({ name: TRUST_ANCHORS_CONFIGMAP, namespace: CONTROL_PLANE_NAMESPACE }));
@@ -75,59 +49,44 @@ async function clusterSettings(kube: KubeClients): Promise<{ values: Partial<Ins
 }
 
 export async function runInject(argv: readonly string[], io: Io = stdio, stdin: () => Promise<string> = readStdin): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: [...argv], strict: true, allowPositionals: true,
-      options: {
-        'ignore-cluster': { type: 'boolean' }, 'identity-trust-anchors': { type: 'string' }, image: { type: 'string' },
-        'trust-domain': { type: 'string' }, 'proxy-log-level': { type: 'string' }, 'default-inbound-policy': { type: 'string' },
-        namespace: { type: 'string', short: 'n' }, kubeconfig: { type: 'string' }, context: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    io.err(`weft inject: ${(err as Error).message}\n\nRun \`weft inject --help\` for the flags.\n`);
-    return 2;
-  }
-  if (values['help'] === true) {
-    io.out(INJECT_USAGE);
-    return 0;
-  }
-  const str = (k: string) => (typeof values[k] === 'string' ? values[k] : undefined);
+  const parsed = parseVerb<InjectOpts>('inject', argv);
+  if (!parsed.ok) return reportParse(parsed, io);
+  const values = parsed.opts;
+  const positionals = parsed.args;
+  const str = (k: keyof InjectOpts) => { const x = values[k]; return typeof x === 'string' ? x : undefined; };
   const errors: string[] = [];
-  const logLevel = str('proxy-log-level');
-  if (logLevel !== undefined && !(PROXY_LOG_LEVELS as readonly string[]).includes(logLevel)) errors.push(`--proxy-log-level: ${JSON.stringify(logLevel)} is not one of ${PROXY_LOG_LEVELS.join(', ')}`);
-  const policy = str('default-inbound-policy');
-  if (policy !== undefined && !(INBOUND_POLICIES as readonly string[]).includes(policy)) errors.push(`--default-inbound-policy: ${JSON.stringify(policy)} is not one of ${INBOUND_POLICIES.join(', ')}`);
+  const logLevel = values.proxyLogLevel;
+  const policy = values.defaultInboundPolicy;
+  if (values.image !== undefined) pushIf(errors, checkImage('image', values.image));
+  if (values.trustDomain !== undefined) pushIf(errors, checkTrustDomain('trust-domain', values.trustDomain));
   let anchors: string | undefined;
-  const anchorsFile = str('identity-trust-anchors');
+  const anchorsFile = values.identityTrustAnchors;
   if (anchorsFile !== undefined) {
     try {
       anchors = readFileSync(anchorsFile, 'utf8');
-      if (!anchors.includes('-----BEGIN CERTIFICATE-----')) errors.push(`--identity-trust-anchors: ${anchorsFile} holds no PEM certificate`);
+      pushIf(errors, checkCertificatePem('identity-trust-anchors', anchorsFile, anchors));
     } catch (err) {
       errors.push(`--identity-trust-anchors: ${(err as Error).message}`);
     }
   }
-  const ignoreCluster = values['ignore-cluster'] === true;
+  const ignoreCluster = values.ignoreCluster === true;
   if (ignoreCluster && anchorsFile === undefined) errors.push('--ignore-cluster needs --identity-trust-anchors (the proxies must know which anchors to trust)');
-  if (errors.length > 0) {
-    io.err(`weft inject: ${errors.join('\n  ')}\n`);
-    return 2;
-  }
+  if (errors.length > 0) return reportParse(usageError('inject', ...errors), io);
 
+  let kubeServer = '(not connected)';
   try {
     let stored: Partial<InstallValues> = {};
     let kube: KubeClients | undefined;
     if (!ignoreCluster) {
       try {
         kube = connectKube({ kubeconfig: str('kubeconfig'), context: str('context') });
+        kubeServer = kube.server;
         const s = await clusterSettings(kube);
         stored = s.values;
         anchors ??= s.anchors;
       } catch (err) {
-        io.err(`weft inject: cannot read Weft's settings from the cluster: ${describeApiError(err)}\n  fix: check your kubeconfig, or use --ignore-cluster --identity-trust-anchors FILE\n`);
+        const why = kube === undefined ? (err as Error).message : `cannot read Weft's settings from the cluster: ${kube.describe(err)}`;
+        io.err(`weft inject: ${why}\n  fix: check your kubeconfig, or use --ignore-cluster --identity-trust-anchors FILE\n`);
         return 1;
       }
       if (anchors === undefined) {
@@ -138,7 +97,7 @@ export async function runInject(argv: readonly string[], io: Io = stdio, stdin: 
     const config: InjectionConfig = {
       image: str('image') ?? stored.image ?? DEFAULT_IMAGE,
       proxyVersion: WEFT_VERSION,
-      trustDomain: str('trust-domain') ?? stored.trustDomain ?? DEFAULT_TRUST_DOMAIN,
+      trustDomain: str('trustDomain') ?? stored.trustDomain ?? DEFAULT_TRUST_DOMAIN,
       trustAnchorsPem: anchors ?? '',
       controllerAddr: defaultControllerAddr(CONTROL_PLANE_NAMESPACE),
       clusterNetworks: stored.clusterNetworks ?? DEFAULT_CLUSTER_NETWORKS,
@@ -176,31 +135,22 @@ export async function runInject(argv: readonly string[], io: Io = stdio, stdin: 
           if (r.action !== 'inject') return v.pod;
           changed = true;
           return applyPatch(v.pod, r.patch);
-        });
+        }, (ref, why) => io.err(`${ref}: ${why}\n`));
         return changed ? next : undefined;
       }));
     }
     io.out(outputs.filter((o) => o !== '').join('---\n'));
     return 0;
   } catch (err) {
-    io.err(`weft inject: ${err instanceof YamlInputError ? err.message : describeApiError(err)}\n`);
+    io.err(`weft inject: ${err instanceof YamlInputError ? err.message : describeApiError(err, kubeServer)}\n`);
     return 1;
   }
 }
 
 export async function runUninject(argv: readonly string[], io: Io = stdio, stdin: () => Promise<string> = readStdin): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({ args: [...argv], strict: true, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } }));
-  } catch (err) {
-    io.err(`weft uninject: ${(err as Error).message}\n\nRun \`weft uninject --help\` for the flags.\n`);
-    return 2;
-  }
-  if (values['help'] === true) {
-    io.out(UNINJECT_USAGE);
-    return 0;
-  }
+  const parsed = parseVerb('uninject', argv);
+  if (!parsed.ok) return reportParse(parsed, io);
+  const positionals = parsed.args;
   try {
     const outputs: string[] = [];
     for (const input of await readInputs(positionals, stdin)) {
@@ -211,7 +161,7 @@ export async function runUninject(argv: readonly string[], io: Io = stdio, stdin
           io.err(`${v.ref}: ${r.changed ? 'uninjected' : 'had no proxy'}\n`);
           changed ||= r.changed;
           return r.pod;
-        });
+        }, (ref, why) => io.err(`${ref}: ${why.replace('inject the', 'uninject the')}\n`));
         return changed ? next : undefined;
       }));
     }

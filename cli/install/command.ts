@@ -9,7 +9,6 @@
  *          running proxy's trust. Flags given on the command line override the stored values.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { V1Secret } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import {
@@ -17,7 +16,8 @@ import {
   INJECTOR_TLS_SECRET, ISSUER_SECRET_NAME, TRUST_ANCHORS_CONFIGMAP, WEFT_VERSION,
 } from '../../core/contract.js';
 import { credentialFromSecretData } from '../../identity/secret.js';
-import { INBOUND_POLICIES, PROXY_LOG_LEVELS } from '../../injector/settings.js';
+import { parseVerb, reportParse, usageError } from '../args.js';
+import { checkCertificatePem, checkImage, pushIf, checkPrivateKeyPem, checkTrustDomain, parseCidrList } from '../validate.js';
 import { connectKube, describeApiError, orAbsent } from '../kube/client.js';
 import type { KubeClients } from '../kube/client.js';
 import { loadCrds } from './crds.js';
@@ -37,41 +37,6 @@ export const stdio: Io = { out: (t) => process.stdout.write(t), err: (t) => proc
 
 type Mode = 'install' | 'upgrade';
 
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
-
-export function usage(mode: Mode): string {
-  const head = mode === 'install'
-    ? `Usage: weft install [flags] | kubectl apply --server-side -f -
-
-Prints the manifests that install Weft: its CRDs, the weft-system namespace, RBAC, the trust anchor,
-issuer and webhook certificates, the controller and injector, and the webhook configurations.
-Checks the cluster first (Gateway API CRDs present and supported, Weft not installed yet) unless
---ignore-cluster is given.`
-    : `Usage: weft upgrade [flags] | kubectl apply --server-side -f -
-
-Prints the manifests of this version of Weft with the trust anchor, issuer and install settings read
-from the cluster, so applying them never replaces the anchor running proxies trust. Flags override
-the stored settings.`;
-  return `${head}
-
-Flags:
-  --image IMAGE                      the Weft image (default ${DEFAULT_IMAGE})
-  --ha, --no-ha                      2 replicas per component, PodDisruptionBudgets, webhook failurePolicy Fail (default off: Ignore)
-  --trust-domain TD                  SPIFFE trust domain (default ${DEFAULT_TRUST_DOMAIN})
-  --cluster-networks CIDRS           comma-separated cluster networks (default ${DEFAULT_CLUSTER_NETWORKS.join(',')})
-  --identity-trust-anchor FILE       PEM of an existing trust anchor (certificate) to use instead of generating one
-  --identity-trust-anchor-key FILE   its private key, to sign a new issuer
-  --identity-issuer FILE             PEM of an existing issuer certificate (signed by the trust anchor)
-  --identity-issuer-key FILE         its private key
-  --controller-log-level LEVEL       ${LOG_LEVELS.join(', ')} (default info)
-  --proxy-log-level LEVEL            ${PROXY_LOG_LEVELS.join(', ')} (default info)
-  --default-inbound-policy POLICY    ${INBOUND_POLICIES.join(', ')} (default all-unauthenticated)
-${mode === 'install' ? '  --ignore-cluster                   render without contacting a cluster (GitOps)\n' : ''}  --kubeconfig PATH, --context NAME  which cluster (default: KUBECONFIG, ~/.kube/config)
-  -o, --output yaml|json             output format (default yaml)
-  -h, --help                         this help
-`;
-}
-
 interface Parsed {
   readonly values: Partial<InstallValues>;
   readonly anchorCert?: string | undefined;
@@ -84,89 +49,71 @@ interface Parsed {
   readonly output: 'yaml' | 'json';
 }
 
-export type ParseOutcome = { readonly ok: true; readonly parsed: Parsed } | { readonly ok: false; readonly help: boolean; readonly errors: readonly string[] };
+/** The flags as commander parses them from their definition in cli/verbs.ts (choices checked there). */
+interface InstallOpts {
+  image?: string; ha?: boolean; trustDomain?: string; clusterNetworks?: string;
+  identityTrustAnchor?: string; identityTrustAnchorKey?: string; identityIssuer?: string; identityIssuerKey?: string;
+  controllerLogLevel?: string; proxyLogLevel?: string; defaultInboundPolicy?: string; ignoreCluster?: boolean;
+  kubeconfig?: string; context?: string; output?: 'yaml' | 'json';
+}
+
+export type ParseOutcome = { readonly ok: true; readonly parsed: Parsed } | { readonly ok: false; readonly help: boolean; readonly text: string };
 
 export function parseInstallArgs(mode: Mode, argv: readonly string[]): ParseOutcome {
-  let v: Record<string, string | boolean | undefined>;
-  try {
-    ({ values: v } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      allowNegative: true,
-      options: {
-        image: { type: 'string' },
-        ha: { type: 'boolean' },
-        'trust-domain': { type: 'string' },
-        'cluster-networks': { type: 'string' },
-        'identity-trust-anchor': { type: 'string' },
-        'identity-trust-anchor-key': { type: 'string' },
-        'identity-issuer': { type: 'string' },
-        'identity-issuer-key': { type: 'string' },
-        'controller-log-level': { type: 'string' },
-        'proxy-log-level': { type: 'string' },
-        'default-inbound-policy': { type: 'string' },
-        ...(mode === 'install' ? { 'ignore-cluster': { type: 'boolean' as const } } : {}),
-        kubeconfig: { type: 'string' },
-        context: { type: 'string' },
-        output: { type: 'string', short: 'o' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    return { ok: false, help: false, errors: [(err as Error).message] };
-  }
-  if (v['help'] === true) return { ok: false, help: true, errors: [] };
+  const outcome = parseVerb<InstallOpts>(mode, argv);
+  if (!outcome.ok) return outcome;
+  const v = outcome.opts;
   const errors: string[] = [];
-  const str = (k: string) => (typeof v[k] === 'string' ? v[k] : undefined);
-  const oneOf = (k: string, allowed: readonly string[]) => {
-    const s = str(k);
-    if (s !== undefined && !allowed.includes(s)) errors.push(`--${k}: ${JSON.stringify(s)} is not one of ${allowed.join(', ')}`);
-    return s;
-  };
-  const file = (k: string) => {
-    const path = str(k);
+  /** Reads a PEM file flag and checks it holds what the flag needs (a certificate or a private key). */
+  const file = (flag: string, path: string | undefined, holds: 'certificate' | 'key') => {
     if (path === undefined) return undefined;
+    let text: string;
     try {
-      return readFileSync(path, 'utf8');
+      text = readFileSync(path, 'utf8');
     } catch (err) {
-      errors.push(`--${k}: cannot read ${path}: ${(err as Error).message}`);
+      errors.push(`--${flag}: cannot read ${path}: ${(err as Error).message}`);
       return undefined;
     }
+    const problem = holds === 'certificate' ? checkCertificatePem(flag, path, text) : checkPrivateKeyPem(flag, path, text);
+    if (problem !== undefined) errors.push(problem);
+    return text;
   };
-  const trustDomain = str('trust-domain');
-  if (trustDomain !== undefined && !/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(trustDomain)) errors.push(`--trust-domain: ${JSON.stringify(trustDomain)} is not a lower-case DNS name`);
-  const networks = str('cluster-networks')?.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  for (const n of networks ?? []) if (!/^[0-9a-fA-F.:]+\/\d{1,3}$/.test(n)) errors.push(`--cluster-networks: ${JSON.stringify(n)} is not a CIDR`);
-  const output = str('output') ?? 'yaml';
-  if (output !== 'yaml' && output !== 'json') errors.push(`--output: ${JSON.stringify(output)} is not yaml or json`);
+  if (v.image !== undefined) pushIf(errors, checkImage('image', v.image));
+  const trustDomain = v.trustDomain;
+  if (trustDomain !== undefined) pushIf(errors, checkTrustDomain('trust-domain', trustDomain));
+  let networks: string[] | undefined;
+  if (v.clusterNetworks !== undefined) {
+    const list = parseCidrList('cluster-networks', v.clusterNetworks);
+    networks = list.cidrs;
+    errors.push(...list.problems);
+  }
   const values: Partial<InstallValues> = {
-    ...(str('image') !== undefined ? { image: str('image') } : {}),
-    ...(typeof v['ha'] === 'boolean' ? { ha: v['ha'] } : {}),
+    ...(v.image !== undefined ? { image: v.image } : {}),
+    ...(v.ha !== undefined ? { ha: v.ha } : {}),
     ...(trustDomain !== undefined ? { trustDomain } : {}),
     ...(networks !== undefined ? { clusterNetworks: networks } : {}),
-    ...(oneOf('controller-log-level', LOG_LEVELS) !== undefined ? { controllerLogLevel: str('controller-log-level') } : {}),
-    ...(oneOf('proxy-log-level', PROXY_LOG_LEVELS) !== undefined ? { proxyLogLevel: str('proxy-log-level') } : {}),
-    ...(oneOf('default-inbound-policy', INBOUND_POLICIES) !== undefined ? { defaultInboundPolicy: str('default-inbound-policy') } : {}),
+    ...(v.controllerLogLevel !== undefined ? { controllerLogLevel: v.controllerLogLevel } : {}),
+    ...(v.proxyLogLevel !== undefined ? { proxyLogLevel: v.proxyLogLevel } : {}),
+    ...(v.defaultInboundPolicy !== undefined ? { defaultInboundPolicy: v.defaultInboundPolicy } : {}),
   } as Partial<InstallValues>;
   const parsed: Parsed = {
     values,
-    anchorCert: file('identity-trust-anchor'),
-    anchorKey: file('identity-trust-anchor-key'),
-    issuerCert: file('identity-issuer'),
-    issuerKey: file('identity-issuer-key'),
-    ignoreCluster: v['ignore-cluster'] === true,
-    kubeconfig: str('kubeconfig'),
-    context: str('context'),
-    output: output === 'json' ? 'json' : 'yaml',
+    anchorCert: file('identity-trust-anchor', v.identityTrustAnchor, 'certificate'),
+    anchorKey: file('identity-trust-anchor-key', v.identityTrustAnchorKey, 'key'),
+    issuerCert: file('identity-issuer', v.identityIssuer, 'certificate'),
+    issuerKey: file('identity-issuer-key', v.identityIssuerKey, 'key'),
+    ignoreCluster: v.ignoreCluster === true,
+    kubeconfig: v.kubeconfig,
+    context: v.context,
+    output: v.output ?? 'yaml',
   };
-  if ((str('identity-issuer') === undefined) !== (str('identity-issuer-key') === undefined)) {
+  if ((v.identityIssuer === undefined) !== (v.identityIssuerKey === undefined)) {
     errors.push('--identity-issuer and --identity-issuer-key go together');
   }
-  if (str('identity-trust-anchor-key') !== undefined && str('identity-trust-anchor') === undefined) {
+  if (v.identityTrustAnchorKey !== undefined && v.identityTrustAnchor === undefined) {
     errors.push('--identity-trust-anchor-key needs --identity-trust-anchor');
   }
-  if (errors.length > 0) return { ok: false, help: false, errors };
+  if (errors.length > 0) return usageError(mode, ...errors);
   return { ok: true, parsed };
 }
 
@@ -242,15 +189,9 @@ async function readInstalled(kube: KubeClients): Promise<{ values: Partial<Insta
 
 export async function runInstallCommand(mode: Mode, argv: readonly string[], io: Io = stdio): Promise<number> {
   const outcome = parseInstallArgs(mode, argv);
-  if (!outcome.ok) {
-    if (outcome.help) {
-      io.out(usage(mode));
-      return 0;
-    }
-    io.err(`weft ${mode}: ${outcome.errors.join('\n  ')}\n\nRun \`weft ${mode} --help\` for the flags.\n`);
-    return 2;
-  }
+  if (!outcome.ok) return reportParse(outcome, io);
   const p = outcome.parsed;
+  let server = '(not connected)';
   try {
     let stored: Partial<InstallValues> = {};
     let pkiInputs: Omit<PkiInputs, 'trustDomain'> = {
@@ -261,14 +202,15 @@ export async function runInstallCommand(mode: Mode, argv: readonly string[], io:
       let kube: KubeClients;
       try {
         kube = connectKube({ kubeconfig: p.kubeconfig, context: p.context });
+        server = kube.server;
       } catch (err) {
-        throw new UserError(`cannot load the kubeconfig: ${(err as Error).message}`,
+        throw new UserError((err as Error).message,
           mode === 'install' ? 'pass --kubeconfig, set KUBECONFIG, or render offline with --ignore-cluster' : 'pass --kubeconfig or set KUBECONFIG');
       }
       try {
         await kube.version.getCode();
       } catch (err) {
-        throw new UserError(`cannot reach the Kubernetes API at ${kube.server}: ${describeApiError(err)}`,
+        throw new UserError(kube.describe(err),
           mode === 'install' ? 'check your kubeconfig, or render offline with --ignore-cluster' : 'check your kubeconfig and context');
       }
       const verdict = judgeGatewayApi(await readGatewayCrds(kube));
@@ -304,7 +246,7 @@ export async function runInstallCommand(mode: Mode, argv: readonly string[], io:
       io.err(`weft ${mode}: ${err.message}\n`);
       return 1;
     }
-    io.err(`weft ${mode}: ${describeApiError(err)}\n`);
+    io.err(`weft ${mode}: ${describeApiError(err, server)}\n`);
     return 1;
   }
 }

@@ -1,16 +1,19 @@
 /**
- * The CLI's access to the cluster: a KubeConfig from --kubeconfig/--context (else the default
- * lookup: KUBECONFIG, ~/.kube/config, in-cluster), typed API clients, and `orAbsent` that turns a 404
- * into undefined so callers can say what is missing instead of failing on it.
+ * The CLI's access to the cluster: the KubeConfig kubeconfig.ts loads with kubectl's rules
+ * (--kubeconfig/--context, else KUBECONFIG merged, ~/.kube/config, in-cluster), typed API clients, and
+ * `orAbsent` that turns a 404 (only a 404) into undefined so callers can say what is missing.
  */
 import {
-  AdmissionregistrationV1Api, ApiException, ApiextensionsV1Api, AppsV1Api, CoreV1Api, KubeConfig, VersionApi,
+  AdmissionregistrationV1Api, ApiException, ApiextensionsV1Api, AppsV1Api, CoreV1Api, VersionApi,
 } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { cliEnv } from '../config.js';
+import type { CliEnv } from '../config.js';
+import { describeKubeError } from './errors.js';
+import { loadKubeConfig } from './kubeconfig.js';
+import type { KubeTarget } from './kubeconfig.js';
 
-export interface KubeTarget {
-  readonly kubeconfig?: string | undefined;
-  readonly context?: string | undefined;
-}
+export type { KubeTarget };
 
 export interface KubeClients {
   readonly kc: KubeConfig;
@@ -21,13 +24,13 @@ export interface KubeClients {
   readonly version: VersionApi;
   /** The API server's URL, for messages. */
   readonly server: string;
+  /** A failed call's reason, naming the server and the cause (describeKubeError). */
+  describe(err: unknown): string;
 }
 
-export function connectKube(target: KubeTarget): KubeClients {
-  const kc = new KubeConfig();
-  if (target.kubeconfig !== undefined) kc.loadFromFile(target.kubeconfig);
-  else kc.loadFromDefault();
-  if (target.context !== undefined) kc.setCurrentContext(target.context);
+/** Clients for the cluster the kubeconfig (kubectl's rules, kubeconfig.ts) selects; throws KubeconfigError. */
+export function connectKube(target: KubeTarget, env: CliEnv = cliEnv()): KubeClients {
+  const { kc } = loadKubeConfig(target, env);
   return {
     kc,
     core: kc.makeApiClient(CoreV1Api),
@@ -36,6 +39,7 @@ export function connectKube(target: KubeTarget): KubeClients {
     admission: kc.makeApiClient(AdmissionregistrationV1Api),
     version: kc.makeApiClient(VersionApi),
     server: kc.getCurrentCluster()?.server ?? '(no cluster in the kubeconfig)',
+    describe: (err: unknown) => describeKubeError(err, kc.getCurrentCluster()?.server ?? '(no cluster in the kubeconfig)'),
   };
 }
 
@@ -48,18 +52,7 @@ export async function orAbsent<T>(p: Promise<T>): Promise<T | undefined> {
   }
 }
 
-/** A one-line reason for an API error (the Status message when the server sent one). */
-export function describeApiError(err: unknown): string {
-  if (err instanceof ApiException) {
-    const body = typeof err.body === 'string' ? err.body : JSON.stringify(err.body);
-    try {
-      const status = JSON.parse(body) as { message?: string };
-      if (status.message !== undefined) return `HTTP ${err.code}: ${status.message}`;
-    } catch {
-      // not a Status object
-    }
-    return `HTTP ${err.code}`;
-  }
-  const e = err as Error & { cause?: { code?: string; message?: string } };
-  return e.cause?.message !== undefined ? `${e.message} (${e.cause.message})` : e.message;
+/** A one-line reason for a failed API call, naming the server and the cause (kube/errors.ts). */
+export function describeApiError(err: unknown, server: string): string {
+  return describeKubeError(err, server);
 }

@@ -14,6 +14,7 @@ import {
 } from '../../core/contract.js';
 import type { ClusterSnapshot, KubeObject, Pod } from '../../core/kube.js';
 import { INSTALL_CONFIGMAP } from '../install/render.js';
+import { connectionCause, KubeUnreachableError } from '../kube/errors.js';
 
 export class ApiError extends Error {
   constructor(readonly status: number, message: string) {
@@ -34,12 +35,16 @@ export async function apiGet(kc: KubeConfig, path: string, timeoutMs = 30_000): 
   const url = cluster.server.replace(/\/$/, '') + path;
   const ctx = new RequestContext(url, HttpMethod.GET);
   await kc.applySecurityAuthentication(ctx);
-  const res = await fetch(url, {
-    headers: { ...ctx.getHeaders(), accept: 'application/json, text/plain;q=0.9, */*;q=0.5' },
-    dispatcher: ctx.getDispatcher() as never,
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  return { status: res.status, text: await res.text() };
+  try {
+    const res = await fetch(url, {
+      headers: { ...ctx.getHeaders(), accept: 'application/json, text/plain;q=0.9, */*;q=0.5' },
+      dispatcher: ctx.getDispatcher() as never,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    return { status: res.status, text: await res.text() };
+  } catch (err) {
+    throw new KubeUnreachableError(cluster.server, connectionCause(err) ?? (err as Error).message);
+  }
 }
 
 function statusMessage(r: ApiResponse): string {
@@ -54,7 +59,7 @@ function statusMessage(r: ApiResponse): string {
 
 export async function apiJson<T>(kc: KubeConfig, path: string): Promise<T> {
   const r = await apiGet(kc, path);
-  if (r.status < 200 || r.status > 299) throw new ApiError(r.status, `GET ${path}: HTTP ${r.status}: ${statusMessage(r)}`);
+  if (r.status < 200 || r.status > 299) throw new ApiError(r.status, `the Kubernetes API server at ${kc.getCurrentCluster()?.server ?? ''} answered GET ${path} with HTTP ${r.status}: ${statusMessage(r)}`);
   return JSON.parse(r.text) as T;
 }
 
@@ -93,8 +98,10 @@ export async function listSnapshot(kc: KubeConfig): Promise<ClusterSnapshot> {
   };
 }
 
-export async function listPods(kc: KubeConfig, namespace?: string): Promise<Pod[]> {
-  return list<Pod>(kc, core('pods', namespace), false);
+/** Pods of a namespace (every namespace when undefined), only those matching `selector` when given. */
+export async function listPods(kc: KubeConfig, namespace?: string, selector?: string): Promise<Pod[]> {
+  const query = selector === undefined ? '' : `?labelSelector=${encodeURIComponent(selector)}`;
+  return list<Pod>(kc, `${core('pods', namespace)}${query}`, false);
 }
 
 export interface InstallSettings {
@@ -108,8 +115,10 @@ export interface InstallSettings {
 /** The install's settings from its ConfigMap; Weft's defaults when Weft is not installed. */
 export async function installSettings(kc: KubeConfig): Promise<InstallSettings> {
   const defaults: InstallSettings = { trustDomain: DEFAULT_TRUST_DOMAIN, clusterNetworks: DEFAULT_CLUSTER_NETWORKS, source: 'defaults (no install ConfigMap)' };
-  const r = await apiGet(kc, `/api/v1/namespaces/${CONTROL_PLANE_NAMESPACE}/configmaps/${INSTALL_CONFIGMAP}`);
-  if (r.status !== 200) return defaults;
+  const path = `/api/v1/namespaces/${CONTROL_PLANE_NAMESPACE}/configmaps/${INSTALL_CONFIGMAP}`;
+  const r = await apiGet(kc, path);
+  if (r.status === 404) return defaults;
+  if (r.status !== 200) throw new ApiError(r.status, `the Kubernetes API server at ${kc.getCurrentCluster()?.server ?? ''} answered GET ${path} with HTTP ${r.status}: ${statusMessage(r)}`);
   try {
     const cm = JSON.parse(r.text) as { data?: Record<string, string> };
     const v = JSON.parse(cm.data?.['values.json'] ?? '{}') as { trustDomain?: string; clusterNetworks?: string[]; defaultInboundPolicy?: string };

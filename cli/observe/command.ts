@@ -9,60 +9,26 @@
  *                                   Service, per route and backend
  *   authz <deploy|pod>/<name>       inbound figures of the workload's pods per server, route, authorization
  */
-import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Pod, Service } from '../../core/kube.js';
+import { parseVerb, reportParse, usageError } from '../args.js';
+import { cliEnv } from '../config.js';
+import { formatDuration } from '../duration.js';
+import { describeKubeError } from '../kube/errors.js';
+import { loadKubeConfig as loadKubeconfigFile } from '../kube/kubeconfig.js';
 import type { Io } from '../install/command.js';
 import { stdio } from '../install/command.js';
-import { apiJson, listPods } from './cluster.js';
+import { ApiError, apiJson, listPods } from './cluster.js';
 import { LABEL, summarize, type Direction } from './figures.js';
 import { podProxyFetcher, prometheusSource, scrapeSource, type MetricsSource, type PodTarget } from './sources.js';
 import { authzKeyOf, renderAuthz, renderRoutes, renderStat, routeKeyOf, type OutputFormat, type StatResource } from './views.js';
-import { groupPods, isMeshedPod, parseResource, servicesSelecting, type ResourceArg, type ResourceKind } from './workloads.js';
+import {
+  groupKey, groupPods, isMeshedPod, jobOwners, parseResource, servicesSelecting, WORKLOAD_KINDS, type JobOwners, type ResourceArg, type ResourceKind,
+} from './workloads.js';
 
 export type Verb = 'stat' | 'routes' | 'authz';
 
 export const DEFAULT_WINDOW_SECONDS = 30;
-
-const COMMON_FLAGS = `  -n, --namespace NS          namespace of the resource (default: the kubeconfig context's, else default)
-  -o, --output FORMAT         table (default), wide or json
-  --window DURATION           how long to measure, e.g. 10s, 1m (default 30s)
-  --prometheus URL            read a Prometheus that scrapes the proxies (manifests/prometheus) instead of
-                              scraping them through the API server
-  --kubeconfig PATH, --context NAME
-  -h, --help`;
-
-export const USAGE: Readonly<Record<Verb, string>> = {
-  stat: `Usage: weft stat <deploy|pod|ns>[/<name>] [flags]
-
-Success rate, requests per second and latency percentiles (p50, p95, p99) of each workload's meshed
-pods, as their inbound proxies saw them, over a window. MESHED counts pods with the proxy.
-
-Flags:
-  --from <deploy|pod>/<name>  only requests from this client (its outbound proxies' view of the
-                              Services that select each workload), in namespace -n
-${COMMON_FLAGS}
-`,
-  routes: `Usage: weft routes svc/<name> [flags]
-
-Success rate, RPS, latency percentiles and timeouts per route and backend of a Service, as the
-meshed clients' outbound proxies saw them. [no route] counts requests on a port with no route.
--o wide splits by Service port and route rule.
-
-Flags:
-  --from <deploy|pod|ns>/<name>  only these clients (default: every meshed pod in the cluster)
-${COMMON_FLAGS}
-`,
-  authz: `Usage: weft authz <deploy|pod>/<name> [flags]
-
-Allowed and denied requests per second, success rate and latency per Server, route and
-authorization of a workload, as its inbound proxies decided them. AUTHORIZATION "-" is a denial no
-policy allowed. -o wide splits by target port.
-
-Flags:
-${COMMON_FLAGS}
-`,
-};
 
 export interface ObserveArgs {
   readonly resource: ResourceArg;
@@ -71,75 +37,61 @@ export interface ObserveArgs {
   readonly format: OutputFormat;
   readonly windowSeconds: number;
   readonly prometheus?: string;
+  /** -A: every namespace (stat only). */
+  readonly allNamespaces?: boolean;
+  /** -l: a label selector the pods must match (the API server's syntax). */
+  readonly selector?: string;
   readonly kubeconfig?: string;
   readonly context?: string;
 }
 
-export function parseWindow(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text);
-  if (m === null) return undefined;
-  const n = Number(m[1]);
-  const unit = m[2] ?? 's';
-  const seconds = unit === 'ms' ? n / 1000 : unit === 'm' ? n * 60 : unit === 'h' ? n * 3600 : n;
-  return seconds > 0 ? seconds : undefined;
+const KINDS: Readonly<Record<Verb, readonly ResourceKind[]>> = { stat: [...WORKLOAD_KINDS, 'pod', 'ns'], routes: ['svc'], authz: [...WORKLOAD_KINDS, 'pod'] };
+
+interface ObserveOpts {
+  namespace?: string; output?: OutputFormat; window?: number; prometheus?: string; from?: string; kubeconfig?: string; context?: string;
+  allNamespaces?: boolean; selector?: string;
 }
 
-const KINDS: Readonly<Record<Verb, readonly ResourceKind[]>> = { stat: ['deploy', 'pod', 'ns'], routes: ['svc'], authz: ['deploy', 'pod'] };
-
-export function parseObserveArgs(verb: Verb, argv: readonly string[]): { ok: true; args: ObserveArgs } | { ok: false; help: boolean; error: string } {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: true,
-      options: {
-        namespace: { type: 'string', short: 'n' },
-        output: { type: 'string', short: 'o' },
-        window: { type: 'string' },
-        prometheus: { type: 'string' },
-        ...(verb !== 'authz' ? { from: { type: 'string' } } : {}),
-        kubeconfig: { type: 'string' },
-        context: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    return { ok: false, help: false, error: (err as Error).message };
-  }
-  const v = parsed.values as Record<string, string | boolean | undefined>;
-  if (v['help'] === true) return { ok: false, help: true, error: '' };
-  const str = (k: string) => (typeof v[k] === 'string' ? v[k] : undefined);
-  if (parsed.positionals.length !== 1) return { ok: false, help: false, error: `expected one resource (${KINDS[verb].join(', ')}), got ${parsed.positionals.length}` };
-  const resource = parseResource(parsed.positionals[0] ?? '', KINDS[verb]);
-  if (typeof resource === 'string') return { ok: false, help: false, error: resource };
-  if (verb !== 'stat' && resource.name === undefined) return { ok: false, help: false, error: `name the ${resource.kind}: ${resource.kind}/<name>` };
-  const output = str('output') ?? 'table';
-  if (output !== 'table' && output !== 'wide' && output !== 'json') return { ok: false, help: false, error: `--output must be table, wide or json, not ${JSON.stringify(output)}` };
-  const windowSeconds = str('window') === undefined ? DEFAULT_WINDOW_SECONDS : parseWindow(str('window') ?? '');
-  if (windowSeconds === undefined) return { ok: false, help: false, error: `--window: ${JSON.stringify(str('window'))} is not a duration such as 30s or 1m` };
+export function parseObserveArgs(verb: Verb, argv: readonly string[]): { ok: true; args: ObserveArgs } | { ok: false; help: boolean; text: string } {
+  const parsed = parseVerb<ObserveOpts>(verb, argv);
+  if (!parsed.ok) return parsed;
+  const v = parsed.opts;
+  const bad = (msg: string) => usageError(verb, msg);
+  const resource = parseResource(parsed.args[0] ?? '', KINDS[verb]);
+  if (typeof resource === 'string') return bad(resource);
+  if (verb !== 'stat' && resource.name === undefined) return bad(`name the ${resource.kind}: ${resource.kind}/<name>`);
+  if (v.window !== undefined && v.window <= 0) return bad('--window must be longer than 0s');
+  const windowSeconds = v.window === undefined ? DEFAULT_WINDOW_SECONDS : v.window / 1000;
   let from: ObserveArgs['from'];
-  const fromText = str('from');
+  const fromText = v.from;
   if (fromText !== undefined) {
     // ns/<ns>/<kind>/<name> is not kubectl's; accept <kind>/<name> (namespace -n) and ns/<name>.
     const r = parseResource(fromText, verb === 'stat' ? ['deploy', 'pod'] : ['deploy', 'pod', 'ns']);
-    if (typeof r === 'string') return { ok: false, help: false, error: `--from: ${r}` };
-    if (r.name === undefined) return { ok: false, help: false, error: '--from: name the client: <kind>/<name>' };
+    if (typeof r === 'string') return bad(`--from: ${r}`);
+    if (r.name === undefined) return bad('--from: name the client: <kind>/<name>');
     from = r;
   }
-  const prometheus = str('prometheus');
-  if (prometheus !== undefined && !/^https?:\/\//.test(prometheus)) return { ok: false, help: false, error: `--prometheus must be an http(s) URL, not ${JSON.stringify(prometheus)}` };
+  if (v.allNamespaces === true) {
+    if (resource.name !== undefined) return bad(`-A lists every namespace: give a kind without a name (${resource.kind}), or -n NS with ${resource.kind}/${resource.name}`);
+    if (v.namespace !== undefined) return bad('-A and -n do not go together');
+    if (from !== undefined) return bad('-A and --from do not go together (--from names a client in one namespace)');
+  }
+  if (v.selector !== undefined && v.selector.trim() === '') return bad('-l: the selector is empty; give one such as app=web or tier in (web,api)');
+  const prometheus = v.prometheus;
+  if (prometheus !== undefined && !/^https?:\/\//.test(prometheus)) return bad(`--prometheus must be an http(s) URL, not ${JSON.stringify(prometheus)}`);
   return {
     ok: true,
     args: {
       resource,
-      namespace: str('namespace'),
+      namespace: v.namespace,
       ...(from !== undefined ? { from } : {}),
-      format: output,
+      format: v.output ?? 'table',
       windowSeconds,
       ...(prometheus !== undefined ? { prometheus } : {}),
-      ...optional('kubeconfig', str('kubeconfig')),
-      ...optional('context', str('context')),
+      ...(v.allNamespaces === true ? { allNamespaces: true } : {}),
+      ...(v.selector !== undefined ? { selector: v.selector } : {}),
+      ...optional('kubeconfig', v.kubeconfig),
+      ...optional('context', v.context),
     },
   };
 }
@@ -148,12 +100,9 @@ function optional<K extends string>(key: K, value: string | undefined): { [P in 
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
 }
 
+/** The kubeconfig with kubectl's rules (cli/kube/kubeconfig.ts); throws KubeconfigError. */
 export function loadKubeConfig(args: { readonly kubeconfig?: string; readonly context?: string }): KubeConfig {
-  const kc = new KubeConfig();
-  if (args.kubeconfig !== undefined) kc.loadFromFile(args.kubeconfig);
-  else kc.loadFromDefault();
-  if (args.context !== undefined) kc.setCurrentContext(args.context);
-  return kc;
+  return loadKubeconfigFile(args, cliEnv()).kc;
 }
 
 function contextNamespace(kc: KubeConfig): string {
@@ -169,25 +118,53 @@ export interface ObserveDeps {
  * The pods to scrape: meshed, running and not being deleted. A terminating pod's proxy may already be
  * gone, and a pod that is not running has no proxy to ask; neither is a failure worth reporting.
  */
+/** The CronJob of each Job, read only when CronJobs are asked for (their pods' owners are Jobs). */
+async function ownersFor(kc: KubeConfig, kind: ResourceKind, namespace: string | undefined): Promise<JobOwners> {
+  if (kind !== 'cronjob') return new Map();
+  const path = namespace === undefined ? '/apis/batch/v1/jobs' : `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs`;
+  return jobOwners((await apiJson<{ items?: Parameters<typeof jobOwners>[0] }>(kc, path)).items ?? []);
+}
+
+/** How often the progress line is repeated while the scrape window runs. */
+const PROGRESS_EVERY_MS = 5000;
+
+/**
+ * Runs a collection, saying on stderr what it waits for: scraping takes the whole window (30 s by
+ * default), so the user hears at once how many proxies are read and how long it takes, then how long
+ * is left every few seconds. Prometheus answers at once: one line.
+ */
+export async function withProgress<T>(io: Io, verb: Verb, args: Pick<ObserveArgs, 'windowSeconds' | 'prometheus'>, pods: number, run: () => Promise<T>, everyMs = PROGRESS_EVERY_MS): Promise<T> {
+  if (args.prometheus !== undefined) {
+    io.err(`weft ${verb}: querying Prometheus at ${args.prometheus} for ${pods} meshed pod${pods === 1 ? '' : 's'} over the last ${formatDuration(args.windowSeconds * 1000)}\n`);
+    return run();
+  }
+  if (pods === 0) return run();
+  const started = Date.now();
+  const total = args.windowSeconds * 1000;
+  io.err(`weft ${verb}: scraping ${pods} meshed pod${pods === 1 ? '' : 's'}' proxies now and after ${formatDuration(total)} (--window); results then\n`);
+  const timer = setInterval(() => {
+    const left = Math.max(0, total - (Date.now() - started));
+    io.err(`weft ${verb}: ${left > 0 ? `${formatDuration(Math.ceil(left / 1000) * 1000)} left` : 'reading the second scrape'}\n`);
+  }, everyMs);
+  try {
+    return await run();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 const scrapable = (p: Pod) => isMeshedPod(p) && p.status?.phase === 'Running' && p.metadata.deletionTimestamp === undefined;
 const targets = (pods: readonly Pod[]): PodTarget[] => pods.filter(scrapable).map((p) => ({ namespace: p.metadata.namespace ?? '', name: p.metadata.name }));
 
 export async function runObserve(verb: Verb, argv: readonly string[], io: Io = stdio, deps: ObserveDeps = {}): Promise<number> {
   const parsed = parseObserveArgs(verb, argv);
-  if (!parsed.ok) {
-    if (parsed.help) {
-      io.out(USAGE[verb]);
-      return 0;
-    }
-    io.err(`weft ${verb}: ${parsed.error}\n\n${USAGE[verb]}`);
-    return 2;
-  }
+  if (!parsed.ok) return reportParse(parsed, io);
   const args = parsed.args;
   let kc: KubeConfig;
   try {
     kc = deps.kubeConfig?.(args) ?? loadKubeConfig(args);
   } catch (err) {
-    io.err(`weft ${verb}: cannot load the kubeconfig: ${(err as Error).message}\n`);
+    io.err(`weft ${verb}: ${(err as Error).message}\n`);
     return 1;
   }
   const ns = args.namespace ?? contextNamespace(kc);
@@ -204,40 +181,45 @@ export async function runObserve(verb: Verb, argv: readonly string[], io: Io = s
     let problems: readonly string[] = [];
     if (verb === 'routes') {
       const service = { namespace: ns, name: args.resource.name ?? '' };
-      const svc = await apiJson<Service>(kc, `/api/v1/namespaces/${ns}/services/${service.name}`).catch(() => undefined);
+      // Only a 404 is "not found"; any other failure (no connection, 403) is reported as it is.
+      const svc = await apiJson<Service>(kc, `/api/v1/namespaces/${ns}/services/${service.name}`).catch((err: unknown) => {
+        if (err instanceof ApiError && err.status === 404) return undefined;
+        throw err;
+      });
       if (svc === undefined) {
         io.err(`weft routes: Service ${ns}/${service.name} not found\n`);
         return 1;
       }
       const clients = targets(fromPods ?? (await listPods(kc)));
-      const got = await source.collect('outbound', clients, args.windowSeconds);
+      const got = await withProgress(io, verb, args, clients.length, () => source.collect('outbound', clients, args.windowSeconds));
       problems = got.problems;
       const groups = summarize(got.samples, 'outbound', routeKeyOf(service, args.format === 'wide'));
       text = renderRoutes(service, groups, got.windowSeconds, args.format).text;
     } else if (verb === 'authz') {
-      const groups0 = groupPods(await listPods(kc, ns), args.resource);
+      const groups0 = groupPods(await listPods(kc, ns, args.selector), args.resource, await ownersFor(kc, args.resource.kind, ns));
       const pods = groups0.flatMap((g) => g.pods);
       if (pods.length === 0) {
         io.err(`weft authz: ${args.resource.kind}/${args.resource.name ?? ''} has no pods in namespace ${ns}\n`);
         return 1;
       }
-      const got = await source.collect('inbound', targets(pods), args.windowSeconds);
+      const got = await withProgress(io, verb, args, targets(pods).length, () => source.collect('inbound', targets(pods), args.windowSeconds));
       problems = got.problems;
       text = renderAuthz(summarize(got.samples, 'inbound', authzKeyOf(args.format === 'wide')), got.windowSeconds, args.format).text;
     } else {
-      const all = args.resource.kind === 'ns' ? await listPods(kc, args.resource.name) : await listPods(kc, ns);
-      const groups0 = groupPods(all, args.resource);
+      const scope = args.allNamespaces === true ? undefined : args.resource.kind === 'ns' ? args.resource.name : ns;
+      const all = await listPods(kc, scope, args.selector);
+      const groups0 = groupPods(all, args.resource, await ownersFor(kc, args.resource.kind, scope));
       if (args.resource.name !== undefined && groups0.length === 0) {
         io.err(`weft stat: ${args.resource.kind}/${args.resource.name} has no pods${args.resource.kind === 'ns' ? '' : ` in namespace ${ns}`}\n`);
         return 1;
       }
-      const resources: StatResource[] = groups0.map((g) => ({ name: g.name, namespace: g.namespace, meshed: g.pods.filter(isMeshedPod).length, pods: g.pods.length }));
+      const resources: StatResource[] = groups0.map((g) => ({ name: g.name, namespace: g.namespace, key: groupKey(g), meshed: g.pods.filter(isMeshedPod).length, pods: g.pods.length }));
       let direction: Direction = 'inbound';
       let keyOf: (l: Readonly<Record<string, string>>) => string | undefined;
       let scraped: PodTarget[];
       if (fromPods === undefined) {
         const owner = new Map<string, string>();
-        for (const g of groups0) for (const p of g.pods) owner.set(`${p.metadata.namespace ?? ''}/${p.metadata.name}`, g.name);
+        for (const g of groups0) for (const p of g.pods) owner.set(`${p.metadata.namespace ?? ''}/${p.metadata.name}`, groupKey(g));
         keyOf = (l) => owner.get(`${l[LABEL.namespace] ?? ''}/${l[LABEL.pod] ?? ''}`);
         scraped = targets(groups0.flatMap((g) => g.pods));
       } else {
@@ -246,22 +228,22 @@ export async function runObserve(verb: Verb, argv: readonly string[], io: Io = s
         const bySvc = new Map<string, string>();
         for (const g of groups0) {
           if (args.resource.kind === 'ns') continue;
-          for (const s of servicesSelecting(services, g.pods)) if (!bySvc.has(s)) bySvc.set(s, g.name);
+          for (const s of servicesSelecting(services, g.pods)) if (!bySvc.has(s)) bySvc.set(s, groupKey(g));
         }
         keyOf = args.resource.kind === 'ns'
-          ? (l) => { const n = `ns/${l[LABEL.backendNamespace] ?? ''}`; return groups0.some((g) => g.name === n) ? n : undefined; }
+          ? (l) => { const bns = l[LABEL.backendNamespace] ?? ''; const g = groups0.find((x) => x.name === `ns/${bns}`); return g === undefined ? undefined : groupKey(g); }
           : (l) => bySvc.get(`${l[LABEL.backendNamespace] ?? ''}/${l[LABEL.backendName] ?? ''}`);
         scraped = targets(fromPods);
       }
-      const got = await source.collect(direction, scraped, args.windowSeconds);
+      const got = await withProgress(io, verb, args, scraped.length, () => source.collect(direction, scraped, args.windowSeconds));
       problems = got.problems;
-      text = renderStat(resources, summarize(got.samples, direction, keyOf), got.windowSeconds, args.format).text;
+      text = renderStat(resources, summarize(got.samples, direction, keyOf), got.windowSeconds, args.format, { namespaceColumn: args.allNamespaces === true }).text;
     }
     io.out(text);
     for (const p of problems) io.err(`weft ${verb}: could not read ${p}\n`);
     return 0;
   } catch (err) {
-    io.err(`weft ${verb}: ${(err as Error).message}\n`);
+    io.err(`weft ${verb}: ${describeKubeError(err, kc.getCurrentCluster()?.server ?? '(no cluster)')}\n`);
     return 1;
   }
 }

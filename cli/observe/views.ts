@@ -41,15 +41,19 @@ export interface StatResource {
   /** `deploy/books`, `pod/books-7d9f-abcde`, `ns/booksapp`. */
   readonly name: string;
   readonly namespace?: string;
+  /** The key of its figures in the groups (default: name). */
+  readonly key?: string;
   readonly meshed: number;
   readonly pods: number;
 }
 
-export function renderStat(resources: readonly StatResource[], groups: readonly Group<string>[], windowSeconds: number, format: OutputFormat): Rendered {
-  const byName = new Map(groups.map((g) => [g.key, g.figures]));
+export function renderStat(resources: readonly StatResource[], groups: readonly Group<string>[], windowSeconds: number, format: OutputFormat, options: { readonly namespaceColumn?: boolean } = {}): Rendered {
+  const figures = new Map(groups.map((g) => [g.key, g.figures]));
+  const byName = { get: (key: string) => figures.get(key) };
+  const keyOf = (r: StatResource) => r.key ?? r.name;
   if (format === 'json') {
     return json(resources.map((r) => {
-      const f = byName.get(r.name);
+      const f = byName.get(keyOf(r));
       return {
         name: r.name,
         ...(r.namespace !== undefined ? { namespace: r.namespace } : {}),
@@ -65,10 +69,12 @@ export function renderStat(resources: readonly StatResource[], groups: readonly 
     }));
   }
   const wide = format === 'wide';
-  const headers = ['NAME', 'MESHED', 'SUCCESS', 'RPS', ...latencyHeaders, ...(wide ? ['REQUESTS', 'FAILURES', 'DENIED'] : [])];
+  const nsColumn = options.namespaceColumn === true;
+  const headers = [...(nsColumn ? ['NAMESPACE'] : []), 'NAME', 'MESHED', 'SUCCESS', 'RPS', ...latencyHeaders, ...(wide ? ['REQUESTS', 'FAILURES', 'DENIED'] : [])];
   const rows = resources.map((r) => {
-    const f = byName.get(r.name);
+    const f = byName.get(keyOf(r));
     return [
+      ...(nsColumn ? [r.namespace ?? ''] : []),
       r.name,
       `${r.meshed}/${r.pods}`,
       formatPercent(f === undefined ? undefined : successRate(f)),

@@ -122,5 +122,5 @@ test('weft diagnostics without --controller-admin goes through the API server se
   assert.match(r.stderr, /\/api\/v1\/namespaces\/weft-system\/services\/weft-controller:9990\/proxy\/debug\/policy\?service=default%2Fecho&port=80&clientNamespace=default\) answered \d{3}/);
   const usage = await weft(['diagnostics', 'policy', 'deploy/x', '80']);
   assert.equal(usage.code, 2);
-  assert.match(usage.stderr, /is not pod\/<name> or svc\/<name>[\s\S]*Usage: weft diagnostics/);
+  assert.match(usage.stderr, /^weft diagnostics: "deploy\/x" is not pod\/<name> or svc\/<name>\nRun 'weft diagnostics --help' for usage\.\n$/);
 });

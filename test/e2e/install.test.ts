@@ -243,6 +243,19 @@ spec:
   assert.equal(check.code, 0, check.stdout);
   assert.match(check.stdout, /√ meshed pods have a ready proxy/);
 
+  // weft version: the control plane from its Deployments, the proxies counted over meshed pods
+  // (these two at least; other tests may have meshed pods of their own).
+  const version = await weft(['version', '-o', 'json']);
+  assert.equal(version.code, 0, version.stdout + version.stderr);
+  const report = JSON.parse(version.stdout) as {
+    client: { version: string };
+    controlPlane: { components: { name: string; version?: string; image?: string; ready?: string }[] };
+    proxies: { versions: { version: string; pods: number }[] };
+  };
+  assert.deepEqual(report.controlPlane.components.map((c) => [c.name, c.version]), [['weft-controller', report.client.version], ['weft-injector', report.client.version]]);
+  assert.ok(report.controlPlane.components.every((c) => c.image !== undefined && /^[1-9]\d*\/\d+$/.test(c.ready ?? '')), version.stdout);
+  assert.ok((report.proxies.versions.find((v) => v.version === report.client.version)?.pods ?? 0) >= 2, version.stdout);
+
   const up = await weft(['upgrade']);
   assert.equal(up.code, 0, up.stderr);
   await kubectlOk(['apply', '--server-side', '-f', '-'], up.stdout);
