@@ -50,6 +50,7 @@ async function main(): Promise<number> {
   try {
     const r = await up();
     if (r.agent.state !== 'ready') console.warn(`e2e: WARNING node agent ${r.agent.state}: ${r.agent.detail}; tests that run pods will fail`);
+    if (r.realNode.state !== 'ready') console.warn(`e2e: WARNING real node ${r.realNode.state}: ${r.realNode.detail}; tests on the real node will fail`);
     code = await runTests(files, extra);
   } catch (err) {
     console.error(`e2e: ${(err as Error).message}`);
