@@ -41,6 +41,7 @@ import {
 } from './config.js';
 import { COMPONENTS, componentSpecs, kubeDnsManifest, type ComponentName, type ComponentSpec } from './controlplane.js';
 import { bridgeExists, cmd, ensureHostNetwork, removeHostNetwork, removeKubeChains, type CmdResult } from './net.js';
+import { builtImageArchives } from './images.js';
 import { ensureNodeBinaries, type NodeBinaries } from './node-build.js';
 import { ensurePki, pkiPaths } from './pki.js';
 import { findProcesses, killPid, runningPid, sleep, startDetached, stopNamed } from './procs.js';
@@ -267,7 +268,7 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
 
 async function startReal(bins: NodeBinaries, pki: Awaited<ReturnType<typeof ensurePki>>, log: Log, reused: string[], started: string[]): Promise<AgentState> {
   try {
-    await startRealNode({ bins, pki, log, kubectlOk, waitUntil, nodeReady }, started, reused);
+    await startRealNode({ bins, pki, log, kubectlOk, waitUntil, nodeReady, images: await builtImageArchives() }, started, reused);
     return { state: 'ready', detail: `node ${REAL_NODE_NAME} is Ready` };
   } catch (err) {
     const running = (await runningPid(KUBELET)) !== undefined;

@@ -235,8 +235,21 @@ export async function restoreSysctls(opts: { forget: boolean }): Promise<string[
   return changed;
 }
 
+/** Which build of each `npm run images` image containerd holds (name -> input hash). */
+const IMPORTED = join(CONTAINERD_ROOT, 'weft-imported.json');
+
+async function readImported(): Promise<Record<string, string>> {
+  try {
+    return JSON.parse(await readFile(IMPORTED, 'utf8')) as Record<string, string>;
+  } catch {
+    return {};
+  }
+}
+
 export interface RealNodeDeps {
   bins: NodeBinaries;
+  /** OCI archives built by `npm run images` (test/cluster/images.ts) */
+  images: { name: string; archive: string; inputHash: string }[];
   pki: Pki;
   log: Log;
   /** runs kubectl as admin; rejects on failure */
@@ -291,6 +304,14 @@ export async function startRealNode(deps: RealNodeDeps, started: string[], reuse
   await deps.waitUntil(`containerd to answer on ${CONTAINERD_SOCKET} (log: ${join(LOG_DIR, 'containerd.log')})`, 60_000, () => containerdUp(bins));
   await importImage(bins, PAUSE_IMAGE, bins.pause.archive, log);
   await importImage(bins, bins.toolbox.name, bins.toolbox.archive, log);
+  // Images from `npm run images` keep their names across rebuilds: import again when the build changed.
+  const imported = await readImported();
+  for (const img of deps.images) {
+    if (imported[img.name] === img.inputHash && (await imagePresent(bins, img.name))) continue;
+    await importImage(bins, img.name, img.archive, log, true);
+    imported[img.name] = img.inputHash;
+    await writeFile(IMPORTED, `${JSON.stringify(imported, null, 2)}\n`);
+  }
 
   if ((await runningPid(KUBELET)) !== undefined) reused.push(KUBELET);
   else {

@@ -1,8 +1,8 @@
 /**
  * The real node (kubelet v1.36.3, containerd, runc, CNI bridge): what the stand-in agent cannot show.
- * Pods here tolerate the real node's taint and select it by label; they run the toolbox image (Debian's
- * static busybox, imported into containerd by `up`). Logs, exec and port-forward go through the API
- * server to the kubelet, never through the fixture's agent helpers.
+ * Pods here tolerate the real node's taint and select it by label; they run the Weft image that
+ * `npm run images` builds (`npm run test:e2e` builds it; `up` imports it into containerd). Logs, exec
+ * and port-forward go through the API server to the kubelet, never through the fixture's agent helpers.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -10,6 +10,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
+import { DEFAULT_IMAGE } from '../../core/contract.js';
 import { useCluster } from '../cluster/fixture.js';
 
 const cluster = await useCluster();
@@ -53,6 +54,12 @@ test('the real node is registered, Ready, tainted and runs the pinned kubelet on
   assert.deepEqual(node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address, info.realNodeIP);
 });
 
+test('the Weft image from `npm run images` is on the real node', async () => {
+  const node = await cluster.core.readNode({ name: info.realNodeName });
+  const names = (node.status?.images ?? []).flatMap((i) => i.names ?? []);
+  assert.ok(names.includes(DEFAULT_IMAGE), `${DEFAULT_IMAGE} is not in containerd (run \`npm run images\`, then \`npm run cluster -- up\`); node images: ${names.join(', ')}`);
+});
+
 test('a pod without the toleration is not scheduled onto the real node', async (t) => {
   const ns = await cluster.freshNamespace(t);
   await cluster.apply(
@@ -77,13 +84,14 @@ test('a pod without the toleration is not scheduled onto the real node', async (
   assert.deepEqual(labelled.items.map((n) => n.metadata?.name), [info.realNodeName]);
 });
 
-test('the kubelet enforces the restricted securityContext; logs, exec and port-forward work through the API server', async (t) => {
+test('the kubelet enforces the restricted securityContext on the Weft image; logs, exec and port-forward work through the API server', async (t) => {
   const ns = await cluster.freshNamespace(t);
   const script = [
-    'echo "weft-real-node uid=$(id -u) gid=$(id -g)"',
-    'echo "<p>served from $(hostname)</p>" > /scratch/index.html',
-    'exec httpd -f -p 8080 -h /scratch',
-  ].join('; ');
+    "const { createServer } = require('node:http');",
+    "const { hostname } = require('node:os');",
+    'console.log(`weft-real-node uid=${process.getuid()} gid=${process.getgid()}`);',
+    "createServer((req, res) => res.end(`served from ${hostname()}`)).listen(8080);",
+  ].join(' ');
   await cluster.apply(
     ns,
     JSON.stringify({
@@ -96,9 +104,9 @@ test('the kubelet enforces the restricted securityContext; logs, exec and port-f
         containers: [
           {
             name: 'app',
-            image: info.toolboxImage,
+            image: DEFAULT_IMAGE,
             imagePullPolicy: 'Never',
-            command: ['sh', '-c', script],
+            command: ['node', '-e', script],
             ports: [{ containerPort: 8080 }],
             securityContext: RESTRICTED,
             volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }],
@@ -140,7 +148,7 @@ test('the kubelet enforces the restricted securityContext; logs, exec and port-f
   assert.match(body, /served from restricted/);
 });
 
-test('a 64Mi memory limit OOM-kills a 200 MB allocation (reason OOMKilled)', async (t) => {
+test('a 64Mi memory limit OOM-kills a 200 MB allocation in the Weft image (reason OOMKilled)', async (t) => {
   const ns = await cluster.freshNamespace(t);
   await cluster.apply(
     ns,
@@ -155,10 +163,10 @@ test('a 64Mi memory limit OOM-kills a 200 MB allocation (reason OOMKilled)', asy
         containers: [
           {
             name: 'hog',
-            image: info.toolboxImage,
+            image: DEFAULT_IMAGE,
             imagePullPolicy: 'Never',
-            // dd allocates its 200 MB block and fills it from /dev/zero.
-            command: ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=200M', 'count=1'],
+            // 200 MB outside the V8 heap, every page written.
+            command: ['node', '-e', 'const b = Buffer.alloc(200 * 1024 * 1024, 1); console.log(`allocated ${b.length}`);'],
             resources: { requests: { memory: '64Mi', cpu: '50m' }, limits: { memory: '64Mi', cpu: '500m' } },
             securityContext: RESTRICTED,
           },
