@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The one Weft image. Every entry point runs from it: `weft proxy` (as UID 7102, set by the injector),
 # `weft proxy-init` (as root with NET_ADMIN/NET_RAW, set by the injector), `weft controller`,
-# `weft injector` and the CLI. It has not been built here (these machines have no container engine).
+# `weft injector` and the CLI. `npm run images` builds it with buildah (test/cluster/images.ts).
 
 FROM node:24-bookworm-slim AS build
 # node-gyp builds the SO_ORIGINAL_DST addon against the image's own Node headers.
@@ -11,7 +11,9 @@ COPY package.json package-lock.json ./
 # No install scripts: the `node` devDependency would fetch a second Node; the image already has 24.
 RUN npm ci --ignore-scripts
 COPY . .
-RUN npm run build && npm prune --omit=dev --ignore-scripts
+# The image carries no tests, benchmarks, dev dependencies or optional code-generation binaries (buf).
+RUN npm run build && npm prune --omit=dev --omit=optional --ignore-scripts \
+ && rm -rf dist/test dist/bench dist/.tsbuildinfo && find dist -name '*.test.js' -o -name '*.test.js.map' | xargs rm -f
 
 FROM node:24-bookworm-slim
 # proxy-init programs the pod's nat table with iptables-restore (nft backend) and ip6tables-restore.

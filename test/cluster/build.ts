@@ -36,6 +36,7 @@ const SKELETON_MARK = '// weft-skeleton-sha256: ';
 
 const MAIN_PACKAGES: Record<(typeof BINARIES)[number], string> = {
   'kube-apiserver': 'k8s.io/kubernetes/cmd/kube-apiserver',
+  kubelet: 'k8s.io/kubernetes/cmd/kubelet',
   'kube-controller-manager': 'k8s.io/kubernetes/cmd/kube-controller-manager',
   'kube-scheduler': 'k8s.io/kubernetes/cmd/kube-scheduler',
   'kube-proxy': 'k8s.io/kubernetes/cmd/kube-proxy',
@@ -251,7 +252,7 @@ export async function withLock<T>(lock: string, log: Log, fn: () => Promise<T>):
   }
 }
 
-async function dirSize(dir: string): Promise<number> {
+export async function dirSize(dir: string): Promise<number> {
   let total = 0;
   for (const e of await readdir(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);

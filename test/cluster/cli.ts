@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 
 import { loadExecInContainer } from './agentlink.js';
 import { ensureBinaries } from './build.js';
+import { ensureNodeBinaries } from './node-build.js';
 import { AGENT_MAIN, down, status, up } from './cluster.js';
 import { ADMIN_KUBECONFIG, BIN_DIR, LOG_DIR, STATE_DIR } from './config.js';
 import { COMPONENTS } from './controlplane.js';
@@ -22,11 +23,12 @@ commands:
                              iptables chains, the ${'weft0'} bridge and routes; wipes etcd data
                              unless --keep-data
   status [--json]            show each component's pid and health and the node's state
-  logs <component>           print a component's log: ${[...COMPONENTS, 'agent'].join(', ')}
+  logs <component>           print a component's log: ${[...COMPONENTS, 'agent', 'containerd', 'kubelet'].join(', ')}
   logs <ns>/<pod>[/<ctr>]    print a container's log (the only container if <ctr> is omitted)
   exec <ns>/<pod> [-c <ctr>] -- <cmd>...
                              run a command inside a pod's container (via the node agent)
-  build                      only make sure the binaries are built (${BIN_DIR})
+  build                      only make sure the binaries are built (${BIN_DIR}, then containerd,
+                             runc, the CNI plugins and the pause image beside it), printing the time
   kubectl <args>...          run the cached kubectl with the admin kubeconfig
 
 state: ${STATE_DIR} (env WEFT_CLUSTER_DIR), logs: ${LOG_DIR}, kubeconfig: ${ADMIN_KUBECONFIG}
@@ -45,6 +47,9 @@ async function cmdStatus(json: boolean): Promise<number> {
   }
   console.log(`${'agent'.padEnd(24)} ${s.agent.pid === undefined ? 'not running' : `pid ${s.agent.pid}`}`);
   console.log(`${'node'.padEnd(24)} ${s.agent.node}`);
+  console.log(`${'containerd'.padEnd(24)} ${s.realNode.containerd === undefined ? 'not running' : `pid ${s.realNode.containerd}`}`);
+  console.log(`${'kubelet'.padEnd(24)} ${s.realNode.kubelet === undefined ? 'not running' : `pid ${s.realNode.kubelet}`}`);
+  console.log(`${'real node'.padEnd(24)} ${s.realNode.node}`);
   console.log(`${'bridge weft0'.padEnd(24)} ${s.bridge ? 'present' : 'absent'}`);
   console.log(s.up ? 'cluster: up' : 'cluster: down or degraded');
   return s.up ? 0 : 1;
@@ -69,7 +74,7 @@ async function cmdLogs(args: string[]): Promise<number> {
   if (!target || rest.length > 1) throw new UsageError('logs needs exactly one target: a component name or <ns>/<pod>[/<container>]');
   let file: string;
   if (!target.includes('/')) {
-    const known: string[] = [...COMPONENTS, 'agent'];
+    const known: string[] = [...COMPONENTS, 'agent', 'containerd', 'kubelet'];
     if (!known.includes(target)) throw new UsageError(`unknown component "${target}"; known: ${known.join(', ')}`);
     file = join(LOG_DIR, `${target}.log`);
   } else {
@@ -159,6 +164,10 @@ export async function main(argv: string[]): Promise<number> {
         if (!existsSync(AGENT_MAIN)) console.error('cluster: pods cannot run until the node agent is built');
         return 3;
       }
+      if (r.realNode.state !== 'ready') {
+        console.error(`cluster: control plane and agent are up, but the real node is not: ${r.realNode.state}: ${r.realNode.detail}`);
+        return 3;
+      }
       return 0;
     }
     case 'down': {
@@ -173,9 +182,15 @@ export async function main(argv: string[]): Promise<number> {
       return cmdLogs(args);
     case 'exec':
       return cmdExec(args);
-    case 'build':
+    case 'build': {
+      const t0 = Date.now();
       console.log(await ensureBinaries());
+      const t1 = Date.now();
+      const node = await ensureNodeBinaries();
+      console.log([node.containerd, node.runc, node.cni, node.pause.dir].join('\n'));
+      console.log(`build: control plane and kubelet ${((t1 - t0) / 1000).toFixed(1)}s, node runtime ${((Date.now() - t1) / 1000).toFixed(1)}s`);
       return 0;
+    }
     case 'kubectl':
       return cmdKubectl(args);
     default:

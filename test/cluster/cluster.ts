@@ -22,6 +22,7 @@ import {
   CLUSTER_DNS,
   CLUSTER_DOMAIN,
   CLUSTER_JSON,
+  CONTAINERD_DIR,
   GATEWAY_API_CRDS,
   K8S_VERSION,
   KUBERNETES_SERVICE_IP,
@@ -29,6 +30,10 @@ import {
   NODE_IP,
   NODE_NAME,
   POD_CIDR,
+  REAL_NODE_IP,
+  REAL_NODE_NAME,
+  REAL_NODE_TAINT,
+  REAL_POD_CIDR,
   SERVICE_CIDR,
   SIM_NODE_NAME,
   SIM_POD_CIDR,
@@ -36,8 +41,11 @@ import {
 } from './config.js';
 import { COMPONENTS, componentSpecs, kubeDnsManifest, type ComponentName, type ComponentSpec } from './controlplane.js';
 import { bridgeExists, cmd, ensureHostNetwork, removeHostNetwork, removeKubeChains, type CmdResult } from './net.js';
+import { builtImageArchives } from './images.js';
+import { ensureNodeBinaries, type NodeBinaries } from './node-build.js';
 import { ensurePki, pkiPaths } from './pki.js';
 import { findProcesses, killPid, runningPid, sleep, startDetached, stopNamed } from './procs.js';
+import { CONTAINERD, KUBELET, realNodeLeftovers, startRealNode, stopRealNode } from './realnode.js';
 
 /** `<stateDir>/cluster.json`: what the node agent, fixtures and tools read. */
 export interface ClusterInfo {
@@ -59,6 +67,13 @@ export interface ClusterInfo {
   clusterDomain: string;
   repoRoot: string;
   nodeBinary: string;
+  /** the kubelet + containerd node; only pods tolerating realNodeTaint run there */
+  realNodeName: string;
+  realNodeIP: string;
+  realPodCIDR: string;
+  realNodeTaint: { key: string; value: string; effect: string };
+  /** the busybox image imported into containerd for real-node tests */
+  toolboxImage: string;
 }
 
 export type AgentState =
@@ -74,6 +89,7 @@ export interface UpResult {
   started: string[];
   seconds: number;
   agent: AgentState;
+  realNode: AgentState;
 }
 
 const AGENT = 'agent';
@@ -89,7 +105,7 @@ export function nodeBinary(): string {
   return major < 24 && existsSync(pinned) ? pinned : process.execPath;
 }
 
-export function clusterInfo(): ClusterInfo {
+export function clusterInfo(toolboxImage: string): ClusterInfo {
   return {
     version: K8S_VERSION,
     stateDir: STATE_DIR,
@@ -109,6 +125,11 @@ export function clusterInfo(): ClusterInfo {
     clusterDomain: CLUSTER_DOMAIN,
     repoRoot: REPO_ROOT,
     nodeBinary: nodeBinary(),
+    realNodeName: REAL_NODE_NAME,
+    realNodeIP: REAL_NODE_IP,
+    realPodCIDR: REAL_POD_CIDR,
+    realNodeTaint: { ...REAL_NODE_TAINT },
+    toolboxImage,
   };
 }
 
@@ -187,9 +208,10 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const t0 = Date.now();
   const binDir = await ensureBinaries(log);
+  const nodeBins = await ensureNodeBinaries(log);
   await mkdir(LOG_DIR, { recursive: true });
   const pki = await ensurePki(APISERVER_URL);
-  const info = clusterInfo();
+  const info = clusterInfo(nodeBins.toolbox.name);
   await writeFile(CLUSTER_JSON, `${JSON.stringify(info, null, 2)}\n`);
   await ensureHostNetwork();
   const specs = await componentSpecs(binDir, pki);
@@ -236,10 +258,22 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
   });
 
   const agent = await startAgent(info, log, opts.nodeTimeoutMs ?? 90_000, reused, started);
+  const realNode = await startReal(nodeBins, pki, log, reused, started);
   const seconds = Math.round((Date.now() - t0) / 100) / 10;
   log(`up: cluster ready in ${seconds}s (started: ${started.join(', ') || 'nothing'}; already running: ${reused.join(', ') || 'nothing'})`);
   log(`up: agent ${agent.state}: ${agent.detail}`);
-  return { info, reused, started, seconds, agent };
+  log(`up: real node ${realNode.state}: ${realNode.detail}`);
+  return { info, reused, started, seconds, agent, realNode };
+}
+
+async function startReal(bins: NodeBinaries, pki: Awaited<ReturnType<typeof ensurePki>>, log: Log, reused: string[], started: string[]): Promise<AgentState> {
+  try {
+    await startRealNode({ bins, pki, log, kubectlOk, waitUntil, nodeReady, images: await builtImageArchives() }, started, reused);
+    return { state: 'ready', detail: `node ${REAL_NODE_NAME} is Ready` };
+  } catch (err) {
+    const running = (await runningPid(KUBELET)) !== undefined;
+    return { state: running ? 'not-ready' : 'not-running', detail: (err as Error).message };
+  }
 }
 
 async function startAgent(info: ClusterInfo, log: Log, timeoutMs: number, reused: string[], started: string[]): Promise<AgentState> {
@@ -272,6 +306,7 @@ export interface DownOptions {
 
 export async function down(opts: DownOptions = {}): Promise<void> {
   const log = opts.log ?? ((l: string) => console.log(l));
+  await stopRealNode({ containerd: join(CONTAINERD_DIR, 'bin') }, log);
   if (await stopNamed(AGENT)) log('down: stopped node agent');
   for (const [pid, what] of findProcesses([], CLUSTER_JSON)) {
     log(`down: stopping leftover agent process ${pid} (${what})`);
@@ -309,6 +344,8 @@ export async function down(opts: DownOptions = {}): Promise<void> {
   log(`down: removed bridge ${BRIDGE}, its routes and the FORWARD safety rules`);
   await rm(CLUSTER_JSON, { force: true });
   if (!opts.keepData) await rm(join(STATE_DIR, 'etcd'), { recursive: true, force: true });
+  const left = realNodeLeftovers();
+  if (left.length) log(`down: WARNING the real node left: ${left.join('; ')}`);
 }
 
 export interface ComponentStatus {
@@ -322,6 +359,7 @@ export interface StatusReport {
   stateDir: string;
   components: ComponentStatus[];
   agent: { pid: number | undefined; node: string };
+  realNode: { containerd: number | undefined; kubelet: number | undefined; node: string };
   bridge: boolean;
 }
 
@@ -339,11 +377,13 @@ export async function status(): Promise<StatusReport> {
   const agentPid = await runningPid(AGENT);
   const apiUp = components.find((c) => c.name === 'kube-apiserver')?.healthy === true;
   const node = apiUp ? await nodeReady(NODE_NAME).then((r) => (r === true ? `${NODE_NAME} Ready` : r)) : 'unknown (API server down)';
+  const realNodeState = apiUp ? await nodeReady(REAL_NODE_NAME).then((r) => (r === true ? `${REAL_NODE_NAME} Ready` : r)) : 'unknown (API server down)';
   return {
     up: components.every((c) => c.healthy),
     stateDir: STATE_DIR,
     components,
     agent: { pid: agentPid, node },
+    realNode: { containerd: await runningPid(CONTAINERD), kubelet: await runningPid(KUBELET), node: realNodeState },
     bridge: await bridgeExists(),
   };
 }

@@ -4,7 +4,9 @@
  *
  * Network plan (IPv4 only; the host's own 192.0.2.0/24 and fd00::/8 are never used):
  *   bridge weft0 holds 10.244.0.1/16: node IP, API server advertise address, CoreDNS endpoint;
- *   pod CIDR of weft-node 10.244.0.0/16, of the simulated weft-sim 10.245.0.0/16 (cluster CIDR /15);
+ *   pod CIDR of weft-node 10.244.0.0/16, of the simulated weft-sim 10.245.0.0/16, of the real node
+ *   weft-real (kubelet + containerd) 10.246.0.0/16 whose node IP and pod gateway 10.246.0.1 is a second
+ *   address on weft0 (cluster CIDR 10.244.0.0/14);
  *   services 10.96.0.0/16, routed onto weft0; `kubernetes` at 10.96.0.1, cluster DNS at 10.96.0.10.
  */
 import { join } from 'node:path';
@@ -29,8 +31,14 @@ export const COREDNS_VERSION = 'v1.14.2';
 export const PROMETHEUS_MODULE_VERSION = 'v0.315.0';
 export const PROMETHEUS_VERSION = '3.15.0';
 
+/** The real node's container runtime, its OCI runtime and CNI plugins (each its own Go module). */
+export const CONTAINERD_VERSION = 'v2.3.7';
+export const RUNC_VERSION = 'v1.5.3';
+export const CNI_PLUGINS_VERSION = 'v1.10.0';
+
 export const BINARIES = [
   'kube-apiserver',
+  'kubelet',
   'kube-controller-manager',
   'kube-scheduler',
   'kube-proxy',
@@ -73,7 +81,38 @@ export const NODE_IP = '10.244.0.1';
 export const BRIDGE_CIDR = `${NODE_IP}/16`;
 export const POD_CIDR = '10.244.0.0/16';
 export const SIM_POD_CIDR = '10.245.0.0/16';
-export const CLUSTER_CIDR = '10.244.0.0/15';
+export const CLUSTER_CIDR = '10.244.0.0/14';
+
+/**
+ * The real node: kubelet + containerd + runc + CNI bridge on weft0. It is tainted so only pods that
+ * tolerate REAL_NODE_TAINT land there while the end-to-end tests still run on the stand-in agent.
+ */
+export const REAL_NODE_NAME = 'weft-real';
+export const REAL_NODE_IP = '10.246.0.1';
+export const REAL_NODE_CIDR = `${REAL_NODE_IP}/16`;
+export const REAL_POD_CIDR = '10.246.0.0/16';
+export const REAL_NODE_TAINT = { key: 'weft.dev/real-node', value: 'true', effect: 'NoSchedule' } as const;
+/** Label on the real node, for a nodeSelector. */
+export const REAL_NODE_LABEL = { key: 'weft.dev/node', value: 'real' } as const;
+export const KUBELET_PORT = 10250;
+export const KUBELET_HEALTHZ_PORT = 10248;
+/** Caches of the real node's binaries, one folder per pinned version (bin/ and stamp.json in each). */
+export const CONTAINERD_DIR = join(CACHE_ROOT, `containerd-${CONTAINERD_VERSION}`);
+export const RUNC_DIR = join(CACHE_ROOT, `runc-${RUNC_VERSION}`);
+export const CNI_DIR = join(CACHE_ROOT, `cni-plugins-${CNI_PLUGINS_VERSION}`);
+/** containerd's state: its root (images, snapshots; kept across `down`) lives in the state dir. */
+export const CONTAINERD_ROOT = join(STATE_DIR, 'containerd');
+/** Shim sockets and runc state land in /run/containerd whatever the config says, so state goes there too. */
+export const CONTAINERD_STATE = '/run/containerd';
+export const CONTAINERD_SOCKET = join(CONTAINERD_STATE, 'containerd.sock');
+/** containerd's CRI namespace, where images for pods must be. */
+export const CONTAINERD_K8S_NAMESPACE = 'k8s.io';
+export const KUBELET_ROOT = join(STATE_DIR, 'kubelet');
+export const CNI_CONF_DIR = join(STATE_DIR, 'cni', 'net.d');
+/** Where the kubelet writes pod logs (its `podLogsDir`); /var/log/containers still gets its symlinks. */
+export const POD_LOG_DIR = join(STATE_DIR, 'pod-logs');
+/** The sandbox image, built from test/cluster/node/pause.c; never pulled (no registry). */
+export const PAUSE_IMAGE = 'weft.dev/test/pause:1';
 export const SERVICE_CIDR = '10.96.0.0/16';
 export const KUBERNETES_SERVICE_IP = '10.96.0.1';
 export const CLUSTER_DNS = '10.96.0.10';

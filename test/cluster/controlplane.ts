@@ -157,6 +157,13 @@ export async function componentSpecs(binDir: string, pki: Pki): Promise<Map<Comp
       `--service-account-signing-key-file=${pki.saKey}`,
       `--api-audiences=${SERVICE_ACCOUNT_ISSUER}`,
       '--enable-aggregator-routing=true',
+      // logs/exec/port-forward through the real node's kubelet: a client certificate its x509
+      // authentication accepts, its serving certificate checked against the cluster CA, and its
+      // InternalIP (node names do not resolve here).
+      `--kubelet-client-certificate=${pki.apiserverKubeletClientCert}`,
+      `--kubelet-client-key=${pki.apiserverKubeletClientKey}`,
+      `--kubelet-certificate-authority=${pki.caCert}`,
+      '--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname',
       '--profiling=false',
       '--event-ttl=30m',
       '--v=1',

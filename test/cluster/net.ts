@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 
-import { BRIDGE, BRIDGE_CIDR, NODE_IP, PATH_ENV, SERVICE_CIDR, SIM_POD_CIDR } from './config.js';
+import { BRIDGE, BRIDGE_CIDR, NODE_IP, PATH_ENV, REAL_NODE_CIDR, SERVICE_CIDR, SIM_POD_CIDR } from './config.js';
 
 export interface CmdResult {
   code: number;
@@ -78,9 +78,12 @@ export async function ensureHostNetwork(): Promise<void> {
     if (r.code !== 0 && !(await bridgeExists())) throw new Error(`ip link add ${BRIDGE} type bridge: ${r.stderr.trim()}`);
   }
   const addrs = await must('ip', ['-4', '-o', 'addr', 'show', 'dev', BRIDGE]);
-  if (!addrs.includes(` ${BRIDGE_CIDR} `)) {
-    const r = await cmd('ip', ['addr', 'add', BRIDGE_CIDR, 'dev', BRIDGE]);
-    if (r.code !== 0 && !r.stderr.includes('File exists')) throw new Error(`ip addr add ${BRIDGE_CIDR}: ${r.stderr.trim()}`);
+  // The second address is the real node's node IP and its pods' gateway (the CNI bridge plugin finds
+  // it there); its connected route keeps the real node's pod CIDR on the bridge.
+  for (const cidr of [BRIDGE_CIDR, REAL_NODE_CIDR]) {
+    if (addrs.includes(` ${cidr} `)) continue;
+    const r = await cmd('ip', ['addr', 'add', cidr, 'dev', BRIDGE]);
+    if (r.code !== 0 && !r.stderr.includes('File exists')) throw new Error(`ip addr add ${cidr}: ${r.stderr.trim()}`);
   }
   await must('ip', ['link', 'set', BRIDGE, 'up']);
   // Un-NATed service traffic and traffic to the simulated node's pods stays on the bridge.
@@ -96,26 +99,29 @@ function splitRule(line: string): string[] {
 }
 
 /**
- * Removes every remaining KUBE-* chain and the rules that jump to them. `kube-proxy --cleanup` leaves
- * at least KUBE-FIREWALL (and its jumps from INPUT/OUTPUT) behind; nothing else on these machines
- * uses the KUBE- prefix.
+ * Removes every remaining KUBE-* and CNI-* chain and the rules that jump to them, in IPv4 and IPv6.
+ * `kube-proxy --cleanup` leaves at least KUBE-FIREWALL (and its jumps from INPUT/OUTPUT) behind; the
+ * real node's kubelet makes KUBE-FIREWALL and KUBE-KUBELET-CANARY in both families; the CNI portmap
+ * plugin makes CNI-HOSTPORT-*. Nothing else on these machines uses these prefixes.
  */
 export async function removeKubeChains(): Promise<string[]> {
   const removed: string[] = [];
-  for (const table of ['filter', 'nat', 'mangle', 'raw']) {
-    const r = await cmd('iptables', ['-w', '-t', table, '-S']);
-    if (r.code !== 0) continue;
-    const lines = r.stdout.split('\n');
-    const chains = lines.filter((l) => /^-N KUBE-/.test(l)).map((l) => l.slice(3).trim());
-    if (chains.length === 0) continue;
-    for (const l of lines) {
-      const jump = /-j (KUBE-\S+)/.exec(l);
-      if (!l.startsWith('-A ') || !jump) continue;
-      await cmd('iptables', ['-w', '-t', table, '-D', ...splitRule(l.slice(3))]);
-    }
-    for (const c of chains) await cmd('iptables', ['-w', '-t', table, '-F', c]);
-    for (const c of chains) {
-      if ((await cmd('iptables', ['-w', '-t', table, '-X', c])).code === 0) removed.push(`${table}/${c}`);
+  for (const tool of ['iptables', 'ip6tables']) {
+    for (const table of ['filter', 'nat', 'mangle', 'raw']) {
+      const r = await cmd(tool, ['-w', '-t', table, '-S']);
+      if (r.code !== 0) continue;
+      const lines = r.stdout.split('\n');
+      const chains = lines.filter((l) => /^-N (KUBE|CNI)-/.test(l)).map((l) => l.slice(3).trim());
+      if (chains.length === 0) continue;
+      for (const l of lines) {
+        const jump = /-j ((KUBE|CNI)-\S+)/.exec(l);
+        if (!l.startsWith('-A ') || !jump) continue;
+        await cmd(tool, ['-w', '-t', table, '-D', ...splitRule(l.slice(3))]);
+      }
+      for (const c of chains) await cmd(tool, ['-w', '-t', table, '-F', c]);
+      for (const c of chains) {
+        if ((await cmd(tool, ['-w', '-t', table, '-X', c])).code === 0) removed.push(`${tool === 'iptables' ? 'ipv4' : 'ipv6'}/${table}/${c}`);
+      }
     }
   }
   return removed;

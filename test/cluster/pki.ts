@@ -16,6 +16,8 @@ import {
   KUBERNETES_SERVICE_IP,
   NODE_IP,
   PKI_DIR,
+  REAL_NODE_IP,
+  REAL_NODE_NAME,
   STATE_DIR,
 } from './config.js';
 
@@ -27,6 +29,12 @@ export interface Pki {
   apiserverKey: string;
   saKey: string;
   saPub: string;
+  /** the real node's kubelet serving certificate (SANs: its node IP and name) */
+  kubeletServingCert: string;
+  kubeletServingKey: string;
+  /** the API server's client certificate towards kubelets (logs, exec, port-forward) */
+  apiserverKubeletClientCert: string;
+  apiserverKubeletClientKey: string;
 }
 
 export interface ClientIdentity {
@@ -42,6 +50,11 @@ export const CLIENTS: readonly ClientIdentity[] = [
   { name: 'controller-manager', commonName: 'system:kube-controller-manager', organizations: [] },
   { name: 'scheduler', commonName: 'system:kube-scheduler', organizations: [] },
   { name: 'kube-proxy', commonName: 'system:kube-proxy', organizations: [] },
+  // The real node's kubelet: the Node authorizer and NodeRestriction admission key on this identity.
+  { name: 'kubelet', commonName: `system:node:${REAL_NODE_NAME}`, organizations: ['system:nodes'] },
+  // What the API server presents to kubelets; the kubelet's webhook authorization asks the API server,
+  // which allows system:masters everything.
+  { name: 'apiserver-kubelet-client', commonName: 'weft-apiserver-kubelet-client', organizations: ['system:masters'] },
 ];
 
 export function pkiPaths(dir: string = PKI_DIR): Pki {
@@ -53,6 +66,10 @@ export function pkiPaths(dir: string = PKI_DIR): Pki {
     apiserverKey: join(dir, 'apiserver.key'),
     saKey: join(dir, 'sa.key'),
     saPub: join(dir, 'sa.pub'),
+    kubeletServingCert: join(dir, 'kubelet-serving.crt'),
+    kubeletServingKey: join(dir, 'kubelet-serving.key'),
+    apiserverKubeletClientCert: join(dir, 'apiserver-kubelet-client.crt'),
+    apiserverKubeletClientKey: join(dir, 'apiserver-kubelet-client.key'),
   };
 }
 
@@ -167,6 +184,15 @@ export async function ensurePki(server: string): Promise<Pki> {
     );
     await writeSecret(p.apiserverKey, k.privatePem);
     await writeFile(p.apiserverCert, forge.pki.certificateToPem(cert));
+  }
+  if (!existsSync(p.kubeletServingCert) || !existsSync(p.kubeletServingKey)) {
+    const k = newKey();
+    const cert = makeCert(
+      { commonName: `system:node:${REAL_NODE_NAME}`, organizations: ['system:nodes'], publicPem: k.publicPem, serverNames: { dns: [REAL_NODE_NAME], ips: [REAL_NODE_IP] }, years: 5 },
+      issuer,
+    );
+    await writeSecret(p.kubeletServingKey, k.privatePem);
+    await writeFile(p.kubeletServingCert, forge.pki.certificateToPem(cert));
   }
   if (!existsSync(p.saKey) || !existsSync(p.saPub)) {
     const k = newKey();

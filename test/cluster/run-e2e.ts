@@ -9,6 +9,7 @@ import { join, relative } from 'node:path';
 
 import { REPO_ROOT } from '../support/paths.js';
 import { down, status, up } from './cluster.js';
+import { buildImages } from './images.js';
 import { KEEP_CLUSTER, STATE_DIR } from './config.js';
 
 function findTests(dir: string): string[] {
@@ -48,8 +49,11 @@ async function main(): Promise<number> {
   console.log(wasUp ? 'e2e: reusing the running cluster' : 'e2e: bringing the cluster up');
   let code = 1;
   try {
+    // The real node's pods run the images `npm run images` builds (rebuilt only when their inputs change).
+    for (const i of await buildImages()) console.log(`e2e: image ${i.name} ${(i.bytes / 1e6).toFixed(1)} MB`);
     const r = await up();
     if (r.agent.state !== 'ready') console.warn(`e2e: WARNING node agent ${r.agent.state}: ${r.agent.detail}; tests that run pods will fail`);
+    if (r.realNode.state !== 'ready') console.warn(`e2e: WARNING real node ${r.realNode.state}: ${r.realNode.detail}; tests on the real node will fail`);
     code = await runTests(files, extra);
   } catch (err) {
     console.error(`e2e: ${(err as Error).message}`);
