@@ -299,6 +299,24 @@ function injectorObjects(o: RenderOptions): KubeObject[] {
 /** Namespaces whose pods never go through the injector: the control plane and the cluster's own. */
 const NEVER_INJECTED_NAMESPACES = [NS, 'kube-system'];
 
+/**
+ * The validating webhook's matchConditions (CEL, evaluated by the API server before it calls the
+ * webhook): Weft's own kinds always; an HTTPRoute or GRPCRoute only when one of its parentRefs is a
+ * Service (group "" or "core") or a Weft Server, the same test as isServiceParentRef/isServerParent
+ * in policy-controller/index/server-parents.ts. Routes of other Gateway implementations never reach
+ * the controller, so with --ha (failurePolicy Fail) a controller outage blocks only Weft's routes.
+ * Needs Kubernetes 1.28+ (matchConditions beta, on by default; GA in 1.30).
+ */
+export const VALIDATING_WEBHOOK_MATCH_CONDITIONS: readonly { readonly name: string; readonly expression: string }[] = [{
+  name: 'weft-kinds-and-mesh-routes',
+  expression: [
+    `request.resource.group != '${GATEWAY_API_GROUP}'`,
+    `(has(object.spec) && has(object.spec.parentRefs) && object.spec.parentRefs.exists(p, has(p.kind) && has(p.group) && (`
+      + `(p.kind == 'Service' && (p.group == '' || p.group == 'core'))`
+      + ` || (p.kind == 'Server' && p.group == '${POLICY_API_GROUP}'))))`,
+  ].join(' || '),
+}];
+
 function webhookConfigurations(o: RenderOptions, pki: InstallPki): KubeObject[] {
   const failurePolicy = o.ha ? 'Fail' : 'Ignore';
   return [
@@ -322,7 +340,7 @@ function webhookConfigurations(o: RenderOptions, pki: InstallPki): KubeObject[] 
       webhooks: [{
         name: 'validate.policy.weft.dev',
         clientConfig: { service: { name: CONTROLLER_SERVICE, namespace: NS, path: CONTROLLER_WEBHOOK_PATH, port: CONTROLLER_WEBHOOK_PORT }, caBundle: b64(lf(pki.controllerWebhookTls.caPem)) },
-        // Routes too: the controller checks only those whose parent is a Service or a Server.
+        // Routes too, but only those Weft serves (matchConditions): a Service or Server parent.
         rules: [
           {
             operations: ['CREATE', 'UPDATE'], apiGroups: [POLICY_API_GROUP], apiVersions: [POLICY_API_VERSION],
@@ -330,6 +348,7 @@ function webhookConfigurations(o: RenderOptions, pki: InstallPki): KubeObject[] 
           },
           { operations: ['CREATE', 'UPDATE'], apiGroups: [GATEWAY_API_GROUP], apiVersions: ['v1'], resources: ['httproutes', 'grpcroutes'], scope: 'Namespaced' },
         ],
+        matchConditions: VALIDATING_WEBHOOK_MATCH_CONDITIONS.map((c) => ({ ...c })),
         failurePolicy,
         matchPolicy: 'Equivalent',
         sideEffects: 'None',
