@@ -370,11 +370,11 @@ export interface InstallValues {
   readonly externalIssuer: boolean;
 }
 
+/** The stored values, keys in alphabetical order (the order Go's JSON encoder, so Helm's toPrettyJson, writes). */
 export function installValues(o: RenderOptions): InstallValues {
   return {
-    image: o.image, ha: o.ha, trustDomain: o.trustDomain, clusterNetworks: o.clusterNetworks,
-    controllerLogLevel: o.controllerLogLevel, proxyLogLevel: o.proxyLogLevel, defaultInboundPolicy: o.defaultInboundPolicy,
-    externalIssuer: o.externalIssuer,
+    clusterNetworks: o.clusterNetworks, controllerLogLevel: o.controllerLogLevel, defaultInboundPolicy: o.defaultInboundPolicy,
+    externalIssuer: o.externalIssuer, ha: o.ha, image: o.image, proxyLogLevel: o.proxyLogLevel, trustDomain: o.trustDomain,
   };
 }
 

@@ -29,6 +29,13 @@ export const COREDNS_VERSION = 'v1.14.2';
 export const PROMETHEUS_MODULE_VERSION = 'v0.315.0';
 export const PROMETHEUS_VERSION = '3.15.0';
 
+/**
+ * Upstream Helm for the chart test (charts/weft rendered by `helm template` against `weft install`):
+ * helm.sh/helm/v3 v3.22.1, whose go.mod asks for go 1.26.0 and has no replace directives, so
+ * `go install` builds it as it is.
+ */
+export const HELM_MODULE_VERSION = 'v3.22.1';
+
 export const BINARIES = [
   'kube-apiserver',
   'kube-controller-manager',
@@ -47,6 +54,8 @@ export const CACHE_ROOT = env['WEFT_K8S_CACHE'] ?? '/var/cache/weft';
 export const BIN_DIR = join(CACHE_ROOT, `k8s-${K8S_VERSION}`, 'bin');
 /** `<cacheRoot>/prometheus-<module version>/`: the `prometheus` binary, its stamp and build lock. */
 export const PROMETHEUS_DIR = join(CACHE_ROOT, `prometheus-${PROMETHEUS_MODULE_VERSION}`);
+/** `<cacheRoot>/helm-<module version>/`: the `helm` binary, its stamp and build lock. */
+export const HELM_DIR = join(CACHE_ROOT, `helm-${HELM_MODULE_VERSION}`);
 
 /** Cluster state (PKI, etcd data, pid files, kubeconfigs, cluster.json). Never inside the clone. */
 export const STATE_DIR = env['WEFT_CLUSTER_DIR'] ?? '/var/lib/weft-cluster';
