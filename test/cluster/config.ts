@@ -36,6 +36,13 @@ export const PROMETHEUS_VERSION = '3.15.0';
  */
 export const HELM_MODULE_VERSION = 'v3.22.1';
 
+/**
+ * The Prometheus Operator module whose CRDs (example/prometheus-operator-crd/) the PodMonitor test
+ * applies to the local cluster: github.com/prometheus-operator/prometheus-operator v0.85.0, read from the
+ * Go module cache (`go mod download`), nothing built.
+ */
+export const PROMETHEUS_OPERATOR_MODULE_VERSION = 'v0.85.0';
+
 export const BINARIES = [
   'kube-apiserver',
   'kube-controller-manager',
