@@ -26,6 +26,7 @@ export function bashCompletion(): string {
     const valueCases = def.flags.filter(takesValue).map((f) => {
       const reply = f.choices !== undefined ? `COMPREPLY=( $(compgen -W "${words(f.choices)}" -- "$cur") )`
         : f.value === 'file' ? 'COMPREPLY=( $(compgen -f -- "$cur") )'
+        : f.value === 'dir' ? 'COMPREPLY=( $(compgen -d -- "$cur") )'
         : 'COMPREPLY=()';
       return `        ${spellings(f).join('|')}) ${reply}; return ;;`;
     });

@@ -11,7 +11,7 @@ import {
 import { INBOUND_POLICIES, PROXY_LOG_LEVELS } from '../injector/settings.js';
 
 /** What a flag's value is, for parsing (duration) and completion (file, choices). */
-export type ValueKind = 'string' | 'file' | 'duration' | 'url';
+export type ValueKind = 'string' | 'file' | 'dir' | 'duration' | 'url';
 
 export interface FlagDef {
   /** commander syntax: '-n, --namespace <ns>', '--ha', '--no-ha'. */
@@ -67,6 +67,11 @@ function installFlags(mode: 'install' | 'upgrade'): FlagDef[] {
     { flags: '--identity-trust-anchor-key <file>', value: 'file', help: 'its private key, to sign a new issuer' },
     { flags: '--identity-issuer <file>', value: 'file', help: 'PEM of an existing issuer certificate (signed by the trust anchor)' },
     { flags: '--identity-issuer-key <file>', value: 'file', help: 'its private key' },
+    { flags: '--identity-external-issuer', help: 'the issuer Secret weft-system/weft-identity-issuer (ca.crt, tls.crt, tls.key) is managed outside Weft (cert-manager): read from the cluster, never rendered' },
+    { flags: '--no-identity-external-issuer', help: 'render Weft\'s own issuer Secret (the default)' },
+    { flags: '--injector-tls <dir>', value: 'dir', help: "the injector's webhook certificate: DIR/ca.crt, DIR/tls.crt, DIR/tls.key (default: kept from the cluster when present and valid, else generated)" },
+    { flags: '--controller-webhook-tls <dir>', value: 'dir', help: "the controller's webhook certificate, the same layout and default" },
+    { flags: '--crds', help: mode === 'install' ? "print only Weft's CRDs (apply them first)" : "print only this version's CRDs (apply them first)" },
     { flags: '--controller-log-level <level>', choices: LOG_LEVELS, help: 'log level of the controller and injector (default info)' },
     { flags: '--proxy-log-level <level>', choices: PROXY_LOG_LEVELS, help: 'log level of the proxies (default info)' },
     { flags: '--default-inbound-policy <policy>', choices: INBOUND_POLICIES, help: 'what a port no Server selects allows (default all-unauthenticated)' },
@@ -87,17 +92,19 @@ const proxyEnv = Object.values(PROXY_ENV).reduce<string[][]>((lines, name) => {
 export const VERBS: Readonly<Record<string, VerbDef>> = {
   install: {
     kind: 'user', summary: 'print the manifests that install Weft',
-    usage: '[flags] | kubectl apply --server-side -f -',
-    description: `Prints the manifests that install Weft: its CRDs, the weft-system namespace, RBAC, the trust anchor,
-issuer and webhook certificates, the controller and injector, and the webhook configurations.
-Checks the cluster first (Gateway API CRDs present and supported, Weft not installed yet) unless
---ignore-cluster is given.`,
+    usage: '--crds | kubectl apply --server-side -f -, then weft install [flags] | kubectl apply --server-side -f -',
+    description: `With --crds, prints only Weft's CRDs (apply them first). Without it, prints the rest: the weft-system
+namespace, RBAC, the trust anchor, issuer and webhook certificates, the controller and injector, and
+the webhook configurations. Checks the cluster first (Gateway API CRDs present and supported, Weft's
+CRDs applied, Weft not installed yet) unless --ignore-cluster is given. The same inputs (anchor,
+issuer or external issuer, and webhook certificates from the cluster or the flags) give the same bytes.`,
     flags: installFlags('install'),
   },
   upgrade: {
     kind: 'user', summary: 'print upgrade manifests that keep the trust anchor',
     usage: '[flags] | kubectl apply --server-side -f -',
-    description: `Prints the manifests of this version of Weft with the trust anchor, issuer and install settings read
+    description: `With --crds, prints only this version's CRDs (apply them first). Without it, prints the manifests of
+this version of Weft with the trust anchor, issuer, webhook certificates and install settings read
 from the cluster, so applying them never replaces the anchor running proxies trust. Flags override
 the stored settings.`,
     flags: installFlags('upgrade'),

@@ -75,6 +75,8 @@ export const PROXY_OUTBOUND_PORT = 7140;
 export const PROXY_OUTBOUND_ADDRESS = '127.0.0.1';
 export const PROXY_INBOUND_PORT = 7143;
 export const PROXY_ADMIN_PORT = 7191;
+/** The name of the proxy container's admin port, which the Prometheus scrape job and PodMonitor select. */
+export const PROXY_ADMIN_PORT_NAME = 'weft-admin';
 export const PROXY_UID = 7102;
 /**
  * The source address of the inbound proxy's connections to its app over IPv4. proxy-init sends the

@@ -18,7 +18,7 @@
  */
 import {
   CONFIG_ANNOTATIONS, CONTROL_PLANE_NAMESPACE, IDENTITY_TOKEN_AUDIENCE, INJECT_ANNOTATION, INJECT_DISABLED, INJECT_ENABLED,
-  INJECT_SKIPPED_ANNOTATION, MESHED_LABEL, MESHED_LABEL_VALUE, PROXY_ADMIN_PORT, PROXY_CONTAINER_NAME, PROXY_ENV,
+  INJECT_SKIPPED_ANNOTATION, MESHED_LABEL, MESHED_LABEL_VALUE, PROXY_ADMIN_PORT, PROXY_ADMIN_PORT_NAME, PROXY_CONTAINER_NAME, PROXY_ENV,
   PROXY_INBOUND_PORT, PROXY_INIT_CONTAINER_NAME, PROXY_UID, PROXY_VERSION_ANNOTATION,
 } from '../core/contract.js';
 import type { ContainerLike, NamespaceLike, PodLike } from './pod.js';
@@ -280,7 +280,7 @@ function proxyContainer(pod: PodLike, settings: ProxySettings, config: Injection
     restartPolicy: 'Always',
     ports: [
       { name: 'weft-inbound', containerPort: PROXY_INBOUND_PORT, protocol: 'TCP' },
-      { name: 'weft-admin', containerPort: PROXY_ADMIN_PORT, protocol: 'TCP' },
+      { name: PROXY_ADMIN_PORT_NAME, containerPort: PROXY_ADMIN_PORT, protocol: 'TCP' },
     ],
     env,
     resources: resourcesOf(settings.resources),

@@ -86,7 +86,7 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
     status = down.closed ? 0 : o.grpc ? 200 : m.http;
     if (o.grpc) grpcStatus = m.grpc;
     writeH2Error(down, code, o.grpc);
-    o.stats.response(o.grpc ? 200 : 502, performance.now() - t0);
+    o.stats.response(o.grpc ? 200 : 502);
     report(code);
   };
 
@@ -141,7 +141,7 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
       }
       if (o.responseHeaders !== undefined) applyResponseHeaderOps(out, o.responseHeaders);
       if (down.closed) return;
-      o.stats.response(upStatus, performance.now() - t0);
+      o.stats.response(upStatus);
       if ((flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0) {
         // Trailers-only (a gRPC error status, a bodyless answer): one HEADERS frame ending the stream.
         down.respond(out, { endStream: true });

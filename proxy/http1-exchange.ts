@@ -177,7 +177,7 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     writeHttp1Error(this.res, code);
-    this.o.stats.response(this.res.statusCode, performance.now() - this.t0);
+    this.o.stats.response(this.res.statusCode);
     this.report(this.res.statusCode, code);
   }
 
@@ -227,7 +227,7 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
       break;
     }
     this.res.end();
-    this.o.stats.response(this.status, performance.now() - this.t0);
+    this.o.stats.response(this.status);
     this.report(this.status, undefined);
   }
 

@@ -20,6 +20,19 @@ test('every metric the proxy exposes is documented in docs/metrics.md', async ()
   for (const n of names) assert.ok(doc.includes(`\`${n}\``), `${n} is not documented`);
 });
 
+test('durations are exported once, in seconds: every histogram is a *_seconds histogram (no millisecond duplicate)', async () => {
+  const routes = new RouteMetrics();
+  routes.outbound(LABELS).record({ status: 200, grpcStatus: undefined, error: undefined, durationMs: 1 });
+  const stats = new ProxyStats();
+  stats.outbound.response(200);
+  const text = await createRegistry(stats, routes).metrics();
+  const histograms = [...text.matchAll(/^# TYPE (\S+) histogram$/gm)].map((m) => m[1]!);
+  assert.ok(histograms.includes('weft_outbound_request_duration_seconds') && histograms.includes('weft_inbound_request_duration_seconds'));
+  assert.deepEqual(histograms.filter((h) => !h.endsWith('_seconds')), []);
+  assert.ok(!text.includes('latency_ms'));
+  assert.match(text, /weft_proxy_responses_total\{direction="outbound",status_class="2xx"\} 1/);
+});
+
 test('per-route series: counters by outcome, histograms by classification, buckets in seconds', async () => {
   const routes = new RouteMetrics();
   const s = routes.outbound(LABELS);

@@ -12,14 +12,9 @@ import type { ProxyErrorCode } from './errors.js';
 export type Direction = 'outbound' | 'inbound';
 export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx';
 
-/** Upper bounds in ms of the latency buckets; the last one is +Inf. */
-export const LATENCY_BUCKETS_MS: readonly number[] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
-
 export class DirectionStats {
   readonly responses: Record<StatusClass, number> = { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 };
   readonly errors = new Map<ProxyErrorCode, number>();
-  readonly latencyCounts: number[] = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
-  latencySumMs = 0;
   retries = 0;
   connections = 0;
   openConnections = 0;
@@ -31,13 +26,10 @@ export class DirectionStats {
   mirrorsFailed = 0;
   mirrorsSkipped = 0;
 
-  response(status: number, latencyMs: number): void {
+  /** Latency is measured per route, in seconds (weft_{outbound,inbound}_request_duration_seconds). */
+  response(status: number): void {
     const cls = status >= 500 ? '5xx' : status >= 400 ? '4xx' : status >= 300 ? '3xx' : status >= 200 ? '2xx' : '1xx';
     this.responses[cls]++;
-    let i = 0;
-    while (i < LATENCY_BUCKETS_MS.length && latencyMs > LATENCY_BUCKETS_MS[i]!) i++;
-    this.latencyCounts[i]!++;
-    this.latencySumMs += latencyMs;
   }
 
   error(code: ProxyErrorCode): void {
@@ -156,31 +148,6 @@ export function createRegistry(stats: ProxyStats, routes?: RouteMetrics): Regist
       this.inc({ result: 'failed' }, o.mirrorsFailed);
       this.inc({ result: 'skipped' }, o.mirrorsSkipped);
     },
-  });
-  // The latency histogram is rebuilt from the cumulative bucket counts at scrape time.
-  const hist = new Histogram({
-    name: 'weft_proxy_response_latency_ms',
-    help: 'Time from request received to response complete, in milliseconds',
-    labelNames: ['direction'],
-    buckets: [...LATENCY_BUCKETS_MS],
-    registers: [registry],
-  });
-  // prom-client 15 renders histograms through getForPromString when it exists: replace both.
-  overrideGet(hist, async () => {
-    const m = emptyHistogram('weft_proxy_response_latency_ms', 'Time from request received to response complete, in milliseconds');
-    for (const d of dirs) {
-      const s = stats[d];
-      let cum = 0;
-      LATENCY_BUCKETS_MS.forEach((le, i) => {
-        cum += s.latencyCounts[i]!;
-        m.values.push({ labels: { direction: d, le } as never, value: cum, metricName: 'weft_proxy_response_latency_ms_bucket' });
-      });
-      cum += s.latencyCounts[LATENCY_BUCKETS_MS.length]!;
-      m.values.push({ labels: { direction: d, le: '+Inf' } as never, value: cum, metricName: 'weft_proxy_response_latency_ms_bucket' });
-      m.values.push({ labels: { direction: d }, value: s.latencySumMs, metricName: 'weft_proxy_response_latency_ms_sum' });
-      m.values.push({ labels: { direction: d }, value: cum, metricName: 'weft_proxy_response_latency_ms_count' });
-    }
-    return m;
   });
   return registry;
 }

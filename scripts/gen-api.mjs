@@ -27,7 +27,7 @@ const targets = [
 
 for (const [what, path] of [['buf', buf], ['protoc-gen-ts_proto', plugin]]) {
   if (!existsSync(path)) {
-    console.error(`gen-api: ${what} not found at ${relative(root, path)}; run npm ci (buf is an optional dependency installed for linux-x64 only; on another platform install @bufbuild/buf-<platform> at the same version)`);
+    console.error(`gen-api: ${what} not found at ${relative(root, path)}; run npm ci (buf is a linux-x64 devDependency, @bufbuild/buf-linux-x64; on another platform install @bufbuild/buf-<platform> at the same version)`);
     process.exit(2);
   }
 }

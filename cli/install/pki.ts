@@ -7,7 +7,7 @@
  * install generates what it is not given; upgrade passes what the cluster holds, so the anchor every
  * proxy trusts is never replaced (and the webhook certificates are only renewed when they near expiry).
  */
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import {
   CONTROL_PLANE_NAMESPACE, CONTROLLER_SERVICE, CONTROLLER_SERVICE_ACCOUNT, INJECTOR_SERVICE, INJECTOR_SERVICE_ACCOUNT, spiffeId,
 } from '../../core/contract.js';
@@ -32,6 +32,11 @@ export interface PkiInputs {
   readonly anchorKeyPem?: string | undefined;
   /** An existing issuer (certificate chain up to, not including, the anchor) and its key. */
   readonly issuer?: { readonly certPem: string; readonly keyPem: string } | undefined;
+  /**
+   * The issuer lives in a Secret Weft does not manage (cert-manager): it is checked when given
+   * (`issuer`, read from the cluster) and never returned, so it is never rendered.
+   */
+  readonly externalIssuer?: boolean | undefined;
   /** Existing webhook certificates to keep when still valid. */
   readonly injectorTls?: WebhookTls | undefined;
   readonly controllerWebhookTls?: WebhookTls | undefined;
@@ -44,14 +49,33 @@ export function webhookDnsNames(service: string): string[] {
 
 /** Whether a webhook certificate is usable for `dnsName` for at least RENEW_BEFORE_MS more. */
 export function webhookTlsUsable(tls: WebhookTls, dnsName: string, now: Date): boolean {
+  return webhookTlsProblem(tls, dnsName, now) === undefined;
+}
+
+/** Why a webhook certificate is not usable for `dnsName` (key, CA, name, expiry), or undefined. */
+export function webhookTlsProblem(tls: WebhookTls, dnsName: string, now: Date): string | undefined {
+  let leaf: X509Certificate;
+  let ca: X509Certificate;
   try {
-    const leaf = new X509Certificate(tls.certPem);
-    const ca = new X509Certificate(splitCertificates(tls.caPem)[0] ?? '');
-    return leaf.checkIssued(ca) && leaf.verify(ca.publicKey) && leaf.checkHost(dnsName) !== undefined
-      && new Date(leaf.validTo).getTime() - now.getTime() > RENEW_BEFORE_MS;
-  } catch {
-    return false;
+    leaf = new X509Certificate(tls.certPem);
+  } catch (err) {
+    return `tls.crt is not a PEM certificate (${(err as Error).message})`;
   }
+  try {
+    ca = new X509Certificate(splitCertificates(tls.caPem)[0] ?? '');
+  } catch (err) {
+    return `ca.crt is not a PEM certificate (${(err as Error).message})`;
+  }
+  try {
+    const pub = createPublicKey(createPrivateKey(tls.keyPem)).export({ type: 'spki', format: 'der' });
+    if (!pub.equals(leaf.publicKey.export({ type: 'spki', format: 'der' }))) return 'tls.key is not the key of tls.crt';
+  } catch (err) {
+    return `tls.key is not a PEM private key (${(err as Error).message})`;
+  }
+  if (!leaf.checkIssued(ca) || !leaf.verify(ca.publicKey)) return 'tls.crt is not signed by ca.crt';
+  if (leaf.checkHost(dnsName) === undefined) return `tls.crt does not name ${dnsName}`;
+  if (new Date(leaf.validTo).getTime() - now.getTime() <= RENEW_BEFORE_MS) return `tls.crt expires ${leaf.validTo}, within ${RENEW_BEFORE_MS / DAY_MS} days`;
+  return undefined;
 }
 
 async function newWebhookTls(trustDomain: string, now: Date): Promise<{ injector: WebhookTls; controller: WebhookTls }> {
@@ -69,8 +93,15 @@ async function newWebhookTls(trustDomain: string, now: Date): Promise<{ injector
 export async function buildPki(inputs: PkiInputs): Promise<InstallPki> {
   const now = inputs.now ?? new Date();
   let anchorsPem: string;
-  let issuer: CaCredential;
-  if (inputs.issuer !== undefined) {
+  let issuer: CaCredential | undefined;
+  if (inputs.externalIssuer === true) {
+    if (inputs.anchorCertPem === undefined) {
+      throw new PkiError('an external issuer needs its trust anchors: the ca.crt of its Secret in the cluster, or --identity-trust-anchor');
+    }
+    if (inputs.anchorKeyPem !== undefined) throw new PkiError('--identity-trust-anchor-key signs a Weft-managed issuer; with an external issuer it is not used');
+    anchorsPem = inputs.anchorCertPem;
+    issuer = inputs.issuer === undefined ? undefined : { certPem: inputs.issuer.certPem, keyPem: inputs.issuer.keyPem, anchorsPem };
+  } else if (inputs.issuer !== undefined) {
     if (inputs.anchorCertPem === undefined) throw new PkiError('an issuer needs the trust anchor it chains to (--identity-trust-anchor)');
     anchorsPem = inputs.anchorCertPem;
     issuer = { certPem: inputs.issuer.certPem, keyPem: inputs.issuer.keyPem, anchorsPem };
@@ -86,7 +117,7 @@ export async function buildPki(inputs: PkiInputs): Promise<InstallPki> {
     anchorsPem = anchor.anchorsPem;
     issuer = await CertificateAuthority.load(anchor, now).createIssuer({ trustDomain: inputs.trustDomain, now });
   }
-  loadCa(issuer, 'the issuer', now);
+  if (issuer !== undefined) loadCa(issuer, 'the issuer', now);
 
   const keepInjector = inputs.injectorTls !== undefined && webhookTlsUsable(inputs.injectorTls, webhookDnsNames(INJECTOR_SERVICE)[0] ?? '', now);
   const keepController = inputs.controllerWebhookTls !== undefined
@@ -94,7 +125,7 @@ export async function buildPki(inputs: PkiInputs): Promise<InstallPki> {
   const fresh = keepInjector && keepController ? undefined : await newWebhookTls(inputs.trustDomain, now);
   return {
     anchorsPem,
-    issuer: { certPem: issuer.certPem, keyPem: issuer.keyPem },
+    issuer: inputs.externalIssuer === true || issuer === undefined ? undefined : { certPem: issuer.certPem, keyPem: issuer.keyPem },
     injectorTls: keepInjector && inputs.injectorTls !== undefined ? inputs.injectorTls : (fresh?.injector ?? fail()),
     controllerWebhookTls: keepController && inputs.controllerWebhookTls !== undefined ? inputs.controllerWebhookTls : (fresh?.controller ?? fail()),
   };

@@ -2,8 +2,11 @@
  * The install manifests as plain Kubernetes objects: a PURE function of the options and the PKI, so
  * install, upgrade and uninstall print the same objects and a golden file pins them.
  *
- *   CRDs -> Namespace -> ServiceAccounts, RBAC -> trust anchors, issuer, webhook certificates
+ *   [CRDs: only `weft install --crds` passes them] -> Namespace -> ServiceAccounts, RBAC
+ *     -> trust anchors, issuer (unless external), webhook certificates
  *     -> controller and injector Deployments + Services -> webhook configurations
+ *
+ * Every PEM is written with LF line endings, so identical inputs give identical bytes.
  *
  * RBAC is least privilege per component: the controller reads what it watches (policy-controller/k8s/
  * resources.ts), writes route status, creates TokenReviews, reads its issuer Secret and holds a Lease
@@ -28,7 +31,12 @@ export interface RenderOptions {
   readonly controllerLogLevel: string;
   readonly proxyLogLevel: string;
   readonly defaultInboundPolicy: string;
-  /** Weft's CRDs as parsed from manifests/crds. */
+  /**
+   * The issuer Secret is managed outside Weft (cert-manager): install renders no issuer Secret and
+   * never sees its key.
+   */
+  readonly externalIssuer: boolean;
+  /** Weft's CRDs as parsed from manifests/crds (`weft install --crds`); empty for the rest. */
   readonly crds: readonly KubeObject[];
 }
 
@@ -42,7 +50,8 @@ export interface WebhookTls {
 export interface InstallPki {
   /** PEM bundle of the trust anchors every proxy trusts. */
   readonly anchorsPem: string;
-  readonly issuer: { readonly certPem: string; readonly keyPem: string };
+  /** The issuer to render into its Secret; absent with an external issuer. */
+  readonly issuer?: { readonly certPem: string; readonly keyPem: string } | undefined;
   readonly injectorTls: WebhookTls;
   readonly controllerWebhookTls: WebhookTls;
 }
@@ -56,6 +65,8 @@ const ANCHORS_MOUNT = '/var/run/weft/identity';
 
 const NS = CONTROL_PLANE_NAMESPACE;
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+/** PEM with LF line endings (node-forge writes CRLF; supplied files may have either). */
+const lf = (pem: string) => pem.replace(/\r\n?/g, '\n');
 
 function labels(component: string): Record<string, string> {
   return { 'app.kubernetes.io/name': component, 'app.kubernetes.io/part-of': 'weft', 'app.kubernetes.io/version': WEFT_VERSION };
@@ -121,17 +132,22 @@ function injectorRbac(): KubeObject[] {
 function tlsSecret(name: string, component: string, tls: WebhookTls): KubeObject {
   return {
     apiVersion: 'v1', kind: 'Secret', metadata: meta(name, component), type: 'kubernetes.io/tls',
-    data: { 'tls.crt': b64(tls.certPem), 'tls.key': b64(tls.keyPem), 'ca.crt': b64(tls.caPem) },
+    data: { 'tls.crt': b64(lf(tls.certPem)), 'tls.key': b64(lf(tls.keyPem)), 'ca.crt': b64(lf(tls.caPem)) },
   };
 }
 
-function identityObjects(pki: InstallPki): KubeObject[] {
-  return [
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(TRUST_ANCHORS_CONFIGMAP, 'identity'), data: { 'ca.crt': pki.anchorsPem } },
-    {
+function identityObjects(o: RenderOptions, pki: InstallPki): KubeObject[] {
+  const issuer: KubeObject[] = [];
+  if (!o.externalIssuer) {
+    if (pki.issuer === undefined) throw new Error('internal: no issuer to render (and no external issuer)');
+    issuer.push({
       apiVersion: 'v1', kind: 'Secret', metadata: meta(ISSUER_SECRET_NAME, 'identity'), type: 'kubernetes.io/tls',
-      data: { 'ca.crt': b64(pki.anchorsPem), 'tls.crt': b64(pki.issuer.certPem), 'tls.key': b64(pki.issuer.keyPem) },
-    },
+      data: { 'ca.crt': b64(lf(pki.anchorsPem)), 'tls.crt': b64(lf(pki.issuer.certPem)), 'tls.key': b64(lf(pki.issuer.keyPem)) },
+    });
+  }
+  return [
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(TRUST_ANCHORS_CONFIGMAP, 'identity'), data: { 'ca.crt': lf(pki.anchorsPem) } },
+    ...issuer,
     tlsSecret(INJECTOR_TLS_SECRET, INJECTOR_NAME, pki.injectorTls),
     tlsSecret(CONTROLLER_WEBHOOK_TLS_SECRET, CONTROLLER_NAME, pki.controllerWebhookTls),
   ];
@@ -283,6 +299,24 @@ function injectorObjects(o: RenderOptions): KubeObject[] {
 /** Namespaces whose pods never go through the injector: the control plane and the cluster's own. */
 const NEVER_INJECTED_NAMESPACES = [NS, 'kube-system'];
 
+/**
+ * The validating webhook's matchConditions (CEL, evaluated by the API server before it calls the
+ * webhook): Weft's own kinds always; an HTTPRoute or GRPCRoute only when one of its parentRefs is a
+ * Service (group "" or "core") or a Weft Server, the same test as isServiceParentRef/isServerParent
+ * in policy-controller/index/server-parents.ts. Routes of other Gateway implementations never reach
+ * the controller, so with --ha (failurePolicy Fail) a controller outage blocks only Weft's routes.
+ * Needs Kubernetes 1.28+ (matchConditions beta, on by default; GA in 1.30).
+ */
+export const VALIDATING_WEBHOOK_MATCH_CONDITIONS: readonly { readonly name: string; readonly expression: string }[] = [{
+  name: 'weft-kinds-and-mesh-routes',
+  expression: [
+    `request.resource.group != '${GATEWAY_API_GROUP}'`,
+    `(has(object.spec) && has(object.spec.parentRefs) && object.spec.parentRefs.exists(p, has(p.kind) && has(p.group) && (`
+      + `(p.kind == 'Service' && (p.group == '' || p.group == 'core'))`
+      + ` || (p.kind == 'Server' && p.group == '${POLICY_API_GROUP}'))))`,
+  ].join(' || '),
+}];
+
 function webhookConfigurations(o: RenderOptions, pki: InstallPki): KubeObject[] {
   const failurePolicy = o.ha ? 'Fail' : 'Ignore';
   return [
@@ -290,7 +324,7 @@ function webhookConfigurations(o: RenderOptions, pki: InstallPki): KubeObject[] 
       apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: meta(MUTATING_WEBHOOK_CONFIGURATION, INJECTOR_NAME, false),
       webhooks: [{
         name: 'inject.weft.dev',
-        clientConfig: { service: { name: INJECTOR_SERVICE, namespace: NS, path: INJECTOR_WEBHOOK_PATH, port: INJECTOR_SERVICE_PORT }, caBundle: b64(pki.injectorTls.caPem) },
+        clientConfig: { service: { name: INJECTOR_SERVICE, namespace: NS, path: INJECTOR_WEBHOOK_PATH, port: INJECTOR_SERVICE_PORT }, caBundle: b64(lf(pki.injectorTls.caPem)) },
         rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
         namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: NEVER_INJECTED_NAMESPACES }] },
         failurePolicy,
@@ -305,8 +339,8 @@ function webhookConfigurations(o: RenderOptions, pki: InstallPki): KubeObject[] 
       apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: meta(VALIDATING_WEBHOOK_CONFIGURATION, CONTROLLER_NAME, false),
       webhooks: [{
         name: 'validate.policy.weft.dev',
-        clientConfig: { service: { name: CONTROLLER_SERVICE, namespace: NS, path: CONTROLLER_WEBHOOK_PATH, port: CONTROLLER_WEBHOOK_PORT }, caBundle: b64(pki.controllerWebhookTls.caPem) },
-        // Routes too: the controller checks only those whose parent is a Service or a Server.
+        clientConfig: { service: { name: CONTROLLER_SERVICE, namespace: NS, path: CONTROLLER_WEBHOOK_PATH, port: CONTROLLER_WEBHOOK_PORT }, caBundle: b64(lf(pki.controllerWebhookTls.caPem)) },
+        // Routes too, but only those Weft serves (matchConditions): a Service or Server parent.
         rules: [
           {
             operations: ['CREATE', 'UPDATE'], apiGroups: [POLICY_API_GROUP], apiVersions: [POLICY_API_VERSION],
@@ -314,6 +348,7 @@ function webhookConfigurations(o: RenderOptions, pki: InstallPki): KubeObject[] 
           },
           { operations: ['CREATE', 'UPDATE'], apiGroups: [GATEWAY_API_GROUP], apiVersions: ['v1'], resources: ['httproutes', 'grpcroutes'], scope: 'Namespaced' },
         ],
+        matchConditions: VALIDATING_WEBHOOK_MATCH_CONDITIONS.map((c) => ({ ...c })),
         failurePolicy,
         matchPolicy: 'Equivalent',
         sideEffects: 'None',
@@ -332,12 +367,14 @@ export interface InstallValues {
   readonly controllerLogLevel: string;
   readonly proxyLogLevel: string;
   readonly defaultInboundPolicy: string;
+  readonly externalIssuer: boolean;
 }
 
+/** The stored values, keys in alphabetical order (the order Go's JSON encoder, so Helm's toPrettyJson, writes). */
 export function installValues(o: RenderOptions): InstallValues {
   return {
-    image: o.image, ha: o.ha, trustDomain: o.trustDomain, clusterNetworks: o.clusterNetworks,
-    controllerLogLevel: o.controllerLogLevel, proxyLogLevel: o.proxyLogLevel, defaultInboundPolicy: o.defaultInboundPolicy,
+    clusterNetworks: o.clusterNetworks, controllerLogLevel: o.controllerLogLevel, defaultInboundPolicy: o.defaultInboundPolicy,
+    externalIssuer: o.externalIssuer, ha: o.ha, image: o.image, proxyLogLevel: o.proxyLogLevel, trustDomain: o.trustDomain,
   };
 }
 
@@ -353,7 +390,7 @@ export function renderInstall(o: RenderOptions, pki: InstallPki): KubeObject[] {
     serviceAccount(INJECTOR_SERVICE_ACCOUNT),
     ...controllerRbac(),
     ...injectorRbac(),
-    ...identityObjects(pki),
+    ...identityObjects(o, pki),
     ...controllerObjects(o),
     ...injectorObjects(o),
     ...webhookConfigurations(o, pki),

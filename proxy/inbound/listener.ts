@@ -184,7 +184,7 @@ export class InboundListener extends ListenerBase {
     }
     if (decision.kind === 'respond') {
       writeHttp1Decision(res, decision.status, decision.headers, undefined);
-      this.deps.stats.inbound.response(decision.status, 0);
+      this.deps.stats.inbound.response(decision.status);
       decision.observe?.({ status: decision.status, grpcStatus: undefined, error: undefined, durationMs: 0 });
       return;
     }
@@ -251,7 +251,7 @@ export class InboundListener extends ListenerBase {
       resume: (s) => this.resumeHttp1(s),
       done: (o) => {
         if (o.error !== undefined) stats.error(o.error);
-        else if (o.status > 0) stats.response(o.status, o.durationMs);
+        else if (o.status > 0) stats.response(o.status);
         if (o.status > 0) decision.observe?.({ status: o.status, grpcStatus: undefined, error: o.error, durationMs: o.durationMs });
       },
     });

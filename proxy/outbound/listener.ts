@@ -141,14 +141,14 @@ export class OutboundListener extends ListenerBase {
       }
       if (decision.kind === 'respond') {
         writeHttp1Decision(res, decision.status, decision.headers, decision.body);
-        stats.response(decision.status, 0);
+        stats.response(decision.status);
         decision.observe?.({ status: decision.status, grpcStatus: undefined, error: undefined, durationMs: 0 });
         return;
       }
       if (decision.kind === 'error') {
         stats.error(decision.code);
         writeHttp1Error(res, decision.code);
-        stats.response(res.statusCode, 0);
+        stats.response(res.statusCode);
         decision.observe?.({ status: res.statusCode, grpcStatus: undefined, error: decision.code, durationMs: 0 });
         return;
       }
@@ -287,7 +287,7 @@ export class OutboundListener extends ListenerBase {
         resume: (s) => this.resumeHttp1(s),
         done: (o) => {
           if (o.error !== undefined) stats.error(o.error);
-          else if (o.status > 0) stats.response(o.status, o.durationMs);
+          else if (o.status > 0) stats.response(o.status);
           if (o.status > 0) extra.observe?.({ status: o.status, grpcStatus: undefined, error: o.error, durationMs: o.durationMs });
         },
       });

@@ -35,6 +35,19 @@ export const PROMETHEUS_VERSION = '3.15.0';
 export const CONTAINERD_VERSION = 'v2.3.7';
 export const RUNC_VERSION = 'v1.5.3';
 export const CNI_PLUGINS_VERSION = 'v1.10.0';
+/**
+ * Upstream Helm for the chart test (charts/weft rendered by `helm template` against `weft install`):
+ * helm.sh/helm/v3 v3.22.1, whose go.mod asks for go 1.26.0 and has no replace directives, so
+ * `go install` builds it as it is.
+ */
+export const HELM_MODULE_VERSION = 'v3.22.1';
+
+/**
+ * The Prometheus Operator module whose CRDs (example/prometheus-operator-crd/) the PodMonitor test
+ * applies to the local cluster: github.com/prometheus-operator/prometheus-operator v0.85.0, read from the
+ * Go module cache (`go mod download`), nothing built.
+ */
+export const PROMETHEUS_OPERATOR_MODULE_VERSION = 'v0.85.0';
 
 export const BINARIES = [
   'kube-apiserver',
@@ -55,6 +68,8 @@ export const CACHE_ROOT = env['WEFT_K8S_CACHE'] ?? '/var/cache/weft';
 export const BIN_DIR = join(CACHE_ROOT, `k8s-${K8S_VERSION}`, 'bin');
 /** `<cacheRoot>/prometheus-<module version>/`: the `prometheus` binary, its stamp and build lock. */
 export const PROMETHEUS_DIR = join(CACHE_ROOT, `prometheus-${PROMETHEUS_MODULE_VERSION}`);
+/** `<cacheRoot>/helm-<module version>/`: the `helm` binary, its stamp and build lock. */
+export const HELM_DIR = join(CACHE_ROOT, `helm-${HELM_MODULE_VERSION}`);
 
 /** Cluster state (PKI, etcd data, pid files, kubeconfigs, cluster.json). Never inside the clone. */
 export const STATE_DIR = env['WEFT_CLUSTER_DIR'] ?? '/var/lib/weft-cluster';

@@ -1,7 +1,7 @@
 /**
  * `npm start` / `npm stop`: the five-minute demo on the local cluster.
  *
- *   up:   local cluster -> `weft install | kubectl apply` -> `weft check --wait` -> the booksapp (meshed)
+ *   up:   local cluster -> `weft install --crds | kubectl apply`, `weft install | kubectl apply` -> `weft check --wait` -> the booksapp (meshed)
  *         -> the fault-injection route (10% of books traffic to an error injector) -> wait for traffic
  *         -> print `weft stat deploy -n booksapp` and `weft routes svc/books -n booksapp`
  *   down: take the local cluster down (everything it started, Weft included).
@@ -48,6 +48,9 @@ async function installWeft(info: ClusterInfo): Promise<void> {
   if (existing.code === 0) {
     say('Weft is already installed; keeping it');
   } else {
+    say('weft install --crds | kubectl apply --server-side -f -');
+    const crds = await must('weft install --crds', weft(info, ['install', '--crds'], false));
+    await must('kubectl apply', kubectl(['apply', '--server-side', '-f', '-'], { input: crds.stdout, timeoutMs: 120_000 }));
     say('weft install | kubectl apply --server-side -f -');
     const manifests = await must('weft install', weft(info, ['install'], false));
     await must('kubectl apply', kubectl(['apply', '--server-side', '-f', '-'], { input: manifests.stdout, timeoutMs: 120_000 }));

@@ -12,6 +12,9 @@
  * exactly; Prometheus' increase() extrapolates its samples to the window's edges, so its counts are
  * checked within the band that extrapolation allows (never below the count, at most about two scrape
  * intervals' worth above it).
+ *
+ * Last, with a Server that denies everything put on the error injector, every PromQL query of the Grafana
+ * dashboard (manifests/grafana/weft-routes.json) runs against the same Prometheus and returns series.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -21,6 +24,7 @@ import {
 } from '../support/booksapp.js';
 import { ensurePrometheus } from '../cluster/prometheus-build.js';
 import { useMesh, type Mesh, type WeftRun } from '../support/mesh.js';
+import { dashboardQueries, substitute } from '../support/grafana.js';
 import { startPrometheus, type RunningPrometheus } from '../support/prometheus.js';
 
 let mesh: Mesh;
@@ -220,4 +224,45 @@ test('fault injection: weft routes, stat and authz agree with the counted reques
     assert.ok(authz.every((r) => r.deniedRps === 0), `nothing denied: ${authzDetail}`);
     assert.ok(countOk(allowed, failed, served[0]?.windowSeconds ?? 0), `${m.mode}: ${allowed} requests allowed into the error injector match the ${failed} 500s: ${authzDetail}`);
   }
+});
+
+test('every query of the Grafana dashboard returns series from Prometheus (routes, latency, and denials after a deny-all Server)', async () => {
+  assert.ok(ns !== '' && client !== '' && prom !== undefined, 'the booksapp and Prometheus are up');
+  const running = prom;
+  await mesh.cluster.apply(ns, `
+apiVersion: policy.weft.dev/v1alpha1
+kind: Server
+metadata: {name: error-injector-deny}
+spec:
+  podSelector: {matchLabels: {app: error-injector}}
+  port: http
+  proxyProtocol: HTTP/1
+  accessPolicy: deny
+`);
+  await mesh.cluster.waitFor('the error injector denies the client (403)', async () => {
+    const got = tally(await send(mesh.cluster, ns, client, 'echo', 'http://error-injector:8080/', [], 10));
+    return (got.get(403) ?? 0) > 0 ? true : describeTally(got);
+  }, { timeoutMs: 90_000, intervalMs: 1000 });
+  // A little more of both kinds of traffic, then long enough for Prometheus to scrape it twice.
+  await send(mesh.cluster, ns, client, 'echo', 'http://books:7002/books/1', [], 50);
+  await send(mesh.cluster, ns, client, 'echo', 'http://error-injector:8080/', [], 20);
+  await sleep(3 * SCRAPE_INTERVAL_S * 1000);
+
+  const vars = { datasource: 'unused', namespace: ns, route_namespace: ns, __rate_interval: '5m' };
+  const queries = dashboardQueries();
+  assert.ok(queries.length >= 6);
+  const failures: string[] = [];
+  for (const q of queries) {
+    const expr = substitute(q.expr, vars);
+    const got = await running.query(expr);
+    const numbers = got.map((s) => Number(s.value[1])).filter((v) => Number.isFinite(v));
+    process.stdout.write(`# dashboard ${q.panel} ${q.refId}: ${got.length} series, e.g. ${JSON.stringify(got[0]?.metric ?? {})} = ${got[0]?.value[1] ?? '-'}\n`);
+    if (got.length === 0 || numbers.length === 0) failures.push(`${q.panel} ${q.refId}: ${got.length} series, ${numbers.length} finite: ${expr}`);
+  }
+  assert.deepEqual(failures, [], `dashboard queries without series:\n${failures.join('\n')}`);
+  const denials = await running.query(substitute(queries.find((q) => q.panel.startsWith('Authorization denials'))?.expr ?? '', vars));
+  assert.ok(denials.some((s) => s.metric['server'] === 'error-injector-deny' && Number(s.value[1]) > 0), `the deny-all Server's denials: ${JSON.stringify(denials)}`);
+  const success = await running.query(substitute(queries.find((q) => q.panel.startsWith('Success rate'))?.expr ?? '', vars));
+  const route = success.find((s) => s.metric['route_name'] === 'books-fault-injection');
+  assert.ok(route !== undefined && Number(route.value[1]) > 0 && Number(route.value[1]) < 1, `books-fault-injection is between 0 and 100%: ${JSON.stringify(success)}`);
 });

@@ -68,7 +68,16 @@ after(async () => {
   await cluster.kubectl(['delete', '--ignore-not-found', '--wait=true', '--timeout=120s', '-f', '-'], { input: r.stdout, timeoutMs: 150_000 });
 });
 
-test('weft install | kubectl apply --server-side -f -, then weft check passes', async () => {
+test('weft install --crds, then weft install (refused until the CRDs are applied), each | kubectl apply --server-side -f -, then weft check passes', async () => {
+  if (!weftCrdsBefore) {
+    const early = await weft(['install']);
+    assert.equal(early.code, 1);
+    assert.match(early.stderr, /Weft's CRDs are not all applied.*weft install --crds \| kubectl apply/s);
+  }
+  const crds = await weft(['install', '--crds']);
+  assert.equal(crds.code, 0, crds.stderr);
+  installed = true;
+  await kubectlOk(['apply', '--server-side', '-f', '-'], crds.stdout);
   const out = await weft(['install']);
   assert.equal(out.code, 0, out.stderr);
   installed = true;
@@ -310,6 +319,10 @@ test('weft upgrade | kubectl apply keeps the trust anchor, the issuer and the we
   const before = await pki();
   const up = await weft(['upgrade']);
   assert.equal(up.code, 0, up.stderr);
+  // Everything comes from the cluster (PKI, webhook certificates, settings): the same bytes again.
+  const again = await weft(['upgrade']);
+  assert.equal(again.stdout, up.stdout, 'two upgrades of the same cluster render different bytes');
+  assert.ok(!up.stdout.includes('\r') && !/^\s*[\w.-]+: [&*]a\d/m.test(up.stdout), 'no CR, no YAML anchors/aliases');
   await kubectlOk(['apply', '--server-side', '-f', '-'], up.stdout);
   assert.deepEqual(await pki(), before);
   const check = await weft(['check', '--wait', '120s']);

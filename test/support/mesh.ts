@@ -63,6 +63,10 @@ export async function useMesh(given?: Cluster, opts: { timeoutMs?: number } = {}
     return { cluster, installedHere: false, weft, release: async () => undefined };
   }
   const crdsBefore = (await cluster.kubectl(['get', 'crd', 'servers.policy.weft.dev'])).code === 0;
+  const crds = await weft(['install', '--crds']);
+  if (crds.code !== 0) throw new Error(`weft install --crds failed (exit ${crds.code}): ${crds.stderr}`);
+  const appliedCrds = await cluster.kubectl(['apply', '--server-side', '-f', '-'], { input: crds.stdout, timeoutMs: 120_000 });
+  if (appliedCrds.code !== 0) throw new Error(`kubectl apply of weft install --crds's output failed: ${appliedCrds.stderr}`);
   const manifests = await weft(['install']);
   if (manifests.code !== 0) throw new Error(`weft install failed (exit ${manifests.code}): ${manifests.stderr}`);
   const applied = await cluster.kubectl(['apply', '--server-side', '-f', '-'], { input: manifests.stdout, timeoutMs: 120_000 });
