@@ -167,7 +167,7 @@ function controlPlaneChecks(): Check[] {
       async run(kube) {
         const bad: string[] = [];
         for (const name of weftCrds) if (!crdEstablished(await orAbsent(kube.ext.readCustomResourceDefinition({ name })))) bad.push(name);
-        return bad.length === 0 ? pass() : fail(`missing or not Established: ${bad.join(', ')}`, 'weft install | kubectl apply --server-side -f - (or weft upgrade for an existing install)');
+        return bad.length === 0 ? pass() : fail(`missing or not Established: ${bad.join(', ')}`, 'weft install --crds | kubectl apply --server-side -f - (or weft upgrade --crds for an existing install)');
       },
     },
     {
