@@ -9,27 +9,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROXY_ENV } from '../../core/contract.js';
 import { get } from '../support/proxy-client.js';
 import { DOUBLE_TOKEN, startControllerDouble, wireEndpoint } from '../support/controller-double.js';
-import { id, listenHttp, TestPki } from '../support/proxy-fixtures.js';
+import { deadPort, id, listenHttp, TestPki } from '../support/proxy-fixtures.js';
 import { rssMbOf, startHarness } from '../support/proxy-spawn.js';
 
 const DESTINATIONS = 20_000;
 const IDLE_MS = 3_000;
 
-/** A port nothing listens on (the original destinations' port: unknown and pod destinations are refused). */
-async function deadPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** One connection through the outbound listener: a request, then whatever comes back or the close. */
 function dial(port: number): Promise<void> {

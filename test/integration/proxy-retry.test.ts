@@ -3,21 +3,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { connect as h2connect, createServer as createH2Server } from 'node:http2';
 import { HEADER_PROXY_ERROR } from '../../core/contract.js';
 import { get, keepAliveAgent } from '../support/proxy-client.js';
-import { SERVICE, id, listenHttp, meshPair } from '../support/proxy-fixtures.js';
+import { SERVICE, deadPort, id, listenHttp, meshPair } from '../support/proxy-fixtures.js';
 
-/** A port nothing listens on. */
-async function deadPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 test("a dead endpoint's connection failures are retried elsewhere: no request fails", async (t) => {
   let served = 0;

@@ -7,6 +7,7 @@
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { CertificateAuthority, createCsr, createTrustAnchor } from '../../identity/ca.js';
 import { generateRsaKeyPair } from '../../identity/keys.js';
@@ -169,4 +170,13 @@ export async function meshPair(o: {
 export function listenHttp(handler: (req: IncomingMessage, res: ServerResponse) => void, host = '127.0.0.1'): Promise<Server & { port: number }> {
   const server = createServer({ keepAliveTimeout: 120_000 }, handler);
   return new Promise((resolve) => server.listen(0, host, () => resolve(Object.assign(server, { port: (server.address() as AddressInfo).port }))));
+}
+
+/** A loopback port nothing listens on (connections to it are refused at once). */
+export async function deadPort(): Promise<number> {
+  const s = createNetServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
 }
