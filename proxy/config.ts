@@ -56,7 +56,7 @@ export interface ProxyLimits {
    * At most this many destinations are remembered in each cache (policy lookups, balancers, upstream
    * pools): past it the least recently used idle ones are forgotten at once, and a lookup that finds
    * every remembered destination in use is answered once and not kept. An app dialling thousands of
-   * new addresses a second cannot outgrow the proxy's heap (each lookup holds a gRPC stream, ~15 KB).
+   * new addresses a second cannot outgrow the proxy's heap (each lookup holds a gRPC stream).
    */
   readonly maxDestinations: number;
 }
