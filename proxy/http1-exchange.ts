@@ -8,6 +8,8 @@
  *     failure, a TLS handshake failure or a wrong peer identity;
  *   - the server proxy answered 502 with `weft-proxy-error: app-unreachable`.
  * and only when the body can be replayed (none, or buffered: at most maxRetryBodyBytes).
+ * Besides, an idempotent request whose keep-alive connection was closed under it before any response
+ * header is sent once more on a fresh connection (core/retry.ts, RFC 9110 9.2.2).
  */
 import { subscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -15,6 +17,7 @@ import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { HEADER_PROXY_ERROR } from '../core/contract.js';
+import { retryOnClosedConnection } from '../core/retry.js';
 import type { EndpointState } from './balancer.js';
 import { RETRYABLE_PEER_ERROR, ProxyError } from './errors.js';
 import type { ProxyErrorCode } from './errors.js';
@@ -26,6 +29,8 @@ import { writeHttp1Error } from './respond.js';
 export interface Upstream {
   readonly dispatcher: Dispatcher;
   readonly state: EndpointState | undefined;
+  /** A dispatcher with one new connection to the same endpoint, closed once the request is on it. */
+  readonly fresh?: () => Dispatcher;
 }
 
 export interface ExchangeOptions {
@@ -106,6 +111,7 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
   private timer: NodeJS.Timeout | undefined;
   private downstreamGone = false;
   private lastConnectError: ProxyErrorCode | undefined;
+  private staleRetries = 0;
 
   constructor(private readonly req: IncomingMessage, private readonly res: ServerResponse, private readonly o: ExchangeOptions) {
     res.once('close', () => {
@@ -126,7 +132,10 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
   }
 
   start(): void {
-    const up = this.o.pick(this.tried);
+    this.dispatchTo(this.o.pick(this.tried));
+  }
+
+  private dispatchTo(up: Upstream | undefined): void {
     if (up === undefined) {
       this.fail(this.attempts === 0 ? 'NO_ENDPOINTS' : this.lastConnectError ?? this.o.connectError);
       return;
@@ -156,6 +165,30 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
     if (st !== undefined) (this.tried ??= new Set()).add(st);
     this.o.stats.retries++;
     this.start();
+  }
+
+  /**
+   * Sends the request once more after its connection was closed under it (core/retry.ts), preferring
+   * another endpoint; the same one is fine (the closed connection left its pool).
+   */
+  private retryClosedConnection(): void {
+    this.staleRetries++;
+    this.o.stats.retries++;
+    const st = this.current?.state;
+    const others = st === undefined ? this.tried : new Set([...(this.tried ?? []), st]);
+    const up = this.o.pick(others) ?? this.o.pick(this.tried);
+    if (up === undefined) {
+      this.fail('UPSTREAM_RESET');
+      return;
+    }
+    this.attempts--; // not one of maxAttempts: the request is sent again, not elsewhere for a failure
+    if (up.fresh === undefined) {
+      this.dispatchTo(up);
+      return;
+    }
+    const once = up.fresh();
+    this.dispatchTo({ dispatcher: once, state: up.state });
+    void once.close().catch(() => undefined);
   }
 
   private settle(ok: boolean): void {
@@ -242,6 +275,13 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
     }
     if (err instanceof ProxyError) {
       this.fail(err.code);
+      return;
+    }
+    if (!neverSent && !this.downstreamGone && retryOnClosedConnection({
+      method: this.o.method, errorCode: (err as { code?: string }).code, responseStarted: this.status !== 0 || this.discard || this.res.headersSent,
+      replayable: this.o.body === null || Buffer.isBuffer(this.o.body), staleRetries: this.staleRetries,
+    })) {
+      this.retryClosedConnection();
       return;
     }
     if (this.res.headersSent) {

@@ -94,7 +94,16 @@ export class UpstreamPools {
     return this.h1.size + this.h2.size;
   }
 
-  private newPool(ep: Endpoint): Pool {
+  /**
+   * A dispatcher holding one new connection to `ep`, for a request sent again after its pooled
+   * connection was closed under it (the pool's other idle connections may be closing too). Closed by
+   * the caller once the request is dispatched; it then finishes the request and lets go.
+   */
+  oneShot(ep: Endpoint): Pool {
+    return this.newPool(ep, 1);
+  }
+
+  private newPool(ep: Endpoint, connections = MAX_CONNECTIONS_PER_UPSTREAM): Pool {
     const identity = ep.meshed ? ep.identity : undefined;
     const timeoutMs = this.limits.connectTimeoutMs;
     const connect = this.self.isSelf(ep.ip, ep.port)
@@ -106,7 +115,7 @@ export class UpstreamPools {
       : { timeout: timeoutMs, noDelay: true };
     return new Pool(`http://${hostOf(ep.ip)}:${ep.port}`, {
       connect: connect as unknown as NonNullable<UndiciPool.Options['connect']>,
-      connections: MAX_CONNECTIONS_PER_UPSTREAM,
+      connections,
       ...(ep.source === undefined ? {} : { localAddress: ep.source }),
       pipelining: 1,
       keepAliveTimeout: this.limits.upstreamKeepAliveMs,

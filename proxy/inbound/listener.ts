@@ -192,7 +192,10 @@ export class InboundListener extends ListenerBase {
     if (decision.authority !== undefined && isSafeHeaderValue(decision.authority)) setHost(headers, decision.authority);
     if (conn.clientId !== undefined) headers.push(HEADER_CLIENT_ID, conn.clientId);
     if (decision.setHeaders !== undefined) for (const [k, v] of Object.entries(safeHeaders(decision.setHeaders))) headers.push(k, v);
-    if (conn.upstream === undefined || isRetired(conn.upstream)) conn.upstream = { dispatcher: this.deps.pools.http1(conn.app), state: undefined };
+    if (conn.upstream === undefined || isRetired(conn.upstream)) {
+      const app = conn.app;
+      conn.upstream = { dispatcher: this.deps.pools.http1(app), state: undefined, fresh: () => this.deps.pools.oneShot(app) };
+    }
     const up: Upstream = conn.upstream;
     const hasBody = fwd.chunked || fwd.contentLength > 0;
     new Http1Exchange(req, res, {

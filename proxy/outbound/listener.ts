@@ -167,7 +167,10 @@ export class OutboundListener extends ListenerBase {
       }
       pick = (tried) => this.pickHttp1(backend, tried);
     } else {
-      if (conn.upstream === undefined || isRetired(conn.upstream)) conn.upstream = { dispatcher: this.deps.pools.http1(conn.endpoint!), state: undefined };
+      if (conn.upstream === undefined || isRetired(conn.upstream)) {
+        const ep = conn.endpoint!;
+        conn.upstream = { dispatcher: this.deps.pools.http1(ep), state: undefined, fresh: () => this.deps.pools.oneShot(ep) };
+      }
       const up: Upstream = conn.upstream;
       pick = () => up;
       maxAttempts = 1;
@@ -181,7 +184,7 @@ export class OutboundListener extends ListenerBase {
     if (st === undefined) return undefined;
     let up = this.upstreams.get(st);
     // A pool the idle sweep closed is replaced (UpstreamPools.sweep).
-    if (up === undefined || isRetired(up)) this.upstreams.set(st, (up = { dispatcher: this.deps.pools.http1(st.endpoint), state: st }));
+    if (up === undefined || isRetired(up)) this.upstreams.set(st, (up = { dispatcher: this.deps.pools.http1(st.endpoint), state: st, fresh: () => this.deps.pools.oneShot(st.endpoint) }));
     return up;
   }
 

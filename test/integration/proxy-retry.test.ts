@@ -157,3 +157,43 @@ test('drain closes HTTP/2 sessions with GOAWAY after their streams finish', asyn
   await done;
   assert.ok(goaway, 'the client saw GOAWAY');
 });
+
+test('an idempotent request whose keep-alive connection the app closes under it is sent once more; a POST is not', async (t) => {
+  // Every connection serves one request, then closes the socket the moment the next request arrives,
+  // without answering: the race of a server closing an idle connection while a request is on the way.
+  const seen: string[] = [];
+  const perSocket = new WeakMap<object, number>();
+  const app = await listenHttp((req, res) => {
+    const n = (perSocket.get(req.socket) ?? 0) + 1;
+    perSocket.set(req.socket, n);
+    seen.push(`${req.method} ${req.url} #${n}`);
+    if (n > 1) {
+      req.socket.destroy();
+      return;
+    }
+    req.resume();
+    req.on('end', () => res.end(`served ${req.method} ${req.url}`));
+  });
+  const mesh = await meshPair({ appPorts: [app.port] });
+  t.after(async () => {
+    await mesh.close();
+    app.close();
+  });
+  const agent = keepAliveAgent(1);
+  t.after(() => agent.destroy());
+  const statuses: number[] = [];
+  for (const m of ['GET', 'HEAD', 'PUT', 'DELETE', 'GET', 'OPTIONS']) {
+    const r = await get(mesh.client.outboundPort, `/${m.toLowerCase()}`, m === 'PUT' ? { agent, method: m, body: 'small' } : { agent, method: m });
+    statuses.push(r.status);
+  }
+  assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200], `the app saw: ${seen.join(', ')}`);
+  assert.ok(seen.some((s) => s.endsWith('#2')), `some request met a connection the app then closed: ${seen.join(', ')}`);
+  const retriesBefore = mesh.servers[0]!.stats.inbound.retries;
+  assert.ok(retriesBefore > 0, 'the server proxy sent requests again');
+  // A POST may have reached the app: it is never sent twice.
+  const posts: number[] = [];
+  for (let i = 0; i < 3; i++) posts.push((await get(mesh.client.outboundPort, '/post', { agent, method: 'POST', body: 'once' })).status);
+  assert.ok(posts.includes(502), `a POST on a connection closed under it fails (statuses ${posts.join(', ')})`);
+  assert.equal(seen.filter((s) => s.startsWith('POST')).length, 3, `each POST reached the app once: ${seen.join(', ')}`);
+  assert.equal(mesh.servers[0]!.stats.inbound.retries, retriesBefore, 'no POST was sent again');
+});

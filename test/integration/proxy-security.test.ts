@@ -314,7 +314,10 @@ test('case 28: CONTINUATION flood without END_HEADERS -> closed, bounded memory'
 });
 
 test('case 29: PING flood -> closed', async () => {
-  await flood('ping', () => frame(T.PING, 0, 0, Buffer.alloc(8)), 20_000, [0xb]);
+  // Either the proxy's guard (GOAWAY ENHANCE_YOUR_CALM) or nghttp2's own outbound-queue limit closes
+  // the connection first; in the second case, or when the socket is destroyed with PING ACKs still
+  // queued ahead of the GOAWAY, the client reads no GOAWAY. Closed it is, either way (as for SETTINGS).
+  await flood('ping', () => frame(T.PING, 0, 0, Buffer.alloc(8)), 20_000, [0xb, 'none']);
 });
 
 test('case 29: SETTINGS flood -> closed', async () => {
