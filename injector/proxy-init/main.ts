@@ -23,6 +23,16 @@ export class ProxyInitError extends Error {
   readonly code = 'PROXY_INIT_FAILED';
 }
 
+/**
+ * What an iptables failure means for the user: without NET_ADMIN (and NET_RAW) the kernel refuses to
+ * change the nat table, and iptables says only "Permission denied (you must be root)".
+ */
+export function explainFailure(message: string): string {
+  return /permission denied|operation not permitted|you must be root/i.test(message)
+    ? `${message} (proxy-init needs the NET_ADMIN and NET_RAW capabilities to program the pod's nat table; the securityContext \`weft inject\` and the injector render adds them: check that nothing, such as a policy engine or a Pod Security admission level, removed them)`
+    : message;
+}
+
 function restore(tool: string, input: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const p = spawn(tool, ['--noflush', '--wait'], { stdio: ['pipe', 'ignore', 'pipe'] });
@@ -94,7 +104,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     if (!families.includes(6)) process.stdout.write('weft proxy-init: ip6tables is not usable here; IPv6 left alone\n');
     return 0;
   } catch (err) {
-    process.stderr.write(`weft proxy-init: ${(err as Error).message}\n`);
+    process.stderr.write(`weft proxy-init: ${explainFailure((err as Error).message)}\n`);
     return 1;
   }
 }
