@@ -1,7 +1,7 @@
 /**
  * Entry point of every booksapp program: `node dist/examples/booksapp/main.js <app>`. In the examples
- * image (ghcr.io/weft-dev/weft-examples) a container runs it with `args: [booksapp, <app>]`; the node
- * agent's image table maps that to this file (test/cluster/agent/images.ts).
+ * image (ghcr.io/weft-dev/weft-examples) a container runs it with `args: [booksapp, <app>]`; the image's
+ * entry point (examples/bin/examples) maps that to this file.
  *
  * Configuration comes from the environment (config.ts); a bad value exits 2 before any port is bound.
  * SIGTERM and SIGINT stop accepting, let requests in progress finish, and exit 0.

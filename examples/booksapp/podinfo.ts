@@ -14,7 +14,7 @@ import { answerProbe, sendJson, sendText, startServer, type Log, type RunningSer
 
 export interface PodinfoOptions extends PodinfoConfig {
   readonly log: Log;
-  /** Defaults to os.hostname(): the pod name under the node agent and in Kubernetes. */
+  /** Defaults to os.hostname(): the pod name in Kubernetes. */
   readonly hostname?: string;
 }
 

@@ -1,7 +1,7 @@
 /**
  * Entry point of the echo client:
  * `node dist/examples/echo/client.js <url> [--method=M] [-H name:value]... [--count=N] [--timeout=D] [--qps=N]`.
- * The node agent maps `client ...` exec'd in an echo-advanced container to this.
+ * The examples image's `client` command (examples/bin/client) runs this.
  */
 import { parseClientArgs } from './flags.js';
 import { runClient } from './echo-client.js';

@@ -20,7 +20,7 @@ import { canonicalHeaderPairs, echoLines, parseDuration, plainAddress, type Echo
 import type { ServerFlags } from './flags.js';
 
 export interface EchoServerOptions extends ServerFlags {
-  /** Defaults to os.hostname() (the pod name under the node agent). */
+  /** Defaults to os.hostname() (the pod name). */
   hostname?: string;
   log?: (line: string) => void;
 }

@@ -1,6 +1,6 @@
 /**
  * Entry point of the echo server: `node dist/examples/echo/server.js --port=8080 --grpc=7070 ...`.
- * The node agent runs it for the image registry.k8s.io/gateway-api/echo-advanced (flags: flags.ts).
+ * The examples image runs it for `args: [echo, ...]` and, imported as registry.k8s.io/gateway-api/echo-advanced, for flags alone (flags: flags.ts).
  */
 import { parseServerFlags, withDefaultPorts } from './flags.js';
 import { startEchoServer } from './echo-server.js';

@@ -1,13 +1,13 @@
 /**
  * `npm run cluster -- <command>`: up | down | status | logs | exec | build | kubectl.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { loadExecInContainer } from './agentlink.js';
+import { execInPod, podContainers, podLogs } from './podexec.js';
 import { ensureBinaries } from './build.js';
 import { ensureNodeBinaries } from './node-build.js';
 import { AGENT_MAIN, down, status, up } from './cluster.js';
@@ -18,15 +18,16 @@ const USAGE = `usage: npm run cluster -- <command> [args]
 
 commands:
   up                         build binaries if needed (cold: long), start or reuse the cluster,
-                             start the node agent, wait for node Ready, CoreDNS and CRDs
-  down [--keep-data]         stop everything (agent, pods, control plane), remove kube-proxy's
+                             start containerd and the kubelet (the real node) and the
+                             simulated node, wait for both Ready, CoreDNS and CRDs
+  down [--keep-data]         stop everything (pods, kubelet, containerd, control plane), remove kube-proxy's
                              iptables chains, the ${'weft0'} bridge and routes; wipes etcd data
                              unless --keep-data
   status [--json]            show each component's pid and health and the node's state
   logs <component>           print a component's log: ${[...COMPONENTS, 'agent', 'containerd', 'kubelet'].join(', ')}
   logs <ns>/<pod>[/<ctr>]    print a container's log (the only container if <ctr> is omitted)
   exec <ns>/<pod> [-c <ctr>] -- <cmd>...
-                             run a command inside a pod's container (via the node agent)
+                             run a command inside a pod's container (kubectl exec)
   build                      only make sure the binaries are built (${BIN_DIR}, then containerd,
                              runc, the CNI plugins and the pause image beside it), printing the time
   kubectl <args>...          run the cached kubectl with the admin kubeconfig
@@ -45,8 +46,8 @@ async function cmdStatus(json: boolean): Promise<number> {
   for (const c of s.components) {
     console.log(`${c.name.padEnd(24)} ${c.pid === undefined ? 'not running' : `pid ${c.pid}`.padEnd(12)} ${c.pid === undefined ? '' : c.healthy ? 'healthy' : 'UNHEALTHY'}`);
   }
-  console.log(`${'agent'.padEnd(24)} ${s.agent.pid === undefined ? 'not running' : `pid ${s.agent.pid}`}`);
-  console.log(`${'node'.padEnd(24)} ${s.agent.node}`);
+  console.log(`${'sim-node agent'.padEnd(24)} ${s.agent.pid === undefined ? 'not running' : `pid ${s.agent.pid}`}`);
+  console.log(`${'simulated node'.padEnd(24)} ${s.agent.node}`);
   console.log(`${'containerd'.padEnd(24)} ${s.realNode.containerd === undefined ? 'not running' : `pid ${s.realNode.containerd}`}`);
   console.log(`${'kubelet'.padEnd(24)} ${s.realNode.kubelet === undefined ? 'not running' : `pid ${s.realNode.kubelet}`}`);
   console.log(`${'real node'.padEnd(24)} ${s.realNode.node}`);
@@ -80,17 +81,8 @@ async function cmdLogs(args: string[]): Promise<number> {
   } else {
     const [ns, pod, container, extra] = target.split('/');
     if (!ns || !pod || extra !== undefined) throw new UsageError(`bad pod target "${target}": use <ns>/<pod>[/<container>]`);
-    const dir = join(LOG_DIR, 'pods', `${ns}_${pod}`);
-    if (!existsSync(dir)) throw new Error(`no logs for pod ${ns}/${pod} (${dir} does not exist)`);
-    if (container) file = join(dir, `${container}.log`);
-    else {
-      const logs = readdirSync(dir).filter((f) => f.endsWith('.log'));
-      const only = logs[0];
-      if (logs.length !== 1 || !only) {
-        throw new UsageError(`pod ${ns}/${pod} has ${logs.length} container logs (${logs.map((f) => f.slice(0, -4)).join(', ')}); name one: ${ns}/${pod}/<container>`);
-      }
-      file = join(dir, only);
-    }
+    process.stdout.write(await podLogs(ns, pod, container ?? await onlyContainer(ns, pod), tail === undefined ? {} : { tail }));
+    return 0;
   }
   if (!existsSync(file)) throw new Error(`no log file ${file}`);
   process.stdout.write(tailLines(await readFile(file, 'utf8'), tail));
@@ -115,19 +107,20 @@ async function cmdExec(args: string[]): Promise<number> {
   if (!target || targets.length > 1) throw new UsageError('exec needs exactly one <ns>/<pod>');
   const [ns, pod, extra] = target.split('/');
   if (!ns || !pod || extra !== undefined) throw new UsageError(`bad pod "${target}": use <ns>/<pod>`);
-  if (container === undefined) {
-    const dir = join(LOG_DIR, 'pods', `${ns}_${pod}`);
-    const names = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => f.slice(0, -4)) : [];
-    const only = names[0];
-    if (names.length !== 1 || !only) throw new UsageError(`pod ${ns}/${pod}: name the container with -c (found: ${names.join(', ') || 'none'})`);
-    container = only;
-  }
-  const exec = await loadExecInContainer();
+  container ??= await onlyContainer(ns, pod);
   const stdin = process.stdin.isTTY ? undefined : await readStdin();
-  const r = await exec(STATE_DIR, ns, pod, container, argv, stdin === undefined ? {} : { stdin });
+  const r = await execInPod(ns, pod, container, argv, stdin === undefined ? {} : { stdin });
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
   return r.code;
+}
+
+/** The pod's one container; with several, a usage error that lists them. */
+async function onlyContainer(ns: string, pod: string): Promise<string> {
+  const names = await podContainers(ns, pod);
+  const only = names[0];
+  if (names.length !== 1 || !only) throw new UsageError(`pod ${ns}/${pod}: name the container (found: ${names.join(', ') || 'none'})`);
+  return only;
 }
 
 async function readStdin(): Promise<string> {
@@ -159,13 +152,13 @@ export async function main(argv: string[]): Promise<number> {
     case 'up': {
       if (args.length) throw new UsageError(`up takes no arguments (got ${args.join(' ')})`);
       const r = await up();
-      if (r.agent.state !== 'ready') {
-        console.error(`cluster: control plane is up, but the node is not: ${r.agent.state}: ${r.agent.detail}`);
-        if (!existsSync(AGENT_MAIN)) console.error('cluster: pods cannot run until the node agent is built');
+      if (r.realNode.state !== 'ready') {
+        console.error(`cluster: the control plane is up, but the real node is not: ${r.realNode.state}: ${r.realNode.detail}`);
         return 3;
       }
-      if (r.realNode.state !== 'ready') {
-        console.error(`cluster: control plane and agent are up, but the real node is not: ${r.realNode.state}: ${r.realNode.detail}`);
+      if (r.agent.state !== 'ready') {
+        console.error(`cluster: the real node is up, but the simulated node is not: ${r.agent.state}: ${r.agent.detail}`);
+        if (!existsSync(AGENT_MAIN)) console.error('cluster: the simulated-node agent is not built (npm run build)');
         return 3;
       }
       return 0;

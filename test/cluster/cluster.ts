@@ -11,7 +11,6 @@ import { join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
 import { REPO_ROOT } from '../support/paths.js';
-import { cleanupNodeBuilt, loadCleanupNode } from './agentlink.js';
 import { ensureBinaries, type Log } from './build.js';
 import {
   ADMIN_KUBECONFIG,
@@ -32,7 +31,6 @@ import {
   POD_CIDR,
   REAL_NODE_IP,
   REAL_NODE_NAME,
-  REAL_NODE_TAINT,
   REAL_POD_CIDR,
   SERVICE_CIDR,
   SIM_NODE_NAME,
@@ -67,12 +65,11 @@ export interface ClusterInfo {
   clusterDomain: string;
   repoRoot: string;
   nodeBinary: string;
-  /** the kubelet + containerd node; only pods tolerating realNodeTaint run there */
+  /** the kubelet + containerd node every pod runs on */
   realNodeName: string;
   realNodeIP: string;
   realPodCIDR: string;
-  realNodeTaint: { key: string; value: string; effect: string };
-  /** the busybox image imported into containerd for real-node tests */
+  /** the busybox image imported into containerd for tests */
   toolboxImage: string;
 }
 
@@ -88,7 +85,9 @@ export interface UpResult {
   reused: string[];
   started: string[];
   seconds: number;
+  /** the simulated node (pods bound to it never run) */
   agent: AgentState;
+  /** the node every pod runs on: kubelet, containerd, runc, CNI */
   realNode: AgentState;
 }
 
@@ -128,7 +127,6 @@ export function clusterInfo(toolboxImage: string): ClusterInfo {
     realNodeName: REAL_NODE_NAME,
     realNodeIP: REAL_NODE_IP,
     realPodCIDR: REAL_POD_CIDR,
-    realNodeTaint: { ...REAL_NODE_TAINT },
     toolboxImage,
   };
 }
@@ -284,14 +282,14 @@ async function startAgent(info: ClusterInfo, log: Log, timeoutMs: number, reused
     }
     const pid = await startDetached(AGENT, info.nodeBinary, [AGENT_MAIN, CLUSTER_JSON], { cwd: info.repoRoot });
     started.push(AGENT);
-    log(`up: started node agent (pid ${pid}), waiting up to ${Math.round(timeoutMs / 1000)}s for node ${NODE_NAME} to be Ready`);
+    log(`up: started the simulated-node agent (pid ${pid}), waiting up to ${Math.round(timeoutMs / 1000)}s for node ${SIM_NODE_NAME} to be Ready`);
   }
   try {
-    await waitUntil(`node ${NODE_NAME} Ready`, timeoutMs, async () => {
+    await waitUntil(`node ${SIM_NODE_NAME} Ready`, timeoutMs, async () => {
       if ((await runningPid(AGENT)) === undefined) throw new Error(`the agent exited; see ${join(LOG_DIR, 'agent.log')}`);
-      return nodeReady(NODE_NAME);
+      return nodeReady(SIM_NODE_NAME);
     }, 1000);
-    return { state: 'ready', detail: `node ${NODE_NAME} is Ready` };
+    return { state: 'ready', detail: `node ${SIM_NODE_NAME} is Ready` };
   } catch (err) {
     const running = (await runningPid(AGENT)) !== undefined;
     return { state: running ? 'not-ready' : 'not-running', detail: `${(err as Error).message} (log: ${join(LOG_DIR, 'agent.log')})` };
@@ -307,19 +305,11 @@ export interface DownOptions {
 export async function down(opts: DownOptions = {}): Promise<void> {
   const log = opts.log ?? ((l: string) => console.log(l));
   await stopRealNode({ containerd: join(CONTAINERD_DIR, 'bin') }, log);
-  if (await stopNamed(AGENT)) log('down: stopped node agent');
+  if (await stopNamed(AGENT)) log('down: stopped the simulated-node agent');
   for (const [pid, what] of findProcesses([], CLUSTER_JSON)) {
     log(`down: stopping leftover agent process ${pid} (${what})`);
     await killPid(pid);
   }
-  if (cleanupNodeBuilt()) {
-    try {
-      await (await loadCleanupNode())(STATE_DIR);
-      log('down: node agent cleanupNode done');
-    } catch (err) {
-      log(`down: cleanupNode failed: ${(err as Error).message}`);
-    }
-  } else log('down: the node agent (cleanup.js) is not built; pod processes and netns (weft-*) may remain');
 
   for (const n of [...COMPONENTS].reverse()) {
     if (await stopNamed(n, n === 'etcd' ? 20_000 : 10_000)) log(`down: stopped ${n}`);
@@ -376,7 +366,7 @@ export async function status(): Promise<StatusReport> {
   }
   const agentPid = await runningPid(AGENT);
   const apiUp = components.find((c) => c.name === 'kube-apiserver')?.healthy === true;
-  const node = apiUp ? await nodeReady(NODE_NAME).then((r) => (r === true ? `${NODE_NAME} Ready` : r)) : 'unknown (API server down)';
+  const node = apiUp ? await nodeReady(SIM_NODE_NAME).then((r) => (r === true ? `${SIM_NODE_NAME} Ready` : r)) : 'unknown (API server down)';
   const realNodeState = apiUp ? await nodeReady(REAL_NODE_NAME).then((r) => (r === true ? `${REAL_NODE_NAME} Ready` : r)) : 'unknown (API server down)';
   return {
     up: components.every((c) => c.healthy),

@@ -98,15 +98,11 @@ export const POD_CIDR = '10.244.0.0/16';
 export const SIM_POD_CIDR = '10.245.0.0/16';
 export const CLUSTER_CIDR = '10.244.0.0/14';
 
-/**
- * The real node: kubelet + containerd + runc + CNI bridge on weft0. It is tainted so only pods that
- * tolerate REAL_NODE_TAINT land there while the end-to-end tests still run on the stand-in agent.
- */
+/** The real node: kubelet + containerd + runc + CNI bridge on weft0; every pod that runs, runs here. */
 export const REAL_NODE_NAME = 'weft-real';
 export const REAL_NODE_IP = '10.246.0.1';
 export const REAL_NODE_CIDR = `${REAL_NODE_IP}/16`;
 export const REAL_POD_CIDR = '10.246.0.0/16';
-export const REAL_NODE_TAINT = { key: 'weft.dev/real-node', value: 'true', effect: 'NoSchedule' } as const;
 /** Label on the real node, for a nodeSelector. */
 export const REAL_NODE_LABEL = { key: 'weft.dev/node', value: 'real' } as const;
 export const KUBELET_PORT = 10250;

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../support/paths.js';
 import { down, kubectl, up, waitUntil } from './cluster.js';
 import type { ClusterInfo } from './cluster.js';
+import { buildImages } from './images.js';
 
 const BOOKSAPP = join(REPO_ROOT, 'examples', 'booksapp', 'manifests');
 const FAULT = join(BOOKSAPP, 'fault-injection');
@@ -77,8 +78,10 @@ async function deployBooksapp(): Promise<void> {
 async function demoUp(): Promise<number> {
   const started = Date.now();
   say('bringing up the local cluster (the first run builds Kubernetes from the Go module proxy: ~5 min)');
+  say('building the Weft and examples images (rebuilt only when their inputs change)');
+  for (const i of await buildImages((l) => say(l))) say(`image ${i.name} ${(i.bytes / 1e6).toFixed(1)} MB`);
   const result = await up({ log: (l) => say(l) });
-  if (result.agent.state !== 'ready') throw new Error(`the node agent is ${result.agent.state}: ${result.agent.detail}`);
+  if (result.realNode.state !== 'ready') throw new Error(`the real node is ${result.realNode.state}: ${result.realNode.detail}`);
   await installWeft(result.info);
   await deployBooksapp();
   say('letting the traffic generator run for 30 s so the proxies have something to count');

@@ -13,7 +13,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 
 import {
@@ -27,11 +26,11 @@ import {
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 
-import { loadExecInContainer, type ExecOptions, type ExecResult } from './agentlink.js';
 import { kubectl as runKubectl, readClusterInfo, waitUntil, type ClusterInfo } from './cluster.js';
 import { CLUSTER_JSON } from './config.js';
 import { httpGet } from './controlplane.js';
 import type { CmdResult } from './net.js';
+import { execInPod, podLogs, type ExecOptions, type ExecResult } from './podexec.js';
 
 export const FIELD_MANAGER = 'weft-e2e';
 
@@ -54,7 +53,7 @@ export interface Cluster {
   waitFor(what: string, check: () => Promise<true | string>, opts?: WaitOptions): Promise<void>;
   waitPodReady(namespace: string, name: string, opts?: WaitOptions): Promise<V1Pod>;
   waitDeploymentAvailable(namespace: string, name: string, opts?: WaitOptions): Promise<void>;
-  /** A container's log as the node agent writes it ('' when the file does not exist yet). */
+  /** A container's log through the API server ('' while it has none). */
   logs(namespace: string, pod: string, container: string): Promise<string>;
   exec(namespace: string, pod: string, container: string, argv: string[], opts?: ExecOptions): Promise<ExecResult>;
   kubectl(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<CmdResult>;
@@ -196,14 +195,8 @@ export async function useCluster(clusterJson: string = CLUSTER_JSON): Promise<Cl
         opts,
       );
     },
-    async logs(namespace, pod, container) {
-      const file = join(info.logDir, 'pods', `${namespace}_${pod}`, `${container}.log`);
-      return existsSync(file) ? readFile(file, 'utf8') : '';
-    },
-    async exec(namespace, pod, container, argv, opts = {}) {
-      const exec = await loadExecInContainer();
-      return exec(info.stateDir, namespace, pod, container, argv, opts);
-    },
+    logs: (namespace, pod, container) => podLogs(namespace, pod, container),
+    exec: (namespace, pod, container, argv, opts = {}) => execInPod(namespace, pod, container, argv, opts),
     kubectl: (args, opts = {}) => runKubectl(args, opts),
   };
   return cluster;

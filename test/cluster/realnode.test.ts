@@ -3,7 +3,7 @@ import { test } from 'node:test';
 
 import { parse as parseYaml } from 'yaml';
 
-import { CLUSTER_CIDR, POD_CIDR, REAL_NODE_IP, REAL_NODE_TAINT, REAL_POD_CIDR, SIM_POD_CIDR } from './config.js';
+import { CLUSTER_CIDR, POD_CIDR, REAL_NODE_IP, REAL_POD_CIDR, SIM_POD_CIDR } from './config.js';
 import { imageDocuments } from './oci.js';
 import { pkiPaths } from './pki.js';
 import { cniConfig, containerdConfig, kubeletArgs, kubeletConfig, realNodeManifest } from './realnode.js';
@@ -54,19 +54,19 @@ test('CNI config: the bridge plugin on weft0 with the real pod CIDR, no masquera
   assert.deepEqual(bridge?.ipam?.ranges, [[{ subnet: REAL_POD_CIDR, gateway: REAL_NODE_IP }]]);
 });
 
-test('kubelet config: cgroup v1 allowed, cgroupfs, webhook authn/authz, cluster DNS, the taint', () => {
+test('kubelet config: cgroup v1 allowed, cgroupfs, webhook authn/authz, cluster DNS, no taint: every pod runs here', () => {
   const cfg = parseYaml(kubeletConfig(pkiPaths('/pki'))) as Record<string, unknown>;
   assert.equal(cfg['failCgroupV1'], false);
   assert.equal(cfg['cgroupDriver'], 'cgroupfs');
   assert.deepEqual(cfg['authentication'], { anonymous: { enabled: false }, webhook: { enabled: true }, x509: { clientCAFile: '/pki/ca.crt' } });
   assert.deepEqual(cfg['authorization'], { mode: 'Webhook' });
   assert.deepEqual(cfg['clusterDNS'], ['10.96.0.10']);
-  assert.deepEqual(cfg['registerWithTaints'], [{ ...REAL_NODE_TAINT }]);
+  assert.equal(cfg['registerWithTaints'], undefined);
   assert.equal(cfg['tlsCertFile'], '/pki/kubelet-serving.crt');
   assert.ok(kubeletArgs().includes(`--node-ip=${REAL_NODE_IP}`));
-  const node = JSON.parse(realNodeManifest()) as { spec: { podCIDR: string; taints: unknown[] } };
+  const node = JSON.parse(realNodeManifest()) as { spec: { podCIDR: string; taints?: unknown[] } };
   assert.equal(node.spec.podCIDR, REAL_POD_CIDR);
-  assert.deepEqual(node.spec.taints, [{ ...REAL_NODE_TAINT }]);
+  assert.equal(node.spec.taints, undefined);
 });
 
 test('OCI image documents reference the layer by digest and carry the entrypoint', () => {

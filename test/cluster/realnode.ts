@@ -1,8 +1,8 @@
 /**
  * The real node: containerd (overlayfs, cgroupfs, runc, the pinned pause image) and the kubelet
  * (cluster PKI, webhook authentication and authorization, cluster DNS, pods on weft0 through the CNI
- * bridge plugin), registered as REAL_NODE_NAME beside the stand-in agent's node and tainted so only
- * pods that tolerate REAL_NODE_TAINT land on it.
+ * bridge plugin), registered as REAL_NODE_NAME: every pod of the cluster runs here (the simulated node
+ * beside it runs nothing).
  *
  * `startRealNode` is idempotent like the rest of `up`; `stopRealNode` removes every container, shim,
  * mount, network namespace, cgroup and iptables chain they made, from pid files or, after a crash,
@@ -32,7 +32,6 @@ import {
   REAL_NODE_IP,
   REAL_NODE_LABEL,
   REAL_NODE_NAME,
-  REAL_NODE_TAINT,
   REAL_POD_CIDR,
   STATE_DIR,
 } from './config.js';
@@ -159,10 +158,6 @@ export function kubeletConfig(pki: Pki): string {
     `- ${CLUSTER_DNS}`,
     `podLogsDir: ${POD_LOG_DIR}`,
     `volumePluginDir: ${join(KUBELET_ROOT, 'volume-plugins')}`,
-    'registerWithTaints:',
-    `- key: ${REAL_NODE_TAINT.key}`,
-    `  value: "${REAL_NODE_TAINT.value}"`,
-    `  effect: ${REAL_NODE_TAINT.effect}`,
     // A shared test machine: no image garbage collection (imported images have no registry to come
     // back from), eviction only when nearly out of memory or disk.
     'imageGCHighThresholdPercent: 100',
@@ -172,7 +167,7 @@ export function kubeletConfig(pki: Pki): string {
     '  nodefs.available: 1%',
     '  nodefs.inodesFree: 1%',
     '  imagefs.available: 1%',
-    'maxPods: 50',
+    'maxPods: 110',
     'serializeImagePulls: false',
     '',
   ];
@@ -191,13 +186,13 @@ export function kubeletArgs(): string[] {
   ];
 }
 
-/** The Node object made before the kubelet registers, so its pod CIDR, taint and label are there from the start. */
+/** The Node object made before the kubelet registers, so its pod CIDR and label are there from the start. */
 export function realNodeManifest(): string {
   return JSON.stringify({
     apiVersion: 'v1',
     kind: 'Node',
     metadata: { name: REAL_NODE_NAME, labels: { [REAL_NODE_LABEL.key]: REAL_NODE_LABEL.value, 'kubernetes.io/hostname': REAL_NODE_NAME } },
-    spec: { podCIDR: REAL_POD_CIDR, podCIDRs: [REAL_POD_CIDR], taints: [{ ...REAL_NODE_TAINT }] },
+    spec: { podCIDR: REAL_POD_CIDR, podCIDRs: [REAL_POD_CIDR] },
   });
 }
 
@@ -249,7 +244,7 @@ async function readImported(): Promise<Record<string, string>> {
 export interface RealNodeDeps {
   bins: NodeBinaries;
   /** OCI archives built by `npm run images` (test/cluster/images.ts) */
-  images: { name: string; archive: string; inputHash: string }[];
+  images: { name: string; archive: string; inputHash: string; aliases: readonly string[] }[];
   pki: Pki;
   log: Log;
   /** runs kubectl as admin; rejects on failure */
@@ -264,12 +259,16 @@ async function imagePresent(bins: NodeBinaries, name: string): Promise<boolean> 
 }
 
 /** Imports an OCI archive into containerd's k8s.io namespace unless an image of that name is there. */
-export async function importImage(bins: NodeBinaries, name: string, archive: string, log: Log, force = false): Promise<boolean> {
-  if (!force && (await imagePresent(bins, name))) return false;
+export async function importImage(bins: NodeBinaries, name: string, archive: string, log: Log, force = false, aliases: readonly string[] = []): Promise<boolean> {
+  if (!force && (await imagePresent(bins, name)) && (await Promise.all(aliases.map((a) => imagePresent(bins, a)))).every(Boolean)) return false;
   const r = await ctr(bins, ['images', 'import', '--snapshotter', 'overlayfs', archive], 600_000);
   if (r.code !== 0) throw new Error(`ctr images import ${archive} failed (exit ${r.code}): ${r.stderr.trim()}`);
   if (!(await imagePresent(bins, name))) throw new Error(`ctr images import ${archive} did not create ${name}: ${r.stdout.trim()}`);
-  log(`up: imported ${name} into containerd (${CONTAINERD_K8S_NAMESPACE})`);
+  for (const a of aliases) {
+    const t = await ctr(bins, ['images', 'tag', '--force', name, a]);
+    if (t.code !== 0) throw new Error(`ctr images tag ${name} ${a} failed (exit ${t.code}): ${t.stderr.trim()}`);
+  }
+  log(`up: imported ${name}${aliases.length > 0 ? ` (also as ${aliases.join(', ')})` : ''} into containerd (${CONTAINERD_K8S_NAMESPACE})`);
   return true;
 }
 
@@ -308,7 +307,7 @@ export async function startRealNode(deps: RealNodeDeps, started: string[], reuse
   const imported = await readImported();
   for (const img of deps.images) {
     if (imported[img.name] === img.inputHash && (await imagePresent(bins, img.name))) continue;
-    await importImage(bins, img.name, img.archive, log, true);
+    await importImage(bins, img.name, img.archive, log, true, img.aliases);
     imported[img.name] = img.inputHash;
     await writeFile(IMPORTED, `${JSON.stringify(imported, null, 2)}\n`);
   }

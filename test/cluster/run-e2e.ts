@@ -52,8 +52,8 @@ async function main(): Promise<number> {
     // The real node's pods run the images `npm run images` builds (rebuilt only when their inputs change).
     for (const i of await buildImages()) console.log(`e2e: image ${i.name} ${(i.bytes / 1e6).toFixed(1)} MB`);
     const r = await up();
-    if (r.agent.state !== 'ready') console.warn(`e2e: WARNING node agent ${r.agent.state}: ${r.agent.detail}; tests that run pods will fail`);
-    if (r.realNode.state !== 'ready') console.warn(`e2e: WARNING real node ${r.realNode.state}: ${r.realNode.detail}; tests on the real node will fail`);
+    if (r.realNode.state !== 'ready') console.warn(`e2e: WARNING real node ${r.realNode.state}: ${r.realNode.detail}; tests that run pods will fail`);
+    if (r.agent.state !== 'ready') console.warn(`e2e: WARNING simulated node ${r.agent.state}: ${r.agent.detail}; scale tests will fail`);
     code = await runTests(files, extra);
   } catch (err) {
     console.error(`e2e: ${(err as Error).message}`);

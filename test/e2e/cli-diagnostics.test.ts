@@ -50,7 +50,7 @@ after(async () => {
 
 const weft = (args: readonly string[]): Promise<WeftRun> => runWeft(args);
 
-const OBJECTS = `
+const objects = (): string => `
 apiVersion: v1
 kind: Service
 metadata: {name: echo}
@@ -79,7 +79,7 @@ metadata: {name: echo-0, labels: {app: echo}}
 spec:
   terminationGracePeriodSeconds: 1
   containers:
-  - {name: main, image: busybox, command: [sleep, "3600"], ports: [{name: http, containerPort: 8080}]}
+  - {name: main, image: ${cluster.info.toolboxImage}, command: [sleep, "3600"], ports: [{name: http, containerPort: 8080}]}
 ---
 apiVersion: policy.weft.dev/v1alpha1
 kind: Server
@@ -92,7 +92,7 @@ spec:
 
 test('weft diagnostics policy reads what the controller pushes for a Service port and a pod port (--controller-admin)', async (t) => {
   const ns = await cluster.freshNamespace(t);
-  await cluster.apply(ns, OBJECTS);
+  await cluster.apply(ns, objects());
   const admin = ['--controller-admin', `http://127.0.0.1:${controller.adminPort}`];
   let svcOut = '';
   await cluster.waitFor('the route in the pushed outbound policy', async () => {

@@ -35,7 +35,7 @@ spec:
   serviceAccountName: ${app}
   terminationGracePeriodSeconds: 1
   containers:
-  - {name: main, image: busybox, command: [sleep, "3600"], ports: [{name: http, containerPort: ${port}}]}
+  - {name: main, image: ${cluster.info.toolboxImage}, command: [sleep, "3600"], ports: [{name: http, containerPort: ${port}}]}
 `;
   return `
 apiVersion: v1

@@ -10,8 +10,10 @@
  */
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { PROXY_ADMIN_PORT } from '../../core/contract.js';
-import { REPO_MOUNT } from '../cluster/agent/images.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_EXAMPLES_IMAGE, PROXY_ADMIN_PORT } from '../../core/contract.js';
+import { REPO_ROOT } from '../support/paths.js';
 import { useCluster, type Cluster } from '../cluster/fixture.js';
 import { runWeft, type WeftRun } from '../support/weft-cli.js';
 
@@ -25,7 +27,7 @@ const weft = (args: readonly string[]): Promise<WeftRun> => runWeft(args);
 /** Serves <fixture>-t0.prom and -t1.prom in turn, with the fixture's namespace replaced by the test's. */
 const SERVER = [
   "const fs = require('fs'), http = require('http');",
-  `const dir = '${REPO_MOUNT}/cli/testdata/scrapes/';`,
+  "const dir = '/scrapes/';",
   'const [fixture, ns] = process.argv.slice(1);',
   "const bodies = [0, 1].map((i) => fs.readFileSync(dir + fixture + '-t' + i + '.prom', 'utf8').replaceAll('\"booksapp\"', JSON.stringify(ns)));",
   'let n = 0;',
@@ -47,15 +49,25 @@ spec:
       terminationGracePeriodSeconds: 1
       containers:
       - name: weft-proxy
-        image: node
+        image: ${DEFAULT_EXAMPLES_IMAGE}
         command: [node, -e, ${JSON.stringify(SERVER)}, ${name}, ${ns}]
         ports: [{name: weft-admin, containerPort: ${PROXY_ADMIN_PORT}}]
         readinessProbe: {tcpSocket: {port: ${PROXY_ADMIN_PORT}}, periodSeconds: 1}
+        volumeMounts: [{name: scrapes, mountPath: /scrapes, readOnly: true}]
+      volumes: [{name: scrapes, configMap: {name: scrapes}}]
 `;
+}
+
+/** The fixture scrapes (cli/testdata/scrapes) as a ConfigMap the pods mount at /scrapes. */
+function scrapesConfigMap(): string {
+  const dir = join(REPO_ROOT, 'cli', 'testdata', 'scrapes');
+  const data = Object.fromEntries(readdirSync(dir).filter((f) => f.endsWith('.prom')).map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
+  return JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'scrapes' }, data });
 }
 
 test('weft routes, authz and stat scrape the pods through the API server and print the fixture figures', async (t) => {
   const ns = await cluster.freshNamespace(t);
+  await cluster.apply(ns, scrapesConfigMap());
   await cluster.apply(ns, `${deployment('authors', ns)}---${deployment('books', ns)}---
 apiVersion: v1
 kind: Service

@@ -106,7 +106,7 @@ test('the booksapp with the fault-injection route comes up meshed, and Prometheu
   }, { timeoutMs: 90_000, intervalMs: 1000 });
   const targets = (await running.targets()).filter((t) => t.labels['namespace'] === ns);
   for (const t of targets) {
-    assert.match(t.scrapeUrl, /^http:\/\/10\.24[45]\.\d+\.\d+:7191\/metrics$/, 'the proxy admin port on the pod IP');
+    assert.match(t.scrapeUrl, /^http:\/\/10\.246\.\d+\.\d+:7191\/metrics$/, 'the proxy admin port on the pod IP');
     assert.equal(t.labels['job'], 'weft-proxy');
   }
   const proxies = await running.query(`count by (pod) (weft_outbound_requests_total{namespace="${ns}"}) or count by (pod) (process_start_time_seconds{namespace="${ns}"})`);

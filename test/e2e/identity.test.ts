@@ -119,7 +119,7 @@ spec:
       - serviceAccountToken: {path: other, audience: api.example.com, expirationSeconds: 3600}
   containers:
   - name: main
-    image: busybox
+    image: ${cluster.info.toolboxImage}
     command: [sleep, "3600"]
     volumeMounts: [{name: tokens, mountPath: ${TOKEN_DIR}, readOnly: true}]
 `);

@@ -16,6 +16,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { useCluster } from '../cluster/fixture.js';
 import type { Cluster } from '../cluster/fixture.js';
 import { runWeft, type WeftRun } from '../support/weft-cli.js';
+import { DEFAULT_EXAMPLES_IMAGE } from '../../core/contract.js';
 
 let cluster: Cluster;
 let installed = false;
@@ -124,7 +125,7 @@ spec:
     spec:
       containers:
         - name: app
-          image: node
+          image: ${DEFAULT_EXAMPLES_IMAGE}
           ports: [{containerPort: 8080}]
           command: [node, -e, "fetch('http://127.0.0.1:7191/ready').then((r) => console.log('proxy /ready at app start: ' + r.status), (e) => console.log('proxy /ready at app start: ' + e.message)).finally(() => setInterval(() => {}, 1e9))"]
 `);
@@ -286,7 +287,7 @@ kind: Pod
 metadata: {name: plain, labels: {app: plain}}
 spec:
   containers:
-    - {name: app, image: busybox, args: [sleep, infinity]}
+    - {name: app, image: ${cluster.info.toolboxImage}, command: [sleep, infinity]}
 `);
   const pod = await cluster.waitPodReady(ns, 'plain');
   assert.deepEqual(pod.spec?.initContainers ?? [], []);
@@ -303,7 +304,7 @@ kind: Pod
 metadata: {name: offline, namespace: ${ns}}
 spec:
   containers:
-    - {name: app, image: busybox, args: [sleep, infinity]}
+    - {name: app, image: ${cluster.info.toolboxImage}, command: [sleep, infinity]}
 `);
   assert.equal(injected.code, 0, injected.stderr);
   assert.match(injected.stderr, /pod\/offline: injected/);
@@ -346,7 +347,7 @@ kind: Pod
 metadata: {name: missed}
 spec:
   containers:
-    - {name: app, image: busybox, args: [sleep, infinity]}
+    - {name: app, image: ${cluster.info.toolboxImage}, command: [sleep, infinity]}
 `);
   const pod = await cluster.core.readNamespacedPod({ namespace: ns, name: 'missed' });
   assert.deepEqual(pod.spec?.initContainers ?? [], [], 'failurePolicy Ignore let the pod through without the proxy');

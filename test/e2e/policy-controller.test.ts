@@ -95,7 +95,7 @@ spec:
   serviceAccountName: ${sa}
   terminationGracePeriodSeconds: 1
   containers:
-  - {name: main, image: busybox, command: [sleep, "3600"]}
+  - {name: main, image: ${cluster.info.toolboxImage}, command: [sleep, "3600"]}
 `);
 }
 
@@ -248,7 +248,7 @@ spec:
   terminationGracePeriodSeconds: 1
   containers:
   - name: main
-    image: busybox
+    image: ${cluster.info.toolboxImage}
     command: [sh, -c, "touch /tmp/ready; sleep 3600"]
     ports: [{containerPort: 8080, name: http}]
     readinessProbe: {exec: {command: [cat, /tmp/ready]}, periodSeconds: 1, failureThreshold: 1}

@@ -1,8 +1,8 @@
 /**
  * The real node (kubelet v1.36.3, containerd, runc, CNI bridge): what the stand-in agent cannot show.
- * Pods here tolerate the real node's taint and select it by label; they run the Weft image that
- * `npm run images` builds (`npm run test:e2e` builds it; `up` imports it into containerd). Logs, exec
- * and port-forward go through the API server to the kubelet, never through the fixture's agent helpers.
+ * Every pod of the cluster runs here; these select it by label all the same. They run the Weft image
+ * that `npm run images` builds (`npm run test:e2e` builds it; `up` imports it into containerd). Logs,
+ * exec and port-forward go through the API server to the kubelet.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -17,10 +17,7 @@ const cluster = await useCluster();
 const { info } = cluster;
 
 function placement(): Record<string, unknown> {
-  return {
-    nodeSelector: { 'weft.dev/node': 'real' },
-    tolerations: [{ key: info.realNodeTaint.key, operator: 'Equal', value: info.realNodeTaint.value, effect: info.realNodeTaint.effect }],
-  };
+  return { nodeSelector: { 'weft.dev/node': 'real' } };
 }
 
 /** The securityContext `weft install` and the injector give non-root containers. */
@@ -40,17 +37,17 @@ async function kubectlOk(args: string[], timeoutMs = 60_000): Promise<string> {
   return r.stdout;
 }
 
-test('the real node is registered, Ready, tainted and runs the pinned kubelet on containerd', async () => {
+test('the real node is registered, Ready, untainted and runs the pinned kubelet on containerd; the stand-in node is gone', async () => {
   const node = await cluster.core.readNode({ name: info.realNodeName });
   assert.equal(node.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
   assert.equal(node.status?.nodeInfo?.kubeletVersion, 'v1.36.3');
   // containerd reports its version without the tag's "v".
   assert.equal(node.status?.nodeInfo?.containerRuntimeVersion, 'containerd://2.3.7');
   assert.deepEqual(node.spec?.podCIDRs, [info.realPodCIDR]);
-  assert.ok(
-    node.spec?.taints?.some((t) => t.key === info.realNodeTaint.key && t.value === info.realNodeTaint.value && t.effect === info.realNodeTaint.effect),
-    `taints: ${JSON.stringify(node.spec?.taints)}`,
-  );
+  assert.deepEqual(node.spec?.taints ?? [], [], 'pods need no toleration to run on the real node');
+  // Besides it only the simulated node, which runs nothing and takes only pods that tolerate its taint.
+  const nodes = (await cluster.core.listNode()).items.map((n) => n.metadata?.name).sort();
+  assert.deepEqual(nodes, [info.realNodeName, info.simNodeName].sort());
   assert.deepEqual(node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address, info.realNodeIP);
 });
 
@@ -58,30 +55,6 @@ test('the Weft image from `npm run images` is on the real node', async () => {
   const node = await cluster.core.readNode({ name: info.realNodeName });
   const names = (node.status?.images ?? []).flatMap((i) => i.names ?? []);
   assert.ok(names.includes(DEFAULT_IMAGE), `${DEFAULT_IMAGE} is not in containerd (run \`npm run images\`, then \`npm run cluster -- up\`); node images: ${names.join(', ')}`);
-});
-
-test('a pod without the toleration is not scheduled onto the real node', async (t) => {
-  const ns = await cluster.freshNamespace(t);
-  await cluster.apply(
-    ns,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'untolerated' },
-      spec: { nodeSelector: { 'weft.dev/node': 'real' }, containers: [{ name: 'c', image: info.toolboxImage, imagePullPolicy: 'Never', command: ['sleep', '60'] }] },
-    }),
-  );
-  await cluster.waitFor('the scheduler to refuse the pod', async () => {
-    const pod = await cluster.core.readNamespacedPod({ name: 'untolerated', namespace: ns });
-    const cond = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
-    if (pod.spec?.nodeName) return `scheduled onto ${pod.spec.nodeName}`;
-    // Only weft-real carries the label; the scheduler names the taint as the reason it does not fit.
-    return cond?.status === 'False' && cond.reason === 'Unschedulable' && /had untolerated taint/.test(cond.message ?? '')
-      ? true
-      : `PodScheduled=${cond?.status ?? 'missing'} ${cond?.message ?? ''}`;
-  });
-  const labelled = await cluster.core.listNode({ labelSelector: 'weft.dev/node=real' });
-  assert.deepEqual(labelled.items.map((n) => n.metadata?.name), [info.realNodeName]);
 });
 
 test('the kubelet enforces the restricted securityContext on the Weft image; logs, exec and port-forward work through the API server', async (t) => {
@@ -231,3 +204,41 @@ async function portForwardGet(ns: string, pod: string, port: number): Promise<st
     child.kill('SIGTERM');
   }
 }
+
+test('kubectl attach reaches a running container\'s stdin and stdout through the API server', async (t) => {
+  const ns = await cluster.freshNamespace(t);
+  await cluster.apply(
+    ns,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'attached' },
+      spec: {
+        ...placement(),
+        automountServiceAccountToken: false,
+        terminationGracePeriodSeconds: 1,
+        containers: [{
+          name: 'echo', image: info.toolboxImage, stdin: true,
+          command: ['sh', '-c', 'echo started; while read line; do echo "got $line"; done'],
+        }],
+      },
+    }),
+  );
+  await cluster.waitPodReady(ns, 'attached', { timeoutMs: 90_000 });
+  // A line written to kubectl's stdin reaches the container; its reply comes back on kubectl's stdout.
+  const child = spawn(join(info.binDir, 'kubectl'), [`--kubeconfig=${info.kubeconfig}`, 'attach', '-i', '-n', ns, 'attached', '-c', 'echo'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+  try {
+    await cluster.waitFor('the reply through kubectl attach', async () => {
+      if (child.exitCode !== null) throw new Error(`kubectl attach exited ${child.exitCode}: ${out} ${err}`);
+      child.stdin.write('through the kubelet\n');
+      return /^got through the kubelet$/m.test(out) ? true : `stdout so far: ${JSON.stringify(out)}`;
+    }, { timeoutMs: 20_000, intervalMs: 1000 });
+  } finally {
+    child.stdin.end();
+    child.kill();
+  }
+});

@@ -129,8 +129,8 @@ spec:
       serviceAccountName: client
       containers:
         - name: load
-          image: node
-          command: [node, /opt/weft/dist/test/support/load-loop.js]
+          image: ${DEFAULT_EXAMPLES_IMAGE}
+          args: [load-loop]
           env:
             - {name: TARGET_URL, value: "http://server.${ns}.svc.cluster.local/"}
             - {name: RATE, value: "${PLAN.rate}"}
@@ -302,7 +302,7 @@ test('open-loop load between meshed pods sees zero failed requests through certi
       await sleep(Math.max(0, t0 + (i * 1000) / ROUTE_UPDATES_PER_S - Date.now()));
       const p = applyRoute(route(ns, i)).then(() => { done++; }, (e: unknown) => { errors.push((e as Error).message.split('\n')[0] ?? ''); }).finally(() => inFlight.delete(p));
       inFlight.add(p);
-      if (inFlight.size >= 8) await Promise.race(inFlight);
+      if (inFlight.size >= 16) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
     const secs = (Date.now() - t0) / 1000;

@@ -1,6 +1,6 @@
 /**
- * An open-loop load generator that runs inside a meshed client pod (the node agent mounts the clone at
- * /opt/weft, so a container runs `node /opt/weft/dist/test/support/load-loop.js`).
+ * An open-loop load generator that runs inside a meshed client pod (the examples image runs it as
+ * `args: [load-loop]`, examples/Dockerfile).
  *
  * It starts one GET to TARGET_URL every 1000/RATE ms whatever happened to the previous ones (open loop:
  * a slow answer never slows the sending), and counts every request: started, ok (2xx), failed (any

@@ -9,7 +9,7 @@
  *   kubernetes_sd_configs[*].namespaces        the test's namespaces only, when given
  *   scrape_interval                            short (default 2s), so a window of seconds holds samples
  *
- * Pods' IPs (10.244.x.x) are routed to the host over the bridge weft0, so the targets the shipped
+ * Pods' IPs (10.246.x.x, the real node's pod CIDR) are routed to the host over the bridge weft0, so the targets the shipped
  * relabelling makes (pod IP:7191) are reachable as they are.
  *
  *   const prom = await startPrometheus({ kubeconfig, namespaces: [ns] });

@@ -1,60 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseClusterInfo } from './cluster-info.js';
-import { splitRule } from './cleanup.js';
 import { retryDelayMs } from './kube.js';
 import { parseArgs } from './main.js';
-import { forwardRules, hostsFile, podNetnsName, podVethName, resolvConf } from './network.js';
 import { microTime, nodeStatus } from './node.js';
-import { enterArgv, holderArgv, holderScript } from './proc.js';
 import { simPodIsCurrent } from './sim.js';
-
-test('pod resolv.conf points at the cluster DNS with the namespace search path and ndots 5', () => {
-  assert.equal(resolvConf({ namespace: 'shop', clusterDNS: '10.96.0.10', clusterDomain: 'cluster.local' }),
-    'nameserver 10.96.0.10\nsearch shop.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n');
-  assert.match(hostsFile('web-0', '10.244.1.4'), /^10\.244\.1\.4\tweb-0$/m);
-});
-
-test('netns and veth names fit the 15-character interface limit and share the uid prefix', () => {
-  const uid = '0f9a4c2e-1b2c-4d5e-8f90-123456789abc';
-  assert.equal(podNetnsName(uid), 'weft-0f9a4c2e');
-  assert.equal(podVethName(uid), 'wv0f9a4c2e');
-  assert.ok(podVethName(uid).length <= 15);
-});
-
-test('the FORWARD rules drop traffic leaving or entering the bridge from other interfaces', () => {
-  const [out, into] = forwardRules('weft0');
-  assert.deepEqual(out?.slice(0, 4), ['-i', 'weft0', '!', '-o']);
-  assert.deepEqual(into?.slice(0, 4), ['!', '-i', 'weft0', '-o']);
-  assert.equal(out?.at(-1), 'DROP');
-});
-
-test('holder script bind-mounts the clone read-only, the volumes, sets the hostname and sleeps', () => {
-  const s = holderScript({ netnsPath: '/var/run/netns/weft-x', hostname: 'web-0', repoRoot: '/root/repo', nodeBinary: '/usr/bin/node',
-    mounts: [{ source: "/v/it's", target: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true, file: false }] });
-  assert.match(s, /mount --bind -o ro '\/root\/repo' '\/opt\/weft'/);
-  assert.match(s, /mount --bind -o ro '\/v\/it'\\''s' '\/var\/run\/secrets\/kubernetes.io\/serviceaccount'/);
-  assert.match(s, /hostname 'web-0'\necho ready\nexec sleep infinity$/);
-  const argv = holderArgv({ netnsPath: '/var/run/netns/weft-x', hostname: 'web-0', repoRoot: '/r', nodeBinary: '/n', mounts: [] });
-  assert.deepEqual(argv.slice(0, 4), ['nsenter', '--net=/var/run/netns/weft-x', '--', 'unshare']);
-  assert.ok(argv.includes('--uts'));
-  const hostNet = holderArgv({ netnsPath: undefined, hostname: undefined, repoRoot: '/r', nodeBinary: '/n', mounts: [] });
-  assert.equal(hostNet[0], 'unshare');
-  assert.ok(!hostNet.includes('--uts'));
-});
-
-test('processes enter the holder and drop to the container UID/GID, with added capabilities for non-root', () => {
-  assert.deepEqual(enterArgv(42, '/opt/weft', { uid: 0, gid: 0, groups: [], addCaps: [] }, ['id']),
-    ['nsenter', '-t', '42', '--net', '--uts', '--mount', '--wd=/opt/weft', '--', 'id']);
-  assert.deepEqual(enterArgv(42, '/', { uid: 7102, gid: 7102, groups: [], addCaps: ['net_admin'] }, ['id']).slice(8),
-    ['setpriv', '--reuid=7102', '--regid=7102', '--clear-groups', '--inh-caps=+net_admin', '--ambient-caps=+net_admin', '--', 'id']);
-  assert.deepEqual(enterArgv(42, '/', { uid: 1000, gid: 0, groups: [2000], addCaps: [] }, ['id']).slice(8, 12), ['setpriv', '--reuid=1000', '--regid=0', '--groups']);
-});
-
-test('iptables -S rules split back into argv for deletion, quotes included', () => {
-  assert.deepEqual(splitRule('FORWARD -i weft0 ! -o weft0 -m comment --comment "weft node agent" -j DROP'),
-    ['FORWARD', '-i', 'weft0', '!', '-o', 'weft0', '-m', 'comment', '--comment', 'weft node agent', '-j', 'DROP']);
-});
 
 test('cluster.json must carry every field; all missing ones are reported at once', () => {
   assert.throws(() => parseClusterInfo({ version: 'v1' }, 'c.json'), /stateDir, logDir/);
@@ -63,13 +13,12 @@ test('cluster.json must carry every field; all missing ones are reported at once
   assert.equal(parseClusterInfo({ ...full, extra: 1 }, 'c.json').nodeName, 'x');
 });
 
-test('agent flags: backoff base, simulation concurrency, errors together', () => {
-  const ok = parseArgs(['/s/cluster.json', '--backoff-base-ms=500', '--sim-concurrency=4']);
+test('agent flags: simulation concurrency, errors together', () => {
+  const ok = parseArgs(['/s/cluster.json', '--sim-concurrency=4']);
   assert.deepEqual(ok.errors, []);
-  assert.equal(ok.options.backoffBaseMs, 500);
   assert.equal(ok.options.simConcurrency, 4);
-  const bad = parseArgs(['--backoff-base-ms=0', '--what']);
-  assert.equal(bad.errors.length, 3);
+  const bad = parseArgs(['--sim-concurrency=0', '--what']);
+  assert.deepEqual(bad.errors, ['--sim-concurrency needs a positive integer', 'unknown flag --what', 'usage: main.js <cluster.json> [--sim-concurrency=N]']);
 });
 
 test('lease times carry six fraction digits; node status is Ready with the internal IP', () => {

@@ -1,7 +1,7 @@
 /**
- * Entry of the node agent: `node dist/test/cluster/agent/main.js <stateDir>/cluster.json
- * [--backoff-base-ms=N] [--sim-concurrency=N] [--no-sim]`. Started detached by the control plane's
- * `up`; logs JSON lines on stdout; on SIGTERM/SIGINT it stops its pods' processes and exits.
+ * Entry of the simulated-node agent: `node dist/test/cluster/agent/main.js <stateDir>/cluster.json
+ * [--sim-concurrency=N]`. Started detached by the cluster's `up`; logs JSON lines on stdout; stops on
+ * SIGTERM/SIGINT.
  */
 import { DEFAULT_AGENT_OPTIONS, jsonLogger, startAgent } from './agent.js';
 import type { AgentOptions } from './agent.js';
@@ -10,7 +10,7 @@ import { readClusterInfo } from './cluster-info.js';
 export function parseArgs(argv: readonly string[]): { clusterJson: string; options: AgentOptions; errors: string[] } {
   const errors: string[] = [];
   let clusterJson = '';
-  const options = { ...DEFAULT_AGENT_OPTIONS };
+  const options: { -readonly [K in keyof AgentOptions]: AgentOptions[K] } = { ...DEFAULT_AGENT_OPTIONS };
   for (const a of argv) {
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
     if (m === null) {
@@ -20,22 +20,15 @@ export function parseArgs(argv: readonly string[]): { clusterJson: string; optio
     }
     const num = Number(m[2]);
     switch (m[1]) {
-      case 'backoff-base-ms':
-        if (!Number.isInteger(num) || num <= 0) errors.push('--backoff-base-ms needs a positive integer');
-        else options.backoffBaseMs = num;
-        break;
       case 'sim-concurrency':
         if (!Number.isInteger(num) || num <= 0) errors.push('--sim-concurrency needs a positive integer');
         else options.simConcurrency = num;
-        break;
-      case 'no-sim':
-        options.simulate = false;
         break;
       default:
         errors.push(`unknown flag --${m[1] ?? ''}`);
     }
   }
-  if (clusterJson === '') errors.push('usage: main.js <cluster.json> [--backoff-base-ms=N] [--sim-concurrency=N] [--no-sim]');
+  if (clusterJson === '') errors.push('usage: main.js <cluster.json> [--sim-concurrency=N]');
   return { clusterJson, options, errors };
 }
 
