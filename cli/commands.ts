@@ -7,8 +7,11 @@
 import { VERBS } from './verbs.js';
 
 export interface CommandModule {
-  /** Runs the command with the arguments after the verb; resolves to the exit code. */
-  run(argv: readonly string[]): Promise<number>;
+  /**
+   * Runs the command with the arguments after the verb; resolves to the exit code. The components write
+   * their help and usage errors to `io` (the process's stdout and stderr when absent).
+   */
+  run(argv: readonly string[], io?: { out(text: string): void; err(text: string): void }): Promise<number>;
 }
 
 export interface CommandSpec {

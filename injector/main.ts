@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { NamespaceLookup } from './admission.js';
-import { loadInjectorConfig, readTrustAnchors, USAGE } from './config.js';
+import { loadInjectorConfig, readTrustAnchors } from './config.js';
 import type { InjectorConfig } from './config.js';
 import { createAdminServer, createWebhookServer, listen, readTlsDir } from './server.js';
 
@@ -85,15 +85,16 @@ export async function startInjector(config: InjectorConfig, deps: { lookupNamesp
   };
 }
 
-export async function run(argv: readonly string[]): Promise<number> {
+/** Where help (out) and usage errors (err) go: the process's stdout and stderr unless a caller says. */
+interface Io { out(text: string): void; err(text: string): void }
+const processIo: Io = { out: (t) => { process.stdout.write(t); }, err: (t) => { process.stderr.write(t); } };
+
+export async function run(argv: readonly string[], io: Io = processIo): Promise<number> {
   const parsed = loadInjectorConfig(argv);
   if (!parsed.ok) {
-    if (parsed.help) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
-    process.stderr.write(`weft injector: invalid configuration:\n  ${parsed.errors.join('\n  ')}\n\n${USAGE}`);
-    return 2;
+    if (parsed.help) io.out(parsed.text);
+    else io.err(parsed.text);
+    return parsed.help ? 0 : 2;
   }
   let injector: RunningInjector;
   try {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig, parseDuration } from './config.js';
+import { parseConfig } from './config.js';
 
 test('defaults: weft-system, cluster.local, 24 h leaves, the issuer Secret, ports 8090 and 9990', () => {
   const r = parseConfig([], {});
@@ -55,7 +55,7 @@ test('the issuer directory replaces the Secret', () => {
 test('a flag without its value is an error, not the next flag', () => {
   const r = parseConfig(['--namespace', '--grpc-port', '1'], {});
   assert.ok(!r.ok);
-  assert.match(r.errors[0] ?? '', /--namespace needs a value/);
+  assert.deepEqual(r.errors, ["option '--namespace <ns>' argument missing"]);
 });
 
 test('--help asks for usage', () => {
@@ -63,9 +63,21 @@ test('--help asks for usage', () => {
   assert.ok(!r.ok && r.help);
 });
 
-test('durations combine units and reject anything else', () => {
-  assert.equal(parseDuration('1h30m'), 5_400_000);
-  assert.equal(parseDuration('1500ms'), 1500);
-  assert.equal(parseDuration('3s'), 3000);
-  for (const bad of ['', '10', '1d', '5 s', 's', '1h-']) assert.equal(parseDuration(bad), undefined, bad);
+test('--cert-lifetime and WEFT_CERT_LIFETIME take the CLI\'s one duration grammar (core/duration.ts)', () => {
+  for (const [text, ms] of [['1h30m', 5_400_000], ['1500ms', 1500], ['90s', 90_000], ['1.5h', 5_400_000]] as const) {
+    const r = parseConfig(['--cert-lifetime', text], {});
+    assert.ok(r.ok, text);
+    assert.equal(r.config.certLifetimeMs, ms, text);
+  }
+  const bare = parseConfig(['--cert-lifetime', '90'], {});
+  assert.ok(!bare.ok);
+  assert.deepEqual(bare.errors, ['--cert-lifetime: "90" is not a duration: a number needs a unit (ms, s, m or h), e.g. 90s']);
+  assert.equal(bare.text, 'weft controller: --cert-lifetime: "90" is not a duration: a number needs a unit (ms, s, m or h), e.g. 90s\n' +
+    "Run 'weft controller --help' for usage.\n");
+  const env = parseConfig([], { WEFT_CERT_LIFETIME: '1d' });
+  assert.ok(!env.ok);
+  assert.match(env.errors[0] ?? '', /^WEFT_CERT_LIFETIME: "1d" is not a duration: unexpected "1d"/);
+  const short = parseConfig(['--cert-lifetime=500ms'], {});
+  assert.ok(!short.ok);
+  assert.deepEqual(short.errors, ['--cert-lifetime: "500ms" is not between 1s and 8784h']);
 });

@@ -18,7 +18,7 @@ import type { CaCredential } from '../identity/ca.js';
 import { controllerSpiffeId } from '../identity/spiffe.js';
 import { createAdminServer, listen } from './admin.js';
 import type { ControllerConfig } from './config.js';
-import { loadConfig, USAGE } from './config.js';
+import { loadConfig } from './config.js';
 import { describeIssuerSource, loadIssuer } from './grpc/identity/issuer-source.js';
 import { KubeTokenReviewer, loadKubeConfig } from './grpc/identity/kube.js';
 import { ConcurrencyLimiter } from './grpc/identity/limiter.js';
@@ -161,15 +161,16 @@ export async function startController(config: ControllerConfig, deps: Controller
   }
 }
 
-export async function run(argv: readonly string[]): Promise<number> {
+/** Where help (out) and usage errors (err) go: the process's stdout and stderr unless a caller says. */
+interface Io { out(text: string): void; err(text: string): void }
+const processIo: Io = { out: (t) => { process.stdout.write(t); }, err: (t) => { process.stderr.write(t); } };
+
+export async function run(argv: readonly string[], io: Io = processIo): Promise<number> {
   const parsed = loadConfig(argv);
   if (!parsed.ok) {
-    if (parsed.help) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
-    process.stderr.write(`weft controller: invalid configuration:\n${parsed.errors.map((e) => `  - ${e}\n`).join('')}\n${USAGE}`);
-    return 2;
+    if (parsed.help) io.out(parsed.text);
+    else io.err(parsed.text);
+    return parsed.help ? 0 : 2;
   }
   const log = pino({ level: parsed.config.logLevel, base: { component: 'controller' } });
   let controller: RunningController;

@@ -6,7 +6,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { parseProxyInitArgs, USAGE } from './config.js';
+import { parseProxyInitArgs } from './config.js';
 import type { ProxyInitConfig } from './config.js';
 import { INBOUND_CHAIN, jumps, OUTBOUND_CHAIN, restoreInput } from './rules.js';
 import type { Family } from './rules.js';
@@ -68,15 +68,16 @@ async function ipv6Usable(): Promise<boolean> {
   return succeeds(TOOLS[6].iptables, ['-w', '-t', 'nat', '-S', 'OUTPUT']);
 }
 
-export async function run(argv: readonly string[]): Promise<number> {
+/** Where help (out) and usage errors (err) go: the process's stdout and stderr unless a caller says. */
+interface Io { out(text: string): void; err(text: string): void }
+const processIo: Io = { out: (t) => { process.stdout.write(t); }, err: (t) => { process.stderr.write(t); } };
+
+export async function run(argv: readonly string[], io: Io = processIo): Promise<number> {
   const parsed = parseProxyInitArgs(argv);
   if (!parsed.ok) {
-    if (parsed.help) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
-    process.stderr.write(`weft proxy-init: ${parsed.errors.join('\n  ')}\n\n${USAGE}`);
-    return 2;
+    if (parsed.help) io.out(parsed.text);
+    else io.err(parsed.text);
+    return parsed.help ? 0 : 2;
   }
   const config = parsed.config;
   const families: Family[] = [4];
