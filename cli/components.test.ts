@@ -1,18 +1,19 @@
 /**
- * The in-cluster executables behave like the user verbs: `weft <component> --help` explains every flag
- * with its environment variable and default, an unknown flag is one usage error naming it (with
- * commander's suggestion when one is close) and exit code 2, and a bad value names the flag and what
- * it expects. Run through the dispatcher, in process; nothing is started.
+ * The in-cluster executables behave like the user verbs, being parsed by commander too: `weft
+ * <component> --help` explains every flag with its environment variable and default, an unknown flag
+ * is one usage error naming it (with commander's suggestion when one is close) and exit code 2, and a
+ * bad value names the flag and what it expects. Run through the dispatcher, in process; nothing is
+ * started.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PROXY_ENV } from '../core/contract.js';
-import { flagTerm } from '../core/flags.js';
 import type { ExecutableSpec } from '../core/flags.js';
 import { INJECTOR_FLAGS } from '../injector/config.js';
 import { PROXY_INIT_FLAGS } from '../injector/proxy-init/config.js';
 import { CONTROLLER_FLAGS } from '../policy-controller/config.js';
 import { PROXY_SETTINGS } from '../proxy/config.js';
+import { componentCommand, flagTerm, parseComponentFlags } from './components.js';
 import { dispatch } from './dispatch.js';
 
 const COMPONENTS: readonly (readonly [string, ExecutableSpec])[] = [
@@ -100,4 +101,68 @@ test('every problem is reported at once, one per line', async () => {
     "Run 'weft controller --help' for usage.",
     '',
   ].join('\n'));
+});
+
+test('a flag missing its value, extra words, a value given to a switch: commander\'s usage errors', async () => {
+  const cases: readonly (readonly [string[], string])[] = [
+    [['controller', '--grpc-port'], "weft controller: option '--grpc-port <port>' argument missing\n"],
+    [['proxy-init', 'extra', 'words'], 'weft proxy-init: too many arguments. Expected 0 arguments but got 2: extra, words.\n'],
+    [['proxy-init', '--dry-run=yes'], "weft proxy-init: unknown option '--dry-run=yes'\n"],
+  ];
+  for (const [argv, text] of cases) {
+    const r = await run(argv);
+    assert.equal(r.code, 2, argv.join(' '));
+    assert.ok(r.err.startsWith(text), `${argv.join(' ')}: ${r.err}`);
+    assert.ok(r.err.endsWith(`Run 'weft ${argv[0]} --help' for usage.\n`), r.err);
+  }
+});
+
+test('flags reach the config module by name: --name value, --name=value, switches; the last repeat wins', () => {
+  const parsed = parseComponentFlags(PROXY_INIT_FLAGS, ['--inbound-port', '1', '--outbound-port=2', '--dry-run', '--inbound-port', '3']);
+  assert.ok(!parsed.help);
+  assert.deepEqual(parsed.problems, []);
+  assert.deepEqual(Object.fromEntries(parsed.values), { 'inbound-port': '3', 'outbound-port': '2', 'dry-run': true });
+  const unknown = parseComponentFlags(PROXY_INIT_FLAGS, ['--nope', '--ipv6', 'maybe']);
+  assert.ok(!unknown.help);
+  assert.deepEqual(unknown.problems, ["unknown option '--nope'"]);
+  assert.deepEqual(Object.fromEntries(unknown.values), { ipv6: 'maybe' }, 'the flags after an unknown one are still read');
+});
+
+test('-h asks for the help wherever it is, even after an unknown flag', () => {
+  for (const argv of [['-h'], ['--inbound-port', '1', '--help'], ['--nope', '-h']]) {
+    const parsed = parseComponentFlags(PROXY_INIT_FLAGS, argv);
+    assert.ok(parsed.help, argv.join(' '));
+    assert.equal(parsed.text, componentCommand(PROXY_INIT_FLAGS).helpInformation());
+  }
+});
+
+test('the help is commander\'s layout: usage, description, flags with default and variable, -h, the environment', () => {
+  const spec: ExecutableSpec = {
+    command: 'weft demo',
+    description: 'Runs the demo.',
+    flags: [
+      { name: 'webhook-port', value: 'port', env: 'WEFT_WEBHOOK_PORT', default: '8443', help: 'HTTPS webhook port' },
+      { name: 'cert-lifetime', value: 'duration', default: '24h', help: 'certificate lifetime' },
+      { name: 'dry-run', help: 'change nothing' },
+    ],
+    environment: [{ name: 'WEFT_X', default: '1', help: 'x' }],
+  };
+  const parsed = parseComponentFlags(spec, ['--help']);
+  assert.ok(parsed.help);
+  assert.equal(parsed.text, [
+    'Usage: weft demo [flags]',
+    '',
+    'Runs the demo.',
+    '',
+    'Flags (a flag wins over its environment variable):',
+    '  --webhook-port <port>       HTTPS webhook port (default: 8443; env: WEFT_WEBHOOK_PORT)',
+    '  --cert-lifetime <duration>  certificate lifetime (default: 24h)',
+    '  --dry-run                   change nothing',
+    '  -h, --help                  print this help',
+    '',
+    'Environment:',
+    '  WEFT_X  x (default: 1)',
+    '',
+  ].join('\n'));
+  for (const line of componentCommand(CONTROLLER_FLAGS).helpInformation().split('\n')) assert.ok(line.length <= 100, line);
 });

@@ -2,8 +2,8 @@
  * Routes `weft <verb> [args]` to its command module. Pure of side effects except writing usage, so it
  * is tested in-process; `main.ts` only wires it to process.argv and the exit code. An unknown verb or
  * flag is reported by commander (with its "did you mean" suggestion). The components (proxy, controller,
- * injector, proxy-init) parse their own flags in their config modules, with the same wording
- * (core/flags.ts).
+ * injector, proxy-init) are parsed by commander too, from the flag tables of their config modules
+ * (cli/components.ts).
  */
 import { Command, CommanderError } from 'commander';
 import { COMMANDS } from './commands.js';

@@ -1,19 +1,19 @@
 /**
- * docs/cli.md's tables of the components' flags and environment are generated from the tables the
- * components parse with (core/flags.ts), so the page cannot drift from `weft <component> --help`.
+ * docs/cli.md's tables of the components' flags and environment are generated from the tables commander
+ * parses the components' flags with (cli/components.ts), so the page cannot drift from `--help`.
  * WEFT_UPDATE_GOLDEN=1 rewrites them.
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { flagTerm } from '../core/flags.js';
 import type { ExecutableSpec } from '../core/flags.js';
 import { INJECTOR_FLAGS } from '../injector/config.js';
 import { PROXY_INIT_FLAGS } from '../injector/proxy-init/config.js';
 import { CONTROLLER_FLAGS } from '../policy-controller/config.js';
 import { PROXY_SETTINGS } from '../proxy/config.js';
 import { REPO_ROOT } from '../test/support/paths.js';
+import { flagTerm } from './components.js';
 
 const DOC = join(REPO_ROOT, 'docs', 'cli.md');
 const UPDATE = process.env['WEFT_UPDATE_GOLDEN'] === '1';

@@ -10,8 +10,8 @@ import {
   DEFAULT_TRUST_DOMAIN, INJECTOR_ADMIN_PORT, INJECTOR_WEBHOOK_PORT, WEFT_VERSION,
 } from '../core/contract.js';
 import { parseCidr } from '../core/cidr.js';
-import { flagOrEnv, parseFlags, usageErrorText } from '../core/flags.js';
-import type { ExecutableSpec, Setting } from '../core/flags.js';
+import { flagOrEnv } from '../core/flags.js';
+import type { Configured, ExecutableSpec, FlagValues, Setting } from '../core/flags.js';
 import type { InjectionConfig } from './patch.js';
 import { INBOUND_POLICIES, PROXY_LOG_LEVELS } from './settings.js';
 import type { InboundPolicy, ProxyLogLevel, ProxyResources } from './settings.js';
@@ -44,7 +44,7 @@ export interface InjectorConfig {
   readonly injection: Omit<InjectionConfig, 'trustAnchorsPem'>;
 }
 
-/** The injector's flags: help, parsing and usage errors are generated from this table (core/flags.ts). */
+/** The injector's flags: `weft injector` parses them with commander from this table (cli/components.ts). */
 export const INJECTOR_FLAGS: ExecutableSpec = {
   command: 'weft injector',
   description: `Runs the mutating admission webhook that adds the proxy to pods (HTTPS on the webhook port, with the
@@ -71,18 +71,12 @@ certificate in --tls-dir), and an admin server (/ready, /live, /metrics).`,
   ],
 };
 
-/** A usage error or the help: `text` is what to print (stderr, exit 2; help: stdout, exit 0). */
-export type ParseResult =
-  | { readonly ok: true; readonly config: InjectorConfig }
-  | { readonly ok: false; readonly help: boolean; readonly errors: readonly string[]; readonly text: string };
-
 const QUANTITY = /^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 
-export function parseInjectorConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParseResult {
-  const parsed = parseFlags(INJECTOR_FLAGS, argv);
-  if (parsed.help) return { ok: false, help: true, errors: [], text: parsed.text };
-  const errors: string[] = [...parsed.problems];
-  const pick = (flag: string): Setting | undefined => flagOrEnv(INJECTOR_FLAGS, parsed.values, env, flag);
+/** The config from the flags given (parsed by the dispatcher) and the environment; every problem at once. */
+export function parseInjectorConfig(values: FlagValues, env: Readonly<Record<string, string | undefined>>): Configured<InjectorConfig> {
+  const errors: string[] = [];
+  const pick = (flag: string): Setting | undefined => flagOrEnv(INJECTOR_FLAGS, values, env, flag);
   const port = (flag: string, dflt: number): number => {
     const v = pick(flag);
     if (v === undefined) return dflt;
@@ -151,12 +145,13 @@ export function parseInjectorConfig(argv: readonly string[], env: Readonly<Recor
       initResources: DEFAULT_INIT_RESOURCES,
     },
   };
-  if (errors.length > 0) return { ok: false, help: false, errors, text: usageErrorText(INJECTOR_FLAGS, errors) };
+  if (errors.length > 0) return { ok: false, errors };
   return { ok: true, config: Object.freeze(config) };
 }
 
-export function loadInjectorConfig(argv: readonly string[]): ParseResult {
-  return parseInjectorConfig(argv, process.env);
+/** The config from the flags given and the process's environment. */
+export function loadInjectorConfig(values: FlagValues): Configured<InjectorConfig> {
+  return parseInjectorConfig(values, process.env);
 }
 
 /** Reads the trust anchors file; throws with the path when absent or not PEM. */

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { NamespaceLookup } from './admission.js';
-import { loadInjectorConfig, readTrustAnchors } from './config.js';
+import { readTrustAnchors } from './config.js';
 import type { InjectorConfig } from './config.js';
 import { createAdminServer, createWebhookServer, listen, readTlsDir } from './server.js';
 
@@ -85,20 +85,11 @@ export async function startInjector(config: InjectorConfig, deps: { lookupNamesp
   };
 }
 
-/** Where help (out) and usage errors (err) go: the process's stdout and stderr unless a caller says. */
-interface Io { out(text: string): void; err(text: string): void }
-const processIo: Io = { out: (t) => { process.stdout.write(t); }, err: (t) => { process.stderr.write(t); } };
-
-export async function run(argv: readonly string[], io: Io = processIo): Promise<number> {
-  const parsed = loadInjectorConfig(argv);
-  if (!parsed.ok) {
-    if (parsed.help) io.out(parsed.text);
-    else io.err(parsed.text);
-    return parsed.help ? 0 : 2;
-  }
+/** Runs the injector with its config (parsed by `weft injector`, cli/components.ts) until a signal. */
+export async function run(config: InjectorConfig): Promise<number> {
   let injector: RunningInjector;
   try {
-    injector = await startInjector(parsed.config);
+    injector = await startInjector(config);
   } catch (err) {
     process.stderr.write(`weft injector: cannot start: ${(err as Error).message}\n`);
     return 1;

@@ -16,8 +16,8 @@ import {
 } from '../core/contract.js';
 import { parseCidr } from '../core/cidr.js';
 import { formatDuration, parseDuration } from '../core/duration.js';
-import { flagOrEnv, parseFlags, usageErrorText } from '../core/flags.js';
-import type { ExecutableSpec, Setting } from '../core/flags.js';
+import { flagOrEnv } from '../core/flags.js';
+import type { Configured, ExecutableSpec, FlagValues, Setting } from '../core/flags.js';
 import { DEFAULT_INBOUND_POLICIES, FALLBACK_DEFAULT_INBOUND_POLICY, isDefaultInboundPolicy, type DefaultInboundPolicy } from '../core/kube-policy.js';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
@@ -59,7 +59,7 @@ const MIN_CERT_LIFETIME_MS = 1000;
 const MAX_CERT_LIFETIME_MS = 366 * 24 * 3_600_000;
 const DEFAULT_TOKEN_REVIEW_CONCURRENCY = 8;
 
-/** The controller's flags: help, parsing and usage errors are generated from this table (core/flags.ts). */
+/** The controller's flags: `weft controller` parses them with commander from this table (cli/components.ts). */
 export const CONTROLLER_FLAGS: ExecutableSpec = {
   command: 'weft controller',
   description: `Runs the control plane: the identity CA (Certify), the policy controller (watches, policy
@@ -88,16 +88,10 @@ and discovery streams, route status), the validating webhook and the admin serve
   ],
 };
 
-/** A usage error or the help: `text` is what to print (stderr, exit 2; help: stdout, exit 0). */
-export type ParseResult =
-  | { readonly ok: true; readonly config: ControllerConfig }
-  | { readonly ok: false; readonly help: boolean; readonly errors: readonly string[]; readonly text: string };
-
-export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParseResult {
-  const parsed = parseFlags(CONTROLLER_FLAGS, argv);
-  if (parsed.help) return { ok: false, help: true, errors: [], text: parsed.text };
-  const errors: string[] = [...parsed.problems];
-  const pick = (flag: string): Setting | undefined => flagOrEnv(CONTROLLER_FLAGS, parsed.values, env, flag);
+/** The config from the flags given (parsed by the dispatcher) and the environment; every problem at once. */
+export function parseConfig(values: FlagValues, env: Readonly<Record<string, string | undefined>>): Configured<ControllerConfig> {
+  const errors: string[] = [];
+  const pick = (flag: string): Setting | undefined => flagOrEnv(CONTROLLER_FLAGS, values, env, flag);
   const port = (flag: string, def: number): number => {
     const v = pick(flag);
     if (v === undefined) return def;
@@ -186,7 +180,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   if (webhookPort !== 0 && (webhookPort === grpcPort || webhookPort === adminPort)) errors.push(`the webhook port ${webhookPort} is also the gRPC or admin port`);
   const webhookTlsDir = pick('tls-dir')?.value;
 
-  if (errors.length > 0) return { ok: false, help: false, errors, text: usageErrorText(CONTROLLER_FLAGS, errors) };
+  if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
     config: Object.freeze({
@@ -209,7 +203,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   };
 }
 
-/** Parses the process's own flags and environment. */
-export function loadConfig(argv: readonly string[]): ParseResult {
-  return parseConfig(argv, process.env);
+/** The config from the flags given and the process's environment. */
+export function loadConfig(values: FlagValues): Configured<ControllerConfig> {
+  return parseConfig(values, process.env);
 }

@@ -18,7 +18,6 @@ import type { CaCredential } from '../identity/ca.js';
 import { controllerSpiffeId } from '../identity/spiffe.js';
 import { createAdminServer, listen } from './admin.js';
 import type { ControllerConfig } from './config.js';
-import { loadConfig } from './config.js';
 import { describeIssuerSource, loadIssuer } from './grpc/identity/issuer-source.js';
 import { KubeTokenReviewer, loadKubeConfig } from './grpc/identity/kube.js';
 import { ConcurrencyLimiter } from './grpc/identity/limiter.js';
@@ -161,21 +160,12 @@ export async function startController(config: ControllerConfig, deps: Controller
   }
 }
 
-/** Where help (out) and usage errors (err) go: the process's stdout and stderr unless a caller says. */
-interface Io { out(text: string): void; err(text: string): void }
-const processIo: Io = { out: (t) => { process.stdout.write(t); }, err: (t) => { process.stderr.write(t); } };
-
-export async function run(argv: readonly string[], io: Io = processIo): Promise<number> {
-  const parsed = loadConfig(argv);
-  if (!parsed.ok) {
-    if (parsed.help) io.out(parsed.text);
-    else io.err(parsed.text);
-    return parsed.help ? 0 : 2;
-  }
-  const log = pino({ level: parsed.config.logLevel, base: { component: 'controller' } });
+/** Runs the controller with its config (parsed by `weft controller`, cli/components.ts) until a signal. */
+export async function run(config: ControllerConfig): Promise<number> {
+  const log = pino({ level: config.logLevel, base: { component: 'controller' } });
   let controller: RunningController;
   try {
-    controller = await startController(parsed.config, { log });
+    controller = await startController(config, { log });
   } catch (err) {
     log.fatal({ err }, `weft controller failed to start: ${(err as Error).message}`);
     return 1;

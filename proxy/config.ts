@@ -12,7 +12,6 @@ import {
   DEFAULT_CLUSTER_NETWORKS, DEFAULT_OPAQUE_PORTS, DEFAULT_TRUST_DOMAIN, PROXY_ADMIN_PORT, PROXY_ENV, PROXY_INBOUND_PORT,
   PROXY_OUTBOUND_PORT,
 } from '../core/contract.js';
-import { parseFlags, usageErrorText } from '../core/flags.js';
 import type { ExecutableSpec } from '../core/flags.js';
 
 export interface ProxyLimits {
@@ -128,7 +127,7 @@ const DEFAULT_SHUTDOWN_GRACE_SECONDS = 30;
 
 /**
  * `weft proxy` takes no flags: the injector sets these variables. Its help (-h) is generated from this
- * table (core/flags.ts), one line per variable with its default; any other argument is a usage error.
+ * table (cli/components.ts), one line per variable with its default; any other argument is a usage error.
  */
 export const PROXY_SETTINGS: ExecutableSpec = {
   command: 'weft proxy',
@@ -163,14 +162,6 @@ the injector configures it through the environment variables below (docs/proxy.m
     { name: PROXY_ENV.maxDestinations, default: String(DEFAULT_LIMITS.maxDestinations), help: 'destinations remembered per cache' },
   ],
 };
-
-/** The proxy's arguments: none but -h/--help. The outcome says what to print and the exit code. */
-export function parseProxyArgs(argv: readonly string[]): { readonly ok: true } | { readonly ok: false; readonly help: boolean; readonly text: string } {
-  const parsed = parseFlags(PROXY_SETTINGS, argv);
-  if (parsed.help) return { ok: false, help: true, text: parsed.text };
-  if (parsed.problems.length > 0) return { ok: false, help: false, text: usageErrorText(PROXY_SETTINGS, parsed.problems) };
-  return { ok: true };
-}
 
 /** Parses the environment; never throws. */
 export function parseProxyConfig(env: Readonly<Record<string, string | undefined>>): ConfigResult {

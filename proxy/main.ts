@@ -3,7 +3,7 @@
  * the proxy until SIGTERM. Thin on purpose: the wiring lives in proxy.ts, the control-plane adapters
  * in control-plane.ts. The data ports open once the identity service has issued the certificate.
  */
-import { loadProxyConfig, parseProxyArgs } from './config.js';
+import { loadProxyConfig } from './config.js';
 import { connectControlPlane } from './control-plane.js';
 import { serveUntilSignal } from './lifecycle.js';
 import { startProxy } from './proxy.js';
@@ -12,17 +12,8 @@ import { PROXY_OUTBOUND_ADDRESS } from '../core/contract.js';
 
 const log = (line: string) => process.stderr.write(`weft-proxy: ${line}\n`);
 
-/** Where help (out) and usage errors (err) go: the process's stdout and stderr unless a caller says. */
-interface Io { out(text: string): void; err(text: string): void }
-const processIo: Io = { out: (t) => { process.stdout.write(t); }, err: (t) => { process.stderr.write(t); } };
-
-export async function run(argv: readonly string[], io: Io = processIo): Promise<number> {
-  const args = parseProxyArgs(argv);
-  if (!args.ok) {
-    if (args.help) io.out(args.text);
-    else io.err(args.text);
-    return args.help ? 0 : 2;
-  }
+/** Runs the proxy from its environment; `weft proxy` (cli/components.ts) has refused any argument. */
+export async function run(): Promise<number> {
   const parsed = loadProxyConfig();
   if (!parsed.ok) {
     for (const e of parsed.errors) log(`config: ${e}`);

@@ -2,8 +2,7 @@
  * `weft proxy-init` flags (no environment), parsed into one frozen object with every error reported together. The
  * defaults are the contract's ports and UID; the injector passes only the skipped port lists.
  */
-import { parseFlags, usageErrorText } from '../../core/flags.js';
-import type { ExecutableSpec } from '../../core/flags.js';
+import type { Configured, ExecutableSpec, FlagValues } from '../../core/flags.js';
 import { normalisePorts } from '../settings.js';
 import type { PortRange } from '../settings.js';
 import { DEFAULT_REDIRECT } from './rules.js';
@@ -17,7 +16,7 @@ export interface ProxyInitConfig {
   readonly dryRun: boolean;
 }
 
-/** proxy-init's flags: help, parsing and usage errors are generated from this table (core/flags.ts). */
+/** proxy-init's flags: `weft proxy-init` parses them with commander from this table (cli/components.ts). */
 export const PROXY_INIT_FLAGS: ExecutableSpec = {
   command: 'weft proxy-init',
   description: `Sets up the pod's iptables redirection (run as the injected init container, root with NET_ADMIN and
@@ -36,11 +35,6 @@ flushed and rebuilt, the jumps into them added once.`,
   ],
 };
 
-/** A usage error or the help: `text` is what to print (stderr, exit 2; help: stdout, exit 0). */
-export type ParseResult =
-  | { readonly ok: true; readonly config: ProxyInitConfig }
-  | { readonly ok: false; readonly help: boolean; readonly errors: readonly string[]; readonly text: string };
-
 export function parsePortList(text: string): PortRange[] | string {
   const out: PortRange[] = [];
   for (const part of text.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
@@ -53,11 +47,9 @@ export function parsePortList(text: string): PortRange[] | string {
   return normalisePorts(out);
 }
 
-export function parseProxyInitArgs(argv: readonly string[]): ParseResult {
-  const parsed = parseFlags(PROXY_INIT_FLAGS, argv);
-  if (parsed.help) return { ok: false, help: true, errors: [], text: parsed.text };
-  const values = parsed.values;
-  const errors: string[] = [...parsed.problems];
+/** The config from the flags given (parsed by the dispatcher); every problem at once. */
+export function loadProxyInitConfig(values: FlagValues): Configured<ProxyInitConfig> {
+  const errors: string[] = [];
   const int = (flag: string, dflt: number, max: number): number => {
     const v = values.get(flag);
     if (typeof v !== 'string') return dflt;
@@ -91,6 +83,6 @@ export function parseProxyInitArgs(argv: readonly string[]): ParseResult {
   if (new Set([redirect.inboundPort, redirect.outboundPort, redirect.adminPort]).size !== 3) {
     errors.push('the inbound, outbound and admin ports must differ');
   }
-  if (errors.length > 0) return { ok: false, help: false, errors, text: usageErrorText(PROXY_INIT_FLAGS, errors) };
+  if (errors.length > 0) return { ok: false, errors };
   return { ok: true, config: Object.freeze({ redirect: Object.freeze(redirect), ipv6: ipv6 as Ipv6Mode, dryRun: values.get('dry-run') === true }) };
 }

@@ -6,7 +6,6 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { parseProxyInitArgs } from './config.js';
 import type { ProxyInitConfig } from './config.js';
 import { INBOUND_CHAIN, jumps, OUTBOUND_CHAIN, restoreInput } from './rules.js';
 import type { Family } from './rules.js';
@@ -68,18 +67,8 @@ async function ipv6Usable(): Promise<boolean> {
   return succeeds(TOOLS[6].iptables, ['-w', '-t', 'nat', '-S', 'OUTPUT']);
 }
 
-/** Where help (out) and usage errors (err) go: the process's stdout and stderr unless a caller says. */
-interface Io { out(text: string): void; err(text: string): void }
-const processIo: Io = { out: (t) => { process.stdout.write(t); }, err: (t) => { process.stderr.write(t); } };
-
-export async function run(argv: readonly string[], io: Io = processIo): Promise<number> {
-  const parsed = parseProxyInitArgs(argv);
-  if (!parsed.ok) {
-    if (parsed.help) io.out(parsed.text);
-    else io.err(parsed.text);
-    return parsed.help ? 0 : 2;
-  }
-  const config = parsed.config;
+/** Programs the redirection with the config parsed by `weft proxy-init` (cli/components.ts). */
+export async function run(config: ProxyInitConfig): Promise<number> {
   const families: Family[] = [4];
   if (config.ipv6 === 'on' || (config.ipv6 === 'auto' && !config.dryRun && (await ipv6Usable()))) families.push(6);
   if (config.ipv6 === 'auto' && config.dryRun) families.push(6);
