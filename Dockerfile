@@ -9,8 +9,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
 WORKDIR /src
 COPY package.json package-lock.json ./
 # No install scripts: the `node` devDependency would fetch a second Node; the image already has 24.
-# The devDependencies (tsc, node-gyp, the linux-x64 buf binary, the benchmark's http-proxy-3) exist only in
-# this stage: `npm prune --omit=dev` leaves the runtime dependencies alone.
+# The devDependencies (tsc, node-gyp, the benchmark's http-proxy-3) and the optional linux-x64 buf binary exist
+# only in this stage: `npm prune --omit=dev --omit=optional` leaves the runtime dependencies alone.
 RUN npm ci --ignore-scripts
 COPY . .
 # The image carries no tests, benchmarks, dev dependencies or optional code-generation binaries (buf).

@@ -4,7 +4,7 @@
  * Nothing here writes or exits: the outcome says what to print and the exit code.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../core/duration.js';
 import { VERBS } from './verbs.js';
 import type { FlagDef, VerbDef } from './verbs.js';
 

@@ -7,8 +7,11 @@
 import { VERBS } from './verbs.js';
 
 export interface CommandModule {
-  /** Runs the command with the arguments after the verb; resolves to the exit code. */
-  run(argv: readonly string[]): Promise<number>;
+  /**
+   * Runs the command with the arguments after the verb; resolves to the exit code. The components
+   * (components.ts) write their help and usage errors to `io` (the process's stdout and stderr when absent).
+   */
+  run(argv: readonly string[], io?: { out(text: string): void; err(text: string): void }): Promise<number>;
 }
 
 export interface CommandSpec {
@@ -21,10 +24,11 @@ export interface CommandSpec {
 }
 
 const LOADERS: Readonly<Record<keyof typeof VERBS & string, () => Promise<CommandModule>>> = {
-  proxy: () => import('../proxy/main.js'),
-  controller: () => import('../policy-controller/main.js'),
-  injector: () => import('../injector/main.js'),
-  'proxy-init': () => import('../injector/proxy-init/main.js'),
+  // The components: commander parses their flags from their tables (components.ts), then their main runs.
+  proxy: () => import('./components.js').then((m) => m.COMPONENTS.proxy),
+  controller: () => import('./components.js').then((m) => m.COMPONENTS.controller),
+  injector: () => import('./components.js').then((m) => m.COMPONENTS.injector),
+  'proxy-init': () => import('./components.js').then((m) => m.COMPONENTS['proxy-init']),
   install: () => import('./install.js'),
   upgrade: () => import('./upgrade.js'),
   uninstall: () => import('./uninstall.js'),

@@ -1,14 +1,13 @@
 /**
  * Routes `weft <verb> [args]` to its command module. Pure of side effects except writing usage, so it
  * is tested in-process; `main.ts` only wires it to process.argv and the exit code. An unknown verb or
- * flag is reported by commander (with its "did you mean" suggestion); a component that does not parse
- * its own flags (the proxy) gets its help and usage errors from its definition in cli/verbs.ts.
+ * flag is reported by commander (with its "did you mean" suggestion). The components (proxy, controller,
+ * injector, proxy-init) are parsed by commander too, from the flag tables of their config modules
+ * (cli/components.ts).
  */
 import { Command, CommanderError } from 'commander';
-import { parseVerb, reportParse } from './args.js';
 import { COMMANDS } from './commands.js';
 import type { CommandSpec } from './commands.js';
-import { VERBS } from './verbs.js';
 
 export interface Output {
   out(text: string): void;
@@ -70,13 +69,7 @@ export async function dispatch(
     io.err(`weft ${verb}: not available in this build yet; missing: ${spec.missing ?? 'its implementation'}\n`);
     return 3;
   }
-  const def = Object.hasOwn(VERBS, verb) ? VERBS[verb] : undefined;
-  if (spec.kind === 'component' && def !== undefined && def.ownParser !== true) {
-    // A component configured only by its environment: weft checks its (absent) flags.
-    const parsed = parseVerb(verb, rest);
-    if (!parsed.ok) return reportParse(parsed, io);
-  }
   const mod = await spec.load();
-  return mod.run(rest);
+  return mod.run(rest, io);
 }
 

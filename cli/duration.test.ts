@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatDuration, parseDuration } from './duration.js';
+import { formatDuration, parseDuration } from '../core/duration.js';
 import { parseCheckArgs } from './check/command.js';
 import { parseObserveArgs } from './observe/command.js';
 

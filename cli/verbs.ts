@@ -6,7 +6,7 @@
  */
 import {
   CONTROL_PLANE_NAMESPACE, CONTROLLER_ADMIN_PORT, CONTROLLER_SERVICE, DEFAULT_CLUSTER_NETWORKS, DEFAULT_IMAGE, DEFAULT_TRUST_DOMAIN,
-  PROXY_ENV, TRUST_ANCHORS_CONFIGMAP, WEFT_VERSION,
+  TRUST_ANCHORS_CONFIGMAP, WEFT_VERSION,
 } from '../core/contract.js';
 import { INBOUND_POLICIES, PROXY_LOG_LEVELS } from '../injector/settings.js';
 
@@ -34,8 +34,6 @@ export interface VerbDef {
   /** The paragraphs printed under the usage line. */
   readonly description?: string;
   readonly flags: readonly FlagDef[];
-  /** The component parses its own flags and prints its own help (injector, controller, proxy-init). */
-  readonly ownParser?: true;
   /** Values completion offers for the first argument. */
   readonly argChoices?: readonly string[];
 }
@@ -80,14 +78,6 @@ function installFlags(mode: 'install' | 'upgrade'): FlagDef[] {
     { flags: '-o, --output <format>', choices: ['yaml', 'json'], help: 'output format (default yaml)' },
   ];
 }
-
-/** The proxy's environment variables, a few to a line. */
-const proxyEnv = Object.values(PROXY_ENV).reduce<string[][]>((lines, name) => {
-  const last = lines.at(-1);
-  if (last !== undefined && [...last, name].join(', ').length < 90) last.push(name);
-  else lines.push([name]);
-  return lines;
-}, []).map((l) => l.join(', ')).join(',\n  ');
 
 export const VERBS: Readonly<Record<string, VerbDef>> = {
   install: {
@@ -258,14 +248,8 @@ why the rest is missing and exits 1; --client asks for the client only.`,
   zsh:   source <(weft completion zsh)     (uses zsh's bashcompinit)`,
     flags: [],
   },
-  proxy: {
-    kind: 'component', summary: 'run the sidecar proxy (inbound, outbound, admin)',
-    description: `Runs the sidecar proxy (inbound, outbound and admin listeners) in a meshed pod. It takes no flags:
-the injector configures it through environment variables (docs/proxy.md):
-  ${proxyEnv}`,
-    flags: [],
-  },
-  controller: { kind: 'component', summary: 'run the policy controller, identity CA and validating webhook', flags: [], ownParser: true },
-  injector: { kind: 'component', summary: 'run the mutating admission webhook that injects the proxy', flags: [], ownParser: true },
-  'proxy-init': { kind: 'component', summary: "set up the pod's iptables redirection (init container)", flags: [], ownParser: true },
+  proxy: { kind: 'component', summary: 'run the sidecar proxy (inbound, outbound, admin)', flags: [] },
+  controller: { kind: 'component', summary: 'run the policy controller, identity CA and validating webhook', flags: [] },
+  injector: { kind: 'component', summary: 'run the mutating admission webhook that injects the proxy', flags: [] },
+  'proxy-init': { kind: 'component', summary: "set up the pod's iptables redirection (init container)", flags: [] },
 };

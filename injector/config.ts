@@ -5,11 +5,13 @@
  * serving certificate (tls.crt, tls.key) and the trust anchors (ca.crt) as files.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import {
   CONTROL_PLANE_ENV, CONTROL_PLANE_NAMESPACE, CONTROLLER_GRPC_PORT, CONTROLLER_SERVICE, DEFAULT_CLUSTER_NETWORKS, DEFAULT_IMAGE,
   DEFAULT_TRUST_DOMAIN, INJECTOR_ADMIN_PORT, INJECTOR_WEBHOOK_PORT, WEFT_VERSION,
 } from '../core/contract.js';
+import { parseCidr } from '../core/cidr.js';
+import { flagOrEnv } from '../core/flags.js';
+import type { Configured, ExecutableSpec, FlagValues, Setting } from '../core/flags.js';
 import type { InjectionConfig } from './patch.js';
 import { INBOUND_POLICIES, PROXY_LOG_LEVELS } from './settings.js';
 import type { InboundPolicy, ProxyLogLevel, ProxyResources } from './settings.js';
@@ -42,65 +44,41 @@ export interface InjectorConfig {
   readonly injection: Omit<InjectionConfig, 'trustAnchorsPem'>;
 }
 
-export const USAGE = `Usage: weft injector [flags]
-
-Runs the mutating admission webhook that adds the proxy to pods (HTTPS on the webhook port, with the
-certificate in --tls-dir), and an admin server (/ready, /live, /metrics).
-
-Flags (environment variable in brackets; flags win):
-  --kubeconfig PATH              kubeconfig; in-cluster config when absent [${CONTROL_PLANE_ENV.kubeconfig}]
-  --namespace NS                 control-plane namespace (default ${CONTROL_PLANE_NAMESPACE}) [${CONTROL_PLANE_ENV.namespace}]
-  --listen-host HOST             address to bind (default 0.0.0.0)
-  --webhook-port PORT            HTTPS webhook port (default ${INJECTOR_WEBHOOK_PORT}) [${CONTROL_PLANE_ENV.webhookPort}]
-  --admin-port PORT              admin port (default ${INJECTOR_ADMIN_PORT}) [${CONTROL_PLANE_ENV.adminPort}]
-  --tls-dir DIR                  holds tls.crt and tls.key, reloaded when they change (default ${DEFAULT_TLS_DIR}) [${CONTROL_PLANE_ENV.tlsDir}]
-  --trust-anchors-file FILE      PEM the proxies trust (default ${DEFAULT_TRUST_ANCHORS_FILE})
-  --trust-domain TD              SPIFFE trust domain (default ${DEFAULT_TRUST_DOMAIN}) [${CONTROL_PLANE_ENV.trustDomain}]
-  --cluster-networks CIDRS       comma-separated (default ${DEFAULT_CLUSTER_NETWORKS.join(',')}) [${CONTROL_PLANE_ENV.clusterNetworks}]
-  --proxy-image IMAGE            image of proxy-init and the proxy (default ${DEFAULT_IMAGE})
-  --controller-addr HOST:PORT    the controller's gRPC address (default ${defaultControllerAddr(CONTROL_PLANE_NAMESPACE)})
-  --proxy-log-level LEVEL        ${PROXY_LOG_LEVELS.join(', ')} (default info)
-  --default-inbound-policy P     ${INBOUND_POLICIES.join(', ')} (default all-unauthenticated)
-  --proxy-cpu-request Q, --proxy-cpu-limit Q, --proxy-memory-request Q, --proxy-memory-limit Q
-                                 proxy resources (defaults: cpu request ${DEFAULT_PROXY_RESOURCES.cpuRequest}, memory request ${DEFAULT_PROXY_RESOURCES.memoryRequest}, memory limit ${DEFAULT_PROXY_RESOURCES.memoryLimit}; "" for none)
-  --log-level LEVEL              ${LOG_LEVELS.join(', ')} (default info) [${CONTROL_PLANE_ENV.logLevel}]
-`;
-
-export type ParseResult =
-  | { readonly ok: true; readonly config: InjectorConfig }
-  | { readonly ok: false; readonly help: boolean; readonly errors: readonly string[] };
-
-const STRING_FLAGS = [
-  'kubeconfig', 'namespace', 'listen-host', 'webhook-port', 'admin-port', 'tls-dir', 'trust-anchors-file', 'trust-domain',
-  'cluster-networks', 'proxy-image', 'controller-addr', 'proxy-log-level', 'default-inbound-policy', 'proxy-cpu-request',
-  'proxy-cpu-limit', 'proxy-memory-request', 'proxy-memory-limit', 'log-level',
-] as const;
-type Flag = (typeof STRING_FLAGS)[number];
+/** The injector's flags: `weft injector` parses them with commander from this table (cli/components.ts). */
+export const INJECTOR_FLAGS: ExecutableSpec = {
+  command: 'weft injector',
+  description: `Runs the mutating admission webhook that adds the proxy to pods (HTTPS on the webhook port, with the
+certificate in --tls-dir), and an admin server (/ready, /live, /metrics).`,
+  flags: [
+    { name: 'kubeconfig', value: 'path', env: CONTROL_PLANE_ENV.kubeconfig, help: 'kubeconfig; in-cluster config when absent' },
+    { name: 'namespace', value: 'ns', env: CONTROL_PLANE_ENV.namespace, default: CONTROL_PLANE_NAMESPACE, help: 'control-plane namespace' },
+    { name: 'listen-host', value: 'host', default: '0.0.0.0', help: 'address to bind' },
+    { name: 'webhook-port', value: 'port', env: CONTROL_PLANE_ENV.webhookPort, default: String(INJECTOR_WEBHOOK_PORT), help: 'HTTPS webhook port (0-65535)' },
+    { name: 'admin-port', value: 'port', env: CONTROL_PLANE_ENV.adminPort, default: String(INJECTOR_ADMIN_PORT), help: 'admin port: /ready, /live, /metrics (0-65535)' },
+    { name: 'tls-dir', value: 'dir', env: CONTROL_PLANE_ENV.tlsDir, default: DEFAULT_TLS_DIR, help: 'holds tls.crt and tls.key, reloaded when they change' },
+    { name: 'trust-anchors-file', value: 'file', default: DEFAULT_TRUST_ANCHORS_FILE, help: 'PEM the proxies trust' },
+    { name: 'trust-domain', value: 'td', env: CONTROL_PLANE_ENV.trustDomain, default: DEFAULT_TRUST_DOMAIN, help: 'SPIFFE trust domain (a lower-case DNS name)' },
+    { name: 'cluster-networks', value: 'cidrs', env: CONTROL_PLANE_ENV.clusterNetworks, default: DEFAULT_CLUSTER_NETWORKS.join(','), help: 'comma-separated CIDRs of the cluster' },
+    { name: 'proxy-image', value: 'image', default: DEFAULT_IMAGE, help: 'image of proxy-init and the proxy' },
+    { name: 'controller-addr', value: 'host:port', default: defaultControllerAddr(CONTROL_PLANE_NAMESPACE), help: "the controller's gRPC address (the namespace follows --namespace)" },
+    { name: 'proxy-log-level', value: 'level', default: 'info', help: `log level of the proxies: ${PROXY_LOG_LEVELS.join(', ')}` },
+    { name: 'default-inbound-policy', value: 'policy', default: 'all-unauthenticated', help: `what a port no Server selects allows: ${INBOUND_POLICIES.join(', ')}` },
+    { name: 'proxy-cpu-request', value: 'quantity', default: DEFAULT_PROXY_RESOURCES.cpuRequest, help: 'CPU request of the proxy ("" for none)' },
+    { name: 'proxy-cpu-limit', value: 'quantity', help: 'CPU limit of the proxy (default none: throttling adds latency to every hop)' },
+    { name: 'proxy-memory-request', value: 'quantity', default: DEFAULT_PROXY_RESOURCES.memoryRequest, help: 'memory request of the proxy ("" for none)' },
+    { name: 'proxy-memory-limit', value: 'quantity', default: DEFAULT_PROXY_RESOURCES.memoryLimit, help: 'memory limit of the proxy ("" for none)' },
+    { name: 'log-level', value: 'level', env: CONTROL_PLANE_ENV.logLevel, default: 'info', help: `log level: ${LOG_LEVELS.join(', ')}` },
+  ],
+};
 
 const QUANTITY = /^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 
-export function parseInjectorConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParseResult {
-  let values: Partial<Record<Flag | 'help', string | boolean>>;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: { ...Object.fromEntries(STRING_FLAGS.map((f) => [f, { type: 'string' as const }])), help: { type: 'boolean', short: 'h' } },
-    }) as { values: Partial<Record<Flag | 'help', string | boolean>> });
-  } catch (err) {
-    return { ok: false, help: false, errors: [(err as Error).message] };
-  }
-  if (values.help === true) return { ok: false, help: true, errors: [] };
+/** The config from the flags given (parsed by the dispatcher) and the environment; every problem at once. */
+export function parseInjectorConfig(values: FlagValues, env: Readonly<Record<string, string | undefined>>): Configured<InjectorConfig> {
   const errors: string[] = [];
-  const pick = (flag: Flag, envName?: string): { value: string; from: string } | undefined => {
-    const f = values[flag];
-    if (typeof f === 'string') return { value: f, from: `--${flag}` };
-    const e = envName === undefined ? undefined : env[envName];
-    return e !== undefined && e !== '' ? { value: e, from: envName ?? '' } : undefined;
-  };
-  const port = (flag: Flag, envName: string, dflt: number): number => {
-    const v = pick(flag, envName);
+  const pick = (flag: string): Setting | undefined => flagOrEnv(INJECTOR_FLAGS, values, env, flag);
+  const port = (flag: string, dflt: number): number => {
+    const v = pick(flag);
     if (v === undefined) return dflt;
     if (!/^\d+$/.test(v.value) || Number(v.value) > 65535) {
       errors.push(`${v.from}: ${JSON.stringify(v.value)} is not a port number (0-65535)`);
@@ -108,14 +86,14 @@ export function parseInjectorConfig(argv: readonly string[], env: Readonly<Recor
     }
     return Number(v.value);
   };
-  const oneOf = <T extends string>(flag: Flag, envName: string | undefined, allowed: readonly T[], dflt: T): T => {
-    const v = pick(flag, envName);
+  const oneOf = <T extends string>(flag: string, allowed: readonly T[], dflt: T): T => {
+    const v = pick(flag);
     if (v === undefined) return dflt;
     if ((allowed as readonly string[]).includes(v.value)) return v.value as T;
     errors.push(`${v.from}: ${JSON.stringify(v.value)} is not one of ${allowed.join(', ')}`);
     return dflt;
   };
-  const quantity = (flag: Flag, dflt: string | undefined): string | undefined => {
+  const quantity = (flag: string, dflt: string | undefined): string | undefined => {
     const v = pick(flag);
     if (v === undefined) return dflt;
     if (v.value === '') return undefined;
@@ -123,34 +101,41 @@ export function parseInjectorConfig(argv: readonly string[], env: Readonly<Recor
     return v.value;
   };
 
-  const namespace = pick('namespace', CONTROL_PLANE_ENV.namespace)?.value ?? CONTROL_PLANE_NAMESPACE;
-  const trustDomain = pick('trust-domain', CONTROL_PLANE_ENV.trustDomain)?.value ?? DEFAULT_TRUST_DOMAIN;
-  if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(trustDomain)) errors.push(`trust domain ${JSON.stringify(trustDomain)} is not a lower-case DNS name`);
-  const networks = (pick('cluster-networks', CONTROL_PLANE_ENV.clusterNetworks)?.value.split(',') ?? [...DEFAULT_CLUSTER_NETWORKS])
-    .map((s) => s.trim()).filter((s) => s !== '');
-  for (const n of networks) if (!/^[0-9a-fA-F.:]+\/\d{1,3}$/.test(n)) errors.push(`cluster network ${JSON.stringify(n)} is not a CIDR`);
+  const namespace = pick('namespace')?.value ?? CONTROL_PLANE_NAMESPACE;
+  const trustDomainV = pick('trust-domain');
+  const trustDomain = trustDomainV?.value ?? DEFAULT_TRUST_DOMAIN;
+  if (trustDomainV !== undefined && !/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(trustDomain)) {
+    errors.push(`${trustDomainV.from}: ${JSON.stringify(trustDomain)} is not a trust domain (a lower-case DNS name)`);
+  }
+  const networksV = pick('cluster-networks');
+  const networks = (networksV?.value.split(',') ?? [...DEFAULT_CLUSTER_NETWORKS]).map((s) => s.trim()).filter((s) => s !== '');
+  if (networksV !== undefined && networks.length === 0) errors.push(`${networksV.from}: lists no networks`);
+  for (const n of networks) {
+    const cidr = parseCidr(n);
+    if (!cidr.ok) errors.push(`${networksV?.from ?? 'cluster networks'}: ${JSON.stringify(n)} is not a CIDR (${cidr.reason})`);
+  }
   const controllerAddr = pick('controller-addr')?.value ?? defaultControllerAddr(namespace);
   if (!/^[^\s:]+:\d+$/.test(controllerAddr) && !/^\[[0-9a-fA-F:]+\]:\d+$/.test(controllerAddr)) {
     errors.push(`--controller-addr: ${JSON.stringify(controllerAddr)} is not host:port`);
   }
 
   const config: InjectorConfig = {
-    kubeconfig: pick('kubeconfig', CONTROL_PLANE_ENV.kubeconfig)?.value,
+    kubeconfig: pick('kubeconfig')?.value,
     namespace,
     listenHost: pick('listen-host')?.value ?? '0.0.0.0',
-    webhookPort: port('webhook-port', CONTROL_PLANE_ENV.webhookPort, INJECTOR_WEBHOOK_PORT),
-    adminPort: port('admin-port', CONTROL_PLANE_ENV.adminPort, INJECTOR_ADMIN_PORT),
-    tlsDir: pick('tls-dir', CONTROL_PLANE_ENV.tlsDir)?.value ?? DEFAULT_TLS_DIR,
+    webhookPort: port('webhook-port', INJECTOR_WEBHOOK_PORT),
+    adminPort: port('admin-port', INJECTOR_ADMIN_PORT),
+    tlsDir: pick('tls-dir')?.value ?? DEFAULT_TLS_DIR,
     trustAnchorsFile: pick('trust-anchors-file')?.value ?? DEFAULT_TRUST_ANCHORS_FILE,
-    logLevel: oneOf('log-level', CONTROL_PLANE_ENV.logLevel, LOG_LEVELS, 'info'),
+    logLevel: oneOf('log-level', LOG_LEVELS, 'info'),
     injection: {
       image: pick('proxy-image')?.value ?? DEFAULT_IMAGE,
       proxyVersion: WEFT_VERSION,
       trustDomain,
       controllerAddr,
       clusterNetworks: networks,
-      logLevel: oneOf<ProxyLogLevel>('proxy-log-level', undefined, PROXY_LOG_LEVELS, 'info'),
-      defaultInboundPolicy: oneOf<InboundPolicy>('default-inbound-policy', undefined, INBOUND_POLICIES, 'all-unauthenticated'),
+      logLevel: oneOf<ProxyLogLevel>('proxy-log-level', PROXY_LOG_LEVELS, 'info'),
+      defaultInboundPolicy: oneOf<InboundPolicy>('default-inbound-policy', INBOUND_POLICIES, 'all-unauthenticated'),
       resources: {
         cpuRequest: quantity('proxy-cpu-request', DEFAULT_PROXY_RESOURCES.cpuRequest),
         cpuLimit: quantity('proxy-cpu-limit', DEFAULT_PROXY_RESOURCES.cpuLimit),
@@ -160,12 +145,13 @@ export function parseInjectorConfig(argv: readonly string[], env: Readonly<Recor
       initResources: DEFAULT_INIT_RESOURCES,
     },
   };
-  if (errors.length > 0) return { ok: false, help: false, errors };
+  if (errors.length > 0) return { ok: false, errors };
   return { ok: true, config: Object.freeze(config) };
 }
 
-export function loadInjectorConfig(argv: readonly string[]): ParseResult {
-  return parseInjectorConfig(argv, process.env);
+/** The config from the flags given and the process's environment. */
+export function loadInjectorConfig(values: FlagValues): Configured<InjectorConfig> {
+  return parseInjectorConfig(values, process.env);
 }
 
 /** Reads the trust anchors file; throws with the path when absent or not PEM. */

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { NamespaceLookup } from './admission.js';
-import { loadInjectorConfig, readTrustAnchors, USAGE } from './config.js';
+import { readTrustAnchors } from './config.js';
 import type { InjectorConfig } from './config.js';
 import { createAdminServer, createWebhookServer, listen, readTlsDir } from './server.js';
 
@@ -85,19 +85,11 @@ export async function startInjector(config: InjectorConfig, deps: { lookupNamesp
   };
 }
 
-export async function run(argv: readonly string[]): Promise<number> {
-  const parsed = loadInjectorConfig(argv);
-  if (!parsed.ok) {
-    if (parsed.help) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
-    process.stderr.write(`weft injector: invalid configuration:\n  ${parsed.errors.join('\n  ')}\n\n${USAGE}`);
-    return 2;
-  }
+/** Runs the injector with its config (parsed by `weft injector`, cli/components.ts) until a signal. */
+export async function run(config: InjectorConfig): Promise<number> {
   let injector: RunningInjector;
   try {
-    injector = await startInjector(parsed.config);
+    injector = await startInjector(config);
   } catch (err) {
     process.stderr.write(`weft injector: cannot start: ${(err as Error).message}\n`);
     return 1;

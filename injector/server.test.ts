@@ -25,7 +25,7 @@ async function setup(t: { after(fn: () => unknown): void }, lookup: (name: strin
   writeFileSync(join(dir, 'tls.crt'), serving.certPem);
   writeFileSync(join(dir, 'tls.key'), serving.keyPem);
   writeFileSync(join(dir, 'ca.crt'), '-----BEGIN CERTIFICATE-----\nANCHORS\n-----END CERTIFICATE-----\n');
-  const parsed = parseInjectorConfig(['--tls-dir', dir, '--trust-anchors-file', join(dir, 'ca.crt'), '--webhook-port', '0', '--admin-port', '0', '--listen-host', '127.0.0.1'], {});
+  const parsed = parseInjectorConfig(new Map([['tls-dir', dir], ['trust-anchors-file', join(dir, 'ca.crt')], ['webhook-port', '0'], ['admin-port', '0'], ['listen-host', '127.0.0.1']]), {});
   assert.ok(parsed.ok);
   const injector = await startInjector(parsed.config, { lookupNamespace: lookup, log: pino({ level: 'silent' }) });
   t.after(() => injector.close());

@@ -15,6 +15,9 @@ import {
   ISSUER_SECRET_NAME,
 } from '../core/contract.js';
 import { parseCidr } from '../core/cidr.js';
+import { formatDuration, parseDuration } from '../core/duration.js';
+import { flagOrEnv } from '../core/flags.js';
+import type { Configured, ExecutableSpec, FlagValues, Setting } from '../core/flags.js';
 import { DEFAULT_INBOUND_POLICIES, FALLBACK_DEFAULT_INBOUND_POLICY, isDefaultInboundPolicy, type DefaultInboundPolicy } from '../core/kube-policy.js';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
@@ -50,80 +53,47 @@ export interface ControllerConfig {
   readonly webhookTlsDir: string | undefined;
 }
 
-export const USAGE = `Usage: weft controller [flags]
+const DEFAULT_CERT_LIFETIME_MS = 24 * 3_600_000;
+/** Below a second the 70% renewal point and the one-second precision of X.509 times collide. */
+const MIN_CERT_LIFETIME_MS = 1000;
+const MAX_CERT_LIFETIME_MS = 366 * 24 * 3_600_000;
+const DEFAULT_TOKEN_REVIEW_CONCURRENCY = 8;
 
-Flags (environment variable in brackets; flags win):
-  --kubeconfig PATH               kubeconfig to use; in-cluster config when absent [${CONTROL_PLANE_ENV.kubeconfig}]
-  --namespace NS                  control-plane namespace (default ${CONTROL_PLANE_NAMESPACE}) [${CONTROL_PLANE_ENV.namespace}]
-  --trust-domain TD               SPIFFE trust domain (default ${DEFAULT_TRUST_DOMAIN}) [${CONTROL_PLANE_ENV.trustDomain}]
-  --cert-lifetime DURATION        workload certificate lifetime, e.g. 24h, 60s (default 24h) [${CONTROL_PLANE_ENV.certLifetime}]
-  --issuer-secret [NS/]NAME       Secret holding the issuer (default <namespace>/${ISSUER_SECRET_NAME}) [${CONTROL_PLANE_ENV.issuerSecret}]
-  --issuer-dir DIR                read the issuer from DIR/{ca.crt,tls.crt,tls.key} instead [${CONTROL_PLANE_ENV.issuerDir}]
-  --listen-host HOST              address the servers bind (default 0.0.0.0)
-  --grpc-port PORT                gRPC port (default ${CONTROLLER_GRPC_PORT}) [${CONTROL_PLANE_ENV.grpcPort}]
-  --admin-port PORT               admin HTTP port: /ready /live /metrics (default ${CONTROLLER_ADMIN_PORT}) [${CONTROL_PLANE_ENV.adminPort}]
-  --token-review-concurrency N    concurrent TokenReviews (default 8) [${CONTROL_PLANE_ENV.tokenReviewConcurrency}]
-  --log-level LEVEL               ${LOG_LEVELS.join(', ')} (default info) [${CONTROL_PLANE_ENV.logLevel}]
-  --cluster-networks CIDRS        comma-separated networks of the cluster-* policies (default ${DEFAULT_CLUSTER_NETWORKS.join(',')}) [${CONTROL_PLANE_ENV.clusterNetworks}]
-  --reference-grant-check BOOL    require ReferenceGrants for cross-namespace backendRefs (default true) [${CONTROL_PLANE_ENV.referenceGrantCheck}]
-  --default-inbound-policy P      ${DEFAULT_INBOUND_POLICIES.join(', ')} (default ${FALLBACK_DEFAULT_INBOUND_POLICY}) [${CONTROL_PLANE_ENV.defaultInboundPolicy}]
-  --webhook-port PORT             validating webhook HTTPS port (default ${CONTROLLER_WEBHOOK_PORT}) [${CONTROL_PLANE_ENV.webhookPort}]
-  --tls-dir DIR                   the webhook's tls.crt and tls.key (default: issued by the mesh issuer) [${CONTROL_PLANE_ENV.tlsDir}]
-`;
+/** The controller's flags: `weft controller` parses them with commander from this table (cli/components.ts). */
+export const CONTROLLER_FLAGS: ExecutableSpec = {
+  command: 'weft controller',
+  description: `Runs the control plane: the identity CA (Certify), the policy controller (watches, policy
+and discovery streams, route status), the validating webhook and the admin server (/ready, /live,
+/metrics).`,
+  flags: [
+    { name: 'kubeconfig', value: 'path', env: CONTROL_PLANE_ENV.kubeconfig, help: 'kubeconfig to use; in-cluster config when absent' },
+    { name: 'namespace', value: 'ns', env: CONTROL_PLANE_ENV.namespace, default: CONTROL_PLANE_NAMESPACE, help: 'control-plane namespace' },
+    { name: 'trust-domain', value: 'td', env: CONTROL_PLANE_ENV.trustDomain, default: DEFAULT_TRUST_DOMAIN, help: 'SPIFFE trust domain (a lower-case DNS name)' },
+    {
+      name: 'cert-lifetime', value: 'duration', env: CONTROL_PLANE_ENV.certLifetime, default: formatDuration(DEFAULT_CERT_LIFETIME_MS),
+      help: `workload certificate lifetime, from ${formatDuration(MIN_CERT_LIFETIME_MS)} to ${formatDuration(MAX_CERT_LIFETIME_MS)}, e.g. 24h, 1h30m, 90s (a number needs a unit)`,
+    },
+    { name: 'issuer-secret', value: '[ns/]name', env: CONTROL_PLANE_ENV.issuerSecret, default: `<namespace>/${ISSUER_SECRET_NAME}`, help: 'Secret holding the issuer' },
+    { name: 'issuer-dir', value: 'dir', env: CONTROL_PLANE_ENV.issuerDir, help: 'read the issuer from DIR/{ca.crt,tls.crt,tls.key} instead of a Secret' },
+    { name: 'listen-host', value: 'host', default: '0.0.0.0', help: 'address the servers bind' },
+    { name: 'grpc-port', value: 'port', env: CONTROL_PLANE_ENV.grpcPort, default: String(CONTROLLER_GRPC_PORT), help: 'gRPC port (0-65535)' },
+    { name: 'admin-port', value: 'port', env: CONTROL_PLANE_ENV.adminPort, default: String(CONTROLLER_ADMIN_PORT), help: 'admin HTTP port: /ready, /live, /metrics (0-65535)' },
+    { name: 'token-review-concurrency', value: 'n', env: CONTROL_PLANE_ENV.tokenReviewConcurrency, default: String(DEFAULT_TOKEN_REVIEW_CONCURRENCY), help: 'TokenReviews in flight at once (1-1000)' },
+    { name: 'log-level', value: 'level', env: CONTROL_PLANE_ENV.logLevel, default: 'info', help: `log level: ${LOG_LEVELS.join(', ')}` },
+    { name: 'cluster-networks', value: 'cidrs', env: CONTROL_PLANE_ENV.clusterNetworks, default: DEFAULT_CLUSTER_NETWORKS.join(','), help: 'comma-separated networks of the cluster-* policies' },
+    { name: 'reference-grant-check', value: 'bool', env: CONTROL_PLANE_ENV.referenceGrantCheck, default: 'true', help: 'require ReferenceGrants for cross-namespace backendRefs: true or false' },
+    { name: 'default-inbound-policy', value: 'policy', env: CONTROL_PLANE_ENV.defaultInboundPolicy, default: FALLBACK_DEFAULT_INBOUND_POLICY, help: `policy of ports no Server selects: ${DEFAULT_INBOUND_POLICIES.join(', ')}` },
+    { name: 'webhook-port', value: 'port', env: CONTROL_PLANE_ENV.webhookPort, default: String(CONTROLLER_WEBHOOK_PORT), help: 'validating webhook HTTPS port (0-65535)' },
+    { name: 'tls-dir', value: 'dir', env: CONTROL_PLANE_ENV.tlsDir, help: "the webhook's tls.crt and tls.key (default: issued by the mesh issuer)" },
+  ],
+};
 
-const FLAGS = [
-  'kubeconfig', 'namespace', 'trust-domain', 'cert-lifetime', 'issuer-secret', 'issuer-dir', 'listen-host',
-  'grpc-port', 'admin-port', 'token-review-concurrency', 'log-level',
-  'cluster-networks', 'reference-grant-check', 'default-inbound-policy', 'webhook-port', 'tls-dir',
-] as const;
-type Flag = (typeof FLAGS)[number];
-
-export type ParseResult =
-  | { readonly ok: true; readonly config: ControllerConfig }
-  | { readonly ok: false; readonly help: boolean; readonly errors: readonly string[] };
-
-const UNITS_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Parses "24h", "90s", "1h30m", "1500ms"; undefined when malformed. */
-export function parseDuration(text: string): number | undefined {
-  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) return undefined;
-  return parts.reduce((sum, p) => sum + Number(p[1]) * (UNITS_MS[p[2] ?? ''] ?? NaN), 0);
-}
-
-export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParseResult {
+/** The config from the flags given (parsed by the dispatcher) and the environment; every problem at once. */
+export function parseConfig(values: FlagValues, env: Readonly<Record<string, string | undefined>>): Configured<ControllerConfig> {
   const errors: string[] = [];
-  const flags = new Map<Flag, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (arg === '--help' || arg === '-h') return { ok: false, help: true, errors: [] };
-    const m = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
-    const name = m?.[1];
-    if (m === null || name === undefined || !(FLAGS as readonly string[]).includes(name)) {
-      errors.push(`unknown argument ${JSON.stringify(arg)}`);
-      continue;
-    }
-    let value = m[2];
-    if (value === undefined) {
-      value = argv[i + 1];
-      if (value === undefined || value.startsWith('--')) {
-        errors.push(`--${name} needs a value`);
-        continue;
-      }
-      i++;
-    }
-    flags.set(name as Flag, value);
-  }
-
-  const pick = (flag: Flag, envName: string | undefined): { value: string; from: string } | undefined => {
-    const f = flags.get(flag);
-    if (f !== undefined) return { value: f, from: `--${flag}` };
-    const e = envName === undefined ? undefined : env[envName];
-    if (e !== undefined && e !== '') return { value: e, from: envName ?? '' };
-    return undefined;
-  };
-  const port = (flag: Flag, envName: string, def: number): number => {
-    const v = pick(flag, envName);
+  const pick = (flag: string): Setting | undefined => flagOrEnv(CONTROLLER_FLAGS, values, env, flag);
+  const port = (flag: string, def: number): number => {
+    const v = pick(flag);
     if (v === undefined) return def;
     const n = Number(v.value);
     if (!/^\d+$/.test(v.value) || n > 65535) {
@@ -133,32 +103,32 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     return n;
   };
 
-  const namespace = pick('namespace', CONTROL_PLANE_ENV.namespace)?.value ?? CONTROL_PLANE_NAMESPACE;
-  const trustDomainV = pick('trust-domain', CONTROL_PLANE_ENV.trustDomain);
+  const namespace = pick('namespace')?.value ?? CONTROL_PLANE_NAMESPACE;
+  const trustDomainV = pick('trust-domain');
   const trustDomain = trustDomainV?.value ?? DEFAULT_TRUST_DOMAIN;
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(trustDomain)) {
     errors.push(`${trustDomainV?.from ?? 'trust domain'}: ${JSON.stringify(trustDomain)} is not a valid trust domain (lower-case DNS name)`);
   }
 
-  const logV = pick('log-level', CONTROL_PLANE_ENV.logLevel);
+  const logV = pick('log-level');
   let logLevel: LogLevel = 'info';
   if (logV !== undefined) {
     if ((LOG_LEVELS as readonly string[]).includes(logV.value)) logLevel = logV.value as LogLevel;
     else errors.push(`${logV.from}: ${JSON.stringify(logV.value)} is not one of ${LOG_LEVELS.join(', ')}`);
   }
 
-  const lifetimeV = pick('cert-lifetime', CONTROL_PLANE_ENV.certLifetime);
-  let certLifetimeMs = 24 * 3_600_000;
+  const lifetimeV = pick('cert-lifetime');
+  let certLifetimeMs = DEFAULT_CERT_LIFETIME_MS;
   if (lifetimeV !== undefined) {
-    const ms = parseDuration(lifetimeV.value);
-    // Below a second the 70% renewal point and the one-second precision of X.509 times collide.
-    if (ms === undefined || ms < 1000 || ms > 366 * 24 * 3_600_000) {
-      errors.push(`${lifetimeV.from}: ${JSON.stringify(lifetimeV.value)} is not a duration between 1s and 8784h (e.g. 24h, 60s)`);
-    } else certLifetimeMs = ms;
+    const d = parseDuration(lifetimeV.value);
+    if (!d.ok) errors.push(`${lifetimeV.from}: ${JSON.stringify(lifetimeV.value)} is not a duration: ${d.why}`);
+    else if (d.ms < MIN_CERT_LIFETIME_MS || d.ms > MAX_CERT_LIFETIME_MS) {
+      errors.push(`${lifetimeV.from}: ${JSON.stringify(lifetimeV.value)} is not between ${formatDuration(MIN_CERT_LIFETIME_MS)} and ${formatDuration(MAX_CERT_LIFETIME_MS)}`);
+    } else certLifetimeMs = d.ms;
   }
 
-  const dirV = pick('issuer-dir', CONTROL_PLANE_ENV.issuerDir);
-  const secretV = pick('issuer-secret', CONTROL_PLANE_ENV.issuerSecret);
+  const dirV = pick('issuer-dir');
+  const secretV = pick('issuer-secret');
   let issuer: IssuerSource = { kind: 'secret', namespace, name: ISSUER_SECRET_NAME };
   if (dirV !== undefined && secretV !== undefined) {
     errors.push(`${dirV.from} and ${secretV.from} both name an issuer: give one`);
@@ -173,19 +143,19 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     else errors.push(`${secretV.from}: ${JSON.stringify(secretV.value)} is not NAME or NAMESPACE/NAME`);
   }
 
-  const grpcPort = port('grpc-port', CONTROL_PLANE_ENV.grpcPort, CONTROLLER_GRPC_PORT);
-  const adminPort = port('admin-port', CONTROL_PLANE_ENV.adminPort, CONTROLLER_ADMIN_PORT);
+  const grpcPort = port('grpc-port', CONTROLLER_GRPC_PORT);
+  const adminPort = port('admin-port', CONTROLLER_ADMIN_PORT);
   if (grpcPort !== 0 && grpcPort === adminPort) errors.push(`the gRPC and admin ports are both ${grpcPort}`);
 
-  const concV = pick('token-review-concurrency', CONTROL_PLANE_ENV.tokenReviewConcurrency);
-  let tokenReviewConcurrency = 8;
+  const concV = pick('token-review-concurrency');
+  let tokenReviewConcurrency = DEFAULT_TOKEN_REVIEW_CONCURRENCY;
   if (concV !== undefined) {
     const n = Number(concV.value);
     if (!/^\d+$/.test(concV.value) || n < 1 || n > 1000) errors.push(`${concV.from}: ${JSON.stringify(concV.value)} is not an integer from 1 to 1000`);
     else tokenReviewConcurrency = n;
   }
 
-  const netV = pick('cluster-networks', CONTROL_PLANE_ENV.clusterNetworks);
+  const netV = pick('cluster-networks');
   let clusterNetworks: readonly string[] = DEFAULT_CLUSTER_NETWORKS;
   if (netV !== undefined) {
     const list = netV.value.split(',').map((x) => x.trim()).filter((x) => x !== '');
@@ -194,33 +164,33 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     for (const b of bad) errors.push(`${netV.from}: ${JSON.stringify(b.c)} is not a CIDR (${b.r.ok ? '' : b.r.reason})`);
     clusterNetworks = list;
   }
-  const grantV = pick('reference-grant-check', CONTROL_PLANE_ENV.referenceGrantCheck);
+  const grantV = pick('reference-grant-check');
   let referenceGrantCheck = true;
   if (grantV !== undefined) {
     if (grantV.value === 'true' || grantV.value === 'false') referenceGrantCheck = grantV.value === 'true';
     else errors.push(`${grantV.from}: ${JSON.stringify(grantV.value)} is not true or false`);
   }
-  const dipV = pick('default-inbound-policy', CONTROL_PLANE_ENV.defaultInboundPolicy);
+  const dipV = pick('default-inbound-policy');
   let defaultInboundPolicy: DefaultInboundPolicy = FALLBACK_DEFAULT_INBOUND_POLICY;
   if (dipV !== undefined) {
     if (isDefaultInboundPolicy(dipV.value)) defaultInboundPolicy = dipV.value;
     else errors.push(`${dipV.from}: ${JSON.stringify(dipV.value)} is not one of ${DEFAULT_INBOUND_POLICIES.join(', ')}`);
   }
-  const webhookPort = port('webhook-port', CONTROL_PLANE_ENV.webhookPort, CONTROLLER_WEBHOOK_PORT);
+  const webhookPort = port('webhook-port', CONTROLLER_WEBHOOK_PORT);
   if (webhookPort !== 0 && (webhookPort === grpcPort || webhookPort === adminPort)) errors.push(`the webhook port ${webhookPort} is also the gRPC or admin port`);
-  const webhookTlsDir = pick('tls-dir', CONTROL_PLANE_ENV.tlsDir)?.value;
+  const webhookTlsDir = pick('tls-dir')?.value;
 
-  if (errors.length > 0) return { ok: false, help: false, errors };
+  if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
     config: Object.freeze({
-      kubeconfig: pick('kubeconfig', CONTROL_PLANE_ENV.kubeconfig)?.value,
+      kubeconfig: pick('kubeconfig')?.value,
       namespace,
       trustDomain,
       logLevel,
       certLifetimeMs,
       issuer: Object.freeze(issuer),
-      listenHost: flags.get('listen-host') ?? '0.0.0.0',
+      listenHost: pick('listen-host')?.value ?? '0.0.0.0',
       grpcPort,
       adminPort,
       tokenReviewConcurrency,
@@ -233,7 +203,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   };
 }
 
-/** Parses the process's own flags and environment. */
-export function loadConfig(argv: readonly string[]): ParseResult {
-  return parseConfig(argv, process.env);
+/** The config from the flags given and the process's environment. */
+export function loadConfig(values: FlagValues): Configured<ControllerConfig> {
+  return parseConfig(values, process.env);
 }

@@ -18,7 +18,6 @@ import type { CaCredential } from '../identity/ca.js';
 import { controllerSpiffeId } from '../identity/spiffe.js';
 import { createAdminServer, listen } from './admin.js';
 import type { ControllerConfig } from './config.js';
-import { loadConfig, USAGE } from './config.js';
 import { describeIssuerSource, loadIssuer } from './grpc/identity/issuer-source.js';
 import { KubeTokenReviewer, loadKubeConfig } from './grpc/identity/kube.js';
 import { ConcurrencyLimiter } from './grpc/identity/limiter.js';
@@ -161,20 +160,12 @@ export async function startController(config: ControllerConfig, deps: Controller
   }
 }
 
-export async function run(argv: readonly string[]): Promise<number> {
-  const parsed = loadConfig(argv);
-  if (!parsed.ok) {
-    if (parsed.help) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
-    process.stderr.write(`weft controller: invalid configuration:\n${parsed.errors.map((e) => `  - ${e}\n`).join('')}\n${USAGE}`);
-    return 2;
-  }
-  const log = pino({ level: parsed.config.logLevel, base: { component: 'controller' } });
+/** Runs the controller with its config (parsed by `weft controller`, cli/components.ts) until a signal. */
+export async function run(config: ControllerConfig): Promise<number> {
+  const log = pino({ level: config.logLevel, base: { component: 'controller' } });
   let controller: RunningController;
   try {
-    controller = await startController(parsed.config, { log });
+    controller = await startController(config, { log });
   } catch (err) {
     log.fatal({ err }, `weft controller failed to start: ${(err as Error).message}`);
     return 1;

@@ -12,6 +12,7 @@ import {
   DEFAULT_CLUSTER_NETWORKS, DEFAULT_OPAQUE_PORTS, DEFAULT_TRUST_DOMAIN, PROXY_ADMIN_PORT, PROXY_ENV, PROXY_INBOUND_PORT,
   PROXY_OUTBOUND_PORT,
 } from '../core/contract.js';
+import type { ExecutableSpec } from '../core/flags.js';
 
 export interface ProxyLimits {
   /** A client that never sends a byte is given this long before detection gives up (design.md 6). */
@@ -119,6 +120,48 @@ export interface ProxyConfig {
 export type ConfigResult = { readonly ok: true; readonly config: ProxyConfig } | { readonly ok: false; readonly errors: readonly string[] };
 
 const DEFAULT_TOKEN_FILE = '/var/run/secrets/tokens/weft-identity-token';
+const PROXY_LEVELS: readonly ProxyConfig['logLevel'][] = ['debug', 'info', 'warn', 'error'];
+
+/** Shutdown grace unless WEFT_SHUTDOWN_GRACE_SECONDS says otherwise (Kubernetes' default grace period). */
+const DEFAULT_SHUTDOWN_GRACE_SECONDS = 30;
+
+/**
+ * `weft proxy` takes no flags: the injector sets these variables. Its help (-h) is generated from this
+ * table (cli/components.ts), one line per variable with its default; any other argument is a usage error.
+ */
+export const PROXY_SETTINGS: ExecutableSpec = {
+  command: 'weft proxy',
+  description: `Runs the sidecar proxy (inbound, outbound and admin listeners) in a meshed pod. It takes no flags:
+the injector configures it through the environment variables below (docs/proxy.md).`,
+  flags: [],
+  environment: [
+    { name: PROXY_ENV.podName, help: "the pod's name (required)" },
+    { name: PROXY_ENV.podNamespace, help: "the pod's namespace (required)" },
+    { name: PROXY_ENV.podIp, help: "the pod's IP address (required)" },
+    { name: PROXY_ENV.serviceAccount, help: "the pod's ServiceAccount (required)" },
+    { name: PROXY_ENV.nodeIp, help: "the node's IP address, where kubelet probes come from" },
+    { name: PROXY_ENV.trustDomain, default: DEFAULT_TRUST_DOMAIN, help: 'SPIFFE trust domain' },
+    { name: PROXY_ENV.trustAnchorsPem, help: 'PEM certificates the proxy trusts (required)' },
+    { name: PROXY_ENV.controllerAddr, help: "the controller's gRPC address, host:port (required)" },
+    { name: PROXY_ENV.identityTokenFile, default: DEFAULT_TOKEN_FILE, help: 'projected ServiceAccount token sent to Certify' },
+    { name: PROXY_ENV.logLevel, default: 'info', help: `${PROXY_LEVELS.join(', ')}` },
+    { name: PROXY_ENV.inboundPorts, help: "the app's container ports, ports or ranges, comma-separated" },
+    { name: PROXY_ENV.opaquePorts, default: DEFAULT_OPAQUE_PORTS.join(','), help: 'ports proxied as TCP without protocol detection (added to the default)' },
+    { name: PROXY_ENV.defaultInboundPolicy, default: 'all-unauthenticated', help: INBOUND_POLICIES.join(', ') },
+    { name: PROXY_ENV.clusterNetworks, default: DEFAULT_CLUSTER_NETWORKS.join(','), help: 'CIDRs of the cluster, for the cluster-* policies' },
+    { name: PROXY_ENV.probeNetworks, default: `$${PROXY_ENV.nodeIp}`, help: 'CIDRs kubelet probes come from' },
+    { name: PROXY_ENV.certLifetimeHint, help: 'not read by the proxy: the controller decides certificate lifetimes (weft controller --cert-lifetime)' },
+    { name: PROXY_ENV.shutdownGraceSeconds, default: String(DEFAULT_SHUTDOWN_GRACE_SECONDS), help: 'seconds (0-3600) to drain connections after SIGTERM' },
+    { name: PROXY_ENV.outboundPort, default: String(PROXY_OUTBOUND_PORT), help: 'outbound listener port' },
+    { name: PROXY_ENV.inboundPort, default: String(PROXY_INBOUND_PORT), help: 'inbound listener port' },
+    { name: PROXY_ENV.adminPort, default: String(PROXY_ADMIN_PORT), help: 'admin port (/ready, /live, /metrics)' },
+    { name: PROXY_ENV.detectTimeoutMs, default: String(DEFAULT_LIMITS.detectTimeoutMs), help: 'milliseconds a client may stay silent before the connection is treated as opaque' },
+    { name: PROXY_ENV.maxConnectionsPerPeer, default: String(DEFAULT_LIMITS.maxConnectionsPerPeer), help: 'connections accepted from one client IP at once (inbound)' },
+    { name: PROXY_ENV.headersWithUnderscores, default: DEFAULT_LIMITS.headersWithUnderscores, help: `inbound header names with _: ${UNDERSCORE_HEADER_ACTIONS.join(', ')}` },
+    { name: PROXY_ENV.destinationIdleTimeoutMs, default: String(DEFAULT_LIMITS.destinationIdleTimeoutMs), help: 'milliseconds after which an unused destination is forgotten' },
+    { name: PROXY_ENV.maxDestinations, default: String(DEFAULT_LIMITS.maxDestinations), help: 'destinations remembered per cache' },
+  ],
+};
 
 /** Parses the environment; never throws. */
 export function parseProxyConfig(env: Readonly<Record<string, string | undefined>>): ConfigResult {
@@ -192,13 +235,13 @@ export function parseProxyConfig(env: Readonly<Record<string, string | undefined
     errors.push(`${PROXY_ENV.trustAnchorsPem}: expected PEM certificates`);
   }
   const level = get(PROXY_ENV.logLevel) ?? 'info';
-  if (!['debug', 'info', 'warn', 'error'].includes(level)) errors.push(`${PROXY_ENV.logLevel}=${level}: expected debug, info, warn or error`);
+  if (!(PROXY_LEVELS as readonly string[]).includes(level)) errors.push(`${PROXY_ENV.logLevel}=${level}: expected debug, info, warn or error`);
   const policy = get(PROXY_ENV.defaultInboundPolicy) ?? 'all-unauthenticated';
   if (!(INBOUND_POLICIES as readonly string[]).includes(policy)) {
     errors.push(`${PROXY_ENV.defaultInboundPolicy}=${policy}: expected one of ${INBOUND_POLICIES.join(', ')}`);
   }
   const grace = get(PROXY_ENV.shutdownGraceSeconds);
-  let shutdownGraceMs = 30_000;
+  let shutdownGraceMs = DEFAULT_SHUTDOWN_GRACE_SECONDS * 1000;
   if (grace !== undefined) {
     const n = Number(grace);
     if (!Number.isFinite(n) || n < 0 || n > 3600) errors.push(`${PROXY_ENV.shutdownGraceSeconds}=${grace}: expected seconds (0-3600)`);

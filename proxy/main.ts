@@ -12,7 +12,8 @@ import { PROXY_OUTBOUND_ADDRESS } from '../core/contract.js';
 
 const log = (line: string) => process.stderr.write(`weft-proxy: ${line}\n`);
 
-export async function run(_argv: readonly string[]): Promise<number> {
+/** Runs the proxy from its environment; `weft proxy` (cli/components.ts) has refused any argument. */
+export async function run(): Promise<number> {
   const parsed = loadProxyConfig();
   if (!parsed.ok) {
     for (const e of parsed.errors) log(`config: ${e}`);

@@ -1,4 +1,5 @@
-// Generates TypeScript from the .proto files with the buf binary shipped in @bufbuild/buf-linux-x64 and the local
+// Generates TypeScript from the .proto files with the buf binary shipped in @bufbuild/buf-linux-x64 (an
+// optionalDependency: `npm ci` skips it on other platforms instead of failing) and the local
 // ts-proto plugin. Offline: no remote plugins, no BSR dependencies.
 //
 //   api/proto/           -> api/gen/            (api/buf.yaml, api/buf.gen.yaml)
@@ -27,7 +28,7 @@ const targets = [
 
 for (const [what, path] of [['buf', buf], ['protoc-gen-ts_proto', plugin]]) {
   if (!existsSync(path)) {
-    console.error(`gen-api: ${what} not found at ${relative(root, path)}; run npm ci (buf is a linux-x64 devDependency, @bufbuild/buf-linux-x64; on another platform install @bufbuild/buf-<platform> at the same version)`);
+    console.error(`gen-api: ${what} not found at ${relative(root, path)}; run npm ci (buf is @bufbuild/buf-linux-x64, an optionalDependency npm skips on other platforms; there, npm install --no-save @bufbuild/buf-<platform> at the same version)`);
     process.exit(2);
   }
 }

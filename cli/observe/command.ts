@@ -13,7 +13,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Pod, Service } from '../../core/kube.js';
 import { parseVerb, reportParse, usageError } from '../args.js';
 import { cliEnv } from '../config.js';
-import { formatDuration } from '../duration.js';
+import { formatDuration } from '../../core/duration.js';
 import { describeKubeError } from '../kube/errors.js';
 import { loadKubeConfig as loadKubeconfigFile } from '../kube/kubeconfig.js';
 import type { Io } from '../install/command.js';

@@ -1,8 +1,8 @@
 /**
- * `weft proxy-init` flags, parsed into one frozen object with every error reported together. The
+ * `weft proxy-init` flags (no environment), parsed into one frozen object with every error reported together. The
  * defaults are the contract's ports and UID; the injector passes only the skipped port lists.
  */
-import { parseArgs } from 'node:util';
+import type { Configured, ExecutableSpec, FlagValues } from '../../core/flags.js';
 import { normalisePorts } from '../settings.js';
 import type { PortRange } from '../settings.js';
 import { DEFAULT_REDIRECT } from './rules.js';
@@ -16,28 +16,24 @@ export interface ProxyInitConfig {
   readonly dryRun: boolean;
 }
 
-export const USAGE = `Usage: weft proxy-init [flags]
-
-Sets up the pod's iptables redirection (run as the injected init container, root with NET_ADMIN and
+/** proxy-init's flags: `weft proxy-init` parses them with commander from this table (cli/components.ts). */
+export const PROXY_INIT_FLAGS: ExecutableSpec = {
+  command: 'weft proxy-init',
+  description: `Sets up the pod's iptables redirection (run as the injected init container, root with NET_ADMIN and
 NET_RAW): inbound TCP to the proxy's inbound port, outbound TCP to its outbound port, except the
 proxy's own UID, loopback, the admin port and the skipped ports. Safe to run again: Weft's chains are
-flushed and rebuilt, the jumps into them added once.
-
-Flags:
-  --skip-inbound-ports LIST    ports or ranges not redirected inbound, e.g. 9102,8000-8099
-  --skip-outbound-ports LIST   destination ports or ranges not redirected outbound
-  --inbound-port PORT          the proxy's inbound port (default ${DEFAULT_REDIRECT.inboundPort})
-  --outbound-port PORT         the proxy's outbound port (default ${DEFAULT_REDIRECT.outboundPort})
-  --admin-port PORT            the proxy's admin port, never redirected (default ${DEFAULT_REDIRECT.adminPort})
-  --proxy-uid UID              the proxy's UID, never redirected (default ${DEFAULT_REDIRECT.proxyUid})
-  --ipv6 auto|on|off           also program ip6tables: auto = when it works here (default auto)
-  --dry-run                    print the iptables-restore input and change nothing
-  -h, --help                   this help
-`;
-
-export type ParseResult =
-  | { readonly ok: true; readonly config: ProxyInitConfig }
-  | { readonly ok: false; readonly help: boolean; readonly errors: readonly string[] };
+flushed and rebuilt, the jumps into them added once.`,
+  flags: [
+    { name: 'skip-inbound-ports', value: 'list', help: 'ports or ranges not redirected inbound, e.g. 9102,8000-8099' },
+    { name: 'skip-outbound-ports', value: 'list', help: 'destination ports or ranges not redirected outbound' },
+    { name: 'inbound-port', value: 'port', default: String(DEFAULT_REDIRECT.inboundPort), help: "the proxy's inbound port (1-65535)" },
+    { name: 'outbound-port', value: 'port', default: String(DEFAULT_REDIRECT.outboundPort), help: "the proxy's outbound port (1-65535)" },
+    { name: 'admin-port', value: 'port', default: String(DEFAULT_REDIRECT.adminPort), help: "the proxy's admin port, never redirected (1-65535)" },
+    { name: 'proxy-uid', value: 'uid', default: String(DEFAULT_REDIRECT.proxyUid), help: "the proxy's UID, never redirected" },
+    { name: 'ipv6', value: 'mode', default: 'auto', help: 'also program ip6tables: on, off, or auto (when ip6tables works here)' },
+    { name: 'dry-run', help: 'print the iptables-restore input and change nothing' },
+  ],
+};
 
 export function parsePortList(text: string): PortRange[] | string {
   const out: PortRange[] = [];
@@ -51,32 +47,11 @@ export function parsePortList(text: string): PortRange[] | string {
   return normalisePorts(out);
 }
 
-export function parseProxyInitArgs(argv: readonly string[]): ParseResult {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        'skip-inbound-ports': { type: 'string' },
-        'skip-outbound-ports': { type: 'string' },
-        'inbound-port': { type: 'string' },
-        'outbound-port': { type: 'string' },
-        'admin-port': { type: 'string' },
-        'proxy-uid': { type: 'string' },
-        ipv6: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    return { ok: false, help: false, errors: [(err as Error).message] };
-  }
-  if (values['help'] === true) return { ok: false, help: true, errors: [] };
+/** The config from the flags given (parsed by the dispatcher); every problem at once. */
+export function loadProxyInitConfig(values: FlagValues): Configured<ProxyInitConfig> {
   const errors: string[] = [];
   const int = (flag: string, dflt: number, max: number): number => {
-    const v = values[flag];
+    const v = values.get(flag);
     if (typeof v !== 'string') return dflt;
     if (!/^\d+$/.test(v) || Number(v) > max || (max === 65535 && Number(v) === 0)) {
       errors.push(`--${flag}: ${JSON.stringify(v)} is not a number between ${max === 65535 ? 1 : 0} and ${max}`);
@@ -85,7 +60,7 @@ export function parseProxyInitArgs(argv: readonly string[]): ParseResult {
     return Number(v);
   };
   const ports = (flag: string): PortRange[] => {
-    const v = values[flag];
+    const v = values.get(flag);
     if (typeof v !== 'string') return [];
     const r = parsePortList(v);
     if (typeof r === 'string') {
@@ -94,7 +69,8 @@ export function parseProxyInitArgs(argv: readonly string[]): ParseResult {
     }
     return r;
   };
-  const ipv6 = typeof values['ipv6'] === 'string' ? values['ipv6'] : 'auto';
+  const ipv6V = values.get('ipv6');
+  const ipv6 = typeof ipv6V === 'string' ? ipv6V : 'auto';
   if (ipv6 !== 'auto' && ipv6 !== 'on' && ipv6 !== 'off') errors.push(`--ipv6: ${JSON.stringify(ipv6)} is not auto, on or off`);
   const redirect: RedirectOptions = {
     inboundPort: int('inbound-port', DEFAULT_REDIRECT.inboundPort, 65535),
@@ -107,6 +83,6 @@ export function parseProxyInitArgs(argv: readonly string[]): ParseResult {
   if (new Set([redirect.inboundPort, redirect.outboundPort, redirect.adminPort]).size !== 3) {
     errors.push('the inbound, outbound and admin ports must differ');
   }
-  if (errors.length > 0) return { ok: false, help: false, errors };
-  return { ok: true, config: Object.freeze({ redirect: Object.freeze(redirect), ipv6: ipv6 as Ipv6Mode, dryRun: values['dry-run'] === true }) };
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, config: Object.freeze({ redirect: Object.freeze(redirect), ipv6: ipv6 as Ipv6Mode, dryRun: values.get('dry-run') === true }) };
 }

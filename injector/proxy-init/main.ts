@@ -6,7 +6,6 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { parseProxyInitArgs, USAGE } from './config.js';
 import type { ProxyInitConfig } from './config.js';
 import { INBOUND_CHAIN, jumps, OUTBOUND_CHAIN, restoreInput } from './rules.js';
 import type { Family } from './rules.js';
@@ -78,17 +77,8 @@ async function ipv6Usable(): Promise<boolean> {
   return succeeds(TOOLS[6].iptables, ['-w', '-t', 'nat', '-S', 'OUTPUT']);
 }
 
-export async function run(argv: readonly string[]): Promise<number> {
-  const parsed = parseProxyInitArgs(argv);
-  if (!parsed.ok) {
-    if (parsed.help) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
-    process.stderr.write(`weft proxy-init: ${parsed.errors.join('\n  ')}\n\n${USAGE}`);
-    return 2;
-  }
-  const config = parsed.config;
+/** Programs the redirection with the config parsed by `weft proxy-init` (cli/components.ts). */
+export async function run(config: ProxyInitConfig): Promise<number> {
   const families: Family[] = [4];
   if (config.ipv6 === 'on' || (config.ipv6 === 'auto' && !config.dryRun && (await ipv6Usable()))) families.push(6);
   if (config.ipv6 === 'auto' && config.dryRun) families.push(6);

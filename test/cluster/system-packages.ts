@@ -1,6 +1,7 @@
 /**
  * The machine set-up behind `npm start`, `npm test` and `npm run test:e2e` (and `.ci/run` through
- * `npm test`): the Debian packages the build and the local cluster need, and Go for the cluster build.
+ * `npm test`): the Debian packages the build, the tests and the local cluster need, and Go for the
+ * cluster build.
  *
  * It runs before anything is compiled (`node test/cluster/system-packages.ts`: Node 24 strips the types),
  * so it imports nothing from the project. Missing packages are installed with apt-get when running as
@@ -31,6 +32,8 @@ export const SYSTEM_PACKAGES: readonly SystemPackage[] = [
   { name: 'busybox-static', why: "the real node's toolbox image" },
   { name: 'buildah', why: 'npm run images (no Docker engine on these machines)' },
   { name: 'mmdebstrap', why: 'npm run images: the base image from Debian packages' },
+  { name: 'bash', why: 'the unit test that presses TAB with weft completion bash loaded' },
+  { name: 'zsh', why: 'the unit test that presses TAB with weft completion zsh loaded (zsh/zpty drives both shells)' },
 ];
 
 /** Go release the local cluster's Kubernetes build needs (test/cluster/README.md). */

@@ -79,7 +79,7 @@ let webKeys: { privateKeyPem: string; publicKeyPem: string };
 
 async function startWith(lifetime: string): Promise<RunningController> {
   const parsed = parseConfig(
-    ['--issuer-dir', dir, '--grpc-port', '0', '--admin-port', '0', '--listen-host', '127.0.0.1', '--cert-lifetime', lifetime, '--token-review-concurrency', '2'],
+    new Map([['issuer-dir', dir], ['grpc-port', '0'], ['admin-port', '0'], ['listen-host', '127.0.0.1'], ['cert-lifetime', lifetime], ['token-review-concurrency', '2']]),
     {},
   );
   assert.ok(parsed.ok);

@@ -1,9 +1,9 @@
 /**
- * The one duration grammar of every `weft` flag that takes a duration (--window, --wait): Go's
- * time.ParseDuration without its rarely used units, as kubectl's flags take them. A duration is one or
- * more decimal numbers each followed by a unit, ms, s, m or h: 500ms, 90s, 1m30s, 1h30m, 1.5h.
- * A bare number (90) is rejected, 0 included: it would leave the unit to guesswork; write 90s.
- * Pure.
+ * The one duration grammar of every flag and setting that takes a duration (`weft --window`, `--wait`,
+ * `weft controller --cert-lifetime`): Go's time.ParseDuration without its rarely used units, as
+ * kubectl's flags take them. A duration is one or more decimal numbers each followed by a unit, ms, s,
+ * m or h: 500ms, 90s, 1m30s, 1h30m, 1.5h. A bare number (90) is rejected, 0 included: it would leave the
+ * unit to guesswork; write 90s. Pure.
  */
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
