@@ -18,7 +18,7 @@ import { ERROR_TABLE, RETRYABLE_PEER_ERROR } from './errors.js';
 import type { ProxyErrorCode } from './errors.js';
 import { applyResponseHeaderOps, forwardH2Headers } from './headers.js';
 import type { DirectionStats } from './metrics.js';
-import type { ExchangeObserver, HeaderOps } from './ports.js';
+import type { ExchangeObserver, HeaderOps } from './policy-hook.js';
 import { writeH2Error } from './respond.js';
 
 export interface H2Upstream {

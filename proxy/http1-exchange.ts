@@ -23,7 +23,7 @@ import { RETRYABLE_PEER_ERROR, ProxyError } from './errors.js';
 import type { ProxyErrorCode } from './errors.js';
 import { applyResponseHeaderOps, forwardResponseHeaders } from './headers.js';
 import type { DirectionStats } from './metrics.js';
-import type { ExchangeObserver, HeaderOps } from './ports.js';
+import type { ExchangeObserver, HeaderOps } from './policy-hook.js';
 import { writeHttp1Error } from './respond.js';
 
 export interface Upstream {

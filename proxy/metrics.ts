@@ -166,7 +166,7 @@ export const INBOUND_DECISION_LABELS = ['target_port', 'server', 'route', 'autho
 export type OutboundRouteLabels = Readonly<Record<(typeof OUTBOUND_ROUTE_LABELS)[number], string>>;
 export type InboundDecisionLabels = Readonly<Record<(typeof INBOUND_DECISION_LABELS)[number], string>>;
 
-/** What the transport reports for one finished exchange (ports.ts ExchangeOutcome, minus the import). */
+/** What the transport reports for one finished exchange (policy-hook.ts ExchangeOutcome, minus the import). */
 export interface Outcome {
   readonly status: number;
   readonly grpcStatus: number | undefined;

@@ -16,14 +16,14 @@ export function isGrpc(contentType: string | string[] | undefined): boolean {
   return typeof contentType === 'string' && contentType.startsWith('application/grpc');
 }
 
-export function writeHttp1Error(res: ServerResponse, code: ProxyErrorCode, status?: number): void {
+export function writeHttp1Error(res: ServerResponse, code: ProxyErrorCode): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   const m = ERROR_TABLE[code];
   const body = `${m.header}\n`;
-  res.writeHead(status ?? m.http, {
+  res.writeHead(m.http, {
     'content-type': TEXT,
     'content-length': Buffer.byteLength(body),
     [HEADER_PROXY_ERROR]: m.header,
@@ -31,7 +31,7 @@ export function writeHttp1Error(res: ServerResponse, code: ProxyErrorCode, statu
   res.end(body);
 }
 
-export function writeH2Error(stream: ServerHttp2Stream, code: ProxyErrorCode, grpc: boolean, status?: number): void {
+export function writeH2Error(stream: ServerHttp2Stream, code: ProxyErrorCode, grpc: boolean): void {
   if (stream.destroyed || stream.closed) return;
   const m = ERROR_TABLE[code];
   if (stream.headersSent) {
@@ -50,7 +50,7 @@ export function writeH2Error(stream: ServerHttp2Stream, code: ProxyErrorCode, gr
     return;
   }
   const body = `${m.header}\n`;
-  stream.respond({ ':status': status ?? m.http, 'content-type': TEXT, 'content-length': Buffer.byteLength(body), [HEADER_PROXY_ERROR]: m.header });
+  stream.respond({ ':status': m.http, 'content-type': TEXT, 'content-length': Buffer.byteLength(body), [HEADER_PROXY_ERROR]: m.header });
   stream.end(body);
 }
 
@@ -96,7 +96,7 @@ export function rawHttp1Answer(status: number, headers: readonly (readonly [stri
 }
 
 /** The same for one of the proxy's errors (status and weft-proxy-error from ERROR_TABLE). */
-export function rawHttp1Error(code: ProxyErrorCode, status?: number): string {
+export function rawHttp1Error(code: ProxyErrorCode): string {
   const m = ERROR_TABLE[code];
-  return rawHttp1Answer(status ?? m.http, [[HEADER_PROXY_ERROR, m.header]]);
+  return rawHttp1Answer(m.http, [[HEADER_PROXY_ERROR, m.header]]);
 }

@@ -22,7 +22,7 @@ import { applyFlatHeaderOps, isStripped, isTokenName, isSafeHeaderValue } from '
 import { pipeBoth } from './connection.js';
 import { ERROR_TABLE } from './errors.js';
 import type { ProxyErrorCode } from './errors.js';
-import type { HeaderOps } from './ports.js';
+import type { HeaderOps } from './policy-hook.js';
 import { rawHttp1Error } from './respond.js';
 
 export interface UpgradeOutcome {

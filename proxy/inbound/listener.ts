@@ -34,7 +34,8 @@ import { Http1Exchange } from '../http1-exchange.js';
 import type { Upstream } from '../http1-exchange.js';
 import { isRetired } from '../pool.js';
 import { MESH_ALPNS } from '../mtls.js';
-import type { Endpoint, HookRequest, InboundContext, InboundDecision } from '../ports.js';
+import type { Endpoint } from '../io.js';
+import type { HookRequest, InboundContext, InboundAction } from '../policy-hook.js';
 import { isGrpc, rawHttp1Answer, rawHttp1Error, rejectH2Stream, safeHeaders, writeH2Decision, writeH2Error, writeHttp1Decision, writeHttp1Error } from '../respond.js';
 
 interface InboundConnection {
@@ -138,12 +139,12 @@ export class InboundListener extends ListenerBase {
     }
   }
 
-  private authorize(conn: InboundConnection, req: HookRequest | null): InboundDecision {
-    let d: InboundDecision;
+  private authorize(conn: InboundConnection, req: HookRequest | null): InboundAction {
+    let d: InboundAction;
     try {
       d = this.deps.policy.inbound.authorize(conn.ctx, req);
     } catch {
-      d = { kind: 'deny', status: 403 }; // fail closed
+      d = { kind: 'deny', code: 'FORBIDDEN' }; // fail closed
     }
     if (d.kind !== 'deny') this.deps.stats.inbound.authzAllow++;
     else this.deps.stats.inbound.authzDeny++;
@@ -178,7 +179,7 @@ export class InboundListener extends ListenerBase {
       const code = decision.code ?? 'FORBIDDEN';
       this.deps.stats.inbound.error(code);
       if (code === 'BAD_REQUEST') res.shouldKeepAlive = false;
-      writeHttp1Error(res, code, decision.status);
+      writeHttp1Error(res, code);
       decision.observe?.({ status: res.statusCode, grpcStatus: undefined, error: code, durationMs: 0 });
       return;
     }
@@ -232,8 +233,8 @@ export class InboundListener extends ListenerBase {
     if (decision.kind === 'deny') {
       const code = decision.code ?? 'FORBIDDEN';
       stats.error(code);
-      socket.end(rawHttp1Error(code, decision.status), () => socket.destroy());
-      decision.observe?.({ status: decision.status, grpcStatus: undefined, error: code, durationMs: 0 });
+      socket.end(rawHttp1Error(code), () => socket.destroy());
+      decision.observe?.({ status: ERROR_TABLE[code].http, grpcStatus: undefined, error: code, durationMs: 0 });
       return;
     }
     if (decision.kind === 'respond') {
@@ -294,9 +295,9 @@ export class InboundListener extends ListenerBase {
     if (decision.kind === 'deny') {
       const code = decision.code ?? 'FORBIDDEN';
       this.deps.stats.inbound.error(code);
-      writeH2Error(stream, code, grpc, decision.status);
+      writeH2Error(stream, code, grpc);
       const m = ERROR_TABLE[code];
-      decision.observe?.({ status: grpc ? 200 : decision.status, grpcStatus: grpc ? m.grpc : undefined, error: code, durationMs: 0 });
+      decision.observe?.({ status: grpc ? 200 : m.http, grpcStatus: grpc ? m.grpc : undefined, error: code, durationMs: 0 });
       return;
     }
     if (decision.kind === 'respond') {

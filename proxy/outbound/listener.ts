@@ -32,7 +32,8 @@ import { Http1Exchange } from '../http1-exchange.js';
 import type { Upstream } from '../http1-exchange.js';
 import { isRetired } from '../pool.js';
 import type { H2Upstream } from '../h2-exchange.js';
-import type { Destination, Endpoint, ExchangeObserver, HeaderOps, HookRequest, MirrorTarget, OutboundDecision, ServicePort } from '../ports.js';
+import type { Destination, Endpoint, ServicePort } from '../io.js';
+import type { ExchangeObserver, HeaderOps, HookRequest, MirrorTarget, OutboundAction } from '../policy-hook.js';
 import { isGrpc, rawHttp1Answer, rawHttp1Error, rejectH2Stream, writeH2Decision, writeH2Error, writeHttp1Decision, writeHttp1Error } from '../respond.js';
 
 interface OutboundConnection {
@@ -243,7 +244,7 @@ export class OutboundListener extends ListenerBase {
     }
   }
 
-  private route(target: ServicePort, req: IncomingMessage | null, path: string, protocol: HookRequest['protocol'], h2?: IncomingHttpHeaders, rawHeaders?: readonly string[]): OutboundDecision | undefined {
+  private route(target: ServicePort, req: IncomingMessage | null, path: string, protocol: HookRequest['protocol'], h2?: IncomingHttpHeaders, rawHeaders?: readonly string[]): OutboundAction | undefined {
     const hookReq: HookRequest = h2 !== undefined
       ? { method: String(h2[':method']), authority: String(h2[':authority'] ?? ''), path, protocol, header: (n) => h2[n], ...(rawHeaders !== undefined ? { rawHeaders } : {}) }
       : { method: req?.method ?? 'GET', authority: req?.headers.host ?? '', path, protocol, header: (n) => req?.headers[n], ...(rawHeaders !== undefined ? { rawHeaders } : {}) };
