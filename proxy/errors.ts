@@ -5,22 +5,16 @@
  */
 import type { Reason } from '../core/reasons.js';
 
-export { ERROR_TABLE, RETRYABLE_PEER_ERROR } from '../core/reasons.js';
-export type { Answer } from '../core/reasons.js';
-
-/** The proxy's error codes are core's reasons: one vocabulary from the decision to the response. */
-export type ProxyErrorCode = Reason;
-
 export class ProxyError extends Error {
-  readonly code: ProxyErrorCode;
-  constructor(code: ProxyErrorCode, message: string, options?: { cause?: unknown }) {
+  readonly code: Reason;
+  constructor(code: Reason, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'ProxyError';
     this.code = code;
   }
 }
 
-export function proxyErrorOf(err: unknown, fallback: ProxyErrorCode = 'INTERNAL'): ProxyError {
+export function proxyErrorOf(err: unknown, fallback: Reason = 'INTERNAL'): ProxyError {
   if (err instanceof ProxyError) return err;
   return new ProxyError(fallback, err instanceof Error ? err.message : String(err), { cause: err });
 }

@@ -8,8 +8,8 @@ import type { ServerResponse } from 'node:http';
 import type { ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { HEADER_PROXY_ERROR } from '../core/contract.js';
-import { ERROR_TABLE } from './errors.js';
-import type { ProxyErrorCode } from './errors.js';
+import { ERROR_TABLE } from '../core/reasons.js';
+import type { Reason } from '../core/reasons.js';
 import { isSafeHeaderValue, isTokenName } from './headers.js';
 import type { DirectionStats } from './metrics.js';
 import type { ExchangeObserver } from './policy-hook.js';
@@ -20,7 +20,7 @@ export function isGrpc(contentType: string | string[] | undefined): boolean {
   return typeof contentType === 'string' && contentType.startsWith('application/grpc');
 }
 
-export function writeHttp1Error(res: ServerResponse, code: ProxyErrorCode): void {
+export function writeHttp1Error(res: ServerResponse, code: Reason): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -35,7 +35,7 @@ export function writeHttp1Error(res: ServerResponse, code: ProxyErrorCode): void
   res.end(body);
 }
 
-export function writeH2Error(stream: ServerHttp2Stream, code: ProxyErrorCode, grpc: boolean): void {
+export function writeH2Error(stream: ServerHttp2Stream, code: Reason, grpc: boolean): void {
   if (stream.destroyed || stream.closed) return;
   const m = ERROR_TABLE[code];
   if (stream.headersSent) {
@@ -100,7 +100,7 @@ export function rawHttp1Answer(status: number, headers: readonly (readonly [stri
 }
 
 /** The same for one of the proxy's errors (status and weft-proxy-error from ERROR_TABLE). */
-export function rawHttp1Error(code: ProxyErrorCode): string {
+export function rawHttp1Error(code: Reason): string {
   const m = ERROR_TABLE[code];
   return rawHttp1Answer(m.http, [[HEADER_PROXY_ERROR, m.header]]);
 }
@@ -109,7 +109,7 @@ export function rawHttp1Error(code: ProxyErrorCode): string {
 
 /** An answer the proxy writes itself: for a reason (through ERROR_TABLE), or one the policy chose (a redirect). */
 export type Synthetic =
-  | { readonly kind: 'reason'; readonly code: ProxyErrorCode }
+  | { readonly kind: 'reason'; readonly code: Reason }
   | { readonly kind: 'respond'; readonly status: number; readonly headers?: readonly (readonly [string, string])[] | undefined; readonly body?: string | undefined };
 
 /** How a direction counts the answers it writes, as each always has. */
@@ -127,7 +127,7 @@ export interface ResponderOptions {
  * (counted, and told to the route's observer), `policyFailed` when the policy hook threw.
  */
 export interface Responder<S> {
-  refuse(sink: S, code: ProxyErrorCode): void;
+  refuse(sink: S, code: Reason): void;
   answer(sink: S, a: Synthetic, observe: ExchangeObserver | undefined): void;
   policyFailed(sink: S): void;
 }
@@ -159,7 +159,7 @@ export function http1Responder(o: ResponderOptions): Responder<ServerResponse> {
 
 /** The socket of an upgrade request node handed over: answered with a bodiless HTTP/1.1 message, then closed. */
 export function upgradeResponder(o: Pick<ResponderOptions, 'stats'>): Responder<Duplex> {
-  const refuse = (socket: Duplex, code: ProxyErrorCode): void => {
+  const refuse = (socket: Duplex, code: Reason): void => {
     o.stats.error(code);
     socket.end(rawHttp1Error(code), () => socket.destroy());
   };

@@ -34,7 +34,7 @@ import type { OutboundDecision as CoreOutboundDecision } from '../../core/outbou
 import type { RouteRef, RuleRef } from '../../core/outbound/route.js';
 import { applyHeaderOps } from '../../core/routes/filters.js';
 import type { ServiceTarget } from '../../core/routes/types.js';
-import type { ProxyErrorCode } from '../errors.js';
+import type { Reason } from '../../core/reasons.js';
 import type { RouteMetrics, RouteSeries } from '../metrics.js';
 import type { ServicePort } from '../io.js';
 import type { ExchangeObserver, HookRequest, InboundContext, InboundAction, MirrorTarget, OutboundContext, OutboundAction, PolicyHook } from '../policy-hook.js';
@@ -204,7 +204,7 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
     const clientId = ctx.tls && ctx.peerIdentity !== undefined ? ctx.peerIdentity : 'unauthenticated';
     const port = String(ctx.port);
     const view = store.inboundFor(ctx.port);
-    const record = (labels: { server: string; route: string; authorization: string; decision: string }, outcome?: { error?: ProxyErrorCode; status?: number }): ExchangeObserver => {
+    const record = (labels: { server: string; route: string; authorization: string; decision: string }, outcome?: { error?: Reason; status?: number }): ExchangeObserver => {
       const s = metrics.inbound({ target_port: port, ...labels }, clientId, ctx.tls);
       if (req === null) {
         // An opaque connection is decided once: counted now, with no HTTP status.
