@@ -123,15 +123,18 @@ function hasUnsupported(filters: readonly CompiledFilter[]): CompiledFilter | un
 }
 
 /** Applies one filter list; returns a redirect decision when the list redirects. */
-function applyFilters(
-  filters: readonly CompiledFilter[],
-  acc: FilterEffects,
-  match: CompiledMatch,
-  req: RequestInfo,
-  policy: OutboundPolicy,
-  options: RouteOptions,
-  selected: Selected,
-): RedirectDecision | undefined {
+/** What one request's filter lists are applied in: the effects so far, the rule's match, the request. */
+interface FilterScope {
+  readonly acc: FilterEffects;
+  readonly match: CompiledMatch;
+  readonly req: RequestInfo;
+  readonly policy: OutboundPolicy;
+  readonly options: RouteOptions;
+  readonly selected: Selected;
+}
+
+function applyFilters(filters: readonly CompiledFilter[], scope: FilterScope): RedirectDecision | undefined {
+  const { acc, match, req, policy, options, selected } = scope;
   const r = applyFilterList(filters, acc, match, {
     requestScheme: options.scheme ?? 'http',
     requestHost: req.host,
@@ -181,7 +184,8 @@ export function routeOutbound(
   }
 
   const acc = startEffects(req.path, req.authority);
-  const redirect = applyFilters(rule.filters, acc, match, req, policy, options, selected);
+  const scope: FilterScope = { acc, match, req, policy, options, selected };
+  const redirect = applyFilters(rule.filters, scope);
   if (redirect) return redirect;
 
   const backend = pickWeighted(rule.backends, rule.totalWeight, rand);
@@ -193,7 +197,7 @@ export function routeOutbound(
   if (hasUnsupported(backend.filters)) {
     return error('UNSUPPORTED', `${where} backend filter is not supported`, selected);
   }
-  const backendRedirect = applyFilters(backend.filters, acc, match, req, policy, options, selected);
+  const backendRedirect = applyFilters(backend.filters, scope);
   if (backendRedirect) return backendRedirect;
 
   return {
