@@ -1,26 +1,20 @@
 /**
  * What the inbound and outbound listeners share: the accepting TCP server, the downstream HTTP/1 and
  * HTTP/2 servers that parse what it hands them, the tracked connections, and the lifecycle the proxy
- * drives on shutdown (beginDrain -> closeIdle ... whenEmpty -> destroy). HTTP/1 requests, upgrades and
- * HTTP/2 streams go to the shared protocol adapters (proxy/adapters/) with the listener's Direction;
- * a listener supplies what happens on a connection and its Direction (its plan).
+ * drives on shutdown (beginDrain -> closeIdle ... whenEmpty -> destroy). A listener supplies what
+ * happens on a connection, an HTTP/1 request, an upgrade and an HTTP/2 stream.
  */
 import { createServer } from 'node:net';
 import type { Server, ServerOpts, Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import { serveHttp1 } from './adapters/http1.js';
-import { serveStream } from './adapters/h2.js';
-import { serveUpgrade } from './adapters/upgrade.js';
-import { ConnectionSet, createDownstreamServers, firstRequestDeadline, getContext } from './connection.js';
+import { ConnectionSet, createDownstreamServers, firstRequestDeadline } from './connection.js';
 import type { DownstreamServers } from './connection.js';
 import type { ProxyDeps } from './deps.js';
 import type { DirectionStats } from './metrics.js';
-import type { Direction } from './plan.js';
 
-/** `C`: what a listener keeps per downstream connection (setContext), handed to its plan. */
-export abstract class ListenerBase<C> {
+export abstract class ListenerBase {
   protected readonly server: Server;
   protected readonly downstream: DownstreamServers;
   protected readonly connections: ConnectionSet;
@@ -44,20 +38,10 @@ export abstract class ListenerBase<C> {
     this.server = createServer(serverOptions, (s) => this.onConnection(s));
   }
 
-  protected abstract readonly direction: Direction<C>;
   protected abstract onConnection(socket: Socket): void;
-
-  private onRequest(req: IncomingMessage, res: ServerResponse): void {
-    serveHttp1(this.direction, getContext<C>(req.socket), req, res);
-  }
-
-  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    serveUpgrade(this.direction, getContext<C>(req.socket), { req, socket, head });
-  }
-
-  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
-    serveStream(this.direction, getContext<C>(stream.session?.socket), stream, headers);
-  }
+  protected abstract onRequest(req: IncomingMessage, res: ServerResponse): void;
+  protected abstract onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  protected abstract onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void;
 
   /** Hands a detected plaintext HTTP/1 connection to the HTTP/1 server; its first head is due by the header timeout from accept. */
   protected handHttp1(socket: Socket, acceptedAt: number): void {
