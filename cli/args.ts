@@ -47,6 +47,11 @@ export function commandOf(verb: string, def: VerbDef = VERBS[verb] ?? { kind: 'u
   for (const f of def.flags) cmd.addOption(optionOf(f));
   cmd.helpOption('-h, --help', 'print this help');
   cmd.configureHelp({ sortOptions: false, helpWidth: 100 });
+  return captureOutput(cmd, sink);
+}
+
+/** Makes a Command throw instead of exiting, and collects what it would print into `sink`. */
+export function captureOutput(cmd: Command, sink?: { out: string[]; err: string[] }): Command {
   cmd.exitOverride();
   cmd.configureOutput({
     writeOut: (s) => { sink?.out.push(s); },

@@ -16,7 +16,7 @@ import { INJECTOR_FLAGS, loadInjectorConfig } from '../injector/config.js';
 import { loadProxyInitConfig, PROXY_INIT_FLAGS } from '../injector/proxy-init/config.js';
 import { CONTROLLER_FLAGS, loadConfig as loadControllerConfig } from '../policy-controller/config.js';
 import { PROXY_SETTINGS } from '../proxy/config.js';
-import { usageError } from './args.js';
+import { captureOutput, usageError } from './args.js';
 
 interface Io { out(text: string): void; err(text: string): void }
 const processIo: Io = { out: (t) => { process.stdout.write(t); }, err: (t) => { process.stderr.write(t); } };
@@ -57,13 +57,7 @@ export function componentCommand(spec: ExecutableSpec, sink?: { out: string[]; e
       return `${help}\n${helper.formatItemList('Environment:', items, helper).join('\n')}`;
     },
   });
-  cmd.exitOverride();
-  cmd.configureOutput({
-    writeOut: (s) => { sink?.out.push(s); },
-    writeErr: (s) => { sink?.err.push(s); },
-    outputError: (s) => { sink?.err.push(s); },
-  });
-  return cmd;
+  return captureOutput(cmd, sink);
 }
 
 export type FlagParse =
