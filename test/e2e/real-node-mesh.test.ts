@@ -20,6 +20,7 @@ import { CONFIG_ANNOTATIONS, CONTROL_PLANE_NAMESPACE, DEFAULT_EXAMPLES_IMAGE, DE
 import { CONTAINERD_DIR, CONTAINERD_K8S_NAMESPACE, CONTAINERD_SOCKET } from '../cluster/config.js';
 import { describePod } from '../cluster/fixture.js';
 import { cmd } from '../cluster/net.js';
+import { loadControl } from '../support/load-control.js';
 import type { LoadCounts } from '../support/load-loop.js';
 import { useMesh, type Mesh } from '../support/mesh.js';
 
@@ -216,11 +217,8 @@ spec:
   return name;
 }
 
-async function control(ns: string, pod: string, method: 'GET' | 'POST', path: string): Promise<LoadCounts> {
-  const script = `fetch('http://127.0.0.1:${CONTROL_PORT}${path}', {method: '${method}'}).then((r) => r.text()).then((t) => process.stdout.write(t), (e) => { process.stderr.write(String(e)); process.exit(1); })`;
-  const r = await mesh.cluster.exec(ns, pod, 'load', ['node', '-e', script], { timeoutMs: 120_000 });
-  assert.equal(r.code, 0, `load-loop ${method} ${path}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as LoadCounts;
+function control(ns: string, pod: string, method: 'GET' | 'POST', path: string): Promise<LoadCounts> {
+  return loadControl(mesh.cluster, ns, pod, method, path, { port: CONTROL_PORT, timeoutMs: 120_000 });
 }
 
 const proxyRestarts = (p: V1Pod): number => p.status?.initContainerStatuses?.find((c) => c.name === 'weft-proxy')?.restartCount ?? -1;

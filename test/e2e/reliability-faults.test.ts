@@ -30,6 +30,7 @@ import { CONTROL_PLANE_ENV, CONTROL_PLANE_NAMESPACE, CONTROLLER_NAME, DEFAULT_EX
 import { FIELD_MANAGER, useCluster } from '../cluster/fixture.js';
 import type { Cluster } from '../cluster/fixture.js';
 import type { LoadCounts, LoadFailure } from '../support/load-loop.js';
+import { loadControl } from '../support/load-control.js';
 import { useMesh } from '../support/mesh.js';
 import type { Mesh } from '../support/mesh.js';
 
@@ -167,11 +168,8 @@ async function podNames(ns: string, selector: string): Promise<{ name: string; i
 }
 
 /** The load loop's control server, reached from inside the client pod over loopback. */
-async function control(ns: string, pod: string, method: 'GET' | 'POST', path: string, timeoutMs = 30_000): Promise<LoadCounts> {
-  const script = `fetch('http://127.0.0.1:${CONTROL_PORT}${path}', {method: '${method}'}).then((r) => r.text()).then((t) => process.stdout.write(t), (e) => { process.stderr.write(String(e)); process.exit(1); })`;
-  const r = await cluster.exec(ns, pod, 'load', ['node', '-e', script], { timeoutMs });
-  assert.equal(r.code, 0, `load-loop ${method} ${path}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as LoadCounts;
+function control(ns: string, pod: string, method: 'GET' | 'POST', path: string, timeoutMs = 30_000): Promise<LoadCounts> {
+  return loadControl(cluster, ns, pod, method, path, { port: CONTROL_PORT, timeoutMs });
 }
 
 /**
