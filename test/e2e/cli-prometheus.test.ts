@@ -243,7 +243,12 @@ spec:
     const got = tally(await send(mesh.cluster, ns, client, 'echo', 'http://error-injector:8080/', [], 10));
     return (got.get(403) ?? 0) > 0 ? true : describeTally(got);
   }, { timeoutMs: 90_000, intervalMs: 1000 });
-  // A little more of both kinds of traffic, then long enough for Prometheus to scrape it twice.
+  // rate() counts only what grows between two samples of a series: the deny series is born with its first
+  // denial, so wait until Prometheus holds it, then deny more, then let it scrape at least twice.
+  await mesh.cluster.waitFor('Prometheus has scraped the deny-all Server\'s denials', async () => {
+    const got = await running.query(`weft_inbound_requests_total{namespace="${ns}", server="error-injector-deny", decision="deny"}`);
+    return got.length > 0 ? true : 'no series yet';
+  }, { timeoutMs: 60_000, intervalMs: 1000 });
   await send(mesh.cluster, ns, client, 'echo', 'http://books:7002/books/1', [], 50);
   await send(mesh.cluster, ns, client, 'echo', 'http://error-injector:8080/', [], 20);
   await sleep(3 * SCRAPE_INTERVAL_S * 1000);
