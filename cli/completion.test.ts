@@ -11,7 +11,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../test/support/paths.js';
-import { bashCompletion, runCompletion, spellings, zshCompletion } from './completion.js';
+import { bashCompletion, runCompletion, spellings, verbFlags, zshCompletion } from './completion.js';
+import { COMPONENTS } from './components.js';
 import { VERBS } from './verbs.js';
 
 /** What the completion offers for the command line `words` (the last one is being completed). */
@@ -40,6 +41,30 @@ test('bash completes every flag of every verb from its definition, and choice va
   assert.deepEqual(complete(['weft', 'inject', '--proxy-log-level', 'd']), ['debug']);
   assert.deepEqual(complete(['weft', 'completion', '']), ['bash', 'zsh']);
   assert.deepEqual(complete(['weft', 'stat', '']), ['deploy', 'sts', 'ds', 'job', 'cronjob', 'pod', 'ns']);
+});
+
+test('bash completes the flags of the components from their flag tables, and file and directory values', () => {
+  for (const [verb, component] of Object.entries(COMPONENTS)) {
+    const offered = complete(['weft', verb, '--']);
+    for (const flag of component.spec.flags) assert.ok(offered.includes(`--${flag.name}`), `${verb} offers --${flag.name}: ${offered.join(' ')}`);
+    assert.ok(offered.includes('--help'), verb);
+    assert.equal(verbFlags(verb).length, component.spec.flags.length);
+  }
+  assert.deepEqual(complete(['weft', 'controller', '--webhook-p']), ['--webhook-port']);
+  const dir = mkdtempSync(join(tmpdir(), 'weft-complete-'));
+  try {
+    writeFileSync(join(dir, 'ca.crt'), '');
+    const valuesOf = (flag: string): string[] => {
+      const script = `${bashCompletion()}\ncd '${dir}'; COMP_WORDS=(weft injector ${flag} ''); COMP_CWORD=3; _weft; printf '%s\\n' "\${COMPREPLY[@]}"`;
+      const r = spawnSync('bash', ['--norc', '--noprofile', '-c', script], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.split('\n').filter((l) => l !== '');
+    };
+    assert.deepEqual(valuesOf('--tls-dir'), [], 'a directory flag offers directories, not files');
+    assert.deepEqual(valuesOf('--trust-anchors-file'), ['ca.crt'], 'a file flag offers files');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('zsh gets the same function through bashcompinit; an unknown shell is a usage error', async () => {

@@ -6,8 +6,10 @@
 import { parseVerb, reportParse, usageError } from './args.js';
 import { stdio } from './install/command.js';
 import type { Io } from './install/command.js';
+import { COMPONENTS } from './components.js';
 import { VERBS } from './verbs.js';
 import type { FlagDef } from './verbs.js';
+import type { FlagSpec } from '../core/flags.js';
 
 /** The long and short spellings of a flag definition: '-n, --namespace <ns>' -> ['-n', '--namespace']. */
 export function spellings(flag: FlagDef): string[] {
@@ -15,6 +17,24 @@ export function spellings(flag: FlagDef): string[] {
 }
 
 const takesValue = (flag: FlagDef) => /[<[]/.test(flag.flags);
+
+/**
+ * A component's flag (core/flags.ts) as a verb's flag definition, so the components' flags complete like
+ * the user verbs': a placeholder naming a file, path or directory completes file or directory names.
+ */
+function componentFlag(f: FlagSpec): FlagDef {
+  const value = f.value === undefined ? undefined
+    : f.value === 'dir' ? 'dir' as const
+    : /file|path/.test(f.value) ? 'file' as const : 'string' as const;
+  return { flags: f.value === undefined ? `--${f.name}` : `--${f.name} <${f.value}>`, help: f.help, ...(value !== undefined ? { value } : {}) };
+}
+
+/** The flags of a verb: its definition's, or for a component its flag table's. */
+export function verbFlags(verb: string): readonly FlagDef[] {
+  const component = (COMPONENTS as Readonly<Record<string, { spec: { flags: readonly FlagSpec[] } }>>)[verb];
+  if (component !== undefined) return component.spec.flags.map(componentFlag);
+  return VERBS[verb]?.flags ?? [];
+}
 const words = (list: readonly string[]) => list.map((w) => w.replace(/[^A-Za-z0-9_./:-]/g, '')).join(' ');
 
 export function bashCompletion(): string {
@@ -22,8 +42,9 @@ export function bashCompletion(): string {
   const cases = verbs.map((verb) => {
     const def = VERBS[verb];
     if (def === undefined) return '';
-    const flags = [...def.flags.flatMap(spellings), '-h', '--help'];
-    const valueCases = def.flags.filter(takesValue).map((f) => {
+    const defFlags = verbFlags(verb);
+    const flags = [...defFlags.flatMap(spellings), '-h', '--help'];
+    const valueCases = defFlags.filter(takesValue).map((f) => {
       const reply = f.choices !== undefined ? `COMPREPLY=( $(compgen -W "${words(f.choices)}" -- "$cur") )`
         : f.value === 'file' ? 'COMPREPLY=( $(compgen -f -- "$cur") )'
         : f.value === 'dir' ? 'COMPREPLY=( $(compgen -d -- "$cur") )'

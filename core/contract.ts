@@ -147,10 +147,10 @@ export const PROXY_ENV = {
   outboundPort: 'WEFT_OUTBOUND_PORT',
   inboundPort: 'WEFT_INBOUND_PORT',
   adminPort: 'WEFT_ADMIN_PORT',
-  detectTimeoutMs: 'WEFT_DETECT_TIMEOUT_MS',
+  detectTimeout: 'WEFT_DETECT_TIMEOUT',
   maxConnectionsPerPeer: 'WEFT_MAX_CONNECTIONS_PER_PEER',
   headersWithUnderscores: 'WEFT_HEADERS_WITH_UNDERSCORES',
-  destinationIdleTimeoutMs: 'WEFT_DESTINATION_IDLE_TIMEOUT_MS',
+  destinationIdleTimeout: 'WEFT_DESTINATION_IDLE_TIMEOUT',
   maxDestinations: 'WEFT_MAX_DESTINATIONS',
 } as const;
 

@@ -56,3 +56,18 @@ test('headers with underscores: drop by default, reject or allow on request, any
   assert.equal(bad.ok, false);
   assert.match(bad.ok ? '' : bad.errors.join('\n'), /WEFT_HEADERS_WITH_UNDERSCORES=strip: expected one of drop, reject, allow/);
 });
+
+test('durations take the one duration grammar; a bare number and the old millisecond variables are refused by name', () => {
+  const r = parseProxyConfig({ ...base, [PROXY_ENV.detectTimeout]: '1m30s', [PROXY_ENV.destinationIdleTimeout]: '500ms' });
+  assert.ok(r.ok);
+  assert.equal(r.ok ? r.config.limits.detectTimeoutMs : 0, 90_000);
+  assert.equal(r.ok ? r.config.limits.destinationIdleTimeoutMs : 0, 500);
+  const bare = parseProxyConfig({ ...base, [PROXY_ENV.detectTimeout]: '90', [PROXY_ENV.destinationIdleTimeout]: '0s' });
+  assert.equal(bare.ok, false);
+  const text = bare.ok ? '' : bare.errors.join('\n');
+  assert.match(text, /WEFT_DETECT_TIMEOUT=90: a number needs a unit \(ms, s, m or h\), e\.g\. 90s/);
+  assert.match(text, /WEFT_DESTINATION_IDLE_TIMEOUT=0s: expected a duration above 0, e\.g\. 1m/);
+  const old = parseProxyConfig({ ...base, WEFT_DETECT_TIMEOUT_MS: '5000' });
+  assert.equal(old.ok, false);
+  assert.match(old.ok ? '' : old.errors.join('\n'), /WEFT_DETECT_TIMEOUT_MS is no longer read: set WEFT_DETECT_TIMEOUT to a duration/);
+});

@@ -13,6 +13,7 @@ import {
   PROXY_OUTBOUND_PORT,
 } from '../core/contract.js';
 import type { ExecutableSpec } from '../core/flags.js';
+import { formatDuration, parseDuration } from '../core/duration.js';
 
 export interface ProxyLimits {
   /** A client that never sends a byte is given this long before detection gives up (design.md 6). */
@@ -155,10 +156,10 @@ the injector configures it through the environment variables below (docs/proxy.m
     { name: PROXY_ENV.outboundPort, default: String(PROXY_OUTBOUND_PORT), help: 'outbound listener port' },
     { name: PROXY_ENV.inboundPort, default: String(PROXY_INBOUND_PORT), help: 'inbound listener port' },
     { name: PROXY_ENV.adminPort, default: String(PROXY_ADMIN_PORT), help: 'admin port (/ready, /live, /metrics)' },
-    { name: PROXY_ENV.detectTimeoutMs, default: String(DEFAULT_LIMITS.detectTimeoutMs), help: 'milliseconds a client may stay silent before the connection is treated as opaque' },
+    { name: PROXY_ENV.detectTimeout, default: formatDuration(DEFAULT_LIMITS.detectTimeoutMs), help: 'how long a client may stay silent before the connection is treated as opaque (a duration: 500ms, 10s)' },
     { name: PROXY_ENV.maxConnectionsPerPeer, default: String(DEFAULT_LIMITS.maxConnectionsPerPeer), help: 'connections accepted from one client IP at once (inbound)' },
     { name: PROXY_ENV.headersWithUnderscores, default: DEFAULT_LIMITS.headersWithUnderscores, help: `inbound header names with _: ${UNDERSCORE_HEADER_ACTIONS.join(', ')}` },
-    { name: PROXY_ENV.destinationIdleTimeoutMs, default: String(DEFAULT_LIMITS.destinationIdleTimeoutMs), help: 'milliseconds after which an unused destination is forgotten' },
+    { name: PROXY_ENV.destinationIdleTimeout, default: formatDuration(DEFAULT_LIMITS.destinationIdleTimeoutMs), help: 'how long an unused destination is remembered (a duration: 30s, 5m)' },
     { name: PROXY_ENV.maxDestinations, default: String(DEFAULT_LIMITS.maxDestinations), help: 'destinations remembered per cache' },
   ],
 };
@@ -201,6 +202,19 @@ export function parseProxyConfig(env: Readonly<Record<string, string | undefined
     }
     return out;
   };
+  // One duration grammar (core/duration.ts) for every setting that is a duration; the millisecond
+  // variables these replaced are refused by name rather than ignored.
+  const duration = (name: string, dflt: number): number => {
+    const v = get(name);
+    if (v === undefined) return dflt;
+    const d = parseDuration(v);
+    if (!d.ok) errors.push(`${name}=${v}: ${d.why}`);
+    else if (d.ms <= 0) errors.push(`${name}=${v}: expected a duration above 0, e.g. ${formatDuration(dflt)}`);
+    return d.ok && d.ms > 0 ? d.ms : dflt;
+  };
+  for (const [old, now] of [['WEFT_DETECT_TIMEOUT_MS', PROXY_ENV.detectTimeout], ['WEFT_DESTINATION_IDLE_TIMEOUT_MS', PROXY_ENV.destinationIdleTimeout]] as const) {
+    if (get(old) !== undefined) errors.push(`${old} is no longer read: set ${now} to a duration instead (e.g. ${now}=10s)`);
+  }
   const positiveInt = (name: string, dflt: number): number => {
     const v = get(name);
     if (v === undefined) return dflt;
@@ -275,9 +289,9 @@ export function parseProxyConfig(env: Readonly<Record<string, string | undefined
     adminPort: port(PROXY_ENV.adminPort, PROXY_ADMIN_PORT),
     limits: Object.freeze({
       ...DEFAULT_LIMITS,
-      detectTimeoutMs: positiveInt(PROXY_ENV.detectTimeoutMs, DEFAULT_LIMITS.detectTimeoutMs),
+      detectTimeoutMs: duration(PROXY_ENV.detectTimeout, DEFAULT_LIMITS.detectTimeoutMs),
       maxConnectionsPerPeer: positiveInt(PROXY_ENV.maxConnectionsPerPeer, DEFAULT_LIMITS.maxConnectionsPerPeer),
-      destinationIdleTimeoutMs: positiveInt(PROXY_ENV.destinationIdleTimeoutMs, DEFAULT_LIMITS.destinationIdleTimeoutMs),
+      destinationIdleTimeoutMs: duration(PROXY_ENV.destinationIdleTimeout, DEFAULT_LIMITS.destinationIdleTimeoutMs),
       maxDestinations: positiveInt(PROXY_ENV.maxDestinations, DEFAULT_LIMITS.maxDestinations),
       headersWithUnderscores: (UNDERSCORE_HEADER_ACTIONS as readonly string[]).includes(underscores)
         ? underscores as UnderscoreHeaderAction : DEFAULT_LIMITS.headersWithUnderscores,

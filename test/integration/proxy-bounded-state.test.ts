@@ -77,7 +77,7 @@ test(`${DESTINATIONS} distinct destinations through one proxy: it stays up, forg
     controlPlane: {
       [PROXY_ENV.podName]: 'dialer-0', [PROXY_ENV.podNamespace]: 'demo', [PROXY_ENV.podIp]: '127.0.0.1', [PROXY_ENV.serviceAccount]: 'dialer',
       [PROXY_ENV.trustAnchorsPem]: pki.anchorsPem, [PROXY_ENV.controllerAddr]: `127.0.0.1:${double.port}`,
-      [PROXY_ENV.identityTokenFile]: join(dir, 'token'), [PROXY_ENV.destinationIdleTimeoutMs]: String(IDLE_MS),
+      [PROXY_ENV.identityTokenFile]: join(dir, 'token'), [PROXY_ENV.destinationIdleTimeout]: `${IDLE_MS}ms`,
     },
   });
   const pid = proxy.child.pid!;
