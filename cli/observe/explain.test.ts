@@ -13,6 +13,7 @@ import { REPO_ROOT } from '../../test/support/paths.js';
 import { EMPTY_SNAPSHOT, type ClusterSnapshot, type HTTPRoute, type HTTPRouteRule, type KubeObject, type Pod, type Service } from '../../core/kube.js';
 import type { AuthorizationPolicy, MeshTLSAuthentication, NetworkAuthentication, Server } from '../../core/kube-policy.js';
 import { explain, renderExplanation } from './explain.js';
+import { httpStatusOf } from '../../core/reasons.js';
 
 const AUTHZ_DIR = join(REPO_ROOT, 'examples', 'booksapp', 'manifests', 'authorization');
 
@@ -59,7 +60,7 @@ test('a DELETE from books is denied by the authors Server and names the Authoriz
   const e = explain(BASE, FROM_BOOKS, { method: 'DELETE', url: URL_1, headers: [] });
   const { server, decision } = serverOf(e);
   assert.equal(decision.allowed, false);
-  assert.equal(decision.status, 403);
+  assert.equal(httpStatusOf(decision), 403);
   assert.equal(decision.server, 'authors');
   assert.equal(decision.route, 'authors-modify');
   assert.deepEqual(server.candidates, [

@@ -14,6 +14,8 @@
  *   A denial lists each AuthorizationPolicy that applies to the request and which of its required
  *   authentications this client fails, or says that none applies.
  *
+ * Statuses come from core/reasons.ts, the table the proxies answer through, keyed by the decision's reason.
+ *
  * Assumptions (stated in the output): mTLS carries the client's ServiceAccount identity only when both
  * pods are meshed; a client given by --service-account counts as meshed.
  */
@@ -29,6 +31,7 @@ import type { ClusterSnapshot, Pod, Service } from '../../core/kube.js';
 import { SERVICE_NAME_LABEL } from '../../core/kube.js';
 import { indexSnapshot, outboundView, type OutboundOptions, type OutboundPolicy } from '../../core/outbound/policy.js';
 import { routeOutbound, type OutboundDecision } from '../../core/outbound/route.js';
+import { answerFor } from '../../core/reasons.js';
 import { makeRequestInfo, type RequestInfo } from '../../core/request.js';
 import { applyHeaderOps } from '../../core/routes/filters.js';
 import { selectInTable } from '../../core/routes/match.js';
@@ -82,6 +85,8 @@ export type Explanation =
       readonly service: { readonly namespace: string; readonly name: string; readonly port: number };
       readonly route?: { readonly kind: string; readonly namespace: string; readonly name: string; readonly rule: number; readonly ruleName?: string; readonly filters: readonly string[]; readonly timeouts: string };
       readonly outcome: 'passthrough' | 'routed' | 'no-route' | 'unsupported';
+      /** Whether the request is a gRPC call (the proxies then answer with a grpc-status). */
+      readonly grpc: boolean;
       readonly message?: string;
       readonly backends: readonly BackendOutcome[];
     };
@@ -121,7 +126,7 @@ export function describeFilter(f: CompiledFilter): string[] {
     case 'mirror':
       return [`RequestMirror: ${f.target.kind === 'service' ? `${f.target.namespace}/${f.target.name}:${f.target.port}` : `unresolved (${f.target.reason})`} ${f.numerator}/${f.denominator}`];
     case 'unsupported':
-      return [`${f.type}: not supported by Weft (the rule answers 500)`];
+      return [`${f.type}: not supported by Weft (the rule answers ${answerFor('UNSUPPORTED').http})`];
   }
 }
 
@@ -183,7 +188,7 @@ function authnFails(a: CompiledAuthentication, identity: string | undefined, ip:
 
 /** For a denial: each applicable AuthorizationPolicy and what this client lacks; or their absence. */
 function denialCandidates(policy: InboundPortPolicy, decision: InboundDecision, identity: string | undefined, ip: string | undefined): string[] {
-  if (decision.allowed || decision.code !== 'unauthorized') return [];
+  if (decision.allowed || decision.code !== 'FORBIDDEN') return [];
   const route = decision.selection !== undefined ? policy.routePolicies.get(decision.selection.route) : undefined;
   const applicable: CompiledAuthorization[] = [...policy.authorizations, ...(route?.authorizations ?? [])];
   if (applicable.length === 0) {
@@ -248,7 +253,7 @@ export function explain(snapshot: ClusterSnapshot, client: ExplainClient, reques
   const serverSide = (backend: ServiceTarget, fwd: RequestInfo): ServerSide => {
     const pods = podsBehind(snapshot, backend.namespace, backend.name);
     const pod = pods[0];
-    if (pod === undefined) return { backend, podCount: 0, meshed: false, candidates: [], note: `Service ${backend.namespace}/${backend.name} has no pods: the client proxy answers 503` };
+    if (pod === undefined) return { backend, podCount: 0, meshed: false, candidates: [], note: `Service ${backend.namespace}/${backend.name} has no pods: the client proxy answers ${answerFor('NO_ENDPOINTS').http}` };
     const backendSvc = snapshot.services.find((s) => s.metadata.name === backend.name && (s.metadata.namespace ?? '') === backend.namespace);
     const targetPort = targetPortOf(backendSvc, backend.port, pod);
     const base = { backend, pod: pod.metadata.name, podCount: pods.length, meshed: isMeshed(pod) };
@@ -268,7 +273,7 @@ export function explain(snapshot: ClusterSnapshot, client: ExplainClient, reques
     ...(ip !== undefined ? { ip } : {}),
     meshed: clientMeshed,
   };
-  const common = { ok: true as const, client: clientInfo, request: { method: req.method, path: req.path, authority: req.authority }, service: { namespace: svcNs, name: svcName, port } };
+  const common = { ok: true as const, client: clientInfo, request: { method: req.method, path: req.path, authority: req.authority }, service: { namespace: svcNs, name: svcName, port }, grpc: req.grpc !== undefined };
 
   if (policy.routes === 'none') {
     const target: ServiceTarget = { kind: 'service', namespace: svcNs, name: svcName, port };
@@ -277,7 +282,7 @@ export function explain(snapshot: ClusterSnapshot, client: ExplainClient, reques
   const sel = selectInTable(policy.table, req);
   if (sel === undefined) {
     const d = routeOutbound(policy, req, () => 0);
-    return { ...common, outcome: 'no-route', message: d.kind === 'error' ? `${d.status}: ${d.message}` : 'no rule matches', backends: [] };
+    return { ...common, outcome: 'no-route', message: d.kind === 'error' ? `${answerFor(d.code).http}: ${d.message}` : 'no rule matches', backends: [] };
   }
   const { route: r, rule } = sel;
   const timeouts = [
@@ -314,7 +319,7 @@ export function explain(snapshot: ClusterSnapshot, client: ExplainClient, reques
   return { ...common, route: routeInfo, outcome: unsupported ? 'unsupported' : 'routed', backends };
 }
 
-function decisionText(d: OutboundDecision): string {
+function decisionText(d: OutboundDecision, grpc: boolean): string {
   switch (d.kind) {
     case 'passthrough':
       return 'forwarded to the Service';
@@ -323,7 +328,7 @@ function decisionText(d: OutboundDecision): string {
     case 'redirect':
       return `redirected: ${d.status} Location: ${d.location}`;
     case 'error':
-      return `answered ${d.status}${d.grpcStatus !== undefined ? ` (grpc-status ${d.grpcStatus})` : ''} by the client proxy: ${d.message}`;
+      return `answered ${answerFor(d.code).http}${grpc ? ` (grpc-status ${answerFor(d.code).grpc})` : ''} by the client proxy: ${d.message}`;
   }
 }
 
@@ -342,9 +347,9 @@ export function renderExplanation(e: Explanation): string {
     out.push(`  timeouts: ${e.route.timeouts}`);
   }
   if (e.message !== undefined) out.push(`  ${e.outcome === 'no-route' ? 'result:   ' : ''}${e.message}`);
-  if (e.backends.length === 0 && e.outcome === 'routed') out.push('  backends: none with a positive weight: the client proxy answers 500');
+  if (e.backends.length === 0 && e.outcome === 'routed') out.push(`  backends: none with a positive weight: the client proxy answers ${answerFor('BACKEND_UNRESOLVED').http}`);
   for (const b of e.backends) {
-    out.push(`  backend ${b.target}: weight ${b.weight} (${(b.share * 100).toFixed(1)}%): ${decisionText(b.decision)}`);
+    out.push(`  backend ${b.target}: weight ${b.weight} (${(b.share * 100).toFixed(1)}%): ${decisionText(b.decision, e.grpc)}`);
     const s = b.server;
     if (s === undefined) continue;
     out.push(`    Server side (inbound)${s.pod !== undefined ? `: pod ${s.backend.namespace}/${s.pod}${s.podCount > 1 ? ` (1 of ${s.podCount})` : ''}${s.port !== undefined ? ` port ${s.port}` : ''}` : ''}`);
@@ -354,7 +359,7 @@ export function renderExplanation(e: Explanation): string {
     out.push(`      server:        ${d.server ?? `none (default policy)`}`);
     out.push(`      route:         ${d.route ?? 'none'}`);
     out.push(`      authorization: ${d.authorization === undefined ? 'none' : `${d.authorization.kind === 'AuthorizationPolicy' ? 'AuthorizationPolicy ' : ''}${d.authorization.name}${d.authorization.kind === 'default' ? ' (default policy)' : d.authorization.kind === 'accessPolicy' ? ' (accessPolicy)' : ''}`}`);
-    out.push(`      decision:      ${d.allowed ? (d.audit === true ? 'ALLOWED (audit)' : 'ALLOWED') : `DENIED (${d.status ?? ''}${d.grpcStatus !== undefined ? `, grpc-status ${d.grpcStatus}` : ''})`}`);
+    out.push(`      decision:      ${d.allowed ? (d.audit === true ? 'ALLOWED (audit)' : 'ALLOWED') : `DENIED (${d.code !== undefined ? `${answerFor(d.code).http}, grpc-status ${answerFor(d.code).grpc}` : ''})`}`);
     out.push(`      reason:        ${d.reason}`);
     if (s.effect !== undefined && s.effect.length > 0) out.push(`      filters:       ${s.effect.join('; ')}`);
     for (const c of s.candidates) out.push(`      - ${c}`);
