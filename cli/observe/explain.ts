@@ -30,8 +30,8 @@ import { matchLabelSelector } from '../../core/inbound/label-selector.js';
 import type { ClusterSnapshot, Pod, Service } from '../../core/kube.js';
 import { SERVICE_NAME_LABEL } from '../../core/kube.js';
 import { indexSnapshot, outboundView, type OutboundOptions, type OutboundPolicy } from '../../core/outbound/policy.js';
-import { routeOutbound, type OutboundDecision } from '../../core/outbound/route.js';
-import { answerFor } from '../../core/reasons.js';
+import { routeOutbound, type ErrorDecision, type OutboundDecision } from '../../core/outbound/route.js';
+import { answerFor, type Reason } from '../../core/reasons.js';
 import { makeRequestInfo, type RequestInfo } from '../../core/request.js';
 import { applyHeaderOps } from '../../core/routes/filters.js';
 import { selectInTable } from '../../core/routes/match.js';
@@ -54,13 +54,29 @@ export interface ExplainRequest {
 
 export interface ExplainOptions extends InboundCompileOptions, OutboundOptions {}
 
+/**
+ * What the proxy answers for a decision that names a reason, read from core/reasons.ts's ERROR_TABLE:
+ * the HTTP status and the grpc-status. Core's decisions carry no status; `weft explain` shows (and its
+ * JSON output keeps, as `status`/`grpcStatus`) the ones the proxies send.
+ */
+export interface AnswerStatus {
+  readonly status?: number;
+  readonly grpcStatus?: number;
+}
+
+/** An inbound decision with, on a denial, the status and grpc-status the server proxy answers. */
+export type ExplainedInboundDecision = InboundDecision & AnswerStatus;
+
+/** An outbound decision; an error carries the status the client proxy answers (grpcStatus for a gRPC call). */
+export type ExplainedOutboundDecision = Exclude<OutboundDecision, ErrorDecision> | (ErrorDecision & AnswerStatus);
+
 export interface ServerSide {
   readonly backend: ServiceTarget;
   readonly pod?: string;
   readonly podCount: number;
   readonly port?: number;
   readonly meshed: boolean;
-  readonly decision?: InboundDecision;
+  readonly decision?: ExplainedInboundDecision;
   /** What the selected Server route rule does to an allowed request (its filters, a redirect). */
   readonly effect?: readonly string[];
   /** Why each applicable AuthorizationPolicy did not allow (on a denial). */
@@ -72,7 +88,7 @@ export interface BackendOutcome {
   readonly share: number;
   readonly weight: number;
   readonly target: string;
-  readonly decision: OutboundDecision;
+  readonly decision: ExplainedOutboundDecision;
   readonly server?: ServerSide;
 }
 
@@ -92,6 +108,22 @@ export type Explanation =
     };
 
 const isMeshed = (pod: Pod | undefined) => pod?.metadata.labels?.[MESHED_LABEL] === MESHED_LABEL_VALUE;
+
+/** The proxies' answer for `code` (the ERROR_TABLE row); grpc-status only when `grpc`. */
+function answerStatus(code: Reason, grpc: boolean): Required<Pick<AnswerStatus, 'status'>> & AnswerStatus {
+  const a = answerFor(code);
+  return grpc ? { status: a.http, grpcStatus: a.grpc } : { status: a.http };
+}
+
+/** An inbound decision with its answer: a denial gets the status and grpc-status the server proxy answers with. */
+export function explainInbound(d: InboundDecision): ExplainedInboundDecision {
+  return d.code === undefined ? d : { ...d, ...answerStatus(d.code, true) };
+}
+
+/** An outbound decision with its answer: an error gets the status (and, for gRPC, grpc-status) the client proxy answers with. */
+export function explainOutbound(d: OutboundDecision, grpc: boolean): ExplainedOutboundDecision {
+  return d.kind === 'error' ? { ...d, ...answerStatus(d.code, grpc) } : d;
+}
 
 /** `name`, `name.ns`, `name.ns.svc`, `name.ns.svc.<domain>`, or a ClusterIP -> Service. */
 export function findService(snapshot: ClusterSnapshot, host: string, clientNs: string): Service | undefined {
@@ -261,7 +293,7 @@ export function explain(snapshot: ClusterSnapshot, client: ExplainClient, reques
     if (!base.meshed) return { ...base, port: targetPort, candidates: [], note: `pod ${pod.metadata.name} is not meshed: no inbound policy is enforced` };
     const portPolicy = compileInboundPort(inIndex, pod, targetPort);
     const tls = clientMeshed;
-    const decision = authorizeInbound(portPolicy, { ...(identity !== undefined ? { clientIdentity: identity } : {}), tls, clientIp: ip ?? '', req: fwd });
+    const decision = explainInbound(authorizeInbound(portPolicy, { ...(identity !== undefined ? { clientIdentity: identity } : {}), tls, clientIp: ip ?? '', req: fwd }));
     const effect = decision.allowed && decision.selection !== undefined ? inboundEffectText(inboundRuleEffect(decision.selection, fwd, targetPort), decision.selection.rule.filters) : undefined;
     return { ...base, port: targetPort, decision, ...(effect !== undefined ? { effect } : {}), candidates: denialCandidates(portPolicy, decision, tls ? identity : undefined, ip) };
   };
@@ -305,7 +337,7 @@ export function explain(snapshot: ClusterSnapshot, client: ExplainClient, reques
     offset += b.weight;
     if (b.weight <= 0) continue;
     // The weighted pick with the random draw that lands in this backend's slot.
-    const decision = routeOutbound(policy, req, () => (slot + 0.5) / rule.totalWeight);
+    const decision = explainOutbound(routeOutbound(policy, req, () => (slot + 0.5) / rule.totalWeight), req.grpc !== undefined);
     const target = b.target.kind === 'service' ? serviceTargetText(b.target) : `unresolved (${b.target.reason}: ${b.target.message})`;
     backends.push({
       share: b.weight / rule.totalWeight,
@@ -319,7 +351,7 @@ export function explain(snapshot: ClusterSnapshot, client: ExplainClient, reques
   return { ...common, route: routeInfo, outcome: unsupported ? 'unsupported' : 'routed', backends };
 }
 
-function decisionText(d: OutboundDecision, grpc: boolean): string {
+function decisionText(d: ExplainedOutboundDecision): string {
   switch (d.kind) {
     case 'passthrough':
       return 'forwarded to the Service';
@@ -328,7 +360,7 @@ function decisionText(d: OutboundDecision, grpc: boolean): string {
     case 'redirect':
       return `redirected: ${d.status} Location: ${d.location}`;
     case 'error':
-      return `answered ${answerFor(d.code).http}${grpc ? ` (grpc-status ${answerFor(d.code).grpc})` : ''} by the client proxy: ${d.message}`;
+      return `answered ${d.status ?? ''}${d.grpcStatus !== undefined ? ` (grpc-status ${d.grpcStatus})` : ''} by the client proxy: ${d.message}`;
   }
 }
 
@@ -349,7 +381,7 @@ export function renderExplanation(e: Explanation): string {
   if (e.message !== undefined) out.push(`  ${e.outcome === 'no-route' ? 'result:   ' : ''}${e.message}`);
   if (e.backends.length === 0 && e.outcome === 'routed') out.push(`  backends: none with a positive weight: the client proxy answers ${answerFor('BACKEND_UNRESOLVED').http}`);
   for (const b of e.backends) {
-    out.push(`  backend ${b.target}: weight ${b.weight} (${(b.share * 100).toFixed(1)}%): ${decisionText(b.decision, e.grpc)}`);
+    out.push(`  backend ${b.target}: weight ${b.weight} (${(b.share * 100).toFixed(1)}%): ${decisionText(b.decision)}`);
     const s = b.server;
     if (s === undefined) continue;
     out.push(`    Server side (inbound)${s.pod !== undefined ? `: pod ${s.backend.namespace}/${s.pod}${s.podCount > 1 ? ` (1 of ${s.podCount})` : ''}${s.port !== undefined ? ` port ${s.port}` : ''}` : ''}`);
@@ -359,7 +391,7 @@ export function renderExplanation(e: Explanation): string {
     out.push(`      server:        ${d.server ?? `none (default policy)`}`);
     out.push(`      route:         ${d.route ?? 'none'}`);
     out.push(`      authorization: ${d.authorization === undefined ? 'none' : `${d.authorization.kind === 'AuthorizationPolicy' ? 'AuthorizationPolicy ' : ''}${d.authorization.name}${d.authorization.kind === 'default' ? ' (default policy)' : d.authorization.kind === 'accessPolicy' ? ' (accessPolicy)' : ''}`}`);
-    out.push(`      decision:      ${d.allowed ? (d.audit === true ? 'ALLOWED (audit)' : 'ALLOWED') : `DENIED (${d.code !== undefined ? `${answerFor(d.code).http}, grpc-status ${answerFor(d.code).grpc}` : ''})`}`);
+    out.push(`      decision:      ${d.allowed ? (d.audit === true ? 'ALLOWED (audit)' : 'ALLOWED') : `DENIED (${d.status ?? ''}${d.grpcStatus !== undefined ? `, grpc-status ${d.grpcStatus}` : ''})`}`);
     out.push(`      reason:        ${d.reason}`);
     if (s.effect !== undefined && s.effect.length > 0) out.push(`      filters:       ${s.effect.join('; ')}`);
     for (const c of s.candidates) out.push(`      - ${c}`);
