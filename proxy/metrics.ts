@@ -8,6 +8,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { PROXY_DURATION_BUCKETS, PROXY_METRICS } from '../core/contract.js';
 import { ERROR_TABLE } from '../core/reasons.js';
 import type { Reason } from '../core/reasons.js';
+import { registerEventLoopDelay } from './event-loop-delay.js';
 
 export type Direction = 'outbound' | 'inbound';
 export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx';
@@ -48,11 +49,13 @@ export class ProxyStats {
 
 /**
  * A prom-client registry exposing `stats`, the per-route series of `routes` and the process's default
- * metrics (CPU, RSS, heap, event-loop lag, open handles: prom-client's `process_*` and `nodejs_*`).
+ * metrics (CPU, RSS, heap, event-loop lag, open handles: prom-client's `process_*` and `nodejs_*`; the
+ * event-loop delay statistics from event-loop-delay.ts, which never writes NaN).
  */
 export function createRegistry(stats: ProxyStats, routes?: RouteMetrics): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  registerEventLoopDelay(registry);
   if (routes !== undefined) registerRouteMetrics(registry, routes);
   const dirs: Direction[] = ['outbound', 'inbound'];
   new Counter({
