@@ -33,6 +33,7 @@ import { EMPTY_SNAPSHOT, SERVICE_NAME_LABEL } from './kube.js';
 import { makeRequestInfo } from './request.js';
 import { indexSnapshot, outboundView, type OutboundIndex } from './outbound/policy.js';
 import { routeOutbound } from './outbound/route.js';
+import { answerFor } from './reasons.js';
 import { applyHeaderOps } from './routes/filters.js';
 import type { ServiceTarget } from './routes/types.js';
 
@@ -265,7 +266,7 @@ function send(snapshot: ClusterSnapshot, index: OutboundIndex, c: CaseSpec, rand
       return { status: 200, backendPod: pod, requestHeaders: reflect(), responseHeaders: new Map(), pathAtBackend: req.path };
     }
     case 'error':
-      return { status: decision.status, requestHeaders: new Map(), responseHeaders: new Map() };
+      return { status: answerFor(decision.code).http, requestHeaders: new Map(), responseHeaders: new Map() };
     case 'redirect':
       return {
         status: decision.status,

@@ -18,6 +18,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HTTPRouteRule } from './kube.js';
 import { makeRequestInfo, type RequestInfo } from './request.js';
+import { httpStatusOf } from './reasons.js';
 import { authorizeInbound, type InboundDecision } from './inbound/authorize.js';
 import { selectRule } from './routes/match.js';
 import type { InboundPortPolicy } from './inbound/types.js';
@@ -68,7 +69,7 @@ function decide(policy: InboundPortPolicy, req: RequestInfo, identity = FRONTEND
 
 /** The decision facts that must not differ between a variant and its canonical form. */
 function facts(d: InboundDecision) {
-  return { allowed: d.allowed, status: d.status, route: d.route, authorization: d.authorization };
+  return { allowed: d.allowed, status: httpStatusOf(d), route: d.route, authorization: d.authorization };
 }
 
 /**

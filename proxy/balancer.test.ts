@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Balancer, EndpointState, endpointKey } from './balancer.js';
-import type { Endpoint } from './ports.js';
+import type { Endpoint } from './io.js';
 
 const ep = (i: number): Endpoint => ({ ip: `10.0.0.${i}`, port: 8080, meshed: true, identity: `spiffe://cluster.local/ns/a/sa/s${i}` });
 

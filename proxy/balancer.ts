@@ -8,7 +8,7 @@
  * other candidate is penalised too. Endpoint state survives discovery updates for endpoints that stay.
  */
 import { performance } from 'node:perf_hooks';
-import type { Endpoint } from './ports.js';
+import type { Endpoint } from './io.js';
 
 /** How fast old latency observations fade: after TAU_MS they weigh 1/e. */
 const TAU_MS = 10_000;

@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { HEADER_PROXY_ERROR } from '../core/contract.js';
 import type { ProxyLimits } from './config.js';
-import { ERROR_TABLE } from './errors.js';
+import { ERROR_TABLE } from '../core/reasons.js';
 import { h2ServerOptions, guardSession } from './h2-guard.js';
 import type { DirectionStats } from './metrics.js';
 import type { OriginalDestination } from './original-dst.js';

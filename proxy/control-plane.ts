@@ -39,9 +39,8 @@ import { RouteMetrics } from './metrics.js';
 import { createPolicyHook, PolicyStore } from './policy/hook.js';
 import { portPolicyOf, servicePortPolicyOf } from './policy/wire.js';
 import { StreamHealth } from './stream-health.js';
-import type {
-  Certificate, CertificateProvider, Destination, Destinations, Endpoint, Endpoints, PolicyHook, ProtocolHint, ReadinessSource, ServicePort,
-} from './ports.js';
+import type { Certificate, CertificateProvider, Destination, Destinations, Endpoint, Endpoints, ProtocolHint, ReadinessSource, ServicePort } from './io.js';
+import type { PolicyHook } from './policy-hook.js';
 
 export interface ControlPlane {
   readonly destinations: Destinations;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultPolicyHook } from './default-policy.js';
-import type { HookRequest, InboundContext } from './ports.js';
+import type { HookRequest, InboundContext } from './policy-hook.js';
 
 const req: HookRequest = { method: 'GET', authority: 'a', path: '/', protocol: 'http1', header: () => undefined };
 const meshed: InboundContext = { peerIdentity: 'spiffe://cluster.local/ns/a/sa/b', tls: true, clientIp: '10.1.0.5', port: 8080 };

@@ -15,10 +15,10 @@
 import { compileCidrList, networkSetContains, parseIp } from '../core/cidr.js';
 import type { NetworkSet } from '../core/cidr.js';
 import type { DefaultInboundPolicy } from './config.js';
-import type { InboundDecision, PolicyHook } from './ports.js';
+import type { InboundAction, PolicyHook } from './policy-hook.js';
 
-const ALLOW: InboundDecision = Object.freeze({ kind: 'allow' });
-const DENY: InboundDecision = Object.freeze({ kind: 'deny', status: 403 });
+const ALLOW: InboundAction = Object.freeze({ kind: 'allow' });
+const DENY: InboundAction = Object.freeze({ kind: 'deny', code: 'FORBIDDEN' });
 
 function networks(cidrs: readonly string[]): NetworkSet {
   const r = compileCidrList(cidrs);

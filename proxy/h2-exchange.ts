@@ -14,11 +14,11 @@ import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, Server
 import { performance } from 'node:perf_hooks';
 import { HEADER_PROXY_ERROR } from '../core/contract.js';
 import type { EndpointState } from './balancer.js';
-import { ERROR_TABLE, RETRYABLE_PEER_ERROR } from './errors.js';
-import type { ProxyErrorCode } from './errors.js';
+import { ERROR_TABLE, RETRYABLE_PEER_ERROR } from '../core/reasons.js';
+import type { Reason } from '../core/reasons.js';
 import { applyResponseHeaderOps, forwardH2Headers } from './headers.js';
 import type { DirectionStats } from './metrics.js';
-import type { ExchangeObserver, HeaderOps } from './ports.js';
+import type { ExchangeObserver, HeaderOps } from './policy-hook.js';
 import { writeH2Error } from './respond.js';
 
 export interface H2Upstream {
@@ -30,7 +30,7 @@ export interface H2ExchangeOptions {
   readonly headers: Record<string, string | string[]>;
   readonly grpc: boolean;
   readonly pick: (tried: ReadonlySet<EndpointState> | undefined) => H2Upstream | undefined;
-  readonly connectError: ProxyErrorCode;
+  readonly connectError: Reason;
   readonly retryPeerErrors: boolean;
   readonly maxAttempts: number;
   readonly maxReplayBytes: number;
@@ -56,11 +56,11 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
   let attempts = 0;
   let responded = false;
   let done = false;
-  let lastError: ProxyErrorCode = o.connectError;
+  let lastError: Reason = o.connectError;
   let status = 0;
   let grpcStatus: number | undefined;
   let observed = false;
-  const report = (error: ProxyErrorCode | undefined) => {
+  const report = (error: Reason | undefined) => {
     if (observed || o.observe === undefined) return;
     observed = true;
     o.observe({ status, grpcStatus: o.grpc ? grpcStatus : undefined, error, durationMs: performance.now() - t0 });
@@ -78,7 +78,7 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
     }
   };
 
-  const fail = (code: ProxyErrorCode) => {
+  const fail = (code: Reason) => {
     if (done) return;
     done = true;
     o.stats.error(code);

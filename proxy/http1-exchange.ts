@@ -19,11 +19,12 @@ import type { Dispatcher } from 'undici';
 import { HEADER_PROXY_ERROR } from '../core/contract.js';
 import { retryOnClosedConnection } from '../core/retry.js';
 import type { EndpointState } from './balancer.js';
-import { RETRYABLE_PEER_ERROR, ProxyError } from './errors.js';
-import type { ProxyErrorCode } from './errors.js';
+import { RETRYABLE_PEER_ERROR } from '../core/reasons.js';
+import { ProxyError } from './errors.js';
+import type { Reason } from '../core/reasons.js';
 import { applyResponseHeaderOps, forwardResponseHeaders } from './headers.js';
 import type { DirectionStats } from './metrics.js';
-import type { ExchangeObserver, HeaderOps } from './ports.js';
+import type { ExchangeObserver, HeaderOps } from './policy-hook.js';
 import { writeHttp1Error } from './respond.js';
 
 export interface Upstream {
@@ -41,7 +42,7 @@ export interface ExchangeOptions {
   /** Picks the next upstream, never one already tried; undefined when none is left. */
   readonly pick: (tried: ReadonlySet<EndpointState> | undefined) => Upstream | undefined;
   /** The error reported when no connection could be made. */
-  readonly connectError: ProxyErrorCode;
+  readonly connectError: Reason;
   /** Whether a peer proxy's `app-unreachable` answer is retried (outbound to meshed endpoints). */
   readonly retryPeerErrors: boolean;
   readonly maxAttempts: number;
@@ -110,7 +111,7 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
   private finished = false;
   private timer: NodeJS.Timeout | undefined;
   private downstreamGone = false;
-  private lastConnectError: ProxyErrorCode | undefined;
+  private lastConnectError: Reason | undefined;
   private staleRetries = 0;
 
   constructor(private readonly req: IncomingMessage, private readonly res: ServerResponse, private readonly o: ExchangeOptions) {
@@ -125,7 +126,7 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
   }
 
   private observed = false;
-  private report(status: number, error: ProxyErrorCode | undefined): void {
+  private report(status: number, error: Reason | undefined): void {
     if (this.observed || this.o.observe === undefined) return;
     this.observed = true;
     this.o.observe({ status, grpcStatus: undefined, error, durationMs: performance.now() - this.t0 });
@@ -199,7 +200,7 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
     else if (!this.started) st.fail();
   }
 
-  private fail(code: ProxyErrorCode): void {
+  private fail(code: Reason): void {
     if (this.finished) return;
     this.finished = true;
     if (this.timer !== undefined) clearTimeout(this.timer);

@@ -1,20 +1,26 @@
 /**
  * What the inbound and outbound listeners share: the accepting TCP server, the downstream HTTP/1 and
  * HTTP/2 servers that parse what it hands them, the tracked connections, and the lifecycle the proxy
- * drives on shutdown (beginDrain -> closeIdle ... whenEmpty -> destroy). A listener supplies what
- * happens on a connection, an HTTP/1 request, an upgrade and an HTTP/2 stream.
+ * drives on shutdown (beginDrain -> closeIdle ... whenEmpty -> destroy). HTTP/1 requests, upgrades and
+ * HTTP/2 streams go to the shared protocol adapters (proxy/adapters/) with the listener's Direction;
+ * a listener supplies what happens on a connection and its Direction (its plan).
  */
 import { createServer } from 'node:net';
 import type { Server, ServerOpts, Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import { ConnectionSet, createDownstreamServers, firstRequestDeadline } from './connection.js';
+import { serveHttp1 } from './adapters/http1.js';
+import { serveStream } from './adapters/h2.js';
+import { serveUpgrade } from './adapters/upgrade.js';
+import { ConnectionSet, createDownstreamServers, firstRequestDeadline, getContext } from './connection.js';
 import type { DownstreamServers } from './connection.js';
 import type { ProxyDeps } from './deps.js';
 import type { DirectionStats } from './metrics.js';
+import type { Direction } from './plan.js';
 
-export abstract class ListenerBase {
+/** `C`: what a listener keeps per downstream connection (setContext), handed to its plan. */
+export abstract class ListenerBase<C> {
   protected readonly server: Server;
   protected readonly downstream: DownstreamServers;
   protected readonly connections: ConnectionSet;
@@ -38,10 +44,20 @@ export abstract class ListenerBase {
     this.server = createServer(serverOptions, (s) => this.onConnection(s));
   }
 
+  protected abstract readonly direction: Direction<C>;
   protected abstract onConnection(socket: Socket): void;
-  protected abstract onRequest(req: IncomingMessage, res: ServerResponse): void;
-  protected abstract onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  protected abstract onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void;
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    serveHttp1(this.direction, getContext<C>(req.socket), req, res);
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    serveUpgrade(this.direction, getContext<C>(req.socket), { req, socket, head });
+  }
+
+  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    serveStream(this.direction, getContext<C>(stream.session?.socket), stream, headers);
+  }
 
   /** Hands a detected plaintext HTTP/1 connection to the HTTP/1 server; its first head is due by the header timeout from accept. */
   protected handHttp1(socket: Socket, acceptedAt: number): void {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../test/support/paths.js';
+import { delayFigures } from './event-loop-delay.js';
 import { classify, createRegistry, ProxyStats, RouteMetrics } from './metrics.js';
 
 const LABELS = {
@@ -55,4 +56,30 @@ test('a failure is a 5xx, a non-OK gRPC status or a proxy error', () => {
   assert.equal(classify({ ...o, status: 200, grpcStatus: 14 }), 'failure');
   assert.equal(classify({ ...o, status: 200, grpcStatus: 0 }), 'success');
   assert.equal(classify({ ...o, status: 403, error: 'FORBIDDEN' }), 'failure');
+});
+
+test('two scrapes within one event-loop sample never write NaN: the second repeats the last window (prom-client wrote "Nan")', async () => {
+  const registry = createRegistry(new ProxyStats(), new RouteMetrics());
+  await new Promise((r) => setTimeout(r, 100)); // samples every 10 ms
+  const first = await registry.metrics();
+  const second = await registry.metrics(); // no sample since the first scrape: an empty window
+  for (const text of [first, second]) {
+    // The value is the last field of a sample line (no timestamps here): a number, never NaN.
+    assert.deepEqual(text.split('\n').filter((l) => l !== '' && !l.startsWith('#') && !/ -?\d+(\.\d+)?(e[-+]?\d+)?$/.test(l)), []);
+  }
+  const mean = (text: string) => Number(/^nodejs_eventloop_lag_mean_seconds (\S+)$/m.exec(text)?.[1]);
+  assert.ok(mean(first) > 0, `a real mean delay: ${mean(first)}`);
+  assert.equal(mean(second), mean(first));
+  const names = (text: string) => [...text.matchAll(/^# TYPE (nodejs_eventloop_lag\S*) /gm)].map((m) => m[1]!);
+  assert.deepEqual(names(second).sort(), [
+    'nodejs_eventloop_lag_max_seconds', 'nodejs_eventloop_lag_mean_seconds', 'nodejs_eventloop_lag_min_seconds', 'nodejs_eventloop_lag_p50_seconds',
+    'nodejs_eventloop_lag_p90_seconds', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_stddev_seconds',
+  ], 'each statistic exactly once, under prom-client\'s names');
+});
+
+test('an empty delay window has no figures; a sampled one is converted from nanoseconds to seconds', () => {
+  const empty = { count: 0, min: 9223372036854776000, max: 0, mean: Number.NaN, stddev: Number.NaN, percentile: () => 0 };
+  assert.equal(delayFigures(empty), undefined);
+  const one = { count: 3, min: 1e6, max: 3e6, mean: 2e6, stddev: 1e6, percentile: (p: number) => p * 1e4 };
+  assert.deepEqual(delayFigures(one), { min: 0.001, max: 0.003, mean: 0.002, stddev: 0.001, p50: 0.0005, p90: 0.0009, p99: 0.00099 });
 });

@@ -6,15 +6,16 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { PROXY_DURATION_BUCKETS, PROXY_METRICS } from '../core/contract.js';
-import { ERROR_TABLE } from './errors.js';
-import type { ProxyErrorCode } from './errors.js';
+import { ERROR_TABLE } from '../core/reasons.js';
+import type { Reason } from '../core/reasons.js';
+import { registerEventLoopDelay } from './event-loop-delay.js';
 
 export type Direction = 'outbound' | 'inbound';
 export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx';
 
 export class DirectionStats {
   readonly responses: Record<StatusClass, number> = { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 };
-  readonly errors = new Map<ProxyErrorCode, number>();
+  readonly errors = new Map<Reason, number>();
   retries = 0;
   connections = 0;
   openConnections = 0;
@@ -32,7 +33,7 @@ export class DirectionStats {
     this.responses[cls]++;
   }
 
-  error(code: ProxyErrorCode): void {
+  error(code: Reason): void {
     this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
   }
 }
@@ -48,11 +49,13 @@ export class ProxyStats {
 
 /**
  * A prom-client registry exposing `stats`, the per-route series of `routes` and the process's default
- * metrics (CPU, RSS, heap, event-loop lag, open handles: prom-client's `process_*` and `nodejs_*`).
+ * metrics (CPU, RSS, heap, event-loop lag, open handles: prom-client's `process_*` and `nodejs_*`; the
+ * event-loop delay statistics from event-loop-delay.ts, which never writes NaN).
  */
 export function createRegistry(stats: ProxyStats, routes?: RouteMetrics): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  registerEventLoopDelay(registry);
   if (routes !== undefined) registerRouteMetrics(registry, routes);
   const dirs: Direction[] = ['outbound', 'inbound'];
   new Counter({
@@ -166,11 +169,11 @@ export const INBOUND_DECISION_LABELS = ['target_port', 'server', 'route', 'autho
 export type OutboundRouteLabels = Readonly<Record<(typeof OUTBOUND_ROUTE_LABELS)[number], string>>;
 export type InboundDecisionLabels = Readonly<Record<(typeof INBOUND_DECISION_LABELS)[number], string>>;
 
-/** What the transport reports for one finished exchange (ports.ts ExchangeOutcome, minus the import). */
+/** What the transport reports for one finished exchange (policy-hook.ts ExchangeOutcome, minus the import). */
 export interface Outcome {
   readonly status: number;
   readonly grpcStatus: number | undefined;
-  readonly error: ProxyErrorCode | undefined;
+  readonly error: Reason | undefined;
   readonly durationMs: number;
 }
 
@@ -307,9 +310,9 @@ export class RouteMetrics {
 }
 
 /** The `error` label value of each code: the `weft-proxy-error` token of ERROR_TABLE. */
-const ERROR_LABELS: Readonly<Record<ProxyErrorCode, string>> = Object.fromEntries(
+const ERROR_LABELS: Readonly<Record<Reason, string>> = Object.fromEntries(
   Object.entries(ERROR_TABLE).map(([code, m]) => [code, m.header]),
-) as Record<ProxyErrorCode, string>;
+) as Record<Reason, string>;
 
 function registerRouteMetrics(registry: Registry, routes: RouteMetrics): void {
   const counter = (name: string, help: string, labelNames: readonly string[], families: Set<Map<string, CounterEntry>>) =>

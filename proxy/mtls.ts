@@ -13,7 +13,7 @@
 import { createSecureContext, connect as tlsConnect, Server as TlsServer } from 'node:tls';
 import type { PeerCertificate, SecureContext, TLSSocket } from 'node:tls';
 import { MESH_ALPN } from '../core/contract.js';
-import type { Certificate, CertificateProvider } from './ports.js';
+import type { Certificate, CertificateProvider } from './io.js';
 
 /** TLS 1.3 only; AES-128-GCM first: the cheapest AEAD on CPUs with AES-NI, which is where CPU goes. */
 const TLS_OPTIONS = {

@@ -18,7 +18,7 @@ import type { Pool as UndiciPool } from 'undici';
 import { MESH_ALPN } from '../core/contract.js';
 import type { ProxyLimits } from './config.js';
 import type { MeshTls } from './mtls.js';
-import type { Endpoint } from './ports.js';
+import type { Endpoint } from './io.js';
 import { endpointKey } from './balancer.js';
 import { loopError } from './self-guard.js';
 import type { SelfAddresses } from './self-guard.js';

@@ -19,7 +19,8 @@ import { MeshTls } from './mtls.js';
 import { OutboundListener } from './outbound/listener.js';
 import { UpstreamPools } from './pool.js';
 import { SelfAddresses } from './self-guard.js';
-import type { CertificateProvider, Destinations, Endpoints, PolicyHook, ReadinessSource } from './ports.js';
+import type { CertificateProvider, Destinations, Endpoints, ReadinessSource } from './io.js';
+import type { PolicyHook } from './policy-hook.js';
 
 export interface ListenAddress {
   readonly host: string;

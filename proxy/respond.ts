@@ -1,14 +1,18 @@
 /**
- * Writes the proxy's own responses: errors through ERROR_TABLE (HTTP/1, HTTP/2, gRPC trailers-only),
- * and the policy hook's `respond` decisions. No other module picks a status for an error.
+ * The proxy's own answers: one responder per protocol (HTTP/1, an upgrade's raw socket, HTTP/2 and
+ * gRPC trailers-only) renders a synthetic answer, a reason through core's ERROR_TABLE or the policy's
+ * `respond`, and counts it. No other module picks a status for an error.
  */
 import { STATUS_CODES } from './node-http.js';
 import type { ServerResponse } from 'node:http';
 import type { ServerHttp2Stream } from 'node:http2';
+import type { Duplex } from 'node:stream';
 import { HEADER_PROXY_ERROR } from '../core/contract.js';
-import { ERROR_TABLE } from './errors.js';
-import type { ProxyErrorCode } from './errors.js';
+import { ERROR_TABLE } from '../core/reasons.js';
+import type { Reason } from '../core/reasons.js';
 import { isSafeHeaderValue, isTokenName } from './headers.js';
+import type { DirectionStats } from './metrics.js';
+import type { ExchangeObserver } from './policy-hook.js';
 
 const TEXT = 'text/plain; charset=utf-8';
 
@@ -16,14 +20,14 @@ export function isGrpc(contentType: string | string[] | undefined): boolean {
   return typeof contentType === 'string' && contentType.startsWith('application/grpc');
 }
 
-export function writeHttp1Error(res: ServerResponse, code: ProxyErrorCode, status?: number): void {
+export function writeHttp1Error(res: ServerResponse, code: Reason): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   const m = ERROR_TABLE[code];
   const body = `${m.header}\n`;
-  res.writeHead(status ?? m.http, {
+  res.writeHead(m.http, {
     'content-type': TEXT,
     'content-length': Buffer.byteLength(body),
     [HEADER_PROXY_ERROR]: m.header,
@@ -31,7 +35,7 @@ export function writeHttp1Error(res: ServerResponse, code: ProxyErrorCode, statu
   res.end(body);
 }
 
-export function writeH2Error(stream: ServerHttp2Stream, code: ProxyErrorCode, grpc: boolean, status?: number): void {
+export function writeH2Error(stream: ServerHttp2Stream, code: Reason, grpc: boolean): void {
   if (stream.destroyed || stream.closed) return;
   const m = ERROR_TABLE[code];
   if (stream.headersSent) {
@@ -50,7 +54,7 @@ export function writeH2Error(stream: ServerHttp2Stream, code: ProxyErrorCode, gr
     return;
   }
   const body = `${m.header}\n`;
-  stream.respond({ ':status': status ?? m.http, 'content-type': TEXT, 'content-length': Buffer.byteLength(body), [HEADER_PROXY_ERROR]: m.header });
+  stream.respond({ ':status': m.http, 'content-type': TEXT, 'content-length': Buffer.byteLength(body), [HEADER_PROXY_ERROR]: m.header });
   stream.end(body);
 }
 
@@ -96,7 +100,111 @@ export function rawHttp1Answer(status: number, headers: readonly (readonly [stri
 }
 
 /** The same for one of the proxy's errors (status and weft-proxy-error from ERROR_TABLE). */
-export function rawHttp1Error(code: ProxyErrorCode, status?: number): string {
+export function rawHttp1Error(code: Reason): string {
   const m = ERROR_TABLE[code];
-  return rawHttp1Answer(status ?? m.http, [[HEADER_PROXY_ERROR, m.header]]);
+  return rawHttp1Answer(m.http, [[HEADER_PROXY_ERROR, m.header]]);
+}
+
+// --- responders --------------------------------------------------------------------------------------
+
+/** An answer the proxy writes itself: for a reason (through ERROR_TABLE), or one the policy chose (a redirect). */
+export type Synthetic =
+  | { readonly kind: 'reason'; readonly code: Reason }
+  | { readonly kind: 'respond'; readonly status: number; readonly headers?: readonly (readonly [string, string])[] | undefined; readonly body?: string | undefined };
+
+/** How a direction counts the answers it writes, as each always has. */
+export interface ResponderOptions {
+  readonly stats: DirectionStats;
+  /** HTTP/1: a plan's refusal is counted in the responses by status class (outbound) or not (inbound). */
+  readonly countRefusals: boolean;
+  /** HTTP/1: a plan's BAD_REQUEST closes the connection after the answer (inbound). */
+  readonly closeOnBadRequest: boolean;
+}
+
+/**
+ * Renders synthetic answers for one protocol and counts them: `refuse` for a request refused before it
+ * was planned (framing, header fields: an error count, no route metrics), `answer` for a plan's answer
+ * (counted, and told to the route's observer), `policyFailed` when the policy hook threw.
+ */
+export interface Responder<S> {
+  refuse(sink: S, code: Reason): void;
+  answer(sink: S, a: Synthetic, observe: ExchangeObserver | undefined): void;
+  policyFailed(sink: S): void;
+}
+
+export function http1Responder(o: ResponderOptions): Responder<ServerResponse> {
+  return {
+    refuse(res, code) {
+      o.stats.error(code);
+      writeHttp1Error(res, code);
+    },
+    answer(res, a, observe) {
+      if (a.kind === 'respond') {
+        writeHttp1Decision(res, a.status, a.headers, a.body);
+        o.stats.response(a.status);
+        observe?.({ status: a.status, grpcStatus: undefined, error: undefined, durationMs: 0 });
+        return;
+      }
+      o.stats.error(a.code);
+      if (o.closeOnBadRequest && a.code === 'BAD_REQUEST') res.shouldKeepAlive = false;
+      writeHttp1Error(res, a.code);
+      if (o.countRefusals) o.stats.response(res.statusCode);
+      observe?.({ status: res.statusCode, grpcStatus: undefined, error: a.code, durationMs: 0 });
+    },
+    policyFailed(res) {
+      writeHttp1Error(res, 'POLICY_FAILED');
+    },
+  };
+}
+
+/** The socket of an upgrade request node handed over: answered with a bodiless HTTP/1.1 message, then closed. */
+export function upgradeResponder(o: Pick<ResponderOptions, 'stats'>): Responder<Duplex> {
+  const refuse = (socket: Duplex, code: Reason): void => {
+    o.stats.error(code);
+    socket.end(rawHttp1Error(code), () => socket.destroy());
+  };
+  return {
+    refuse,
+    answer(socket, a, observe) {
+      if (a.kind === 'respond') {
+        socket.end(rawHttp1Answer(a.status, a.headers ?? []), () => socket.destroy());
+        observe?.({ status: a.status, grpcStatus: undefined, error: undefined, durationMs: 0 });
+        return;
+      }
+      refuse(socket, a.code);
+      observe?.({ status: ERROR_TABLE[a.code].http, grpcStatus: undefined, error: a.code, durationMs: 0 });
+    },
+    policyFailed(socket) {
+      refuse(socket, 'POLICY_FAILED');
+    },
+  };
+}
+
+/** An HTTP/2 stream and whether it is a gRPC call (answered trailers-only with grpc-status). */
+export interface H2Sink {
+  readonly stream: ServerHttp2Stream;
+  readonly grpc: boolean;
+}
+
+export function h2Responder(o: Pick<ResponderOptions, 'stats'>): Responder<H2Sink> {
+  return {
+    refuse(s, code) {
+      o.stats.error(code);
+      writeH2Error(s.stream, code, s.grpc);
+    },
+    answer(s, a, observe) {
+      if (a.kind === 'respond') {
+        writeH2Decision(s.stream, a.status, a.headers, a.body);
+        observe?.({ status: a.status, grpcStatus: undefined, error: undefined, durationMs: 0 });
+        return;
+      }
+      o.stats.error(a.code);
+      writeH2Error(s.stream, a.code, s.grpc);
+      const m = ERROR_TABLE[a.code];
+      observe?.({ status: s.grpc ? 200 : m.http, grpcStatus: s.grpc ? m.grpc : undefined, error: a.code, durationMs: 0 });
+    },
+    policyFailed(s) {
+      writeH2Error(s.stream, 'POLICY_FAILED', s.grpc);
+    },
+  };
 }

@@ -20,16 +20,16 @@ import type { Duplex } from 'node:stream';
 import { request as httpRequest, STATUS_CODES } from './node-http.js';
 import { applyFlatHeaderOps, isStripped, isTokenName, isSafeHeaderValue } from './headers.js';
 import { pipeBoth } from './connection.js';
-import { ERROR_TABLE } from './errors.js';
-import type { ProxyErrorCode } from './errors.js';
-import type { HeaderOps } from './ports.js';
+import { ERROR_TABLE } from '../core/reasons.js';
+import type { Reason } from '../core/reasons.js';
+import type { HeaderOps } from './policy-hook.js';
 import { rawHttp1Error } from './respond.js';
 
 export interface UpgradeOutcome {
   /** The status the client saw (101 when the stream was switched). */
   readonly status: number;
   /** The proxy's error, when the answer was the proxy's own. */
-  readonly error: ProxyErrorCode | undefined;
+  readonly error: Reason | undefined;
   readonly durationMs: number;
 }
 
@@ -47,7 +47,7 @@ export interface UpgradeOptions {
   /** Opens the upstream connection; rejects when none can be made. */
   readonly connect: () => Promise<Duplex>;
   /** The error answered when `connect` rejects. */
-  readonly connectError: ProxyErrorCode;
+  readonly connectError: Reason;
   /** The route's response header changes, applied to the 101 and to any other answer. */
   readonly responseHeaders?: readonly HeaderOps[] | undefined;
   /** How long the upstream may take to answer the upgrade request. */
@@ -91,12 +91,12 @@ export function relayUpgrade(o: UpgradeOptions): void {
   const down = o.socket;
   down.pause();
   let finished = false;
-  const finish = (status: number, error: ProxyErrorCode | undefined): void => {
+  const finish = (status: number, error: Reason | undefined): void => {
     if (finished) return;
     finished = true;
     o.done({ status, error, durationMs: Date.now() - started });
   };
-  const fail = (code: ProxyErrorCode, up?: Duplex): void => {
+  const fail = (code: Reason, up?: Duplex): void => {
     up?.destroy();
     if (!down.destroyed && down.writable) down.end(rawHttp1Error(code), () => down.destroy());
     else down.destroy();
@@ -167,7 +167,7 @@ export function relayUpgrade(o: UpgradeOptions): void {
  * kept, otherwise chunked), then the upstream connection is closed and the downstream socket goes
  * back to the HTTP server with the bytes that followed the upgrade request in front.
  */
-function relayAnswer(o: UpgradeOptions, res: IncomingMessage, up: Duplex, finish: (status: number, error: ProxyErrorCode | undefined) => void): void {
+function relayAnswer(o: UpgradeOptions, res: IncomingMessage, up: Duplex, finish: (status: number, error: Reason | undefined) => void): void {
   const down = o.socket;
   const status = res.statusCode ?? 502;
   const bodiless = status === 204 || status === 304 || (status >= 100 && status < 200) || o.req.method === 'HEAD';

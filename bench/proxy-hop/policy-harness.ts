@@ -21,7 +21,7 @@ import { RouteMetrics } from '../../proxy/metrics.js';
 import type { OriginalDestination } from '../../proxy/original-dst.js';
 import { createPolicyHook, PolicyStore } from '../../proxy/policy/hook.js';
 import { portPolicyOf, servicePortPolicyOf } from '../../proxy/policy/wire.js';
-import type { Certificate, Endpoint } from '../../proxy/ports.js';
+import type { Certificate, Endpoint } from '../../proxy/io.js';
 import { startProxy } from '../../proxy/proxy.js';
 import { StaticCertificates, StaticDiscovery } from '../../test/support/proxy-doubles.js';
 

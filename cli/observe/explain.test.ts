@@ -13,6 +13,7 @@ import { REPO_ROOT } from '../../test/support/paths.js';
 import { EMPTY_SNAPSHOT, type ClusterSnapshot, type HTTPRoute, type HTTPRouteRule, type KubeObject, type Pod, type Service } from '../../core/kube.js';
 import type { AuthorizationPolicy, MeshTLSAuthentication, NetworkAuthentication, Server } from '../../core/kube-policy.js';
 import { explain, renderExplanation } from './explain.js';
+import { httpStatusOf } from '../../core/reasons.js';
 
 const AUTHZ_DIR = join(REPO_ROOT, 'examples', 'booksapp', 'manifests', 'authorization');
 
@@ -59,7 +60,11 @@ test('a DELETE from books is denied by the authors Server and names the Authoriz
   const e = explain(BASE, FROM_BOOKS, { method: 'DELETE', url: URL_1, headers: [] });
   const { server, decision } = serverOf(e);
   assert.equal(decision.allowed, false);
-  assert.equal(decision.status, 403);
+  assert.equal(httpStatusOf(decision), 403);
+  // The explanation carries the answer from the same table (and `-o json` keeps it as `status`).
+  assert.deepEqual([decision.code, decision.status, decision.grpcStatus], ['FORBIDDEN', 403, 7]);
+  const json = JSON.parse(JSON.stringify(e)) as { backends: { server?: { decision?: { status?: number; grpcStatus?: number } } }[] };
+  assert.deepEqual([json.backends[0]?.server?.decision?.status, json.backends[0]?.server?.decision?.grpcStatus], [403, 7]);
   assert.equal(decision.server, 'authors');
   assert.equal(decision.route, 'authors-modify');
   assert.deepEqual(server.candidates, [
@@ -144,6 +149,26 @@ test('a request matching no rule of the attached routes is answered 404 by the c
   assert.ok(e.ok);
   assert.equal(e.outcome, 'no-route');
   assert.match(e.message ?? '', /^404: /);
+});
+
+test('a backend that does not resolve is answered with the status of its reason, and a grpc-status only for a gRPC call', () => {
+  const gone: HTTPRoute = {
+    kind: 'HTTPRoute', metadata: { name: 'to-nowhere', namespace: 'booksapp' },
+    spec: { parentRefs: [{ group: '', kind: 'Service', name: 'authors', port: 7001 }], rules: [{ backendRefs: [{ name: 'no-such-service', port: 7001 }] }] },
+  };
+  const snap = { ...BASE, httpRoutes: [...BASE.httpRoutes, gone] };
+  const e = explain(snap, FROM_BOOKS, { method: 'GET', url: URL_1, headers: [] });
+  assert.ok(e.ok);
+  const d = e.backends[0]?.decision;
+  assert.ok(d?.kind === 'error', JSON.stringify(e.backends));
+  assert.deepEqual([d.code, d.status, d.grpcStatus], ['BACKEND_UNRESOLVED', 500, undefined]);
+  assert.match(renderExplanation(e), /answered 500 by the client proxy/);
+  const g = explain(snap, FROM_BOOKS, { method: 'POST', url: 'http://authors.booksapp.svc.cluster.local:7001/pkg.Svc/Call', headers: [['content-type', 'application/grpc']] });
+  assert.ok(g.ok);
+  const gd = g.backends[0]?.decision;
+  assert.ok(gd?.kind === 'error', JSON.stringify(g.backends));
+  assert.deepEqual([gd.status, gd.grpcStatus], [500, 13]);
+  assert.match(renderExplanation(g), /answered 500 \(grpc-status 13\) by the client proxy/);
 });
 
 test('an unknown host or port is an error, not a guess', () => {

@@ -14,6 +14,8 @@
  *   A denial lists each AuthorizationPolicy that applies to the request and which of its required
  *   authentications this client fails, or says that none applies.
  *
+ * Statuses come from core/reasons.ts, the table the proxies answer through, keyed by the decision's reason.
+ *
  * Assumptions (stated in the output): mTLS carries the client's ServiceAccount identity only when both
  * pods are meshed; a client given by --service-account counts as meshed.
  */
@@ -28,7 +30,8 @@ import { matchLabelSelector } from '../../core/inbound/label-selector.js';
 import type { ClusterSnapshot, Pod, Service } from '../../core/kube.js';
 import { SERVICE_NAME_LABEL } from '../../core/kube.js';
 import { indexSnapshot, outboundView, type OutboundOptions, type OutboundPolicy } from '../../core/outbound/policy.js';
-import { routeOutbound, type OutboundDecision } from '../../core/outbound/route.js';
+import { routeOutbound, type ErrorDecision, type OutboundDecision } from '../../core/outbound/route.js';
+import { answerFor, type Reason } from '../../core/reasons.js';
 import { makeRequestInfo, type RequestInfo } from '../../core/request.js';
 import { applyHeaderOps } from '../../core/routes/filters.js';
 import { selectInTable } from '../../core/routes/match.js';
@@ -51,13 +54,29 @@ export interface ExplainRequest {
 
 export interface ExplainOptions extends InboundCompileOptions, OutboundOptions {}
 
+/**
+ * What the proxy answers for a decision that names a reason, read from core/reasons.ts's ERROR_TABLE:
+ * the HTTP status and the grpc-status. Core's decisions carry no status; `weft explain` shows (and its
+ * JSON output keeps, as `status`/`grpcStatus`) the ones the proxies send.
+ */
+export interface AnswerStatus {
+  readonly status?: number;
+  readonly grpcStatus?: number;
+}
+
+/** An inbound decision with, on a denial, the status and grpc-status the server proxy answers. */
+export type ExplainedInboundDecision = InboundDecision & AnswerStatus;
+
+/** An outbound decision; an error carries the status the client proxy answers (grpcStatus for a gRPC call). */
+export type ExplainedOutboundDecision = Exclude<OutboundDecision, ErrorDecision> | (ErrorDecision & AnswerStatus);
+
 export interface ServerSide {
   readonly backend: ServiceTarget;
   readonly pod?: string;
   readonly podCount: number;
   readonly port?: number;
   readonly meshed: boolean;
-  readonly decision?: InboundDecision;
+  readonly decision?: ExplainedInboundDecision;
   /** What the selected Server route rule does to an allowed request (its filters, a redirect). */
   readonly effect?: readonly string[];
   /** Why each applicable AuthorizationPolicy did not allow (on a denial). */
@@ -69,7 +88,7 @@ export interface BackendOutcome {
   readonly share: number;
   readonly weight: number;
   readonly target: string;
-  readonly decision: OutboundDecision;
+  readonly decision: ExplainedOutboundDecision;
   readonly server?: ServerSide;
 }
 
@@ -82,11 +101,29 @@ export type Explanation =
       readonly service: { readonly namespace: string; readonly name: string; readonly port: number };
       readonly route?: { readonly kind: string; readonly namespace: string; readonly name: string; readonly rule: number; readonly ruleName?: string; readonly filters: readonly string[]; readonly timeouts: string };
       readonly outcome: 'passthrough' | 'routed' | 'no-route' | 'unsupported';
+      /** Whether the request is a gRPC call (the proxies then answer with a grpc-status). */
+      readonly grpc: boolean;
       readonly message?: string;
       readonly backends: readonly BackendOutcome[];
     };
 
 const isMeshed = (pod: Pod | undefined) => pod?.metadata.labels?.[MESHED_LABEL] === MESHED_LABEL_VALUE;
+
+/** The proxies' answer for `code` (the ERROR_TABLE row); grpc-status only when `grpc`. */
+function answerStatus(code: Reason, grpc: boolean): Required<Pick<AnswerStatus, 'status'>> & AnswerStatus {
+  const a = answerFor(code);
+  return grpc ? { status: a.http, grpcStatus: a.grpc } : { status: a.http };
+}
+
+/** An inbound decision with its answer: a denial gets the status and grpc-status the server proxy answers with. */
+export function explainInbound(d: InboundDecision): ExplainedInboundDecision {
+  return d.code === undefined ? d : { ...d, ...answerStatus(d.code, true) };
+}
+
+/** An outbound decision with its answer: an error gets the status (and, for gRPC, grpc-status) the client proxy answers with. */
+export function explainOutbound(d: OutboundDecision, grpc: boolean): ExplainedOutboundDecision {
+  return d.kind === 'error' ? { ...d, ...answerStatus(d.code, grpc) } : d;
+}
 
 /** `name`, `name.ns`, `name.ns.svc`, `name.ns.svc.<domain>`, or a ClusterIP -> Service. */
 export function findService(snapshot: ClusterSnapshot, host: string, clientNs: string): Service | undefined {
@@ -121,7 +158,7 @@ export function describeFilter(f: CompiledFilter): string[] {
     case 'mirror':
       return [`RequestMirror: ${f.target.kind === 'service' ? `${f.target.namespace}/${f.target.name}:${f.target.port}` : `unresolved (${f.target.reason})`} ${f.numerator}/${f.denominator}`];
     case 'unsupported':
-      return [`${f.type}: not supported by Weft (the rule answers 500)`];
+      return [`${f.type}: not supported by Weft (the rule answers ${answerFor('UNSUPPORTED').http})`];
   }
 }
 
@@ -183,7 +220,7 @@ function authnFails(a: CompiledAuthentication, identity: string | undefined, ip:
 
 /** For a denial: each applicable AuthorizationPolicy and what this client lacks; or their absence. */
 function denialCandidates(policy: InboundPortPolicy, decision: InboundDecision, identity: string | undefined, ip: string | undefined): string[] {
-  if (decision.allowed || decision.code !== 'unauthorized') return [];
+  if (decision.allowed || decision.code !== 'FORBIDDEN') return [];
   const route = decision.selection !== undefined ? policy.routePolicies.get(decision.selection.route) : undefined;
   const applicable: CompiledAuthorization[] = [...policy.authorizations, ...(route?.authorizations ?? [])];
   if (applicable.length === 0) {
@@ -248,7 +285,7 @@ export function explain(snapshot: ClusterSnapshot, client: ExplainClient, reques
   const serverSide = (backend: ServiceTarget, fwd: RequestInfo): ServerSide => {
     const pods = podsBehind(snapshot, backend.namespace, backend.name);
     const pod = pods[0];
-    if (pod === undefined) return { backend, podCount: 0, meshed: false, candidates: [], note: `Service ${backend.namespace}/${backend.name} has no pods: the client proxy answers 503` };
+    if (pod === undefined) return { backend, podCount: 0, meshed: false, candidates: [], note: `Service ${backend.namespace}/${backend.name} has no pods: the client proxy answers ${answerFor('NO_ENDPOINTS').http}` };
     const backendSvc = snapshot.services.find((s) => s.metadata.name === backend.name && (s.metadata.namespace ?? '') === backend.namespace);
     const targetPort = targetPortOf(backendSvc, backend.port, pod);
     const base = { backend, pod: pod.metadata.name, podCount: pods.length, meshed: isMeshed(pod) };
@@ -256,7 +293,7 @@ export function explain(snapshot: ClusterSnapshot, client: ExplainClient, reques
     if (!base.meshed) return { ...base, port: targetPort, candidates: [], note: `pod ${pod.metadata.name} is not meshed: no inbound policy is enforced` };
     const portPolicy = compileInboundPort(inIndex, pod, targetPort);
     const tls = clientMeshed;
-    const decision = authorizeInbound(portPolicy, { ...(identity !== undefined ? { clientIdentity: identity } : {}), tls, clientIp: ip ?? '', req: fwd });
+    const decision = explainInbound(authorizeInbound(portPolicy, { ...(identity !== undefined ? { clientIdentity: identity } : {}), tls, clientIp: ip ?? '', req: fwd }));
     const effect = decision.allowed && decision.selection !== undefined ? inboundEffectText(inboundRuleEffect(decision.selection, fwd, targetPort), decision.selection.rule.filters) : undefined;
     return { ...base, port: targetPort, decision, ...(effect !== undefined ? { effect } : {}), candidates: denialCandidates(portPolicy, decision, tls ? identity : undefined, ip) };
   };
@@ -268,7 +305,7 @@ export function explain(snapshot: ClusterSnapshot, client: ExplainClient, reques
     ...(ip !== undefined ? { ip } : {}),
     meshed: clientMeshed,
   };
-  const common = { ok: true as const, client: clientInfo, request: { method: req.method, path: req.path, authority: req.authority }, service: { namespace: svcNs, name: svcName, port } };
+  const common = { ok: true as const, client: clientInfo, request: { method: req.method, path: req.path, authority: req.authority }, service: { namespace: svcNs, name: svcName, port }, grpc: req.grpc !== undefined };
 
   if (policy.routes === 'none') {
     const target: ServiceTarget = { kind: 'service', namespace: svcNs, name: svcName, port };
@@ -277,7 +314,7 @@ export function explain(snapshot: ClusterSnapshot, client: ExplainClient, reques
   const sel = selectInTable(policy.table, req);
   if (sel === undefined) {
     const d = routeOutbound(policy, req, () => 0);
-    return { ...common, outcome: 'no-route', message: d.kind === 'error' ? `${d.status}: ${d.message}` : 'no rule matches', backends: [] };
+    return { ...common, outcome: 'no-route', message: d.kind === 'error' ? `${answerFor(d.code).http}: ${d.message}` : 'no rule matches', backends: [] };
   }
   const { route: r, rule } = sel;
   const timeouts = [
@@ -300,7 +337,7 @@ export function explain(snapshot: ClusterSnapshot, client: ExplainClient, reques
     offset += b.weight;
     if (b.weight <= 0) continue;
     // The weighted pick with the random draw that lands in this backend's slot.
-    const decision = routeOutbound(policy, req, () => (slot + 0.5) / rule.totalWeight);
+    const decision = explainOutbound(routeOutbound(policy, req, () => (slot + 0.5) / rule.totalWeight), req.grpc !== undefined);
     const target = b.target.kind === 'service' ? serviceTargetText(b.target) : `unresolved (${b.target.reason}: ${b.target.message})`;
     backends.push({
       share: b.weight / rule.totalWeight,
@@ -314,7 +351,7 @@ export function explain(snapshot: ClusterSnapshot, client: ExplainClient, reques
   return { ...common, route: routeInfo, outcome: unsupported ? 'unsupported' : 'routed', backends };
 }
 
-function decisionText(d: OutboundDecision): string {
+function decisionText(d: ExplainedOutboundDecision): string {
   switch (d.kind) {
     case 'passthrough':
       return 'forwarded to the Service';
@@ -323,7 +360,7 @@ function decisionText(d: OutboundDecision): string {
     case 'redirect':
       return `redirected: ${d.status} Location: ${d.location}`;
     case 'error':
-      return `answered ${d.status}${d.grpcStatus !== undefined ? ` (grpc-status ${d.grpcStatus})` : ''} by the client proxy: ${d.message}`;
+      return `answered ${d.status ?? ''}${d.grpcStatus !== undefined ? ` (grpc-status ${d.grpcStatus})` : ''} by the client proxy: ${d.message}`;
   }
 }
 
@@ -342,7 +379,7 @@ export function renderExplanation(e: Explanation): string {
     out.push(`  timeouts: ${e.route.timeouts}`);
   }
   if (e.message !== undefined) out.push(`  ${e.outcome === 'no-route' ? 'result:   ' : ''}${e.message}`);
-  if (e.backends.length === 0 && e.outcome === 'routed') out.push('  backends: none with a positive weight: the client proxy answers 500');
+  if (e.backends.length === 0 && e.outcome === 'routed') out.push(`  backends: none with a positive weight: the client proxy answers ${answerFor('BACKEND_UNRESOLVED').http}`);
   for (const b of e.backends) {
     out.push(`  backend ${b.target}: weight ${b.weight} (${(b.share * 100).toFixed(1)}%): ${decisionText(b.decision)}`);
     const s = b.server;

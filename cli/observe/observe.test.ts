@@ -41,6 +41,47 @@ test('parser: labels, escapes, special values, timestamps and TYPE lines', () =>
   assert.deepEqual(e.samples[3], { name: 'd', labels: { x: 'v' }, value: -1500 });
 });
 
+test('parser: NaN in any case (prom-client writes "Nan", Prometheus "NaN")', () => {
+  for (const v of ['NaN', 'Nan', 'nan', 'NAN', 'nAn']) {
+    const e = parseExposition(`x ${v}\n`);
+    assert.ok(Number.isNaN(e.samples[0]?.value), v);
+  }
+});
+
+test('parser: +Inf in any case, with or without its sign, short or spelled out', () => {
+  for (const v of ['+Inf', 'Inf', '+inf', 'inf', 'INF', '+INF', 'Infinity', '+Infinity', 'infinity', 'INFINITY']) {
+    assert.equal(parseExposition(`x{le="+Inf"} ${v}\n`).samples[0]?.value, Number.POSITIVE_INFINITY, v);
+  }
+});
+
+test('parser: -Inf in any case, short or spelled out', () => {
+  for (const v of ['-Inf', '-inf', '-INF', '-iNf', '-Infinity', '-infinity', '-INFINITY']) {
+    assert.equal(parseExposition(`x ${v}\n`).samples[0]?.value, Number.NEGATIVE_INFINITY, v);
+  }
+});
+
+test('parser: near misses of the special values are still errors naming the line', () => {
+  for (const bad of ['Na', 'nann', '+nan', '-nan', 'in', 'infinit', 'infinityy', '--Inf', '+-Inf', 'Inf1']) {
+    assert.throws(() => parseExposition(`ok 1\nx ${bad}\n`), (err: unknown) => err instanceof ExpositionError && err.line === 2, bad);
+  }
+});
+
+test('parser: a scrape whose event-loop gauges read "Nan" (an empty prom-client window) still yields every weft sample', () => {
+  const text = readFileSync(join(SCRAPES, 'books-t1.prom'), 'utf8');
+  const odd = [
+    '# HELP nodejs_eventloop_lag_mean_seconds The mean of the recorded event loop delays.',
+    '# TYPE nodejs_eventloop_lag_mean_seconds gauge',
+    'nodejs_eventloop_lag_mean_seconds Nan',
+    '# HELP nodejs_eventloop_lag_stddev_seconds The standard deviation of the recorded event loop delays.',
+    '# TYPE nodejs_eventloop_lag_stddev_seconds gauge',
+    'nodejs_eventloop_lag_stddev_seconds Nan',
+  ].join('\n');
+  const plain = parseExposition(text).samples;
+  const withOdd = parseExposition(`${odd}\n${text}`).samples;
+  assert.equal(withOdd.length, plain.length + 2);
+  assert.deepEqual(withOdd.filter((x) => x.name.startsWith('weft_')), plain);
+});
+
 test('parser: a malformed line is an error naming the line, never skipped', () => {
   for (const bad of ['a{x="1"', 'a{x=1} 2', 'a 1 2 3', 'a one', 'a{x="1",x="2"} 1', '# TYPE a bogus', '{x="1"} 1', 'a{x="\\q"} 1']) {
     assert.throws(() => parseExposition(`ok 1\n${bad}\n`), (err: unknown) => err instanceof ExpositionError && err.line === 2, bad);

@@ -7,7 +7,7 @@
  * give each family its type; a histogram's `_bucket`, `_sum` and `_count` samples keep their own
  * names (the caller asks for them by name).
  *
- * Invariants: label values are unescaped (`\\`, `\"`, `\n`); `+Inf`, `-Inf` and `NaN` are numbers;
+ * Invariants: label values are unescaped (`\\`, `\"`, `\n`); `+Inf`, `-Inf` and `NaN` are numbers, in any case;
  * a malformed line is an error naming its line number (never silently skipped), since a wrong
  * figure is worse than none.
  */
@@ -38,16 +38,20 @@ const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*/;
 const TYPES = new Set<MetricType>(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
 
+const SPECIAL_VALUES: ReadonlyMap<string, number> = new Map([
+  ['nan', Number.NaN],
+  ['inf', Number.POSITIVE_INFINITY], ['+inf', Number.POSITIVE_INFINITY], ['infinity', Number.POSITIVE_INFINITY], ['+infinity', Number.POSITIVE_INFINITY],
+  ['-inf', Number.NEGATIVE_INFINITY], ['-infinity', Number.NEGATIVE_INFINITY],
+]);
+
+/**
+ * A sample value: a decimal or exponent float, or one of the special values, which the format takes
+ * as Go's strconv.ParseFloat does, in any case: `NaN`, `Inf`/`Infinity` with an optional sign.
+ * prom-client writes NaN as "Nan", Prometheus and most clients "NaN", some "nan".
+ */
 export function parseNumber(text: string): number | undefined {
-  switch (text) {
-    case '+Inf':
-    case 'Inf':
-      return Number.POSITIVE_INFINITY;
-    case '-Inf':
-      return Number.NEGATIVE_INFINITY;
-    case 'NaN':
-      return Number.NaN;
-  }
+  const special = SPECIAL_VALUES.get(text.toLowerCase());
+  if (special !== undefined) return special;
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) return undefined;
   return Number(text);
 }

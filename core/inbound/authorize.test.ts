@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DefaultInboundPolicy } from '../kube-policy.js';
+import { grpcStatusOf, httpStatusOf } from '../reasons.js';
 import { authorizeInbound } from './authorize.js';
 import { inboundPortsOf, indexInboundPolicy } from './compile.js';
 import type { ClusterSnapshot } from '../kube.js';
@@ -68,7 +69,7 @@ test('each default inbound policy admits exactly its clients, set by cluster, na
         assert.equal(d.audit === true, truth.audit && d.allowed, label);
         assert.deepEqual(d.authorization, { kind: 'default', name: policy }, label);
         assert.equal(d.server, undefined, label);
-        if (!d.allowed) assert.equal(d.status, 403, label);
+        if (!d.allowed) assert.equal(httpStatusOf(d), 403, label);
       }
     }
   }
@@ -120,8 +121,8 @@ test('a Server without authorization denies every client with 403', () => {
   for (const [, client] of CLIENTS) {
     const d = decide(snap, client);
     assert.equal(d.allowed, false);
-    assert.equal(d.status, 403);
-    assert.equal(d.grpcStatus, 7);
+    assert.equal(httpStatusOf(d), 403);
+    assert.equal(grpcStatusOf(d), 7);
     assert.equal(d.server, 'api');
     assert.deepEqual(d.authorization, { kind: 'accessPolicy', name: 'deny' });
   }
@@ -202,7 +203,7 @@ test('an AuthorizationPolicy targeting an HTTPRoute applies only to requests tha
   assert.equal(read.route, 'reads');
   const write = decide(snap, { id: FRONTEND, method: 'POST', path: '/books' });
   assert.equal(write.allowed, false);
-  assert.equal(write.status, 403);
+  assert.equal(httpStatusOf(write), 403);
   assert.equal(write.route, 'writes');
 });
 
@@ -347,7 +348,7 @@ test('probes fall under a route that explicitly covers their path, and survive r
     httpRoutes: [serverRoute('api', 'api', [{ matches: [{ path: { type: 'PathPrefix', value: '/api' } }] }])],
   });
   assert.equal(decide(uncovered, { ip: NODE_IP, path: '/healthz' }).allowed, true, 'not a 404');
-  assert.equal(decide(uncovered, { ip: NODE_IP, path: '/other' }).status, 404);
+  assert.equal(httpStatusOf(decide(uncovered, { ip: NODE_IP, path: '/other' })), 404);
 });
 
 // --- routes ----------------------------------------------------------------------------------------
@@ -359,9 +360,9 @@ test('a request matching no route of a Server with routes gets 404 (gRPC UNIMPLE
   });
   const miss = decide(snap, { path: '/bookstore' });
   assert.equal(miss.allowed, false);
-  assert.equal(miss.status, 404);
-  assert.equal(miss.grpcStatus, 12);
-  assert.equal(miss.code, 'no-route');
+  assert.equal(httpStatusOf(miss), 404);
+  assert.equal(grpcStatusOf(miss), 12);
+  assert.equal(miss.code, 'ROUTE_NOT_FOUND');
   assert.equal(decide(snap, { path: '/books/1' }).allowed, true);
 });
 
@@ -372,8 +373,8 @@ test('a selected rule that uses an unsupported filter is refused with 500', () =
   });
   const d = decide(snap, {});
   assert.equal(d.allowed, false);
-  assert.equal(d.status, 500);
-  assert.equal(d.code, 'route-unsupported');
+  assert.equal(httpStatusOf(d), 500);
+  assert.equal(d.code, 'UNSUPPORTED');
 });
 
 test('an opaque connection (no request) is decided by port-wide authorizations only', () => {
@@ -408,7 +409,7 @@ test('GRPCRoutes attach to a Server and AuthorizationPolicies can target them', 
   assert.equal(get.route, 'reads');
   const other = decide(snap, { id: FRONTEND, method: 'POST', path: '/books.Library/Delete', headers: grpc });
   assert.equal(other.allowed, false);
-  assert.equal(other.grpcStatus, 12);
+  assert.equal(grpcStatusOf(other), 12);
 });
 
 test('the ports of a pod are its container ports plus the numeric ports of Servers selecting it', () => {

@@ -3,9 +3,10 @@
  *
  * Model: `Pod -> Port <- Server <- AuthorizationPolicy -> Authentications`, compiled into an
  * InboundPortPolicy (core/inbound/compile.ts). Order of evaluation:
- *   1. A port whose policy cannot be enforced (`invalid`) denies (403), except kubelet probes.
+ *   1. A port whose policy cannot be enforced (`invalid`) denies (FORBIDDEN), except kubelet probes.
  *   2. A Server with routes selects one with the same `selectInTable` as outbound routing; no route
- *      matches: 404, except kubelet probes. A selected rule marked unsupported: refused (500).
+ *      matches: ROUTE_NOT_FOUND, except kubelet probes. A selected rule marked unsupported: refused
+ *      (UNSUPPORTED).
  *   3. Any authorization (Server, Namespace, and the selected route's) whose authentications ALL
  *      hold allows.
  *   4. A kubelet probe (GET of a probe path of this port, from the probe networks) is allowed when
@@ -20,10 +21,12 @@
  * - An identity counts only on a TLS connection; an unparsable clientIp is in no network.
  * - An `invalid` authorization never allows; its reason is reported when nothing else allowed.
  * - Pure and allocation-light: no parsing beyond the client address, no sorting, no regex compiling.
+ * - A denial carries a Reason, never a status: core/reasons.ts maps it to the HTTP / gRPC answer.
  */
 import { networkSetContains, parseIp, type IpAddress } from '../cidr.js';
 import { identityMatches } from '../identity-match.js';
 import type { DefaultInboundPolicy } from '../kube-policy.js';
+import type { Reason } from '../reasons.js';
 import type { RequestInfo } from '../request.js';
 import { selectInTable } from '../routes/match.js';
 import type { RuleSelection } from '../routes/types.js';
@@ -47,7 +50,8 @@ export interface DecisionAuthorization {
   readonly name: string;
 }
 
-export type DenyCode = 'unauthorized' | 'no-route' | 'route-unsupported';
+/** Why authorizeInbound denies: no authorization allows, no Server route matches, the route's rule cannot be enforced. */
+export type DenyReason = Extract<Reason, 'FORBIDDEN' | 'ROUTE_NOT_FOUND' | 'UNSUPPORTED'>;
 
 export interface InboundDecision {
   readonly allowed: boolean;
@@ -60,11 +64,8 @@ export interface InboundDecision {
   readonly authorization?: DecisionAuthorization;
   /** Human-readable, for logs and `weft explain`; never a metric label. */
   readonly reason: string;
-  /** HTTP status for a denial: 403 unauthorized, 404 no route, 500 unsupported rule. */
-  readonly status?: 403 | 404 | 500;
-  /** gRPC status for a denial: 7 PERMISSION_DENIED, 12 UNIMPLEMENTED, 13 INTERNAL. */
-  readonly grpcStatus?: 7 | 12 | 13;
-  readonly code?: DenyCode;
+  /** Why a denial denies (set exactly when `allowed` is false). */
+  readonly code?: DenyReason;
   /** The route rule selected, for the proxy to apply its filters. */
   readonly selection?: RuleSelection;
 }
@@ -111,19 +112,17 @@ export function authorizeInbound(policy: InboundPortPolicy, client: InboundClien
     authorization: { kind: 'probe', name: 'probe' },
     reason: `kubelet probe of ${req?.path ?? ''} from a probe network`,
   });
-  const deny = (code: DenyCode, reason: string, extra: Partial<InboundDecision> = {}): InboundDecision => ({
+  const deny = (code: DenyReason, reason: string, extra: Partial<InboundDecision> = {}): InboundDecision => ({
     allowed: false,
     ...named,
     ...extra,
     reason,
     code,
-    status: code === 'unauthorized' ? 403 : code === 'no-route' ? 404 : 500,
-    grpcStatus: code === 'unauthorized' ? 7 : code === 'no-route' ? 12 : 13,
   });
 
   if (policy.invalid !== undefined) {
     if (isProbe) return probeAllowed();
-    return deny('unauthorized', `policy of port ${policy.port} cannot be enforced: ${policy.invalid}`);
+    return deny('FORBIDDEN', `policy of port ${policy.port} cannot be enforced: ${policy.invalid}`);
   }
 
   let route: InboundRoute | undefined;
@@ -132,7 +131,7 @@ export function authorizeInbound(policy: InboundPortPolicy, client: InboundClien
     selection = selectInTable(policy.routeTable, req);
     if (selection === undefined) {
       if (isProbe) return probeAllowed();
-      return deny('no-route', `no route of Server ${server ?? ''} matches ${req.method} ${req.path}`);
+      return deny('ROUTE_NOT_FOUND', `no route of Server ${server ?? ''} matches ${req.method} ${req.path}`);
     }
     route = policy.routePolicies.get(selection.route);
   }
@@ -141,11 +140,11 @@ export function authorizeInbound(policy: InboundPortPolicy, client: InboundClien
     ...(selection !== undefined ? { selection } : {}),
   };
   if (selection?.rule.unsupported !== undefined) {
-    return deny('route-unsupported', `route ${selection.route.name} rule ${selection.rule.index} uses what Weft does not implement: ${selection.rule.unsupported}`, routed);
+    return deny('UNSUPPORTED', `route ${selection.route.name} rule ${selection.rule.index} uses what Weft does not implement: ${selection.rule.unsupported}`, routed);
   }
   const filterProblem = selection !== undefined ? inboundUnsupported(selection.rule.filters) : undefined;
   if (selection !== undefined && filterProblem !== undefined) {
-    return deny('route-unsupported', `route ${selection.route.name} rule ${selection.rule.index}: ${filterProblem}`, routed);
+    return deny('UNSUPPORTED', `route ${selection.route.name} rule ${selection.rule.index}: ${filterProblem}`, routed);
   }
 
   const invalid: string[] = [];
@@ -192,7 +191,7 @@ export function authorizeInbound(policy: InboundPortPolicy, client: InboundClien
       : `${noAuthz}; allowed by ${describeFallback(fb.policy, from)}`,
   });
   const refuse = (why: string): InboundDecision =>
-    deny('unauthorized', `${noAuthz}${because}; ${describeFallback(fb.policy, from)} ${why}`, {
+    deny('FORBIDDEN', `${noAuthz}${because}; ${describeFallback(fb.policy, from)} ${why}`, {
       ...routed,
       authorization: { kind, name: fb.policy },
     });

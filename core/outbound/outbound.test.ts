@@ -4,6 +4,7 @@ import { ROUTE_CONTROLLER_NAME } from '../contract.js';
 import type { ClusterSnapshot, GRPCRoute, HTTPRoute, HTTPRouteRule, ParentReference, ReferenceGrant, Service } from '../kube.js';
 import { EMPTY_SNAPSHOT } from '../kube.js';
 import { makeRequestInfo, type RequestInfo } from '../request.js';
+import { answerFor } from '../reasons.js';
 import { applyHeaderOps, replacePrefix } from '../routes/filters.js';
 import { compileOutbound, indexSnapshot, outboundView, type OutboundOptions, type OutboundPolicy, type RouteStatus } from './policy.js';
 import { pickWeighted, routeOutbound, type OutboundDecision } from './route.js';
@@ -66,7 +67,7 @@ function decide(p: OutboundPolicy, r: RequestInfo, rand: () => number = ALWAYS):
 
 function backendOf(d: OutboundDecision): string {
   if (d.kind === 'forward') return `${d.backend.namespace}/${d.backend.name}:${d.backend.port}`;
-  if (d.kind === 'error') return `error ${d.status} ${d.code}`;
+  if (d.kind === 'error') return `error ${answerFor(d.code).http} ${d.code}`;
   return d.kind;
 }
 
@@ -94,7 +95,7 @@ describe('outbound attachment', () => {
   test('routes attached but no rule matching answers 404', () => {
     const snap = snapshot({ httpRoutes: [httpRoute('prod', 'r', [{ matches: [{ path: { value: '/only' } }], ...toWebV2 }])] });
     const d = decide(view(snap, 'client-a'), req('/other'));
-    assert.equal(backendOf(d), 'error 404 no-route-match');
+    assert.equal(backendOf(d), 'error 404 ROUTE_NOT_FOUND');
   });
 
   test('no matching rule for a gRPC call is UNIMPLEMENTED', () => {
@@ -102,7 +103,7 @@ describe('outbound attachment', () => {
     const r = makeRequestInfo({ method: 'POST', target: '/x.Y/Z', headers: { 'content-type': 'application/grpc', host: 'web.prod:7070' } });
     assert.ok(r.ok);
     const d = decide(view(snap, 'client-a', 7070), r.request);
-    assert.equal(d.kind === 'error' ? d.grpcStatus : undefined, 12);
+    assert.equal(d.kind === 'error' ? answerFor(d.code).grpc : undefined, 12);
   });
 
   test('a producer route applies to clients in every namespace', () => {
@@ -119,7 +120,7 @@ describe('outbound attachment', () => {
     });
     assert.equal(backendOf(decide(view(snap, 'client-a'), req('/c'))), 'prod/web:8080');
     // The producer route is replaced, so a path only it would match gets 404 for client-a.
-    assert.equal(backendOf(decide(view(snap, 'client-a'), req('/p'))), 'error 404 no-route-match');
+    assert.equal(backendOf(decide(view(snap, 'client-a'), req('/p'))), 'error 404 ROUTE_NOT_FOUND');
     assert.equal(backendOf(decide(view(snap, 'client-b'), req('/c'))), 'prod/web-v2:80');
   });
 
@@ -219,7 +220,7 @@ describe('outbound backends', () => {
 
   test('all weights 0 answers 500', () => {
     const snap = snapshot({ httpRoutes: [httpRoute('prod', 'w', [{ backendRefs: [{ name: 'web-v2', port: 80, weight: 0 }] }])] });
-    assert.equal(backendOf(decide(view(snap, 'client-a'), req('/'))), 'error 500 no-backends');
+    assert.equal(backendOf(decide(view(snap, 'client-a'), req('/'))), 'error 500 BACKEND_UNRESOLVED');
   });
 
   test('an unresolvable backend answers 500 for its share only', () => {
@@ -227,7 +228,7 @@ describe('outbound backends', () => {
       httpRoutes: [httpRoute('prod', 'w', [{ backendRefs: [{ name: 'ghost', port: 80, weight: 1 }, { name: 'web-v2', port: 80, weight: 1 }] }])],
     });
     const p = view(snap, 'client-a');
-    assert.equal(backendOf(decide(p, req('/'), () => 0.1)), 'error 500 backend-unresolved');
+    assert.equal(backendOf(decide(p, req('/'), () => 0.1)), 'error 500 BACKEND_UNRESOLVED');
     assert.equal(backendOf(decide(p, req('/'), () => 0.9)), 'prod/web-v2:80');
     const c = cond(status(snap, 'w'), 'ResolvedRefs');
     assert.equal(c.status, 'False');
@@ -243,7 +244,7 @@ describe('outbound backends', () => {
   test('a backend that is not a Service is InvalidKind', () => {
     const snap = snapshot({ httpRoutes: [httpRoute('prod', 'w', [{ backendRefs: [{ group: 'example.com', kind: 'Bucket', name: 'b', port: 80 }] }])] });
     assert.equal(cond(status(snap, 'w'), 'ResolvedRefs').reason, 'InvalidKind');
-    assert.equal(backendOf(decide(view(snap, 'client-a'), req('/'))), 'error 500 backend-unresolved');
+    assert.equal(backendOf(decide(view(snap, 'client-a'), req('/'))), 'error 500 BACKEND_UNRESOLVED');
   });
 
   const crossNs: HTTPRouteRule = { backendRefs: [{ name: 'remote', namespace: 'other', port: 80 }] };
@@ -263,7 +264,7 @@ describe('outbound backends', () => {
     const snap = snapshot({ httpRoutes: [httpRoute('prod', 'x', [crossNs])], referenceGrants: [wrongKind] });
     const c = cond(status(snap, 'x'), 'ResolvedRefs');
     assert.equal(c.reason, 'RefNotPermitted');
-    assert.equal(backendOf(decide(view(snap, 'client-a'), req('/'))), 'error 500 backend-unresolved');
+    assert.equal(backendOf(decide(view(snap, 'client-a'), req('/'))), 'error 500 NOT_PERMITTED');
   });
 
   test('a consumer route may send to its own parent Service without a grant', () => {
@@ -436,14 +437,14 @@ describe('unsupported input fails closed with status', () => {
       assert.equal(c.status, 'False');
       assert.equal(c.reason, 'UnsupportedValue');
       assert.match(c.message ?? '', new RegExp(filter.type));
-      assert.equal(backendOf(decide(view(snap, 'client-a'), req('/'))), 'error 500 unsupported-rule');
+      assert.equal(backendOf(decide(view(snap, 'client-a'), req('/'))), 'error 500 UNSUPPORTED');
     });
   }
 
   test('an unknown rule field (experimental retry) makes the rule answer 500', () => {
     const snap = snapshot({ httpRoutes: [httpRoute('prod', 'u', [{ ...toWebV2, retry: { attempts: 3 } }])] });
     assert.equal(cond(status(snap, 'u'), 'Accepted').reason, 'UnsupportedValue');
-    assert.equal(backendOf(decide(view(snap, 'client-a'), req('/'))), 'error 500 unsupported-rule');
+    assert.equal(backendOf(decide(view(snap, 'client-a'), req('/'))), 'error 500 UNSUPPORTED');
   });
 
   test('a header value with CR/LF is refused', () => {

@@ -2,12 +2,15 @@
  * Request-time outbound decision: OutboundPolicy + RequestInfo (+ a random source) -> what the
  * client proxy does with the request. Pure; the proxy maps decisions to responses and I/O.
  *
- * Order: no route attached -> passthrough; no rule matches -> 404 (gRPC: UNIMPLEMENTED); a rule
- * using something unsupported -> 500; a rule-level RequestRedirect -> redirect; otherwise a
- * weighted backend pick (weight 0 never chosen; no positive weight -> 500), an unresolvable
- * backend -> 500 for its share; backend-level filters apply after rule-level ones (a backend-level
- * RequestRedirect redirects). No ready endpoints (503) is decided by the proxy's balancer, which
- * builds the same error shape with `noEndpoints`.
+ * Order: no route attached -> passthrough; no rule matches -> ROUTE_NOT_FOUND; a rule using something
+ * unsupported -> UNSUPPORTED; a rule-level RequestRedirect -> redirect; otherwise a weighted backend
+ * pick (weight 0 never chosen; no positive weight -> BACKEND_UNRESOLVED), an unresolvable backend ->
+ * BACKEND_UNRESOLVED (NOT_PERMITTED without a ReferenceGrant) for its share; backend-level filters
+ * apply after rule-level ones (a backend-level RequestRedirect redirects). No ready endpoints
+ * (NO_ENDPOINTS) is decided by the proxy's endpoint picker.
+ *
+ * A decision carries what was selected (route, rule, backend) and, when the request is not forwarded,
+ * a Reason: never a status. core/reasons.ts is the one table from reasons to HTTP / gRPC answers.
  *
  * Per request cost: one walk of the presorted table, no sorting, no regex compilation; the
  * header operations are returned as lists for the proxy to apply once (`applyHeaderOps`).
@@ -26,17 +29,23 @@ import type {
   RouteTimeouts,
   ServiceTarget,
 } from '../routes/types.js';
+import type { Reason } from '../reasons.js';
 import type { OutboundPolicy } from './policy.js';
 
-/** gRPC status codes the proxy sends instead of HTTP statuses for gRPC calls. */
-export const GRPC_STATUS = { INTERNAL: 13, UNIMPLEMENTED: 12, UNAVAILABLE: 14 } as const;
+/** The reasons routeOutbound gives for not forwarding a request. */
+export type OutboundReason = Extract<Reason, 'ROUTE_NOT_FOUND' | 'UNSUPPORTED' | 'BACKEND_UNRESOLVED' | 'NOT_PERMITTED'>;
 
-export type OutboundErrorCode =
-  | 'no-route-match'
-  | 'unsupported-rule'
-  | 'no-backends'
-  | 'backend-unresolved'
-  | 'no-endpoints';
+/** The route and rule a decision was made by (for metrics and explanations). */
+export interface RouteRef {
+  readonly kind: 'http' | 'grpc';
+  readonly namespace: string;
+  readonly name: string;
+}
+
+export interface RuleRef {
+  readonly index: number;
+  readonly name?: string;
+}
 
 export interface MirrorTarget {
   readonly target: ServiceTarget;
@@ -46,8 +55,8 @@ export interface MirrorTarget {
 
 export interface ForwardDecision {
   readonly kind: 'forward';
-  readonly route: { readonly kind: 'http' | 'grpc'; readonly namespace: string; readonly name: string };
-  readonly rule: { readonly index: number; readonly name?: string };
+  readonly route: RouteRef;
+  readonly rule: RuleRef;
   readonly backend: ServiceTarget;
   readonly requestHeaderOps: readonly HeaderOps[];
   readonly responseHeaderOps: readonly HeaderOps[];
@@ -63,6 +72,9 @@ export interface ForwardDecision {
 
 export interface RedirectDecision {
   readonly kind: 'redirect';
+  readonly route: RouteRef;
+  readonly rule: RuleRef;
+  /** The RequestRedirect filter's statusCode (the route's configuration, not an error). */
   readonly status: number;
   readonly location: string;
   readonly responseHeaderOps: readonly HeaderOps[];
@@ -70,10 +82,10 @@ export interface RedirectDecision {
 
 export interface ErrorDecision {
   readonly kind: 'error';
-  readonly status: 404 | 500 | 503;
-  readonly code: OutboundErrorCode;
-  /** Set for gRPC requests: the grpc-status the proxy answers with. */
-  readonly grpcStatus?: number;
+  readonly code: OutboundReason;
+  /** The selected route and rule; absent when no rule matched. */
+  readonly route?: RouteRef;
+  readonly rule?: RuleRef;
   readonly message: string;
 }
 
@@ -84,15 +96,13 @@ export interface RouteOptions {
   readonly scheme?: string;
 }
 
-function error(req: RequestInfo, status: 404 | 500 | 503, code: OutboundErrorCode, message: string): ErrorDecision {
-  if (req.grpc === undefined) return { kind: 'error', status, code, message };
-  const grpcStatus = status === 404 ? GRPC_STATUS.UNIMPLEMENTED : status === 503 ? GRPC_STATUS.UNAVAILABLE : GRPC_STATUS.INTERNAL;
-  return { kind: 'error', status, code, grpcStatus, message };
+interface Selected {
+  readonly route: RouteRef;
+  readonly rule: RuleRef;
 }
 
-/** The 503 a proxy answers when the chosen backend has no ready endpoint. */
-export function noEndpoints(req: RequestInfo, backend: ServiceTarget): ErrorDecision {
-  return error(req, 503, 'no-endpoints', `Service ${backend.namespace}/${backend.name}:${backend.port} has no ready endpoints`);
+function error(code: OutboundReason, message: string, selected?: Selected): ErrorDecision {
+  return selected === undefined ? { kind: 'error', code, message } : { kind: 'error', code, route: selected.route, rule: selected.rule, message };
 }
 
 /** Picks by weight with `rand()` in [0, 1); weight 0 is never chosen. */
@@ -113,14 +123,18 @@ function hasUnsupported(filters: readonly CompiledFilter[]): CompiledFilter | un
 }
 
 /** Applies one filter list; returns a redirect decision when the list redirects. */
-function applyFilters(
-  filters: readonly CompiledFilter[],
-  acc: FilterEffects,
-  match: CompiledMatch,
-  req: RequestInfo,
-  policy: OutboundPolicy,
-  options: RouteOptions,
-): RedirectDecision | undefined {
+/** What one request's filter lists are applied in: the effects so far, the rule's match, the request. */
+interface FilterScope {
+  readonly acc: FilterEffects;
+  readonly match: CompiledMatch;
+  readonly req: RequestInfo;
+  readonly policy: OutboundPolicy;
+  readonly options: RouteOptions;
+  readonly selected: Selected;
+}
+
+function applyFilters(filters: readonly CompiledFilter[], scope: FilterScope): RedirectDecision | undefined {
+  const { acc, match, req, policy, options, selected } = scope;
   const r = applyFilterList(filters, acc, match, {
     requestScheme: options.scheme ?? 'http',
     requestHost: req.host,
@@ -128,11 +142,26 @@ function applyFilters(
     listenerPort: policy.port,
     rawQuery: req.rawQuery,
   });
-  return r === undefined ? undefined : { kind: 'redirect', status: r.status, location: r.location, responseHeaderOps: acc.res };
+  if (r === undefined) return undefined;
+  return { kind: 'redirect', route: selected.route, rule: selected.rule, status: r.status, location: r.location, responseHeaderOps: acc.res };
 }
 
 function unresolvedMessage(t: BackendTarget): string {
   return t.kind === 'error' ? `${t.reason}: ${t.message}` : '';
+}
+
+/** The route and rule refs of a selection, built once per compiled rule (a decision holds no new objects). */
+const refs = new WeakMap<CompiledRule, Selected>();
+function refsOf(route: { readonly kind: 'http' | 'grpc'; readonly namespace: string; readonly name: string }, rule: CompiledRule): Selected {
+  let r = refs.get(rule);
+  if (r === undefined) {
+    r = {
+      route: { kind: route.kind, namespace: route.namespace, name: route.name },
+      rule: { index: rule.index, ...(rule.name !== undefined ? { name: rule.name } : {}) },
+    };
+    refs.set(rule, r);
+  }
+  return r;
 }
 
 /** Decides what happens to one request sent to the policy's Service port. Never throws. */
@@ -145,33 +174,36 @@ export function routeOutbound(
   if (policy.routes === 'none') return { kind: 'passthrough' };
   const sel = selectInTable(policy.table, req);
   const svc = `${policy.service.namespace}/${policy.service.name}:${policy.port}`;
-  if (sel === undefined) return error(req, 404, 'no-route-match', `no route rule for ${svc} matches the request`);
+  if (sel === undefined) return error('ROUTE_NOT_FOUND', `no route rule for ${svc} matches the request`);
   const { route, match } = sel;
   const rule: CompiledRule = sel.rule;
+  const selected = refsOf(sel.route, rule);
   const where = `${route.namespace}/${route.name} rule ${rule.index}`;
   if (rule.unsupported !== undefined || hasUnsupported(rule.filters)) {
-    return error(req, 500, 'unsupported-rule', `${where} uses what Weft does not support: ${rule.unsupported ?? 'filter'}`);
+    return error('UNSUPPORTED', `${where} uses what Weft does not support: ${rule.unsupported ?? 'filter'}`, selected);
   }
 
   const acc = startEffects(req.path, req.authority);
-  const redirect = applyFilters(rule.filters, acc, match, req, policy, options);
+  const scope: FilterScope = { acc, match, req, policy, options, selected };
+  const redirect = applyFilters(rule.filters, scope);
   if (redirect) return redirect;
 
   const backend = pickWeighted(rule.backends, rule.totalWeight, rand);
-  if (backend === undefined) return error(req, 500, 'no-backends', `${where} has no backend with a positive weight`);
+  if (backend === undefined) return error('BACKEND_UNRESOLVED', `${where} has no backend with a positive weight`, selected);
   if (backend.target.kind === 'error') {
-    return error(req, 500, 'backend-unresolved', `${where}: ${unresolvedMessage(backend.target)}`);
+    const code = backend.target.reason === 'RefNotPermitted' ? 'NOT_PERMITTED' : 'BACKEND_UNRESOLVED';
+    return error(code, `${where}: ${unresolvedMessage(backend.target)}`, selected);
   }
   if (hasUnsupported(backend.filters)) {
-    return error(req, 500, 'unsupported-rule', `${where} backend filter is not supported`);
+    return error('UNSUPPORTED', `${where} backend filter is not supported`, selected);
   }
-  const backendRedirect = applyFilters(backend.filters, acc, match, req, policy, options);
+  const backendRedirect = applyFilters(backend.filters, scope);
   if (backendRedirect) return backendRedirect;
 
   return {
     kind: 'forward',
-    route: { kind: route.kind, namespace: route.namespace, name: route.name },
-    rule: { index: rule.index, ...(rule.name !== undefined ? { name: rule.name } : {}) },
+    route: selected.route,
+    rule: selected.rule,
     backend: backend.target,
     requestHeaderOps: acc.req,
     responseHeaderOps: acc.res,

@@ -5,10 +5,12 @@
  *   outbound  HookRequest -> RequestInfo (core/request.ts: THE path normalisation)
  *             -> core routeOutbound(Service port policy of this pod's namespace) -> transport decision:
  *             forward (backend by weight, header ops, rewritten path/authority, timeout, mirrors),
- *             redirect, or an error of proxy/errors.ts (404 no-route, 500 unsupported /
- *             backend-unresolved / not-permitted)
+ *             redirect, or core's reason (ROUTE_NOT_FOUND, UNSUPPORTED, BACKEND_UNRESOLVED, NOT_PERMITTED)
  *   inbound   HookRequest | null (opaque) -> core authorizeInbound(port policy) -> allow (the normalised
- *             path is what the app gets) or deny (403 / 404 / 500; PERMISSION_DENIED etc. for gRPC)
+ *             path is what the app gets) or deny with core's reason (FORBIDDEN, ROUTE_NOT_FOUND, UNSUPPORTED)
+ *
+ * Statuses are nobody's business here: a reason becomes an HTTP / gRPC answer only in the responders,
+ * through core/reasons.ts. The metric labels come from the route and rule the decision carries.
  *
  * Every decision carries an `observe` callback bound to its per-route metric series (RouteMetrics);
  * series are cached per compiled rule/backend object, so a request builds no label strings outbound.
@@ -29,16 +31,13 @@ import { inboundRuleEffect } from '../../core/inbound/filters.js';
 import type { InboundDecision as CoreInboundDecision } from '../../core/inbound/authorize.js';
 import { routeOutbound } from '../../core/outbound/route.js';
 import type { OutboundDecision as CoreOutboundDecision } from '../../core/outbound/route.js';
+import type { RouteRef, RuleRef } from '../../core/outbound/route.js';
 import { applyHeaderOps } from '../../core/routes/filters.js';
-import { pickWeighted } from '../../core/outbound/route.js';
-
-import { selectInTable } from '../../core/routes/match.js';
-import type { CompiledRule, ServiceTarget } from '../../core/routes/types.js';
-import type { ProxyErrorCode } from '../errors.js';
+import type { ServiceTarget } from '../../core/routes/types.js';
+import type { Reason } from '../../core/reasons.js';
 import type { RouteMetrics, RouteSeries } from '../metrics.js';
-import type {
-  ExchangeObserver, HookRequest, InboundContext, InboundDecision, MirrorTarget, OutboundContext, OutboundDecision, PolicyHook, ServicePort,
-} from '../ports.js';
+import type { ServicePort } from '../io.js';
+import type { ExchangeObserver, HookRequest, InboundContext, InboundAction, MirrorTarget, OutboundContext, OutboundAction, PolicyHook } from '../policy-hook.js';
 import type { PortPolicyView, ServicePortPolicy } from './wire.js';
 
 /** The policy currently in force, per Service port (outbound) and per app port (inbound). */
@@ -121,14 +120,6 @@ function target(path: string, rawQuery: string): string {
   return rawQuery === '' ? path : `${path}?${rawQuery}`;
 }
 
-const OUTBOUND_ERRORS: Readonly<Record<string, ProxyErrorCode>> = {
-  'no-route-match': 'ROUTE_NOT_FOUND',
-  'unsupported-rule': 'UNSUPPORTED',
-  'no-backends': 'BACKEND_UNRESOLVED',
-  'backend-unresolved': 'BACKEND_UNRESOLVED',
-  'no-endpoints': 'NO_ENDPOINTS',
-};
-
 export interface PolicyHookOptions {
   readonly store: PolicyStore;
   readonly metrics: RouteMetrics;
@@ -149,12 +140,15 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
 
   const serviceLabels = (sp: ServicePort) => ({ service_namespace: sp.namespace, service_name: sp.name, service_port: String(sp.port) });
   const noRoute = (sp: ServicePort) => ({ ...serviceLabels(sp), route_kind: 'none', route_namespace: '', route_name: '', route_rule: '', backend_namespace: '', backend_name: '', backend_port: '' });
-  const ruleLabels = (sp: ServicePort, kind: string, ns: string, name: string, rule: Pick<CompiledRule, 'index' | 'name'>, backend: ServiceTarget | undefined) => ({
-    ...serviceLabels(sp), route_kind: kind, route_namespace: ns, route_name: name, route_rule: rule.name ?? String(rule.index),
+  const ruleLabels = (sp: ServicePort, route: RouteRef, rule: RuleRef, backend: ServiceTarget | undefined) => ({
+    ...serviceLabels(sp), route_kind: route.kind, route_namespace: route.namespace, route_name: route.name, route_rule: rule.name ?? String(rule.index),
     backend_namespace: backend?.namespace ?? '', backend_name: backend?.name ?? '', backend_port: backend !== undefined ? String(backend.port) : '',
   });
 
-  const route = (ctx: OutboundContext, req: HookRequest): OutboundDecision => {
+  /** A rule's series without a backend (redirects, errors); core hands back one RuleRef per compiled rule. */
+  const ruleSeries = (sp: ServicePort, route: RouteRef, rule: RuleRef): RouteSeries => seriesFor(rule, () => metrics.outbound(ruleLabels(sp, route, rule, undefined)));
+
+  const route = (ctx: OutboundContext, req: HookRequest): OutboundAction => {
     const sp = ctx.target;
     const entry = store.outboundFor(sp);
     const unrouted = (): RouteSeries => seriesFor(entry ?? sp, () => metrics.outbound(noRoute(sp)));
@@ -166,6 +160,7 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
       return { kind: 'forward', backend: sp, path: target(info.path, info.rawQuery), observe: observer(unrouted()) };
     }
     if (entry.unsupported !== undefined) return { kind: 'error', code: 'UNSUPPORTED', message: entry.unsupported, observe: observer(unrouted()) };
+    // One draw per routed request, whether or not a weighted pick needs it (seeded tests rely on the sequence).
     const r = random();
     const d: CoreOutboundDecision = routeOutbound(entry.policy, info, () => r);
     switch (d.kind) {
@@ -173,7 +168,7 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
         return { kind: 'forward', backend: sp, path: target(info.path, info.rawQuery), observe: observer(unrouted()) };
       case 'forward': {
         const backend = d.backend;
-        const s = seriesFor(backend, () => metrics.outbound(ruleLabels(sp, d.route.kind, d.route.namespace, d.route.name, d.rule, backend)));
+        const s = seriesFor(backend, () => metrics.outbound(ruleLabels(sp, d.route, d.rule, backend)));
         const t = d.timeouts;
         const timeoutMs = t.requestMs !== undefined && t.backendRequestMs !== undefined ? Math.min(t.requestMs, t.backendRequestMs) : t.requestMs ?? t.backendRequestMs;
         let mirrors: MirrorTarget[] | undefined;
@@ -194,38 +189,22 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
         };
       }
       case 'redirect': {
-        const sel = selectInTable(entry.policy.table, info);
-        const s = sel === undefined ? unrouted() : seriesFor(sel.rule, () => metrics.outbound(ruleLabels(sp, sel.route.kind, sel.route.namespace, sel.route.name, sel.rule, undefined)));
+        const s = ruleSeries(sp, d.route, d.rule);
         const headers = applyHeaderOps(new Map([['location', [d.location]]]), d.responseHeaderOps);
         return { kind: 'respond', status: d.status, headers: headerList(headers), observe: observer(s) };
       }
       case 'error': {
-        let code: ProxyErrorCode = OUTBOUND_ERRORS[d.code] ?? 'INTERNAL';
-        if (d.code === 'no-route-match') return { kind: 'error', code, message: d.message, observe: observer(unrouted()) };
-        const sel = selectInTable(entry.policy.table, info);
-        if (sel === undefined) return { kind: 'error', code, message: d.message, observe: observer(unrouted()) };
-        if (d.code === 'backend-unresolved') {
-          // Which share was it: the same draw picks the same backend.
-          const b = pickWeighted(sel.rule.backends, sel.rule.totalWeight, () => r);
-          if (b?.target.kind === 'error' && b.target.reason === 'RefNotPermitted') code = 'NOT_PERMITTED';
-        }
-        const s = seriesFor(sel.rule, () => metrics.outbound(ruleLabels(sp, sel.route.kind, sel.route.namespace, sel.route.name, sel.rule, undefined)));
-        return { kind: 'error', code, message: d.message, observe: observer(s) };
+        const s = d.route !== undefined && d.rule !== undefined ? ruleSeries(sp, d.route, d.rule) : unrouted();
+        return { kind: 'error', code: d.code, message: d.message, observe: observer(s) };
       }
     }
   };
 
-  const DENY_CODES: Readonly<Record<string, { code: ProxyErrorCode; status: number }>> = {
-    unauthorized: { code: 'FORBIDDEN', status: 403 },
-    'no-route': { code: 'ROUTE_NOT_FOUND', status: 404 },
-    'route-unsupported': { code: 'UNSUPPORTED', status: 500 },
-  };
-
-  const authorize = (ctx: InboundContext, req: HookRequest | null): InboundDecision => {
+  const authorize = (ctx: InboundContext, req: HookRequest | null): InboundAction => {
     const clientId = ctx.tls && ctx.peerIdentity !== undefined ? ctx.peerIdentity : 'unauthenticated';
     const port = String(ctx.port);
     const view = store.inboundFor(ctx.port);
-    const record = (labels: { server: string; route: string; authorization: string; decision: string }, outcome?: { error?: ProxyErrorCode; status?: number }): ExchangeObserver => {
+    const record = (labels: { server: string; route: string; authorization: string; decision: string }, outcome?: { error?: Reason; status?: number }): ExchangeObserver => {
       const s = metrics.inbound({ target_port: port, ...labels }, clientId, ctx.tls);
       if (req === null) {
         // An opaque connection is decided once: counted now, with no HTTP status.
@@ -236,14 +215,14 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
     };
     if (view === undefined) {
       const observe = record({ server: '', route: '', authorization: '', decision: 'deny' }, { error: 'NOT_READY' });
-      return { kind: 'deny', status: 503, code: 'NOT_READY', observe };
+      return { kind: 'deny', code: 'NOT_READY', observe };
     }
     let info: RequestInfo | undefined;
     if (req !== null) {
       const built = requestInfo(req);
       if (!built.ok) {
         const observe = record({ server: view.serverLabel, route: '', authorization: '', decision: 'deny' });
-        return { kind: 'deny', status: 400, code: 'BAD_REQUEST', observe };
+        return { kind: 'deny', code: 'BAD_REQUEST', observe };
       }
       info = built.request;
     }
@@ -269,7 +248,7 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
           return { kind: 'respond', status: effect.status, headers: headerList(applyHeaderOps(new Map([['location', [effect.location]]]), effect.responseHeaderOps)), observe };
         case 'unsupported':
           // authorizeInbound already refuses such a rule; kept so a future filter cannot pass unenforced.
-          return { kind: 'deny', status: 500, code: 'UNSUPPORTED', observe };
+          return { kind: 'deny', code: 'UNSUPPORTED', observe };
         case 'forward':
           return {
             kind: 'allow',
@@ -281,9 +260,9 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
           };
       }
     }
-    const deny = DENY_CODES[d.code ?? 'unauthorized'] ?? { code: 'FORBIDDEN', status: 403 };
-    const observe = record(labels, { error: deny.code });
-    return { kind: 'deny', status: deny.status, code: deny.code, observe };
+    const code = d.code ?? 'FORBIDDEN';
+    const observe = record(labels, { error: code });
+    return { kind: 'deny', code, observe };
   };
 
   const opaque = (port: number): boolean => store.inboundFor(port)?.policy.protocol === 'opaque';

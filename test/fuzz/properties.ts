@@ -17,6 +17,7 @@ import type { ClusterSnapshot } from '../../core/kube.js';
 import { compileOutbound, indexSnapshot } from '../../core/outbound/policy.js';
 import { routeOutbound } from '../../core/outbound/route.js';
 import { MAX_TARGET_LENGTH, normalizeRequestTarget } from '../../core/path.js';
+import { httpStatusOf } from '../../core/reasons.js';
 import { makeRequestInfo, parseQuery, type RequestInfo } from '../../core/request.js';
 import {
   absoluteAuthority, applyDisguise, disguise, headers, host, method, rawQuery, routePath, routeSpecs, target, vocabularyTarget,
@@ -245,7 +246,7 @@ function assertAgreement(world: World, req: RequestInfo, label: string): void {
   if (expected === 'none') {
     const d = decideInbound(world, req, identityOf('r0'));
     assert.equal(d.allowed, false, `${label}: a request no route matches was allowed inbound`);
-    assert.equal(d.status, 404, label);
+    assert.equal(httpStatusOf(d), 404, label);
     return;
   }
   const owner = decideInbound(world, req, identityOf(expected.route));

@@ -106,13 +106,13 @@ export type Attribution = { readonly route: string; readonly rule: number } | 'n
 
 export function outboundAttribution(d: OutboundDecision): Attribution | { readonly other: string } {
   if (d.kind === 'forward') return { route: d.route.name, rule: d.rule.index };
-  if (d.kind === 'error' && d.code === 'no-route-match') return 'none';
+  if (d.kind === 'error' && d.code === 'ROUTE_NOT_FOUND') return 'none';
   return { other: d.kind === 'error' ? d.code : d.kind };
 }
 
 export function inboundAttribution(d: InboundDecision): Attribution | { readonly other: string } {
   if (d.selection !== undefined) return { route: d.selection.route.name, rule: d.selection.rule.index };
-  if (d.code === 'no-route') return 'none';
+  if (d.code === 'ROUTE_NOT_FOUND') return 'none';
   return { other: d.code ?? 'allowed-without-route' };
 }
 

@@ -19,7 +19,7 @@ import type { DestinationPolicy, OutboundTarget } from '../../api/gen/weft/outbo
 import { controllerSpiffeId } from '../../identity/spiffe.js';
 import { parseProxyConfig } from '../../proxy/config.js';
 import { connectControlPlane } from '../../proxy/control-plane.js';
-import type { Endpoint } from '../../proxy/ports.js';
+import type { Endpoint } from '../../proxy/io.js';
 import { startProxy } from '../../proxy/proxy.js';
 import { get } from '../support/proxy-client.js';
 import { fixedDestination, id, listenHttp, meshPair, TestPki } from '../support/proxy-fixtures.js';

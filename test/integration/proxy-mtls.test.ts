@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as tlsConnect } from 'node:tls';
 import { HEADER_CLIENT_ID, HEADER_PROXY_ERROR, MESH_ALPN } from '../../core/contract.js';
-import type { Certificate, PolicyHook } from '../../proxy/ports.js';
+import type { Certificate } from '../../proxy/io.js';
+import type { PolicyHook } from '../../proxy/policy-hook.js';
 import { X509Certificate } from 'node:crypto';
 import { get, keepAliveAgent, raw } from '../support/proxy-client.js';
 import { allowAll, CLUSTER_IP, fixedDestination, id, listenHttp, meshPair, SERVICE, startTestProxy, StaticCertificates, StaticDiscovery, TestPki } from '../support/proxy-fixtures.js';
@@ -79,7 +80,7 @@ test('inbound mTLS rejects client certificates from another trust anchor, expire
 
 const requireIdentity: PolicyHook = {
   outbound: allowAll.outbound,
-  inbound: { authorize: (ctx) => (ctx.peerIdentity !== undefined ? { kind: 'allow' } : { kind: 'deny', status: 403 }) },
+  inbound: { authorize: (ctx) => (ctx.peerIdentity !== undefined ? { kind: 'allow' } : { kind: 'deny', code: 'FORBIDDEN' }) },
 };
 
 test('plaintext to a port whose policy requires mTLS is denied: 403 for HTTP, closed for opaque', async (t) => {

@@ -9,7 +9,7 @@ import { connect as h2connect, createServer as createH2Server } from 'node:http2
 import type { AddressInfo } from 'node:net';
 import type { IncomingHttpHeaders } from 'node:http';
 import { HEADER_PROXY_ERROR } from '../../core/contract.js';
-import type { PolicyHook } from '../../proxy/ports.js';
+import type { PolicyHook } from '../../proxy/policy-hook.js';
 import { get } from '../support/proxy-client.js';
 import { allowAll, listenHttp, meshPair } from '../support/proxy-fixtures.js';
 

@@ -16,7 +16,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { connect as h2connect, createServer as createH2Server } from 'node:http2';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import { HEADER_CLIENT_ID } from '../../core/contract.js';
-import type { PolicyHook } from '../../proxy/ports.js';
+import type { PolicyHook } from '../../proxy/policy-hook.js';
 import type { RunningProxy } from '../../proxy/proxy.js';
 import { CLUSTER_IP, SERVICE, SERVICE_PORT, fixedDestination, id, listenHttp, meshPair, startTestProxy, StaticCertificates, StaticDiscovery, TestPki } from '../support/proxy-fixtures.js';
 import type { MeshPair } from '../support/proxy-fixtures.js';
@@ -37,7 +37,7 @@ const vaultPolicy: PolicyHook = {
       if (req === null) return { kind: 'allow' };
       if (req.path.startsWith('/public') && req.method === 'GET') return { kind: 'allow' };
       if (req.path.startsWith('/admin') && ctx.peerIdentity === ADMIN) return { kind: 'allow' };
-      return { kind: 'deny', status: 403 };
+      return { kind: 'deny', code: 'FORBIDDEN' };
     },
   },
 };

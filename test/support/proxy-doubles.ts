@@ -5,9 +5,8 @@
  * production would.
  */
 import type { OriginalDestination } from '../../proxy/original-dst.js';
-import type {
-  Certificate, CertificateProvider, Destination, Destinations, Endpoint, Endpoints, PolicyHook, ServicePort,
-} from '../../proxy/ports.js';
+import type { Certificate, CertificateProvider, Destination, Destinations, Endpoint, Endpoints, ServicePort } from '../../proxy/io.js';
+import type { PolicyHook } from '../../proxy/policy-hook.js';
 
 export class StaticCertificates implements CertificateProvider {
   private cert: Certificate | undefined;

@@ -15,9 +15,8 @@ import type { KeyPairPem } from '../../identity/keys.js';
 import { DEFAULT_LIMITS } from '../../proxy/config.js';
 import type { ProxyLimits } from '../../proxy/config.js';
 import type { OriginalDestination } from '../../proxy/original-dst.js';
-import type {
-  Certificate, CertificateProvider, Endpoint, PolicyHook, ServicePort,
-} from '../../proxy/ports.js';
+import type { Certificate, CertificateProvider, Endpoint, ServicePort } from '../../proxy/io.js';
+import type { PolicyHook } from '../../proxy/policy-hook.js';
 import { startProxy } from '../../proxy/proxy.js';
 import type { RunningProxy } from '../../proxy/proxy.js';
 import { allowAll, fixedDestination, ready, StaticCertificates, StaticDiscovery } from './proxy-doubles.js';

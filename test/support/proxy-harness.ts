@@ -12,7 +12,7 @@ import { connectControlPlane } from '../../proxy/control-plane.js';
 import { serveUntilSignal } from '../../proxy/lifecycle.js';
 import { originalDestination } from '../../proxy/original-dst.js';
 import type { OriginalDestination } from '../../proxy/original-dst.js';
-import type { Certificate, Endpoint } from '../../proxy/ports.js';
+import type { Certificate, Endpoint } from '../../proxy/io.js';
 import { startProxy } from '../../proxy/proxy.js';
 import type { ProxyOptions } from '../../proxy/proxy.js';
 import { allowAll, StaticCertificates, StaticDiscovery } from './proxy-doubles.js';

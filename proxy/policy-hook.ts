@@ -1,77 +1,15 @@
 /**
- * What the transport depends on, as small interfaces: discovery (Destinations, Endpoints), the proxy's
- * own certificate (CertificateProvider) and the policy enforcement point (PolicyHook). The gRPC clients
- * of api/ implement them in production; tests feed them directly.
+ * The policy enforcement point as the transport sees it: per request, the outbound side asks
+ * `route` and the inbound side asks `authorize`; each answers with an action (forward / allow, a
+ * synthetic answer, or a reason not to). proxy/policy/hook.ts implements it over core's decisions
+ * (routeOutbound, authorizeInbound); tests give their own. An action names no error status: a Reason
+ * is answered through core/reasons.ts by the protocol's responder.
  *
- *   app -> outbound -> Destinations.resolve(origDst) -> PolicyHook.outbound.route -> Endpoints.watch
- *       -> balancer -> peer pool (mTLS, identity checked) -> inbound -> PolicyHook.inbound.authorize -> app
- *
- * Invariant: every method called per request (route, authorize, the endpoint list) is synchronous and
- * cheap; anything slow (lookups, watches) happens once per connection or in the background.
+ * Invariant: `route` and `authorize` are synchronous and cheap.
  */
-import type { ProxyErrorCode } from './errors.js';
-
-export interface ServicePort {
-  readonly namespace: string;
-  readonly name: string;
-  readonly port: number;
-}
-
-export type ProtocolHint = 'detect' | 'http1' | 'http2' | 'opaque';
-
-export type Destination =
-  | { readonly kind: 'service'; readonly service: ServicePort; readonly protocolHint: ProtocolHint }
-  | { readonly kind: 'endpoint'; readonly meshed: boolean; readonly identity?: string; readonly protocolHint: ProtocolHint }
-  | { readonly kind: 'unknown' }
-  /** The control plane cannot describe it (or never answered): the connection is refused, never guessed. */
-  | { readonly kind: 'refused'; readonly reason: string };
-
-export interface Destinations {
-  /**
-   * What an original destination (ClusterIP:port or pod IP:port) is. Called once per connection, which
-   * holds the destination until it calls `release` (when it closes).
-   */
-  resolve(ip: string, port: number): Promise<Destination> | Destination;
-  /** The connection that resolved `ip:port` is closed: once none holds it, it may be forgotten when idle. */
-  release?(ip: string, port: number): void;
-  /** How many destinations are remembered now (for the live-destinations metric). */
-  size?(): number;
-}
-
-export interface Endpoint {
-  readonly ip: string;
-  readonly port: number;
-  readonly meshed: boolean;
-  /** The SPIFFE ID the endpoint's proxy must present (meshed endpoints). */
-  readonly identity?: string;
-  /** The local address to connect from (the inbound side's connections to its app). */
-  readonly source?: string;
-}
-
-export interface Endpoints {
-  /**
-   * Watches the ready endpoints of a Service port: `onUpdate` is called with the full set, at once if
-   * known, then on every change. Returns the function that stops the watch.
-   */
-  watch(service: ServicePort, onUpdate: (endpoints: readonly Endpoint[]) => void): () => void;
-}
-
-export interface Certificate {
-  readonly keyPem: string;
-  /** The leaf followed by its intermediates. */
-  readonly certChainPem: string;
-  readonly trustAnchorsPem: string;
-  /** The proxy's own SPIFFE ID. */
-  readonly identity: string;
-}
-
-export interface CertificateProvider {
-  current(): Certificate | undefined;
-  /** Called after every new certificate (first issuance and rotations). Returns an unsubscribe. */
-  onChange(listener: (cert: Certificate) => void): () => void;
-}
-
-// --- policy hook ------------------------------------------------------------------------------------
+import type { Reason } from '../core/reasons.js';
+import type { HeaderOps as CoreHeaderOps } from '../core/routes/types.js';
+import type { ServicePort } from './io.js';
 
 export type Protocol = 'http1' | 'http2' | 'grpc' | 'opaque';
 
@@ -90,11 +28,8 @@ export interface HookRequest {
   readonly rawHeaders?: readonly string[];
 }
 
-export interface HeaderOps {
-  readonly set?: readonly (readonly [string, string])[];
-  readonly add?: readonly (readonly [string, string])[];
-  readonly remove?: readonly string[];
-}
+/** Core's header operations; a hook may leave out the empty lists. */
+export type HeaderOps = Partial<CoreHeaderOps>;
 
 /** What the transport reports once an exchange the hook decided is over: the per-route metrics. */
 export interface ExchangeOutcome {
@@ -103,7 +38,7 @@ export interface ExchangeOutcome {
   /** grpc-status of a gRPC exchange (headers or trailers); undefined otherwise. */
   readonly grpcStatus: number | undefined;
   /** The proxy's error, when the proxy produced the failure. */
-  readonly error: ProxyErrorCode | undefined;
+  readonly error: Reason | undefined;
   readonly durationMs: number;
 }
 
@@ -114,7 +49,7 @@ export interface MirrorTarget {
   readonly backend: ServicePort;
 }
 
-export type OutboundDecision =
+export type OutboundAction =
   | {
       readonly kind: 'forward';
       readonly backend: ServicePort;
@@ -138,15 +73,15 @@ export type OutboundDecision =
       readonly body?: string;
       readonly observe?: ExchangeObserver;
     }
-  /** The proxy answers with one of its errors through ERROR_TABLE (HTTP status, gRPC status, weft-proxy-error). */
-  | { readonly kind: 'error'; readonly code: ProxyErrorCode; readonly message?: string; readonly observe?: ExchangeObserver };
+  /** The proxy answers for a reason; core/reasons.ts says with what (HTTP status, gRPC status, weft-proxy-error). */
+  | { readonly kind: 'error'; readonly code: Reason; readonly message?: string; readonly observe?: ExchangeObserver };
 
 export interface OutboundContext {
   /** The Service port the app dialled (its ClusterIP). */
   readonly target: ServicePort;
 }
 
-export type InboundDecision =
+export type InboundAction =
   | {
       readonly kind: 'allow';
       readonly setHeaders?: readonly (readonly [string, string])[];
@@ -169,10 +104,8 @@ export type InboundDecision =
     }
   | {
       readonly kind: 'deny';
-      /** HTTP status to answer (403 unless the policy says otherwise). */
-      readonly status: number;
-      /** The error written through ERROR_TABLE (default FORBIDDEN). */
-      readonly code?: ProxyErrorCode;
+      /** Why (default FORBIDDEN); the responder answers it through core/reasons.ts. */
+      readonly code?: Reason;
       readonly observe?: ExchangeObserver;
     };
 
@@ -188,20 +121,15 @@ export interface InboundContext {
 
 export interface PolicyHook {
   readonly outbound: {
-    route(ctx: OutboundContext, req: HookRequest): OutboundDecision;
+    route(ctx: OutboundContext, req: HookRequest): OutboundAction;
   };
   readonly inbound: {
     /** `req` is null for an opaque connection: the decision is per connection. */
-    authorize(ctx: InboundContext, req: HookRequest | null): InboundDecision;
+    authorize(ctx: InboundContext, req: HookRequest | null): InboundAction;
     /**
      * Whether the app port's Server says `proxyProtocol: opaque`: its plaintext connections are then
      * passed through as bytes, never parsed as HTTP. Absent (test doubles): only the configured ports.
      */
     opaque?(port: number): boolean;
   };
-}
-
-/** Whether each source of state has delivered at least once (the admin /ready answer). */
-export interface ReadinessSource {
-  isReady(): boolean;
 }

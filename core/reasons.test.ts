@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../test/support/paths.js';
-import { ERROR_TABLE, RETRYABLE_PEER_ERROR } from './errors.js';
+import { ERROR_TABLE, RETRYABLE_PEER_ERROR } from './reasons.js';
 
 test('every error code has an HTTP status, a gRPC status and a unique lower-case header token', () => {
   const tokens = new Set<string>();

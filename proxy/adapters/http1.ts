@@ -1,0 +1,122 @@
+/**
+ * The HTTP/1.1 adapter both listeners share: a parsed request -> checks -> the direction's plan ->
+ * the responder's answer, or an Http1Exchange to the endpoints the plan's picker gives.
+ *
+ *   framing (origin-form, Content-Length / Transfer-Encoding) -> 400 and close   (security cases 1-9)
+ *   underscore rule (inbound)                                 -> 400
+ *   plan: answer -> responder; forward -> header changes, body (buffered to be sent again when small
+ *         enough for the direction), mirrors after the request is under way
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { applyUnderscoreRule, forwardRequestHeaders, hasSafeFraming, isBodilessGet, originForm } from '../headers.js';
+import type { ForwardedHeaders } from '../headers.js';
+import { Http1Exchange } from '../http1-exchange.js';
+import type { ExchangeOptions } from '../http1-exchange.js';
+import { mirrorHttp1 } from '../mirror.js';
+import type { MirrorContext } from '../mirror.js';
+import { whenPickable } from '../picker.js';
+import type { Pick } from '../picker.js';
+import { applyPlanHttp1, forwardPlan } from '../plan.js';
+import type { Direction, ForwardPlan } from '../plan.js';
+import type { HookRequest } from '../policy-hook.js';
+import { writeHttp1Error } from '../respond.js';
+import type { Responder } from '../respond.js';
+
+/** The hook's view of an HTTP/1 request (requests and upgrades). */
+export function http1HookRequest(req: IncomingMessage, path: string, headers: readonly string[]): HookRequest {
+  return { method: req.method ?? 'GET', authority: req.headers.host ?? '', path, protocol: 'http1', header: (n) => req.headers[n], rawHeaders: headers };
+}
+
+export function mirrorContext<C>(dir: Direction<C>): MirrorContext {
+  return { stats: dir.stats, pools: dir.deps.pools, upstreams: dir.upstreams, timeoutMs: dir.deps.limits.connectTimeoutMs * 10 };
+}
+
+/** The request as it passed the checks: the forwarded headers and the origin-form target. */
+export interface CheckedHead {
+  readonly fwd: ForwardedHeaders;
+  readonly path: string;
+}
+
+/**
+ * The checks an HTTP/1 head passes before it is planned: framing (an upgrade must be a bodiless GET,
+ * RFC 6455 4.1, or where the request ends and the new protocol begins is ambiguous: security-cases
+ * W1), then the direction's underscore rule. A refused head is answered 400; undefined then.
+ */
+export function checkedHead<C, S>(
+  dir: Direction<C>, req: IncomingMessage, o: { readonly responder: Responder<S>; readonly sink: S; readonly upgrade: boolean; readonly onBadFraming?: () => void },
+): CheckedHead | undefined {
+  const fwd = forwardRequestHeaders(req.rawHeaders);
+  const path = originForm(req.url ?? '/', fwd);
+  if (path === undefined || !hasSafeFraming(fwd) || (o.upgrade && !isBodilessGet(req.method, fwd))) {
+    o.onBadFraming?.();
+    o.responder.refuse(o.sink, 'BAD_REQUEST');
+    return undefined;
+  }
+  if (dir.underscores !== undefined && !applyUnderscoreRule(fwd.headers, dir.underscores)) {
+    o.responder.refuse(o.sink, 'BAD_REQUEST');
+    return undefined;
+  }
+  return { fwd, path };
+}
+
+export function serveHttp1<C>(dir: Direction<C>, conn: C | undefined, req: IncomingMessage, res: ServerResponse): void {
+  if (conn === undefined) {
+    writeHttp1Error(res, 'INTERNAL');
+    return;
+  }
+  if (dir.draining()) res.shouldKeepAlive = false;
+  const head = checkedHead(dir, req, { responder: dir.http1, sink: res, upgrade: false, onBadFraming: () => (res.shouldKeepAlive = false) });
+  if (head === undefined) return;
+  const { fwd, path } = head;
+  const headers = fwd.headers;
+  const plan = forwardPlan(dir, conn, http1HookRequest(req, path, headers), { responder: dir.http1, sink: res });
+  if (plan === undefined) return;
+  applyPlanHttp1(headers, plan);
+  const request: ForwardedRequest = { req, res, path: plan.path ?? path, headers, contentLength: fwd.contentLength, chunked: fwd.chunked, plan };
+  whenPickable(plan.picker, (pick) => forward(dir, request, pick), () => !res.writableEnded && !res.destroyed);
+}
+
+interface ForwardedRequest {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly path: string;
+  readonly headers: string[];
+  readonly contentLength: number;
+  readonly chunked: boolean;
+  readonly plan: ForwardPlan;
+}
+
+function forward<C>(dir: Direction<C>, r: ForwardedRequest, pick: Pick): void {
+  const { req, res, plan } = r;
+  const method = req.method ?? 'GET';
+  const attempts = plan.picker.maxAttempts;
+  const base: Omit<ExchangeOptions, 'body'> = {
+    method, path: r.path, headers: r.headers, connectError: dir.connectError, retryPeerErrors: attempts > 1, maxAttempts: attempts,
+    pick: (tried) => {
+      const st = pick(tried);
+      return st === undefined ? undefined : dir.upstreams.of(st);
+    },
+    timeoutMs: plan.timeoutMs, stats: dir.stats, draining: dir.draining, responseHeaders: plan.responseHeaders, observe: plan.observe,
+  };
+  // Mirrors get a copy after the main request is under way; they never delay or change it.
+  const mirrors = plan.mirrors;
+  if (!r.chunked && r.contentLength <= 0) {
+    new Http1Exchange(req, res, { ...base, body: null }).start();
+    if (mirrors !== undefined) mirrorHttp1(mirrorContext(dir), mirrors, { method, path: r.path, headers: r.headers, body: null });
+    return;
+  }
+  if (!r.chunked && r.contentLength <= dir.replayBytes) {
+    // Small bodies are buffered so a connect failure can be retried elsewhere (bounded: case 34).
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.once('end', () => {
+      const body = Buffer.concat(chunks);
+      new Http1Exchange(req, res, { ...base, body }).start();
+      if (mirrors !== undefined) mirrorHttp1(mirrorContext(dir), mirrors, { method, path: r.path, headers: r.headers, body });
+    });
+    return;
+  }
+  // Larger or streamed bodies are not mirrored: a mirror never holds more than MIRROR_BODY_LIMIT.
+  if (mirrors !== undefined) dir.stats.mirrorsSkipped += mirrors.length;
+  new Http1Exchange(req, res, { ...base, body: req }).start();
+}
