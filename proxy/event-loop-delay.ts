@@ -14,15 +14,15 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Gauge, type Registry } from 'prom-client';
 
-/** The statistics replaced here, with prom-client's help texts; `nodejs_eventloop_lag_seconds` stays prom-client's. */
+/** The statistics replaced here, each with Weft's own help text; `nodejs_eventloop_lag_seconds` stays prom-client's. */
 const STATISTICS = {
-  min: 'The minimum recorded event loop delay.',
-  max: 'The maximum recorded event loop delay.',
-  mean: 'The mean of the recorded event loop delays.',
-  stddev: 'The standard deviation of the recorded event loop delays.',
-  p50: 'The 50th percentile of the recorded event loop delays.',
-  p90: 'The 90th percentile of the recorded event loop delays.',
-  p99: 'The 99th percentile of the recorded event loop delays.',
+  min: 'Shortest event-loop delay sampled since the previous scrape that found samples, in seconds.',
+  max: 'Longest event-loop delay sampled since the previous scrape that found samples, in seconds.',
+  mean: 'Average event-loop delay sampled since the previous scrape that found samples, in seconds.',
+  stddev: 'Standard deviation of the event-loop delays sampled since the previous scrape that found samples, in seconds.',
+  p50: 'Median event-loop delay sampled since the previous scrape that found samples, in seconds.',
+  p90: '90th percentile of the event-loop delays sampled since the previous scrape that found samples, in seconds.',
+  p99: '99th percentile of the event-loop delays sampled since the previous scrape that found samples, in seconds.',
 } as const;
 
 type Statistic = keyof typeof STATISTICS;

@@ -69,10 +69,10 @@ test('parser: near misses of the special values are still errors naming the line
 test('parser: a scrape whose event-loop gauges read "Nan" (an empty prom-client window) still yields every weft sample', () => {
   const text = readFileSync(join(SCRAPES, 'books-t1.prom'), 'utf8');
   const odd = [
-    '# HELP nodejs_eventloop_lag_mean_seconds The mean of the recorded event loop delays.',
+    '# HELP nodejs_eventloop_lag_mean_seconds Mean event-loop delay.',
     '# TYPE nodejs_eventloop_lag_mean_seconds gauge',
     'nodejs_eventloop_lag_mean_seconds Nan',
-    '# HELP nodejs_eventloop_lag_stddev_seconds The standard deviation of the recorded event loop delays.',
+    '# HELP nodejs_eventloop_lag_stddev_seconds Standard deviation of the event-loop delay.',
     '# TYPE nodejs_eventloop_lag_stddev_seconds gauge',
     'nodejs_eventloop_lag_stddev_seconds Nan',
   ].join('\n');
