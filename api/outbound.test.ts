@@ -43,6 +43,7 @@ const routed: DestinationPolicy = {
                     { backend: { name: 'other/db:5432', kind: { $case: 'failure', value: { status: 500, reason: 'RefNotPermitted', message: 'no ReferenceGrant in other' } } }, weight: 10, filters: [] },
                   ],
                   timeouts: { request: { seconds: 2, nanos: 0 }, backendRequest: { seconds: 0, nanos: 500_000_000 } },
+                  retry: { attempts: 2, codes: [503, 502], backoff: { seconds: 0, nanos: 100_000_000 } },
                 },
               ],
             },

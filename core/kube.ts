@@ -361,12 +361,22 @@ export interface HTTPRouteTimeouts extends Extra {
   readonly backendRequest?: string;
 }
 
+export interface HTTPRouteRetry extends Extra {
+  /** Retries after the first request; default 1, 0 disables. */
+  readonly attempts?: number;
+  /** Status codes 400-599. */
+  readonly codes?: readonly number[];
+  /** Gateway API Duration: the base of the backoff. */
+  readonly backoff?: string;
+}
+
 export interface HTTPRouteRule extends Extra {
   readonly name?: string;
   readonly matches?: readonly HTTPRouteMatch[];
   readonly filters?: readonly HTTPRouteFilter[];
   readonly backendRefs?: readonly HTTPBackendRef[];
   readonly timeouts?: HTTPRouteTimeouts;
+  readonly retry?: HTTPRouteRetry;
 }
 
 export interface HTTPRouteSpec extends Extra {

@@ -7,6 +7,7 @@
  * An endpoint whose connection just failed is penalised for PENALTY_MS: it is only picked when every
  * other candidate is penalised too. Endpoint state survives discovery updates for endpoints that stay.
  */
+import { RetryBudget } from '../core/retry-budget.js';
 import { performance } from 'node:perf_hooks';
 import type { Endpoint } from './io.js';
 
@@ -52,6 +53,8 @@ export class Balancer {
   private states: EndpointState[] = [];
   /** True once discovery has answered for this Service port (even with an empty set). */
   known = false;
+  /** Route retries to this Service port (core/retry-budget.ts); forgotten with the balancer. */
+  readonly retryBudget = new RetryBudget();
 
   constructor(private readonly random: () => number = Math.random) {}
 

@@ -10,12 +10,15 @@ import { ERROR_TABLE } from '../core/reasons.js';
 import type { Reason } from '../core/reasons.js';
 
 export type Direction = 'outbound' | 'inbound';
+export type RetrySkip = 'body_too_large' | 'budget_exhausted';
 export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx';
 
 export class DirectionStats {
   readonly responses: Record<StatusClass, number> = { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 };
   readonly errors = new Map<Reason, number>();
   retries = 0;
+  /** Retries a route's policy wanted but did not make: the body was not kept, or the budget was spent. */
+  readonly retriesSkipped: Record<RetrySkip, number> = { body_too_large: 0, budget_exhausted: 0 };
   connections = 0;
   openConnections = 0;
   authzAllow = 0;
@@ -30,6 +33,10 @@ export class DirectionStats {
   response(status: number): void {
     const cls = status >= 500 ? '5xx' : status >= 400 ? '4xx' : status >= 300 ? '3xx' : status >= 200 ? '2xx' : '1xx';
     this.responses[cls]++;
+  }
+
+  retrySkipped(why: RetrySkip): void {
+    this.retriesSkipped[why]++;
   }
 
   error(code: Reason): void {
@@ -77,12 +84,22 @@ export function createRegistry(stats: ProxyStats, routes?: RouteMetrics): Regist
   });
   new Counter({
     name: 'weft_proxy_retries_total',
-    help: 'Requests re-sent to another endpoint because the first attempt provably never reached the app',
+    help: 'Requests sent again: to another endpoint because an attempt provably never reached the app, or as a route retry policy says',
     labelNames: ['direction'],
     registers: [registry],
     collect() {
       this.reset();
       for (const d of dirs) this.inc({ direction: d }, stats[d].retries);
+    },
+  });
+  new Counter({
+    name: 'weft_proxy_retries_skipped_total',
+    help: 'Retries a route retry policy wanted but did not make: the request body was larger than the replay bound or streamed (body_too_large), or the destination retry budget was spent (budget_exhausted)',
+    labelNames: ['direction', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const d of dirs) for (const [reason, n] of Object.entries(stats[d].retriesSkipped)) this.inc({ direction: d, reason }, n);
     },
   });
   new Counter({

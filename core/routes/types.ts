@@ -14,6 +14,7 @@
  */
 
 import type { CompiledRegex } from '../regex.js';
+import type { RetryPolicy } from '../retry.js';
 
 export type StringMatcher =
   | { readonly kind: 'exact'; readonly value: string }
@@ -113,6 +114,8 @@ export interface CompiledRule {
   /** Sum of backend weights (0 when there are no backends or all weights are 0). */
   readonly totalWeight: number;
   readonly timeouts: RouteTimeouts;
+  /** HTTPRoute `retry`; absent: only requests that provably never reached an app are sent again. */
+  readonly retry?: RetryPolicy;
   /**
    * Set when the rule uses something Weft does not implement (a filter kind, an unknown field):
    * its traffic is answered 500 (fail closed, security case 25), never routed without it.

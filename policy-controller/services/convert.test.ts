@@ -325,7 +325,13 @@ describe('convert: backends and timeouts', () => {
     assert.equal(r.rules[2]!.timeouts, undefined);
   });
 
-  test('route meta names the Gateway API kind; a rule keeps its name ("" when unnamed)', () => {
+  test('a rule retry travels with attempts, codes and backoff; a rule without one has none', () => {
+    const r = wireHttp(route({ name: 'r', rules: [rule({ index: 0, retry: { attempts: 0, codes: [503], backoffMs: 1500 } }), rule({ index: 1 })] }));
+    assert.deepEqual(r.rules[0]!.retry, { attempts: 0, codes: [503], backoff: { seconds: 1, nanos: 500_000_000 } });
+    assert.equal(r.rules[1]!.retry, undefined);
+  });
+
+    test('route meta names the Gateway API kind; a rule keeps its name ("" when unnamed)', () => {
     const h = wireHttp(route({ name: 'h', rules: [rule({ name: 'first' }), rule({ index: 1 })] }));
     assert.deepEqual(h.meta, { group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'shop', name: 'h' });
     assert.deepEqual(h.rules.map((x) => x.name), ['first', '']);
@@ -558,7 +564,7 @@ describe('convert: inbound port policy', () => {
   test('a port without routes gets the one default route; probe paths are sorted; probe networks are sent', () => {
     const p = wirePort(port({ probes: { paths: new Set(['/ready', '/healthz']), networks: nets([{ cidr: '172.18.0.2/32' }]) } }));
     assert.deepEqual(p.httpRoutes, [
-      { route: { meta: { group: 'weft.dev', kind: 'default', namespace: '', name: 'default' }, rules: [{ name: '', matches: [], filters: [], backends: [], timeouts: undefined }] }, authorizations: [] },
+      { route: { meta: { group: 'weft.dev', kind: 'default', namespace: '', name: 'default' }, rules: [{ name: '', matches: [], filters: [], backends: [], timeouts: undefined, retry: undefined }] }, authorizations: [] },
     ]);
     assert.deepEqual(p.grpcRoutes, []);
     assert.deepEqual(p.probes, { paths: ['/healthz', '/ready'], networks: [{ cidr: '172.18.0.2/32', except: [] }] });

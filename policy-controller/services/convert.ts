@@ -212,7 +212,11 @@ function routeMeta(r: CompiledRoute): ResourceRef {
 export function httpRoute(r: CompiledRoute, options: ConvertOptions): HttpRoute {
   return {
     meta: routeMeta(r),
-    rules: r.rules.map((rule) => ({ ...ruleParts(rule, 'HTTPRoute', options), matches: rule.matches.map(httpMatch) })),
+    rules: r.rules.map((rule) => ({
+      ...ruleParts(rule, 'HTTPRoute', options),
+      matches: rule.matches.map(httpMatch),
+      ...(rule.retry !== undefined ? { retry: { attempts: rule.retry.attempts, codes: [...rule.retry.codes], backoff: durationOf(rule.retry.backoffMs) } } : {}),
+    })),
   };
 }
 

@@ -132,6 +132,8 @@ export class OutboundListener extends ListenerBase<OutboundConnection> {
           requestHeaders: a.requestHeaders === undefined ? undefined : opsList(a.requestHeaders),
           responseHeaders: a.responseHeaders,
           timeoutMs: a.timeoutMs,
+          attemptTimeoutMs: a.attemptTimeoutMs,
+          retry: a.retry,
           mirrors: a.mirrors?.map((m) => this.pickerFor(m.backend)),
           observe: a.observe,
         };

@@ -26,11 +26,13 @@ import type { Authentication as WireAuthentication, Authorization as WireAuthori
 import type { ServicePolicy } from '../../api/gen/weft/outbound/v1/outbound.js';
 import type {
   Backend as WireBackend, Filter as WireFilter, GrpcRoute as WireGrpcRoute, GrpcRouteMatch as WireGrpcMatch, HeaderModifier,
-  HttpRoute as WireHttpRoute, HttpRouteMatch as WireHttpMatch, PathModifier as WirePathModifier, Timeouts as WireTimeouts,
+  HttpRoute as WireHttpRoute, HttpRouteMatch as WireHttpMatch, PathModifier as WirePathModifier, Timeouts as WireTimeouts, Retry as WireRetry,
   WeightedBackend,
 } from '../../api/gen/weft/route/v1/route.js';
 import type { Duration } from '../../api/gen/google/protobuf/duration.js';
 import { compileNetworks } from '../../core/cidr.js';
+import { DEFAULT_BACKOFF_MS } from '../../core/retry.js';
+import type { RetryPolicy } from '../../core/retry.js';
 import type { NetworkSet } from '../../core/cidr.js';
 import { spiffeId } from '../../core/contract.js';
 import type { CompiledAuthentication, CompiledAuthorization, InboundPortPolicy, InboundRoute } from '../../core/inbound/types.js';
@@ -59,6 +61,14 @@ function timeoutsOf(t: WireTimeouts | undefined): RouteTimeouts {
   const requestMs = durationMs(t?.request);
   const backendRequestMs = durationMs(t?.backendRequest);
   return { ...(requestMs !== undefined ? { requestMs } : {}), ...(backendRequestMs !== undefined ? { backendRequestMs } : {}) };
+}
+
+/** A rule's retry policy as the controller compiled it (core/routes/compile.ts applied the defaults). */
+export function retryOf(r: WireRetry | undefined): RetryPolicy | undefined {
+  if (r === undefined) return undefined;
+  const b = r.backoff;
+  const backoffMs = b === undefined ? DEFAULT_BACKOFF_MS : Math.max(0, b.seconds * 1000 + Math.floor(b.nanos / 1_000_000));
+  return { attempts: r.attempts, codes: r.codes.filter((c) => c >= 400 && c <= 599), backoffMs };
 }
 
 const FAILURES: ReadonlySet<string> = new Set<BackendFailure>(['BackendNotFound', 'RefNotPermitted', 'InvalidKind']);
@@ -225,6 +235,7 @@ interface WireRule<M> {
   readonly filters: readonly WireFilter[];
   readonly backends: readonly WeightedBackend[];
   readonly timeouts?: WireTimeouts | undefined;
+  readonly retry?: WireRetry | undefined;
 }
 
 function ruleOf<M>(r: WireRule<M>, index: number, matchOf: (m: M) => MatchOut, anyMatch: () => MatchOut): CompiledRule {
@@ -243,6 +254,7 @@ function ruleOf<M>(r: WireRule<M>, index: number, matchOf: (m: M) => MatchOut, a
   const filters = r.filters.map(filterOf);
   const backends: CompiledBackend[] = r.backends.map((b) => ({ weight: b.weight, target: backendTargetOf(b.backend), filters: b.filters.map(filterOf) }));
   for (const f of [...filters, ...backends.flatMap((b) => b.filters)]) if (f.kind === 'unsupported') problems.push(`filter ${f.type}`);
+  const retry = retryOf(r.retry);
   return {
     index,
     ...(r.name !== '' ? { name: r.name } : {}),
@@ -251,6 +263,7 @@ function ruleOf<M>(r: WireRule<M>, index: number, matchOf: (m: M) => MatchOut, a
     backends,
     totalWeight: backends.reduce((s, b) => s + b.weight, 0),
     timeouts: timeoutsOf(r.timeouts),
+    ...(retry !== undefined ? { retry } : {}),
     ...(problems.length > 0 ? { unsupported: problems.join('; ') } : {}),
   };
 }

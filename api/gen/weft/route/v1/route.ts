@@ -211,6 +211,20 @@ export interface Timeouts {
   backendRequest?: Duration | undefined;
 }
 
+/**
+ * HTTPRoute `retry` (Gateway API v1.7). Absent: only requests that provably never reached an app are
+ * sent again. Retryable: the listed status codes, connection errors, an attempt that hit
+ * `backend_request`, a server proxy's app-unreachable answer; a per-destination budget bounds them.
+ */
+export interface Retry {
+  /** Retries after the first request; 0 disables retries (the controller applies the default of 1). */
+  attempts: number;
+  /** HTTP status codes (400-599) whose responses are retried. */
+  codes: number[];
+  /** The base of the exponential backoff between attempts (jittered, capped at max(base, 1 s)). */
+  backoff?: Duration | undefined;
+}
+
 export interface HttpRouteRule {
   /** The rule's `name` (Gateway API sectionName), or empty; metrics use it, else the rule's index. */
   name: string;
@@ -220,6 +234,7 @@ export interface HttpRouteRule {
   /** Outbound only; on the inbound side the request always goes to the local application. */
   backends: WeightedBackend[];
   timeouts?: Timeouts | undefined;
+  retry?: Retry | undefined;
 }
 
 export interface HttpRoute {
@@ -1981,8 +1996,103 @@ export const Timeouts: MessageFns<Timeouts> = {
   },
 };
 
+function createBaseRetry(): Retry {
+  return { attempts: 0, codes: [], backoff: undefined };
+}
+
+export const Retry: MessageFns<Retry> = {
+  encode(message: Retry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.attempts !== 0) {
+      writer.uint32(8).uint32(message.attempts);
+    }
+    if (message.codes.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.codes) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.backoff !== undefined) {
+      Duration.encode(message.backoff, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Retry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.attempts = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.codes.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.codes.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.backoff = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<Retry>, I>>(base?: I): Retry {
+    return Retry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Retry>, I>>(object: I): Retry {
+    const message = createBaseRetry();
+    message.attempts = object.attempts ?? 0;
+    message.codes = object.codes?.map((e) => e) || [];
+    message.backoff = (object.backoff !== undefined && object.backoff !== null)
+      ? Duration.fromPartial(object.backoff)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseHttpRouteRule(): HttpRouteRule {
-  return { name: "", matches: [], filters: [], backends: [], timeouts: undefined };
+  return { name: "", matches: [], filters: [], backends: [], timeouts: undefined, retry: undefined };
 }
 
 export const HttpRouteRule: MessageFns<HttpRouteRule> = {
@@ -2001,6 +2111,9 @@ export const HttpRouteRule: MessageFns<HttpRouteRule> = {
     }
     if (message.timeouts !== undefined) {
       Timeouts.encode(message.timeouts, writer.uint32(42).fork()).join();
+    }
+    if (message.retry !== undefined) {
+      Retry.encode(message.retry, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -2058,6 +2171,14 @@ export const HttpRouteRule: MessageFns<HttpRouteRule> = {
             message.timeouts = Timeouts.decode(reader, reader.uint32());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.retry = Retry.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2082,6 +2203,7 @@ export const HttpRouteRule: MessageFns<HttpRouteRule> = {
     message.timeouts = (object.timeouts !== undefined && object.timeouts !== null)
       ? Timeouts.fromPartial(object.timeouts)
       : undefined;
+    message.retry = (object.retry !== undefined && object.retry !== null) ? Retry.fromPartial(object.retry) : undefined;
     return message;
   },
 };
