@@ -7,7 +7,8 @@
  * An endpoint whose connection just failed is penalised for PENALTY_MS: it is only picked when every
  * other candidate is penalised too. Endpoint state survives discovery updates for endpoints that stay.
  */
-import { RetryBudget } from '../core/retry-budget.js';
+import { DEFAULT_RETRY_BUDGET, RetryBudget } from '../core/retry-budget.js';
+import type { RetryBudgetConfig } from '../core/retry-budget.js';
 import { performance } from 'node:perf_hooks';
 import type { Endpoint } from './io.js';
 
@@ -54,7 +55,16 @@ export class Balancer {
   /** True once discovery has answered for this Service port (even with an empty set). */
   known = false;
   /** Route retries to this Service port (core/retry-budget.ts); forgotten with the balancer. */
-  readonly retryBudget = new RetryBudget();
+  private budget = new RetryBudget();
+
+  /** The retry budget, made anew (counts cleared) when the Service's policy changes it. */
+  retryBudget(config: RetryBudgetConfig = DEFAULT_RETRY_BUDGET): RetryBudget {
+    const c = this.budget.config;
+    if (c !== config && (c.percent !== config.percent || c.intervalMs !== config.intervalMs || c.minRetries !== config.minRetries || c.minIntervalMs !== config.minIntervalMs)) {
+      this.budget = new RetryBudget(config);
+    }
+    return this.budget;
+  }
 
   constructor(private readonly random: () => number = Math.random) {}
 

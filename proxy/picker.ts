@@ -42,7 +42,7 @@ export class BalancedPicker implements EndpointPicker {
   }
 
   budget(): RetryBudget {
-    return this.balancers.get(this.backend).retryBudget;
+    return this.balancers.get(this.backend).retryBudget(this.backend.retryBudget);
   }
 
   pick(tried?: ReadonlySet<EndpointState>): PickResult {

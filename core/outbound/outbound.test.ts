@@ -312,6 +312,19 @@ describe('outbound backends', () => {
     }
   });
 
+  test("an XBackendTrafficPolicy's retry budget travels with every backendRef to its Service", () => {
+    const snap = snapshot({
+      httpRoutes: [httpRoute('prod', 'b', [{ ...toWebV2, retry: {} }])],
+      backendTrafficPolicies: [{
+        metadata: { name: 'budget', namespace: 'prod' },
+        spec: { targetRefs: [{ group: '', kind: 'Service', name: 'web-v2' }], retryConstraint: { budget: { percent: 50 } } },
+      }],
+    });
+    const d = decide(view(snap, 'client-a'), req('/'));
+    assert.deepEqual(d.kind === 'forward' ? d.backend.retryBudget : undefined, { percent: 50, intervalMs: 10_000, minRetries: 10, minIntervalMs: 1000 });
+    assert.equal(indexSnapshot(snap).backendPolicyStatuses[0]?.ancestors[0]?.conditions[0]?.status, 'True');
+  });
+
   test('timeouts are carried through in milliseconds', () => {
     const snap = snapshot({ httpRoutes: [httpRoute('prod', 't', [{ ...toWebV2, timeouts: { request: '1m30s', backendRequest: '500ms' } }])] });
     const d = decide(view(snap, 'client-a'), req('/'));

@@ -15,6 +15,7 @@
 
 import type { CompiledRegex } from '../regex.js';
 import type { RetryPolicy } from '../retry.js';
+import type { RetryBudgetConfig } from '../retry-budget.js';
 
 export type StringMatcher =
   | { readonly kind: 'exact'; readonly value: string }
@@ -65,6 +66,8 @@ export interface ServiceTarget {
   readonly namespace: string;
   readonly name: string;
   readonly port: number;
+  /** The Service's retry budget from an XBackendTrafficPolicy; absent: the default budget. */
+  readonly retryBudget?: RetryBudgetConfig;
 }
 
 export type BackendFailure = 'BackendNotFound' | 'RefNotPermitted' | 'InvalidKind';

@@ -142,6 +142,14 @@ export function backend(target: BackendTarget, options: ConvertOptions): Backend
         name: target.name,
         port: target.port,
         authority: `${target.name}.${target.namespace}.svc.${options.clusterDomain}:${target.port}`,
+        ...(target.retryBudget !== undefined
+          ? {
+              retryBudget: {
+                percent: target.retryBudget.percent, interval: durationOf(target.retryBudget.intervalMs),
+                minRetries: target.retryBudget.minRetries, minInterval: durationOf(target.retryBudget.minIntervalMs),
+              },
+            }
+          : {}),
       },
     },
   };

@@ -26,13 +26,14 @@ import type { Authentication as WireAuthentication, Authorization as WireAuthori
 import type { ServicePolicy } from '../../api/gen/weft/outbound/v1/outbound.js';
 import type {
   Backend as WireBackend, Filter as WireFilter, GrpcRoute as WireGrpcRoute, GrpcRouteMatch as WireGrpcMatch, HeaderModifier,
-  HttpRoute as WireHttpRoute, HttpRouteMatch as WireHttpMatch, PathModifier as WirePathModifier, Timeouts as WireTimeouts, Retry as WireRetry,
+  HttpRoute as WireHttpRoute, HttpRouteMatch as WireHttpMatch, PathModifier as WirePathModifier, Timeouts as WireTimeouts, Retry as WireRetry, RetryBudget as WireRetryBudget,
   WeightedBackend,
 } from '../../api/gen/weft/route/v1/route.js';
 import type { Duration } from '../../api/gen/google/protobuf/duration.js';
 import { compileNetworks } from '../../core/cidr.js';
 import { DEFAULT_BACKOFF_MS } from '../../core/retry.js';
 import type { RetryPolicy } from '../../core/retry.js';
+import type { RetryBudgetConfig } from '../../core/retry-budget.js';
 import type { NetworkSet } from '../../core/cidr.js';
 import { spiffeId } from '../../core/contract.js';
 import type { CompiledAuthentication, CompiledAuthorization, InboundPortPolicy, InboundRoute } from '../../core/inbound/types.js';
@@ -71,13 +72,24 @@ export function retryOf(r: WireRetry | undefined): RetryPolicy | undefined {
   return { attempts: r.attempts, codes: r.codes.filter((c) => c >= 400 && c <= 599), backoffMs };
 }
 
+/** A Service's retry budget as the controller compiled it; a malformed one falls back to the default. */
+export function retryBudgetOf(b: WireRetryBudget | undefined): RetryBudgetConfig | undefined {
+  if (b === undefined) return undefined;
+  const intervalMs = durationMs(b.interval);
+  const minIntervalMs = durationMs(b.minInterval);
+  if (intervalMs === undefined || minIntervalMs === undefined || b.percent > 100) return undefined;
+  return { percent: b.percent, intervalMs, minRetries: b.minRetries, minIntervalMs };
+}
+
 const FAILURES: ReadonlySet<string> = new Set<BackendFailure>(['BackendNotFound', 'RefNotPermitted', 'InvalidKind']);
 
 export function backendTargetOf(b: WireBackend | undefined): BackendTarget {
   const k = b?.kind;
   switch (k?.$case) {
-    case 'service':
-      return { kind: 'service', namespace: k.value.namespace, name: k.value.name, port: k.value.port };
+    case 'service': {
+      const retryBudget = retryBudgetOf(k.value.retryBudget);
+      return { kind: 'service', namespace: k.value.namespace, name: k.value.name, port: k.value.port, ...(retryBudget !== undefined ? { retryBudget } : {}) };
+    }
     case 'failure': {
       const reason = (FAILURES.has(k.value.reason) ? k.value.reason : 'InvalidKind') as BackendFailure;
       return { kind: 'error', status: 500, reason, message: k.value.message };

@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HEADER_PROXY_ERROR } from '../../core/contract.js';
-import type { HTTPRoute, HTTPRouteRule } from '../../core/kube.js';
+import type { HTTPRoute, HTTPRouteRule, XBackendTrafficPolicy } from '../../core/kube.js';
 import { OutboundWorld, scrape, sum } from './proxy-policy-harness.js';
 import type { AppHandler } from './proxy-policy-harness.js';
 
@@ -21,6 +21,7 @@ const SERVICES = [
   { namespace: 'prod', name: 'spread', clusterIP: '10.96.3.6', ports: [{ port: 80 }], pods: ['spread-bad', 'spread-good'] },
   { namespace: 'prod', name: 'down', clusterIP: '10.96.3.7', ports: [{ port: 80 }], pods: ['down-0'] },
   { namespace: 'prod', name: 'never', clusterIP: '10.96.3.8', ports: [{ port: 80 }], pods: ['never-0'] },
+  { namespace: 'prod', name: 'fails', clusterIP: '10.96.3.9', ports: [{ port: 80 }], pods: ['fails-0'] },
 ];
 
 let seq = 0;
@@ -55,6 +56,24 @@ function counting(pod: string, answer: AppHandler): { readonly count: () => numb
 }
 
 const hangForever: AppHandler = () => true;
+
+/** An XBackendTrafficPolicy giving Service `name` the retry constraint `rc`. */
+function budget(name: string, rc: Record<string, unknown>): XBackendTrafficPolicy {
+  return { metadata: { name: `${name}-budget`, namespace: 'prod' }, spec: { targetRefs: [{ group: '', kind: 'Service', name }], retryConstraint: rc } };
+}
+
+/** Runs `n` calls of `f`, at most `width` at a time; the results in call order. */
+async function inParallel<T>(n: number, width: number, f: (i: number) => Promise<T>): Promise<T[]> {
+  const out = new Array<T>(n);
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < n) {
+      const i = next++;
+      out[i] = await f(i);
+    }
+  }));
+  return out;
+}
 const status = (code: number): AppHandler => (req, res) => {
   req.resume();
   req.once('end', () => res.writeHead(code, { 'content-length': 0 }).end());
@@ -137,37 +156,42 @@ describe('retries', () => {
     assert.equal(await skipped('body_too_large'), before + 1);
   });
 
-  test('30% of answers 503 with retry codes [503] and attempts 2: success as the arithmetic says', async () => {
+  test('30% of answers 503 with retry codes [503]: attempts 2 and 3, the budget lifted by an XBackendTrafficPolicy', async () => {
     // Independent failures: a request fails only when all its attempts do, 0.3^3 = 2.7% with attempts 2
-    // and 0.3^4 = 0.81% with attempts 3. Requests are paced to 25/s so that the default budget (20% of
-    // requests plus 10 retries/s: 15/s here; 0.39 x 25 = 9.75 retries/s are wanted) does not limit them
-    // (at 40/s, bursts over the minimum rate's 1 s window were refused: measured 2 and 18 denials).
+    // and 0.3^4 = 0.81% with attempts 3. 39% of requests want a retry, more than the default budget's
+    // 20%: a policy on the backend Service lifts it to 100%, so the arithmetic alone decides.
     const app = counting('flaky-0', (req, res) => status(Math.random() < 0.3 ? 503 : 200)(req, res, 'flaky-0'));
-    for (const attempts of [2]) {
-      world.setSnapshot(only('flaky', { retry: { attempts, codes: [503] } }));
-      const n = 300;
-      const pending: Promise<number>[] = [];
+    for (const attempts of [2, 3]) {
+      world.setSnapshot({ ...only('flaky', { retry: { attempts, codes: [503] } }), backendTrafficPolicies: [budget('flaky', { budget: { percent: 100 } })] });
+      const n = 1000;
       const sent0 = app.count();
       const denied0 = await skipped('budget_exhausted');
-      for (let i = 0; i < n; i++) {
-        pending.push(world.request('prod', `http://web.prod/f/${i}`).then((r) => r.status));
-        await new Promise((res) => setTimeout(res, 40));
-      }
-      const statuses = await Promise.all(pending);
+      const statuses = await inParallel(n, 8, (i) => world.request('prod', `http://web.prod/f/${i}`).then((r) => r.status));
       const ok = statuses.filter((s) => s === 200).length;
       const sent = app.count() - sent0;
       const denied = (await skipped('budget_exhausted')) - denied0;
       console.log(`# flaky 30%, attempts ${attempts}: ${ok}/${n} = ${((100 * ok) / n).toFixed(1)}% success, backend saw ${sent} requests (${(sent / n).toFixed(2)} per request), ${denied} retries denied by the budget`);
       assert.deepEqual([...new Set(statuses)].sort(), ok === n ? [200] : [200, 503]);
-      // Expected 97.3% and 99.2%; five standard deviations below those (n = 300) fail the test.
-      assert.ok(ok / n >= (attempts === 2 ? 0.926 : 0.966), `${ok}/${n}`);
+      assert.equal(denied, 0, 'the policy lifted the budget');
+      // Expected 97.3% and 99.19%; five standard deviations below those (n = 1000) fail the test.
+      assert.ok(ok / n >= (attempts === 2 ? 0.947 : 0.977), `${ok}/${n}`);
       assert.ok(sent / n > 1.3, 'retries were made');
     }
   });
 
-  test('an always-failing backend receives extra requests within the default budget (20% + 10/s)', async () => {
-    world.setSnapshot(only('down', { retry: { attempts: 2, codes: [503] } }));
+  test('an XBackendTrafficPolicy with a zero budget and no minimum rate stops every retry', async () => {
+    world.setSnapshot({ ...only('down', { retry: { attempts: 2, codes: [503] } }), backendTrafficPolicies: [budget('down', { budget: { percent: 0 }, minRetryRate: { count: 0 } })] });
     const app = counting('down-0', status(503));
+    const denied0 = await skipped('budget_exhausted');
+    const statuses = await inParallel(50, 4, (i) => world.request('prod', `http://web.prod/z/${i}`).then((r) => r.status));
+    assert.deepEqual([...new Set(statuses)], [503]);
+    assert.equal(app.count(), 50, 'no retry reached the backend');
+    assert.equal((await skipped('budget_exhausted')) - denied0, 50);
+  });
+
+  test('an always-failing backend receives extra requests within the default budget (20% + 10/s)', async () => {
+    world.setSnapshot(only('fails', { retry: { attempts: 2, codes: [503] } }));
+    const app = counting('fails-0', status(503));
     const before = await skipped('budget_exhausted');
     const n = 600;
     const t0 = performance.now();

@@ -167,6 +167,22 @@ export interface ServiceBackend {
   port: number;
   /** The authority of requests to it, "<name>.<namespace>.svc.<cluster-domain>:<port>". */
   authority: string;
+  /**
+   * The Service's retry budget (XBackendTrafficPolicy retryConstraint). Absent: the proxy's default,
+   * 20% of the requests of 10 s plus 10 retries per second.
+   */
+  retryBudget?: RetryBudget | undefined;
+}
+
+/**
+ * Route retries to one Service are granted while they stay within `percent` of the requests of the
+ * last `interval`, plus `min_retries` per `min_interval` beyond that.
+ */
+export interface RetryBudget {
+  percent: number;
+  interval?: Duration | undefined;
+  minRetries: number;
+  minInterval?: Duration | undefined;
 }
 
 /**
@@ -1565,7 +1581,7 @@ export const Filter: MessageFns<Filter> = {
 };
 
 function createBaseServiceBackend(): ServiceBackend {
-  return { namespace: "", name: "", port: 0, authority: "" };
+  return { namespace: "", name: "", port: 0, authority: "", retryBudget: undefined };
 }
 
 export const ServiceBackend: MessageFns<ServiceBackend> = {
@@ -1581,6 +1597,9 @@ export const ServiceBackend: MessageFns<ServiceBackend> = {
     }
     if (message.authority !== "") {
       writer.uint32(34).string(message.authority);
+    }
+    if (message.retryBudget !== undefined) {
+      RetryBudget.encode(message.retryBudget, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -1630,6 +1649,14 @@ export const ServiceBackend: MessageFns<ServiceBackend> = {
             message.authority = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.retryBudget = RetryBudget.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1651,6 +1678,104 @@ export const ServiceBackend: MessageFns<ServiceBackend> = {
     message.name = object.name ?? "";
     message.port = object.port ?? 0;
     message.authority = object.authority ?? "";
+    message.retryBudget = (object.retryBudget !== undefined && object.retryBudget !== null)
+      ? RetryBudget.fromPartial(object.retryBudget)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRetryBudget(): RetryBudget {
+  return { percent: 0, interval: undefined, minRetries: 0, minInterval: undefined };
+}
+
+export const RetryBudget: MessageFns<RetryBudget> = {
+  encode(message: RetryBudget, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.percent !== 0) {
+      writer.uint32(8).uint32(message.percent);
+    }
+    if (message.interval !== undefined) {
+      Duration.encode(message.interval, writer.uint32(18).fork()).join();
+    }
+    if (message.minRetries !== 0) {
+      writer.uint32(24).uint32(message.minRetries);
+    }
+    if (message.minInterval !== undefined) {
+      Duration.encode(message.minInterval, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RetryBudget {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetryBudget();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.percent = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.interval = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.minRetries = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.minInterval = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<RetryBudget>, I>>(base?: I): RetryBudget {
+    return RetryBudget.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RetryBudget>, I>>(object: I): RetryBudget {
+    const message = createBaseRetryBudget();
+    message.percent = object.percent ?? 0;
+    message.interval = (object.interval !== undefined && object.interval !== null)
+      ? Duration.fromPartial(object.interval)
+      : undefined;
+    message.minRetries = object.minRetries ?? 0;
+    message.minInterval = (object.minInterval !== undefined && object.minInterval !== null)
+      ? Duration.fromPartial(object.minInterval)
+      : undefined;
     return message;
   },
 };
