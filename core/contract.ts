@@ -17,6 +17,8 @@ export const POLICY_API_VERSION = 'v1alpha1';
 export const POLICY_API = `${POLICY_API_GROUP}/${POLICY_API_VERSION}`;
 
 export const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
+/** The Gateway API experimental channel's own group (XBackendTrafficPolicy, XMesh, ...). */
+export const GATEWAY_API_EXPERIMENTAL_GROUP = 'gateway.networking.x-k8s.io';
 
 /** The controllerName Weft writes into HTTPRoute/GRPCRoute status.parents[]. */
 export const ROUTE_CONTROLLER_NAME = 'weft.dev/policy-controller';
