@@ -7,6 +7,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer as createH2cServer } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import type { ServerHttp2Stream } from 'node:http2';
 import { HEADER_PROXY_ERROR } from '../../core/contract.js';
 import type { HTTPRoute, HTTPRouteRule, XBackendTrafficPolicy } from '../../core/kube.js';
 import { OutboundWorld, scrape, sum } from './proxy-policy-harness.js';
@@ -22,14 +25,16 @@ const SERVICES = [
   { namespace: 'prod', name: 'down', clusterIP: '10.96.3.7', ports: [{ port: 80 }], pods: ['down-0'] },
   { namespace: 'prod', name: 'never', clusterIP: '10.96.3.8', ports: [{ port: 80 }], pods: ['never-0'] },
   { namespace: 'prod', name: 'fails', clusterIP: '10.96.3.9', ports: [{ port: 80 }], pods: ['fails-0'] },
+  { namespace: 'prod', name: 'web2', clusterIP: '10.96.3.10', ports: [{ port: 80, h2: true }], pods: ['web2-0'] },
+  { namespace: 'prod', name: 'h2b', clusterIP: '10.96.3.11', ports: [{ port: 80, h2: true }], pods: ['h2b-0'] },
 ];
 
 let seq = 0;
-function route(name: string, rules: readonly HTTPRouteRule[]): HTTPRoute {
+function route(name: string, rules: readonly HTTPRouteRule[], parent = 'web'): HTTPRoute {
   seq++;
   return {
     metadata: { name, namespace: 'prod', generation: 1, creationTimestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString() },
-    spec: { parentRefs: [{ group: '', kind: 'Service', name: 'web', namespace: 'prod' }], rules },
+    spec: { parentRefs: [{ group: '', kind: 'Service', name: parent, namespace: 'prod' }], rules },
   };
 }
 /** One rule sending every request to `backend`, with the given timeouts and retry. */
@@ -212,5 +217,49 @@ describe('retries', () => {
     assert.ok(extra <= bound, `${extra} retries over ${bound.toFixed(0)}`);
     assert.ok(extra > 0, 'retries were made');
     assert.ok(denied > 0, 'the budget refused retries');
+  });
+});
+
+describe('HTTP/2 streams take the same retries and deadlines', () => {
+  /** An h2c backend behind Service h2b whose streams `answer` handles; counts the streams. */
+  async function h2Backend(answer: (s: ServerHttp2Stream, n: number) => void): Promise<{ readonly count: () => number; close(): void }> {
+    let n = 0;
+    const server = createH2cServer();
+    server.on('stream', (st) => {
+      st.on('error', () => undefined);
+      st.resume();
+      answer(st, ++n);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    world.discovery.setEndpoints({ namespace: 'prod', name: 'h2b', port: 80 }, [{ ip: '127.0.0.1', port: (server.address() as AddressInfo).port, meshed: false }]);
+    return { count: () => n, close: () => server.close() };
+  }
+  const onWeb2 = (rest: Partial<HTTPRouteRule>) => ({ httpRoutes: [route('h2', [{ backendRefs: [{ name: 'h2b', port: 80 }], ...rest }], 'web2')] });
+
+  test('a hanging HTTP/2 backend: 10 s request, 200 ms backendRequest, 2 attempts answer 504 after three attempts', async () => {
+    const b = await h2Backend(() => undefined);
+    world.setSnapshot(onWeb2({ timeouts: { request: '10s', backendRequest: '200ms' }, retry: { attempts: 2 } }));
+    await world.client('prod');
+    const t0 = performance.now();
+    const r = await world.h2('prod', 'http://web2.prod/hang');
+    const took = performance.now() - t0;
+    b.close();
+    console.log(`# hanging h2 backend: ${String(r.headers[':status'])} after ${took.toFixed(0)} ms, ${b.count()} attempts`);
+    assert.equal(r.headers[':status'], 504);
+    assert.equal(r.headers[HEADER_PROXY_ERROR], 'timeout');
+    assert.equal(b.count(), 3);
+    assert.ok(took >= 600 && took < 2_500, `${took.toFixed(0)} ms`);
+  });
+
+  test('an HTTP/2 503 listed in codes is retried; the client sees the 200 of the second attempt', async () => {
+    const b = await h2Backend((st, n) => {
+      st.respond({ ':status': n === 1 ? 503 : 200 });
+      st.end(n === 1 ? 'busy' : 'ok');
+    });
+    world.setSnapshot(onWeb2({ retry: { attempts: 1, codes: [503] } }));
+    const r = await world.h2('prod', 'http://web2.prod/once');
+    b.close();
+    assert.equal(r.headers[':status'], 200);
+    assert.equal(b.count(), 2);
   });
 });
