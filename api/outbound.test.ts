@@ -4,7 +4,7 @@ import { OutboundPolicyService, OutboundTarget, DestinationPolicy } from './gen/
 import { Filter } from './gen/weft/route/v1/route.js';
 import { ProtocolHint } from './gen/weft/common/v1/common.js';
 
-const web = { namespace: 'books', name: 'web', port: 80, authority: 'web.books.svc.cluster.local:80', retryBudget: undefined };
+const web = { namespace: 'books', name: 'web', port: 80, authority: 'web.books.svc.cluster.local:80', retryBudget: undefined, failureAccrual: undefined };
 
 const routed: DestinationPolicy = {
   version: 3,

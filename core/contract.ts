@@ -50,6 +50,11 @@ export const CONFIG_ANNOTATIONS = {
   proxyCpuLimit: `${CONFIG_ANNOTATION_PREFIX}proxy-cpu-limit`,
   proxyMemoryRequest: `${CONFIG_ANNOTATION_PREFIX}proxy-memory-request`,
   proxyMemoryLimit: `${CONFIG_ANNOTATION_PREFIX}proxy-memory-limit`,
+  /** On a Service: `consecutive` turns circuit breaking on for its endpoints (core/failure-accrual.ts). */
+  failureAccrual: `${CONFIG_ANNOTATION_PREFIX}failure-accrual`,
+  failureAccrualMaxFailures: `${CONFIG_ANNOTATION_PREFIX}failure-accrual-max-failures`,
+  failureAccrualMinPenalty: `${CONFIG_ANNOTATION_PREFIX}failure-accrual-min-penalty`,
+  failureAccrualMaxPenalty: `${CONFIG_ANNOTATION_PREFIX}failure-accrual-max-penalty`,
 } as const;
 
 /** Marks the injector puts on a pod it injected. */

@@ -83,11 +83,13 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
     if (typeof v === 'string' && v !== '') grpcStatus = Number(v);
   };
 
-  const finish = (ok: boolean) => {
+  /** The end of an attempt: balancer load and latency, and circuit breaking (a 5xx is a failure). */
+  const finish = (ok: boolean, failed = !ok) => {
     const st = current?.state;
     if (st !== undefined) {
       st.inFlight--;
       if (ok) st.observe(performance.now() - t0);
+      st.outcome(failed);
     }
   };
 
@@ -254,12 +256,12 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
     stream.once('close', () => {
       if (up === stream) up = undefined;
       if (done) {
-        finish(responded);
+        finish(responded, !responded || status >= 500);
         return;
       }
       if (responded) {
         done = true;
-        finish(true);
+        finish(true, status >= 500 || (attemptExpired && !ended));
         clearTimers();
         const reset = !ended && stream.rstCode !== undefined && stream.rstCode !== h2c.NGHTTP2_NO_ERROR;
         if (!down.closed && reset) down.close(stream.rstCode);

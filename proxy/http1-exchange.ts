@@ -144,6 +144,8 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
   private backoffTimer: NodeJS.Timeout | undefined;
   /** The pause before the retry decideRetry allowed. */
   private nextDelayMs = 0;
+  /** The status of a response being dropped for a retry. */
+  private discardStatus = 0;
 
   constructor(private readonly req: IncomingMessage, private readonly res: ServerResponse, private readonly o: ExchangeOptions) {
     res.once('close', () => {
@@ -280,12 +282,14 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
     void once.close().catch(() => undefined);
   }
 
-  private settle(ok: boolean): void {
+  /** The end of an attempt: balancer load and latency, and circuit breaking (a 5xx is a failure). */
+  private settle(ok: boolean, failed = !ok): void {
     const st = this.current?.state;
     if (st === undefined) return;
     st.inFlight--;
     if (ok) st.observe(performance.now() - this.attemptT0);
     else if (!this.started) st.fail();
+    st.outcome(failed);
   }
 
   private fail(code: Reason): void {
@@ -318,11 +322,13 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
     if (this.o.retry !== undefined) {
       if (this.wantRetry(peerUnreachable ? { kind: 'peer-unreachable' } : { kind: 'status', status: statusCode })) {
         this.discard = true;
+        this.discardStatus = statusCode;
         if (peerUnreachable) this.lastConnectError = 'APP_UNREACHABLE';
         return;
       }
     } else if (peerUnreachable && this.canRetry()) {
       this.discard = true;
+      this.discardStatus = statusCode;
       this.lastConnectError = 'APP_UNREACHABLE';
       return;
     }
@@ -345,14 +351,14 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
 
   onResponseEnd(_controller: Controller, trailers: Record<string, string | string[] | undefined>): void {
     if (this.discard) {
-      this.settle(false);
+      this.settle(false, this.discardStatus >= 500);
       if (this.o.retry === undefined || this.lastConnectError === 'APP_UNREACHABLE') this.current?.state?.fail();
       if (this.finished) return;
       if (this.o.retry !== undefined) this.retryAfterBackoff();
       else this.retry();
       return;
     }
-    this.settle(true);
+    this.settle(true, this.status >= 500);
     if (this.finished) return;
     this.finished = true;
     if (this.timer !== undefined) clearTimeout(this.timer);

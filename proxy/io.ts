@@ -10,6 +10,7 @@
  * slow (lookups, watches) happens once per connection or in the background.
  */
 import type { RetryBudgetConfig } from '../core/retry-budget.js';
+import type { FailureAccrualConfig } from '../core/failure-accrual.js';
 
 export interface ServicePort {
   readonly namespace: string;
@@ -17,6 +18,8 @@ export interface ServicePort {
   readonly port: number;
   /** The Service's retry budget (XBackendTrafficPolicy); absent: the default. Not part of its identity. */
   readonly retryBudget?: RetryBudgetConfig | undefined;
+  /** The Service's circuit breaking; absent: off. Not part of its identity. */
+  readonly failureAccrual?: FailureAccrualConfig | undefined;
 }
 
 export type ProtocolHint = 'detect' | 'http1' | 'http2' | 'opaque';

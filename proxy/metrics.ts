@@ -51,6 +51,8 @@ export class ProxyStats {
   tlsHandshakesIn = (): number => 0;
   /** Destinations remembered now, by cache: policy lookups, balancers (discovery watches), upstream pools. */
   liveDestinations = (): Readonly<Record<string, number>> => ({});
+  /** Circuit breaking (outbound): ejections so far, endpoints ejected now. */
+  accrual = (): { readonly ejections: number; readonly ejected: number } => ({ ejections: 0, ejected: 0 });
 }
 
 /**
@@ -100,6 +102,23 @@ export function createRegistry(stats: ProxyStats, routes?: RouteMetrics): Regist
     collect() {
       this.reset();
       for (const d of dirs) for (const [reason, n] of Object.entries(stats[d].retriesSkipped)) this.inc({ direction: d, reason }, n);
+    },
+  });
+  new Counter({
+    name: 'weft_proxy_endpoint_ejections_total',
+    help: 'Endpoints ejected by circuit breaking (failure accrual) after failures in a row',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(stats.accrual().ejections);
+    },
+  });
+  new Gauge({
+    name: 'weft_proxy_ejected_endpoints',
+    help: 'Endpoints ejected by circuit breaking now, over every Service port the proxy balances',
+    registers: [registry],
+    collect() {
+      this.set(stats.accrual().ejected);
     },
   });
   new Counter({

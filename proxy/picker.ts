@@ -47,6 +47,7 @@ export class BalancedPicker implements EndpointPicker {
 
   pick(tried?: ReadonlySet<EndpointState>): PickResult {
     const bal = this.balancers.get(this.backend);
+    bal.configureAccrual(this.backend.failureAccrual);
     return bal.known ? bal.pick(tried) : 'wait';
   }
 

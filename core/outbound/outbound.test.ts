@@ -325,6 +325,16 @@ describe('outbound backends', () => {
     assert.equal(indexSnapshot(snap).backendPolicyStatuses[0]?.ancestors[0]?.conditions[0]?.status, 'True');
   });
 
+  test("a backend Service's failure-accrual annotations travel with its backendRefs; bad ones apply nothing", () => {
+    const annotated = (annotations: Record<string, string>) => SERVICES.map((s) => (s.metadata.name === 'web-v2' ? { ...s, metadata: { ...s.metadata, annotations } } : s));
+    const on = snapshot({ services: annotated({ 'config.weft.dev/failure-accrual': 'consecutive', 'config.weft.dev/failure-accrual-max-failures': '4' }), httpRoutes: [httpRoute('prod', 'fa', [toWebV2])] });
+    const d = decide(view(on, 'client-a'), req('/'));
+    assert.deepEqual(d.kind === 'forward' ? d.backend.failureAccrual : undefined, { maxFailures: 4, minPenaltyMs: 1000, maxPenaltyMs: 60_000 });
+    const bad = snapshot({ services: annotated({ 'config.weft.dev/failure-accrual': 'always' }), httpRoutes: [httpRoute('prod', 'fa', [toWebV2])] });
+    const db = decide(view(bad, 'client-a'), req('/'));
+    assert.equal(db.kind === 'forward' ? db.backend.failureAccrual : 'not forwarded', undefined);
+  });
+
   test('timeouts are carried through in milliseconds', () => {
     const snap = snapshot({ httpRoutes: [httpRoute('prod', 't', [{ ...toWebV2, timeouts: { request: '1m30s', backendRequest: '500ms' } }])] });
     const d = decide(view(snap, 'client-a'), req('/'));

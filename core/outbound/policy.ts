@@ -28,6 +28,7 @@
  */
 
 import { compileBackendPolicies } from './backend-traffic.js';
+import { failureAccrualOf } from '../failure-accrual.js';
 import type { BackendPolicyStatus } from './backend-traffic.js';
 import { ROUTE_CONTROLLER_NAME } from '../contract.js';
 import type {
@@ -247,7 +248,12 @@ export function indexSnapshot(snapshot: ClusterSnapshot, options: OutboundOption
         return err('BackendNotFound', `backend Service ${key} has no port ${ref.port}`);
       }
       const retryBudget = backendPolicies.budgets.get(key);
-      return { kind: 'service', namespace: ns, name: ref.name, port: ref.port, ...(retryBudget !== undefined ? { retryBudget } : {}) };
+      const accrual = failureAccrualOf(svc.metadata.annotations);
+      const failureAccrual = accrual.ok ? accrual.config : undefined;
+      return {
+        kind: 'service', namespace: ns, name: ref.name, port: ref.port,
+        ...(retryBudget !== undefined ? { retryBudget } : {}), ...(failureAccrual !== undefined ? { failureAccrual } : {}),
+      };
     };
     const result = kind === 'HTTPRoute' ? compileHttpRoute(obj as HTTPRoute, resolve) : compileGrpcRoute(obj as GRPCRoute, resolve);
     const parents = parentRefs.map((p) => resolveParent(p, routeNs, services));

@@ -16,6 +16,7 @@
 import type { CompiledRegex } from '../regex.js';
 import type { RetryPolicy } from '../retry.js';
 import type { RetryBudgetConfig } from '../retry-budget.js';
+import type { FailureAccrualConfig } from '../failure-accrual.js';
 
 export type StringMatcher =
   | { readonly kind: 'exact'; readonly value: string }
@@ -68,6 +69,8 @@ export interface ServiceTarget {
   readonly port: number;
   /** The Service's retry budget from an XBackendTrafficPolicy; absent: the default budget. */
   readonly retryBudget?: RetryBudgetConfig;
+  /** The Service's circuit breaking (its failure-accrual annotations); absent: off. */
+  readonly failureAccrual?: FailureAccrualConfig;
 }
 
 export type BackendFailure = 'BackendNotFound' | 'RefNotPermitted' | 'InvalidKind';

@@ -233,7 +233,7 @@ describe('convert: filters', () => {
       {
         $case: 'requestMirror',
         value: {
-          backend: { name: 'shop/shadow:8080', kind: { $case: 'service', value: { namespace: 'shop', name: 'shadow', port: 8080, authority: 'shadow.shop.svc.corp.example:8080', retryBudget: undefined } } },
+          backend: { name: 'shop/shadow:8080', kind: { $case: 'service', value: { namespace: 'shop', name: 'shadow', port: 8080, authority: 'shadow.shop.svc.corp.example:8080', retryBudget: undefined, failureAccrual: undefined } } },
           numerator: 1,
           denominator: 10,
         },
@@ -281,7 +281,7 @@ describe('convert: filters', () => {
 describe('convert: backends and timeouts', () => {
   test('a Service backend carries its authority in the configured cluster domain; an error backend is a 500 failure', () => {
     const ok = wire(Backend, backend(svc('web', 8080, 'pay'), OPTS));
-    assert.deepEqual(ok, { name: 'pay/web:8080', kind: { $case: 'service', value: { namespace: 'pay', name: 'web', port: 8080, authority: 'web.pay.svc.corp.example:8080', retryBudget: undefined } } });
+    assert.deepEqual(ok, { name: 'pay/web:8080', kind: { $case: 'service', value: { namespace: 'pay', name: 'web', port: 8080, authority: 'web.pay.svc.corp.example:8080', retryBudget: undefined, failureAccrual: undefined } } });
     const budgeted = wire(Backend, backend({ ...svc('web'), retryBudget: { percent: 40, intervalMs: 5000, minRetries: 3, minIntervalMs: 2000 } }, OPTS));
     assert.deepEqual(budgeted.kind?.$case === 'service' ? budgeted.kind.value.retryBudget : undefined, {
       percent: 40, interval: { seconds: 5, nanos: 0 }, minRetries: 3, minInterval: { seconds: 2, nanos: 0 },
@@ -347,7 +347,7 @@ describe('convert: backends and timeouts', () => {
 describe('convert: outbound destinations', () => {
   test('a Service port without routes is passthrough, with the Service and its authority', () => {
     const d = wireDestination(outbound('none', 'http1'));
-    assert.deepEqual(d.service, { namespace: 'shop', name: 'web', port: 80, authority: 'web.shop.svc.corp.example:80', retryBudget: undefined });
+    assert.deepEqual(d.service, { namespace: 'shop', name: 'web', port: 80, authority: 'web.shop.svc.corp.example:80', retryBudget: undefined, failureAccrual: undefined });
     assert.equal(d.protocol, WireHint.HTTP1);
     assert.deepEqual(d.routes, { $case: 'passthrough', value: {} });
   });

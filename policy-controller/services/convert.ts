@@ -150,6 +150,14 @@ export function backend(target: BackendTarget, options: ConvertOptions): Backend
               },
             }
           : {}),
+        ...(target.failureAccrual !== undefined
+          ? {
+              failureAccrual: {
+                maxFailures: target.failureAccrual.maxFailures, minPenalty: durationOf(target.failureAccrual.minPenaltyMs),
+                maxPenalty: durationOf(target.failureAccrual.maxPenaltyMs),
+              },
+            }
+          : {}),
       },
     },
   };

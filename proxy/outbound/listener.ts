@@ -187,6 +187,11 @@ export class OutboundListener extends ListenerBase<OutboundConnection> {
     return this.balancers.size;
   }
 
+  /** Circuit breaking: ejections so far and endpoints ejected now, over every balancer. */
+  get accrual(): { readonly ejections: number; readonly ejected: number } {
+    return { ejections: this.balancers.counters.ejections, ejected: this.balancers.ejected() };
+  }
+
   override destroy(): void {
     super.destroy();
     this.balancers.close();

@@ -26,7 +26,7 @@ import type { Authentication as WireAuthentication, Authorization as WireAuthori
 import type { ServicePolicy } from '../../api/gen/weft/outbound/v1/outbound.js';
 import type {
   Backend as WireBackend, Filter as WireFilter, GrpcRoute as WireGrpcRoute, GrpcRouteMatch as WireGrpcMatch, HeaderModifier,
-  HttpRoute as WireHttpRoute, HttpRouteMatch as WireHttpMatch, PathModifier as WirePathModifier, Timeouts as WireTimeouts, Retry as WireRetry, RetryBudget as WireRetryBudget,
+  HttpRoute as WireHttpRoute, HttpRouteMatch as WireHttpMatch, PathModifier as WirePathModifier, Timeouts as WireTimeouts, Retry as WireRetry, RetryBudget as WireRetryBudget, FailureAccrual as WireFailureAccrual,
   WeightedBackend,
 } from '../../api/gen/weft/route/v1/route.js';
 import type { Duration } from '../../api/gen/google/protobuf/duration.js';
@@ -34,6 +34,7 @@ import { compileNetworks } from '../../core/cidr.js';
 import { DEFAULT_BACKOFF_MS } from '../../core/retry.js';
 import type { RetryPolicy } from '../../core/retry.js';
 import type { RetryBudgetConfig } from '../../core/retry-budget.js';
+import type { FailureAccrualConfig } from '../../core/failure-accrual.js';
 import type { NetworkSet } from '../../core/cidr.js';
 import { spiffeId } from '../../core/contract.js';
 import type { CompiledAuthentication, CompiledAuthorization, InboundPortPolicy, InboundRoute } from '../../core/inbound/types.js';
@@ -81,6 +82,15 @@ export function retryBudgetOf(b: WireRetryBudget | undefined): RetryBudgetConfig
   return { percent: b.percent, intervalMs, minRetries: b.minRetries, minIntervalMs };
 }
 
+/** A Service's circuit breaking as the controller compiled it; a malformed one turns it off. */
+export function failureAccrualOf(f: WireFailureAccrual | undefined): FailureAccrualConfig | undefined {
+  if (f === undefined) return undefined;
+  const minPenaltyMs = durationMs(f.minPenalty);
+  const maxPenaltyMs = durationMs(f.maxPenalty);
+  if (f.maxFailures < 1 || minPenaltyMs === undefined || maxPenaltyMs === undefined || maxPenaltyMs < minPenaltyMs) return undefined;
+  return { maxFailures: f.maxFailures, minPenaltyMs, maxPenaltyMs };
+}
+
 const FAILURES: ReadonlySet<string> = new Set<BackendFailure>(['BackendNotFound', 'RefNotPermitted', 'InvalidKind']);
 
 export function backendTargetOf(b: WireBackend | undefined): BackendTarget {
@@ -88,7 +98,11 @@ export function backendTargetOf(b: WireBackend | undefined): BackendTarget {
   switch (k?.$case) {
     case 'service': {
       const retryBudget = retryBudgetOf(k.value.retryBudget);
-      return { kind: 'service', namespace: k.value.namespace, name: k.value.name, port: k.value.port, ...(retryBudget !== undefined ? { retryBudget } : {}) };
+      const failureAccrual = failureAccrualOf(k.value.failureAccrual);
+      return {
+        kind: 'service', namespace: k.value.namespace, name: k.value.name, port: k.value.port,
+        ...(retryBudget !== undefined ? { retryBudget } : {}), ...(failureAccrual !== undefined ? { failureAccrual } : {}),
+      };
     }
     case 'failure': {
       const reason = (FAILURES.has(k.value.reason) ? k.value.reason : 'InvalidKind') as BackendFailure;

@@ -27,6 +27,13 @@ const SERVICES = [
   { namespace: 'prod', name: 'fails', clusterIP: '10.96.3.9', ports: [{ port: 80 }], pods: ['fails-0'] },
   { namespace: 'prod', name: 'web2', clusterIP: '10.96.3.10', ports: [{ port: 80, h2: true }], pods: ['web2-0'] },
   { namespace: 'prod', name: 'h2b', clusterIP: '10.96.3.11', ports: [{ port: 80, h2: true }], pods: ['h2b-0'] },
+  {
+    namespace: 'prod', name: 'cb', clusterIP: '10.96.3.12', ports: [{ port: 80 }], pods: ['cb-bad', 'cb-1', 'cb-2', 'cb-3'],
+    annotations: {
+      'config.weft.dev/failure-accrual': 'consecutive', 'config.weft.dev/failure-accrual-max-failures': '3',
+      'config.weft.dev/failure-accrual-min-penalty': '500ms', 'config.weft.dev/failure-accrual-max-penalty': '2s',
+    },
+  },
 ];
 
 let seq = 0;
@@ -261,5 +268,37 @@ describe('HTTP/2 streams take the same retries and deadlines', () => {
     b.close();
     assert.equal(r.headers[':status'], 200);
     assert.equal(b.count(), 2);
+  });
+});
+
+describe('circuit breaking (failure accrual by Service annotation)', () => {
+  test('an endpoint failing in a row is ejected (under 5% of requests while ejected) and rejoins after it recovers', async () => {
+    world.setSnapshot(only('cb', {}));
+    let broken = true;
+    const bad = counting('cb-bad', (req, res) => status(broken ? 503 : 200)(req, res, 'cb-bad'));
+    for (const p of ['cb-1', 'cb-2', 'cb-3']) counting(p, status(200));
+    const c = await world.client('prod');
+    const metric = async (name: string) => sum(await scrape(c.proxy.adminPort!), name);
+    const ejections0 = await metric('weft_proxy_endpoint_ejections_total');
+    const n = 400;
+    const t0 = performance.now();
+    const first = await inParallel(n, 4, (i) => world.request('prod', `http://web.prod/cb/${i}`).then((r) => r.status));
+    const brokenMs = performance.now() - t0;
+    const whileBroken = bad.count();
+    const ejections = (await metric('weft_proxy_endpoint_ejections_total')) - ejections0;
+    console.log(`# circuit breaking: the failing endpoint got ${whileBroken}/${n} requests (${((100 * whileBroken) / n).toFixed(1)}%) in ${brokenMs.toFixed(0)} ms, ${ejections} ejections, ${first.filter((x) => x !== 200).length} answers not 200`);
+    assert.ok(whileBroken >= 3, 'it failed its three in a row first');
+    assert.ok(whileBroken < 0.05 * n, `${whileBroken} requests reached the ejected endpoint`);
+    assert.ok(ejections >= 1);
+    broken = false;
+    // The back-off is at most 2 s: after it one probe succeeds and the endpoint is in the draw again.
+    await new Promise((res) => setTimeout(res, 2_100));
+    const before = bad.count();
+    const second = await inParallel(200, 4, (i) => world.request('prod', `http://web.prod/cb2/${i}`).then((r) => r.status));
+    const after = bad.count() - before;
+    console.log(`# circuit breaking: recovered endpoint got ${after}/200 requests; ejected now: ${await metric('weft_proxy_ejected_endpoints')}`);
+    assert.deepEqual([...new Set(second)], [200]);
+    assert.ok(after >= 20, `the recovered endpoint takes its share again (${after}/200)`);
+    assert.equal(await metric('weft_proxy_ejected_endpoints'), 0);
   });
 });

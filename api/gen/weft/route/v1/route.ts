@@ -171,7 +171,21 @@ export interface ServiceBackend {
    * The Service's retry budget (XBackendTrafficPolicy retryConstraint). Absent: the proxy's default,
    * 20% of the requests of 10 s plus 10 retries per second.
    */
-  retryBudget?: RetryBudget | undefined;
+  retryBudget?:
+    | RetryBudget
+    | undefined;
+  /** Circuit breaking for the Service's endpoints (its failure-accrual annotations). Absent: off. */
+  failureAccrual?: FailureAccrual | undefined;
+}
+
+/**
+ * Consecutive-failure accrual: `max_failures` failures in a row eject an endpoint for `min_penalty`,
+ * doubling with each ejection in a row up to `max_penalty`; then one probe request decides.
+ */
+export interface FailureAccrual {
+  maxFailures: number;
+  minPenalty?: Duration | undefined;
+  maxPenalty?: Duration | undefined;
 }
 
 /**
@@ -1581,7 +1595,7 @@ export const Filter: MessageFns<Filter> = {
 };
 
 function createBaseServiceBackend(): ServiceBackend {
-  return { namespace: "", name: "", port: 0, authority: "", retryBudget: undefined };
+  return { namespace: "", name: "", port: 0, authority: "", retryBudget: undefined, failureAccrual: undefined };
 }
 
 export const ServiceBackend: MessageFns<ServiceBackend> = {
@@ -1600,6 +1614,9 @@ export const ServiceBackend: MessageFns<ServiceBackend> = {
     }
     if (message.retryBudget !== undefined) {
       RetryBudget.encode(message.retryBudget, writer.uint32(42).fork()).join();
+    }
+    if (message.failureAccrual !== undefined) {
+      FailureAccrual.encode(message.failureAccrual, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -1657,6 +1674,14 @@ export const ServiceBackend: MessageFns<ServiceBackend> = {
             message.retryBudget = RetryBudget.decode(reader, reader.uint32());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.failureAccrual = FailureAccrual.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1680,6 +1705,92 @@ export const ServiceBackend: MessageFns<ServiceBackend> = {
     message.authority = object.authority ?? "";
     message.retryBudget = (object.retryBudget !== undefined && object.retryBudget !== null)
       ? RetryBudget.fromPartial(object.retryBudget)
+      : undefined;
+    message.failureAccrual = (object.failureAccrual !== undefined && object.failureAccrual !== null)
+      ? FailureAccrual.fromPartial(object.failureAccrual)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseFailureAccrual(): FailureAccrual {
+  return { maxFailures: 0, minPenalty: undefined, maxPenalty: undefined };
+}
+
+export const FailureAccrual: MessageFns<FailureAccrual> = {
+  encode(message: FailureAccrual, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.maxFailures !== 0) {
+      writer.uint32(8).uint32(message.maxFailures);
+    }
+    if (message.minPenalty !== undefined) {
+      Duration.encode(message.minPenalty, writer.uint32(18).fork()).join();
+    }
+    if (message.maxPenalty !== undefined) {
+      Duration.encode(message.maxPenalty, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FailureAccrual {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFailureAccrual();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.maxFailures = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.minPenalty = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.maxPenalty = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<FailureAccrual>, I>>(base?: I): FailureAccrual {
+    return FailureAccrual.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FailureAccrual>, I>>(object: I): FailureAccrual {
+    const message = createBaseFailureAccrual();
+    message.maxFailures = object.maxFailures ?? 0;
+    message.minPenalty = (object.minPenalty !== undefined && object.minPenalty !== null)
+      ? Duration.fromPartial(object.minPenalty)
+      : undefined;
+    message.maxPenalty = (object.maxPenalty !== undefined && object.maxPenalty !== null)
+      ? Duration.fromPartial(object.maxPenalty)
       : undefined;
     return message;
   },
