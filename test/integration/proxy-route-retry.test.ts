@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { ServerHttp2Stream } from 'node:http2';
 import { HEADER_PROXY_ERROR } from '../../core/contract.js';
 import type { HTTPRoute, HTTPRouteRule, XBackendTrafficPolicy } from '../../core/kube.js';
+import { deadPort } from '../support/proxy-fixtures.js';
 import { OutboundWorld, scrape, sum } from './proxy-policy-harness.js';
 import type { AppHandler } from './proxy-policy-harness.js';
 
@@ -151,6 +152,21 @@ describe('retries', () => {
     assert.deepEqual(results.filter((r) => r.status !== 200).map((r) => r.status), []);
     assert.ok(bad.count() > 0, 'the failing endpoint was tried first by some requests');
     assert.equal(good.count(), 10, 'each request answered once by the good endpoint');
+  });
+
+  test('connection errors are retried under the route policy: an endpoint nobody listens on costs no request', async () => {
+    world.setSnapshot(only('spread', { retry: { attempts: 1, codes: [] } }));
+    const good = counting('spread-good', status(200));
+    const sp = { namespace: 'prod', name: 'spread', port: 80 };
+    world.discovery.setEndpoints(sp, [{ ip: '127.0.0.1', port: await deadPort(), meshed: false }, { ip: '127.0.0.1', port: world.app('spread-good').port, meshed: false }]);
+    const c = await world.client('prod');
+    const retries0 = c.proxy.stats.outbound.retries;
+    const results = [];
+    for (let i = 0; i < 10; i++) results.push(await world.request('prod', `http://web.prod/c/${i}`, { method: 'POST', body: 'x' }));
+    world.discovery.setEndpoints(sp, [{ ip: '127.0.0.1', port: world.app('spread-bad').port, meshed: false }, { ip: '127.0.0.1', port: world.app('spread-good').port, meshed: false }]);
+    assert.deepEqual(results.map((r) => r.status), Array.from({ length: 10 }, () => 200));
+    assert.equal(good.count(), 10);
+    assert.ok(c.proxy.stats.outbound.retries > retries0, 'some first attempts went to the dead endpoint and were retried');
   });
 
   test('a POST with a 2 MB body is not retried, and weft_proxy_retries_skipped_total{reason="body_too_large"} says so', async () => {
