@@ -24,7 +24,7 @@ const policy: PortPolicy = {
     {
       route: {
         meta: { group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'books', name: 'admin' },
-        rules: [{ name: 'admin', matches: [{ path: { kind: { $case: 'prefix', value: '/admin' } }, headers: [], queryParams: [], method: 'POST' }], filters: [], backends: [], timeouts: undefined }],
+        rules: [{ name: 'admin', matches: [{ path: { kind: { $case: 'prefix', value: '/admin' } }, headers: [], queryParams: [], method: 'POST' }], filters: [], backends: [], timeouts: undefined, retry: undefined }],
       },
       authorizations: [
         { meta: { group: 'weft.dev', kind: 'default', namespace: '', name: 'x' }, target: TargetKind.HTTP_ROUTE, required: [{ kind: { $case: 'unsupported', value: { kind: 'JWTAuthentication', reason: 'not implemented by weft' } } }] },

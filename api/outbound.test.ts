@@ -4,7 +4,7 @@ import { OutboundPolicyService, OutboundTarget, DestinationPolicy } from './gen/
 import { Filter } from './gen/weft/route/v1/route.js';
 import { ProtocolHint } from './gen/weft/common/v1/common.js';
 
-const web = { namespace: 'books', name: 'web', port: 80, authority: 'web.books.svc.cluster.local:80' };
+const web = { namespace: 'books', name: 'web', port: 80, authority: 'web.books.svc.cluster.local:80', retryBudget: undefined, failureAccrual: undefined };
 
 const routed: DestinationPolicy = {
   version: 3,
@@ -43,6 +43,7 @@ const routed: DestinationPolicy = {
                     { backend: { name: 'other/db:5432', kind: { $case: 'failure', value: { status: 500, reason: 'RefNotPermitted', message: 'no ReferenceGrant in other' } } }, weight: 10, filters: [] },
                   ],
                   timeouts: { request: { seconds: 2, nanos: 0 }, backendRequest: { seconds: 0, nanos: 500_000_000 } },
+                  retry: { attempts: 2, codes: [503, 502], backoff: { seconds: 0, nanos: 100_000_000 } },
                 },
               ],
             },

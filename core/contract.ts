@@ -17,6 +17,8 @@ export const POLICY_API_VERSION = 'v1alpha1';
 export const POLICY_API = `${POLICY_API_GROUP}/${POLICY_API_VERSION}`;
 
 export const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
+/** The Gateway API experimental channel's own group (XBackendTrafficPolicy, XMesh, ...). */
+export const GATEWAY_API_EXPERIMENTAL_GROUP = 'gateway.networking.x-k8s.io';
 
 /** The controllerName Weft writes into HTTPRoute/GRPCRoute status.parents[]. */
 export const ROUTE_CONTROLLER_NAME = 'weft.dev/policy-controller';
@@ -48,6 +50,11 @@ export const CONFIG_ANNOTATIONS = {
   proxyCpuLimit: `${CONFIG_ANNOTATION_PREFIX}proxy-cpu-limit`,
   proxyMemoryRequest: `${CONFIG_ANNOTATION_PREFIX}proxy-memory-request`,
   proxyMemoryLimit: `${CONFIG_ANNOTATION_PREFIX}proxy-memory-limit`,
+  /** On a Service: `consecutive` turns circuit breaking on for its endpoints (core/failure-accrual.ts). */
+  failureAccrual: `${CONFIG_ANNOTATION_PREFIX}failure-accrual`,
+  failureAccrualMaxFailures: `${CONFIG_ANNOTATION_PREFIX}failure-accrual-max-failures`,
+  failureAccrualMinPenalty: `${CONFIG_ANNOTATION_PREFIX}failure-accrual-min-penalty`,
+  failureAccrualMaxPenalty: `${CONFIG_ANNOTATION_PREFIX}failure-accrual-max-penalty`,
 } as const;
 
 /** Marks the injector puts on a pod it injected. */

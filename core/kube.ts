@@ -361,12 +361,22 @@ export interface HTTPRouteTimeouts extends Extra {
   readonly backendRequest?: string;
 }
 
+export interface HTTPRouteRetry extends Extra {
+  /** Retries after the first request; default 1, 0 disables. */
+  readonly attempts?: number;
+  /** Status codes 400-599. */
+  readonly codes?: readonly number[];
+  /** Gateway API Duration: the base of the backoff. */
+  readonly backoff?: string;
+}
+
 export interface HTTPRouteRule extends Extra {
   readonly name?: string;
   readonly matches?: readonly HTTPRouteMatch[];
   readonly filters?: readonly HTTPRouteFilter[];
   readonly backendRefs?: readonly HTTPBackendRef[];
   readonly timeouts?: HTTPRouteTimeouts;
+  readonly retry?: HTTPRouteRetry;
 }
 
 export interface HTTPRouteSpec extends Extra {
@@ -450,6 +460,17 @@ export interface ReferenceGrant extends KubeObject {
   };
 }
 
+/** Gateway API XBackendTrafficPolicy (gateway.networking.x-k8s.io/v1alpha1, experimental channel). */
+export interface XBackendTrafficPolicy extends KubeObject {
+  readonly spec?: Extra & {
+    readonly targetRefs?: readonly (Extra & { readonly group?: string; readonly kind?: string; readonly name: string; readonly sectionName?: string })[];
+    readonly retryConstraint?: Extra & {
+      readonly budget?: Extra & { readonly percent?: number; readonly interval?: string };
+      readonly minRetryRate?: Extra & { readonly count?: number; readonly interval?: string };
+    };
+  };
+}
+
 // --- Weft policy kinds -----------------------------------------------------------------------------
 
 /** Weft's policy kinds are defined in ./kube-policy.js (owned by the inbound side). */
@@ -467,6 +488,8 @@ export interface ClusterSnapshot {
   readonly httpRoutes: readonly HTTPRoute[];
   readonly grpcRoutes: readonly GRPCRoute[];
   readonly referenceGrants: readonly ReferenceGrant[];
+  /** XBackendTrafficPolicies of the backends' namespaces; absent: none. */
+  readonly backendTrafficPolicies?: readonly XBackendTrafficPolicy[];
   readonly servers: readonly Server[];
   readonly authorizationPolicies: readonly AuthorizationPolicy[];
   readonly meshTLSAuthentications: readonly MeshTLSAuthentication[];

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isIdempotentMethod, retryOnClosedConnection } from './retry.js';
+import { BACKOFF_CAP_MS, backoffDelayMs, decideRetry, isIdempotentMethod, isRetryableOutcome, retryOnClosedConnection } from './retry.js';
+import type { RetryPolicy } from './retry.js';
 
 const base = { method: 'GET', errorCode: 'UND_ERR_SOCKET', responseStarted: false, replayable: true, staleRetries: 0 };
 
@@ -23,4 +24,51 @@ test('non-idempotent methods, started responses, unreplayable bodies and other e
   assert.equal(retryOnClosedConnection({ ...base, replayable: false }), false);
   assert.equal(retryOnClosedConnection({ ...base, errorCode: 'UND_ERR_HEADERS_TIMEOUT' }), false);
   assert.equal(retryOnClosedConnection({ ...base, errorCode: undefined }), false);
+});
+
+const policy: RetryPolicy = { attempts: 2, codes: [503], backoffMs: 100 };
+const input = { policy, outcome: { kind: 'status', status: 503 } as const, retries: 0, bodyReplayable: true, remainingMs: undefined, rand: () => 0.5 };
+
+test('a listed status, a connection error, an attempt timeout and an unreachable app are retryable', () => {
+  assert.equal(isRetryableOutcome(policy, { kind: 'status', status: 503 }), true);
+  assert.equal(isRetryableOutcome(policy, { kind: 'status', status: 500 }), false);
+  assert.equal(isRetryableOutcome(policy, { kind: 'connection' }), true);
+  assert.equal(isRetryableOutcome(policy, { kind: 'attempt-timeout' }), true);
+  assert.equal(isRetryableOutcome(policy, { kind: 'peer-unreachable' }), true);
+});
+
+test('attempts 0 disables every retry', () => {
+  assert.equal(isRetryableOutcome({ ...policy, attempts: 0 }, { kind: 'connection' }), false);
+  assert.deepEqual(decideRetry({ ...input, policy: { ...policy, attempts: 0 } }), { kind: 'no', why: 'not-retryable' });
+});
+
+test('attempts counts retries after the first request', () => {
+  assert.equal(decideRetry({ ...input, retries: 1 }).kind, 'retry');
+  assert.deepEqual(decideRetry({ ...input, retries: 2 }), { kind: 'no', why: 'attempts' });
+});
+
+test('a body that was not kept is not retried, and says why', () => {
+  assert.deepEqual(decideRetry({ ...input, bodyReplayable: false }), { kind: 'no', why: 'body' });
+  // A status the route does not retry is not a skipped retry.
+  assert.deepEqual(decideRetry({ ...input, bodyReplayable: false, outcome: { kind: 'status', status: 500 } }), { kind: 'no', why: 'not-retryable' });
+});
+
+test('a retry whose backoff would outlast the request timeout is not made', () => {
+  assert.deepEqual(decideRetry({ ...input, remainingMs: 50 }), { kind: 'no', why: 'deadline' });
+  assert.deepEqual(decideRetry({ ...input, remainingMs: 500 }), { kind: 'retry', delayMs: 75 });
+});
+
+test('backoff doubles from the base with equal jitter, capped at the larger of the cap and the base', () => {
+  assert.equal(backoffDelayMs(100, 1, () => 0), 50);
+  assert.equal(backoffDelayMs(100, 1, () => 0.999999), 100);
+  assert.equal(backoffDelayMs(100, 2, () => 0), 100);
+  assert.equal(backoffDelayMs(100, 3, () => 0), 200);
+  assert.equal(backoffDelayMs(100, 20, () => 0.999999), BACKOFF_CAP_MS);
+  assert.equal(backoffDelayMs(5000, 4, () => 0.999999), 5000);
+  for (let i = 1; i < 50; i++) {
+    const d = backoffDelayMs(25, i, Math.random);
+    assert.ok(d >= 12 && d <= BACKOFF_CAP_MS, String(d));
+  }
+  // A random source outside [0, 1) never pushes the delay past the curve.
+  assert.equal(backoffDelayMs(100, 1, () => Number.NaN), 50);
 });

@@ -36,3 +36,101 @@ export function retryOnClosedConnection(f: AttemptFailure): boolean {
   return f.staleRetries === 0 && !f.responseStarted && f.replayable && isIdempotentMethod(f.method)
     && f.errorCode !== undefined && CLOSED_CONNECTION.has(f.errorCode);
 }
+
+// ---- Route retries (HTTPRoute rule `retry`, Gateway API v1.7 standard channel) ----------------------
+//
+// Model: an attempt ends in an outcome; a route's RetryPolicy says which outcomes are sent again, how
+// many times and after which pause; a RetryBudget (core/retry-budget.ts) says whether the destination
+// can take one more retry. `attempts` counts retries in addition to the first request (the CRD's
+// wording), so `attempts: 2` sends a request at most three times.
+//
+// Retryable outcomes: a status code the route lists; a connection error (no connection could be made,
+// or it was reset before any response header: HTTPRouteRetryConnectionError); an attempt that hit
+// `timeouts.backendRequest` (the CRD: the next attempt is scheduled); a server proxy's answer that it
+// could not reach its app. A response that started is never replaced.
+
+/** The route's retry rule as compiled: `attempts` retries after the first request, `codes`, `backoffMs`. */
+export interface RetryPolicy {
+  /** Retries in addition to the first attempt; 0 disables retries. */
+  readonly attempts: number;
+  /** HTTP status codes (400-599) whose responses are retried. */
+  readonly codes: readonly number[];
+  /** The base of the exponential backoff. */
+  readonly backoffMs: number;
+}
+
+/** The CRD's default for `attempts`. */
+export const DEFAULT_RETRY_ATTEMPTS = 1;
+/** Backoff base when a route sets none (the CRD leaves it to the implementation; Envoy's default too). */
+export const DEFAULT_BACKOFF_MS = 25;
+/**
+ * The longest pause between two attempts, unless the route's base is longer (the CRD: the cap SHOULD
+ * NOT be less than the base). One second keeps three retries of a 25 ms base far below it; a route that
+ * wants longer pauses says so with its base.
+ */
+export const BACKOFF_CAP_MS = 1000;
+/**
+ * Request bodies up to this many bytes are kept so an attempt can be sent again; a larger (or streamed)
+ * body is never retried, and the retry it would have had is counted (weft_proxy_retries_skipped_total,
+ * reason `body_too_large`). The proxy's `maxRetryBodyBytes` limit has this default (docs/proxy.md).
+ */
+export const RETRY_BODY_LIMIT_BYTES = 64 * 1024;
+
+export type AttemptOutcome =
+  | { readonly kind: 'status'; readonly status: number }
+  /** No connection, or it failed or was reset before any response header. */
+  | { readonly kind: 'connection' }
+  /** The attempt hit `timeouts.backendRequest`. */
+  | { readonly kind: 'attempt-timeout' }
+  /** The server proxy answered that it could not reach its app (`weft-proxy-error: app-unreachable`). */
+  | { readonly kind: 'peer-unreachable' };
+
+/** Whether the policy retries this outcome at all (before counting attempts, body and budget). */
+export function isRetryableOutcome(policy: RetryPolicy, outcome: AttemptOutcome): boolean {
+  if (policy.attempts === 0) return false;
+  return outcome.kind === 'status' ? policy.codes.includes(outcome.status) : true;
+}
+
+/**
+ * The pause before retry number `retry` (1 for the first retry): an exponential curve from the base,
+ * capped, with "equal jitter": half of it fixed, half drawn from `rand()` in [0, 1). The fixed half
+ * keeps a backoff from collapsing to nothing; the drawn half spreads clients apart.
+ */
+export function backoffDelayMs(backoffMs: number, retry: number, rand: () => number): number {
+  const cap = Math.max(backoffMs, BACKOFF_CAP_MS);
+  const exp = Math.min(cap, backoffMs * 2 ** Math.max(0, Math.min(retry - 1, 30)));
+  const r = rand();
+  const u = r >= 0 && r < 1 ? r : 0;
+  return Math.round(exp / 2 + u * (exp / 2));
+}
+
+export type RetryVerdict =
+  | { readonly kind: 'retry'; readonly delayMs: number }
+  /** Not retried: the outcome is not retryable, the attempts are used, or the deadline is too close. */
+  | { readonly kind: 'no'; readonly why: 'not-retryable' | 'attempts' | 'deadline' }
+  /** Would be retried, but the body was not kept (larger than the bound or streamed). */
+  | { readonly kind: 'no'; readonly why: 'body' };
+
+export interface RetryInput {
+  readonly policy: RetryPolicy;
+  readonly outcome: AttemptOutcome;
+  /** Retries already made for this request. */
+  readonly retries: number;
+  readonly bodyReplayable: boolean;
+  /** Time left before `timeouts.request`; undefined when there is none. */
+  readonly remainingMs: number | undefined;
+  readonly rand: () => number;
+}
+
+/**
+ * Whether to send a request once more, and after which pause. The budget is asked last (by the caller),
+ * only for a request this says yes to, so a denied retry is one that would have been made.
+ */
+export function decideRetry(i: RetryInput): RetryVerdict {
+  if (!isRetryableOutcome(i.policy, i.outcome)) return { kind: 'no', why: 'not-retryable' };
+  if (i.retries >= i.policy.attempts) return { kind: 'no', why: 'attempts' };
+  if (!i.bodyReplayable) return { kind: 'no', why: 'body' };
+  const delayMs = backoffDelayMs(i.policy.backoffMs, i.retries + 1, i.rand);
+  if (i.remainingMs !== undefined && delayMs >= i.remainingMs) return { kind: 'no', why: 'deadline' };
+  return { kind: 'retry', delayMs };
+}

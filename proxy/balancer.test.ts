@@ -96,3 +96,34 @@ test('Balancers: a balancer no request asked for during the idle time is forgott
   assert.notEqual(again, first);
   assert.deepEqual([...open], ['a:80']);
 });
+
+test('circuit breaking: an endpoint failing max-failures in a row leaves the draw, one probe later decides', () => {
+  const b = new Balancer();
+  b.configureAccrual({ maxFailures: 2, minPenaltyMs: 1_000_000, maxPenaltyMs: 1_000_000 });
+  b.update([ep(1), ep(2)]);
+  const [a, c] = b.endpoints as EndpointState[];
+  a!.outcome(true);
+  a!.outcome(true);
+  assert.equal(b.ejected(), 1);
+  for (let i = 0; i < 50; i++) assert.equal(b.pick(), c, 'the ejected endpoint is not drawn');
+  // Every candidate ejected: the draw is made over all of them (fail open).
+  c!.outcome(true);
+  c!.outcome(true);
+  assert.notEqual(b.pick(), undefined);
+  b.configureAccrual(undefined);
+  assert.equal(b.ejected(), 0, 'turning it off forgets the ejections');
+});
+
+test('circuit breaking: the same settings keep the counts; new settings start them again', () => {
+  const b = new Balancer();
+  const cfg = { maxFailures: 2, minPenaltyMs: 1_000_000, maxPenaltyMs: 1_000_000 };
+  b.configureAccrual(cfg);
+  b.update([ep(1), ep(2)]);
+  const [a] = b.endpoints as EndpointState[];
+  a!.outcome(true);
+  b.configureAccrual({ ...cfg });
+  a!.outcome(true);
+  assert.equal(b.ejected(), 1, 'equal settings from a new policy object keep the count');
+  b.configureAccrual({ ...cfg, maxFailures: 3 });
+  assert.equal(b.ejected(), 0);
+});

@@ -6,7 +6,16 @@
  *
  * An endpoint whose connection just failed is penalised for PENALTY_MS: it is only picked when every
  * other candidate is penalised too. Endpoint state survives discovery updates for endpoints that stay.
+ *
+ * Circuit breaking (a Service's failure-accrual annotations, core/failure-accrual.ts): an endpoint
+ * ejected for failures in a row is left out of the draw until its penalty is over, then gets one
+ * probe. When every candidate is ejected the draw is made over all of them (fail open): an outage of
+ * every endpoint is answered by the endpoints, not by the proxy.
  */
+import { DEFAULT_RETRY_BUDGET, RetryBudget } from '../core/retry-budget.js';
+import type { RetryBudgetConfig } from '../core/retry-budget.js';
+import { EndpointAccrual } from '../core/failure-accrual.js';
+import type { FailureAccrualConfig } from '../core/failure-accrual.js';
 import { performance } from 'node:perf_hooks';
 import type { Endpoint } from './io.js';
 
@@ -22,7 +31,19 @@ export class EndpointState {
   inFlight = 0;
   private lastAt = performance.now();
   penaltyUntil = 0;
+  /** Circuit breaking, when the Service asks for it. */
+  accrual: EndpointAccrual | undefined;
+  /** Ejections counted for metrics (shared by every balancer of a proxy). */
+  counters: AccrualCounters | undefined;
   constructor(readonly endpoint: Endpoint, readonly key: string) {}
+
+  /** One finished attempt: a failure is a connection error, a timeout or a 5xx from the endpoint. */
+  outcome(failed: boolean, now: number = performance.now()): void {
+    const a = this.accrual;
+    if (a === undefined) return;
+    if (!failed) a.success();
+    else if (a.failure(now) && this.counters !== undefined) this.counters.ejections++;
+  }
 
   cost(now: number): number {
     return (now < this.penaltyUntil ? 1e9 : 1) * this.ewmaMs * (this.inFlight + 1);
@@ -48,10 +69,28 @@ export function endpointKey(e: Endpoint): string {
   return `${e.ip.includes(':') ? `[${e.ip}]` : e.ip}:${e.port}/${e.identity ?? ''}${e.source === undefined ? '' : `<${e.source}`}`;
 }
 
+/** Circuit-breaking counts of one proxy's balancers (weft_proxy_endpoint_ejections_total). */
+export class AccrualCounters {
+  ejections = 0;
+}
+
 export class Balancer {
   private states: EndpointState[] = [];
+  private accrualConfig: FailureAccrualConfig | undefined;
+  counters: AccrualCounters | undefined;
   /** True once discovery has answered for this Service port (even with an empty set). */
   known = false;
+  /** Route retries to this Service port (core/retry-budget.ts); forgotten with the balancer. */
+  private budget = new RetryBudget();
+
+  /** The retry budget, made anew (counts cleared) when the Service's policy changes it. */
+  retryBudget(config: RetryBudgetConfig = DEFAULT_RETRY_BUDGET): RetryBudget {
+    const c = this.budget.config;
+    if (c !== config && (c.percent !== config.percent || c.intervalMs !== config.intervalMs || c.minRetries !== config.minRetries || c.minIntervalMs !== config.minIntervalMs)) {
+      this.budget = new RetryBudget(config);
+    }
+    return this.budget;
+  }
 
   constructor(private readonly random: () => number = Math.random) {}
 
@@ -59,9 +98,32 @@ export class Balancer {
     const old = new Map(this.states.map((s) => [s.key, s]));
     this.states = endpoints.map((e) => {
       const key = endpointKey(e);
-      return old.get(key) ?? new EndpointState(e, key);
+      return old.get(key) ?? this.fresh(e, key);
     });
     this.known = true;
+  }
+
+  private fresh(e: Endpoint, key: string): EndpointState {
+    const st = new EndpointState(e, key);
+    if (this.accrualConfig !== undefined) st.accrual = new EndpointAccrual(this.accrualConfig);
+    st.counters = this.counters;
+    return st;
+  }
+
+  /** Turns circuit breaking on, off or to new settings (counts start again) when the Service's differ. */
+  configureAccrual(config: FailureAccrualConfig | undefined): void {
+    const c = this.accrualConfig;
+    if (c === config) return;
+    if (c !== undefined && config !== undefined && c.maxFailures === config.maxFailures && c.minPenaltyMs === config.minPenaltyMs && c.maxPenaltyMs === config.maxPenaltyMs) return;
+    this.accrualConfig = config;
+    for (const st of this.states) st.accrual = config === undefined ? undefined : new EndpointAccrual(config);
+  }
+
+  /** Endpoints ejected now. */
+  ejected(now: number = performance.now()): number {
+    let n = 0;
+    for (const st of this.states) if (st.accrual !== undefined && st.accrual.state === 'ejected' && now < st.accrual.ejectedUntil) n++;
+    return n;
   }
 
   get size(): number {
@@ -76,6 +138,17 @@ export class Balancer {
   pick(exclude?: ReadonlySet<EndpointState>): EndpointState | undefined {
     let list = this.states;
     if (exclude !== undefined && exclude.size > 0) list = list.filter((s) => !exclude.has(s));
+    if (this.accrualConfig !== undefined && list.length > 0) {
+      const now = performance.now();
+      const open = list.filter((s) => s.accrual === undefined || s.accrual.available(now));
+      if (open.length > 0) list = open;
+    }
+    const chosen = this.draw(list);
+    chosen?.accrual?.sent();
+    return chosen;
+  }
+
+  private draw(list: readonly EndpointState[]): EndpointState | undefined {
     const n = list.length;
     if (n === 0) return undefined;
     if (n === 1) return list[0];

@@ -10,7 +10,7 @@ import type { Destinations, Endpoints, ServicePort } from './io.js';
 import type { PolicyHook } from './policy-hook.js';
 import type { ProxyStats } from './metrics.js';
 import type { SelfAddresses } from './self-guard.js';
-import { Balancer } from './balancer.js';
+import { AccrualCounters, Balancer } from './balancer.js';
 
 export interface ProxyDeps {
   readonly limits: ProxyLimits;
@@ -53,6 +53,8 @@ export class Balancers {
   private readonly byObject = new WeakMap<ServicePort, Entry>();
   /** A coarse clock, advanced by `sweep`, so a lookup costs no clock read. */
   private clock = Date.now();
+  /** Circuit-breaking counts of every balancer (they outlive the balancers). */
+  readonly counters = new AccrualCounters();
 
   constructor(private readonly endpoints: Endpoints, private readonly idleMs = Number.POSITIVE_INFINITY, private readonly max = Number.POSITIVE_INFINITY) {}
 
@@ -71,7 +73,9 @@ export class Balancers {
     let e = this.entries.get(key);
     if (e === undefined) {
       if (this.entries.size >= this.max) this.evictOldest(this.entries.size - this.max + 1);
-      const entry: Entry = { balancer: new Balancer(), stop: () => undefined, waiters: [], lastUsed: this.clock, retired: false };
+      const balancer = new Balancer();
+      balancer.counters = this.counters;
+      const entry: Entry = { balancer, stop: () => undefined, waiters: [], lastUsed: this.clock, retired: false };
       this.entries.set(key, entry);
       entry.stop = this.endpoints.watch(sp, (eps) => {
         entry.balancer.update(eps);
@@ -120,6 +124,13 @@ export class Balancers {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Endpoints ejected now by circuit breaking, over every balancer. */
+  ejected(): number {
+    let n = 0;
+    for (const e of this.entries.values()) n += e.balancer.ejected();
+    return n;
   }
 
   close(): void {

@@ -8,12 +8,21 @@
  * server proxy answered `weft-proxy-error: app-unreachable`. The request body is forwarded as it comes
  * (a streaming call may wait for the server before sending more) and a copy is kept for replay while it
  * stays under maxRetryBodyBytes; past that the request is no longer retried.
+ *
+ * A route with a retry policy (HTTPRoute `retry`) replaces that rule as in proxy/http1-exchange.ts:
+ * core/retry.ts decides (listed status codes, connection errors and refusals, an attempt that hit
+ * `timeouts.backendRequest`, a peer's app-unreachable), the destination's budget has the last word,
+ * the retry waits its backoff and prefers an endpoint not tried yet. A retryable response is dropped
+ * by cancelling its stream. `timeoutMs` bounds the whole exchange, `attemptTimeoutMs` each attempt.
  */
 import { constants as h2c } from 'node:http2';
 import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import { HEADER_PROXY_ERROR } from '../core/contract.js';
+import { decideRetry } from '../core/retry.js';
+import type { AttemptOutcome } from '../core/retry.js';
 import type { EndpointState } from './balancer.js';
+import type { RouteRetry } from './http1-exchange.js';
 import { ERROR_TABLE, RETRYABLE_PEER_ERROR } from '../core/reasons.js';
 import type { Reason } from '../core/reasons.js';
 import { applyResponseHeaderOps, forwardH2Headers } from './headers.js';
@@ -37,6 +46,10 @@ export interface H2ExchangeOptions {
   readonly stats: DirectionStats;
   /** The route's request timeout: 504 (gRPC DEADLINE_EXCEEDED) when no answer came in time. */
   readonly timeoutMs?: number | undefined;
+  /** Bounds each attempt (`timeouts.backendRequest`). */
+  readonly attemptTimeoutMs?: number | undefined;
+  /** The route's retry policy and the destination's budget. */
+  readonly retry?: RouteRetry | undefined;
   /** The route's ResponseHeaderModifier operations. */
   readonly responseHeaders?: readonly HeaderOps[] | undefined;
   /** Told the outcome once the exchange is over (per-route metrics). */
@@ -70,17 +83,20 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
     if (typeof v === 'string' && v !== '') grpcStatus = Number(v);
   };
 
-  const finish = (ok: boolean) => {
+  /** The end of an attempt: balancer load and latency, and circuit breaking (a 5xx is a failure). */
+  const finish = (ok: boolean, failed = !ok) => {
     const st = current?.state;
     if (st !== undefined) {
       st.inFlight--;
       if (ok) st.observe(performance.now() - t0);
+      st.outcome(failed);
     }
   };
 
   const fail = (code: Reason) => {
     if (done) return;
     done = true;
+    clearTimers();
     o.stats.error(code);
     const m = ERROR_TABLE[code];
     status = down.closed ? 0 : o.grpc ? 200 : m.http;
@@ -92,8 +108,50 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
 
   const canRetry = () => replay !== null && attempts < o.maxAttempts && !down.closed;
 
-  const attempt = () => {
-    const next = o.pick(tried);
+  // Route retries (o.retry): the count, the timers, and the pause decideRetry chose.
+  let routeRetries = 0;
+  let attemptTimer: NodeJS.Timeout | undefined;
+  let backoffTimer: NodeJS.Timeout | undefined;
+  let attemptExpired = false;
+  let nextDelayMs = 0;
+  const clearTimers = () => {
+    if (attemptTimer !== undefined) clearTimeout(attemptTimer);
+    if (backoffTimer !== undefined) clearTimeout(backoffTimer);
+    attemptTimer = backoffTimer = undefined;
+  };
+  const wantRetry = (outcome: AttemptOutcome): boolean => {
+    const r = o.retry;
+    if (r === undefined || done || down.closed) return false;
+    const now = performance.now();
+    const v = decideRetry({
+      policy: r.policy, outcome, retries: routeRetries, bodyReplayable: replay !== null,
+      remainingMs: o.timeoutMs === undefined ? undefined : t0 + o.timeoutMs - now, rand: r.rand ?? Math.random,
+    });
+    if (v.kind === 'no') {
+      if (v.why === 'body') o.stats.retrySkipped('body_too_large');
+      return false;
+    }
+    if (r.budget !== undefined && !r.budget.tryRetry(now)) {
+      o.stats.retrySkipped('budget_exhausted');
+      return false;
+    }
+    nextDelayMs = v.delayMs;
+    return true;
+  };
+  const retryAfterBackoff = () => {
+    routeRetries++;
+    o.stats.retries++;
+    const st = current?.state;
+    if (st !== undefined) (tried ??= new Set()).add(st);
+    if (attemptTimer !== undefined) clearTimeout(attemptTimer);
+    backoffTimer = setTimeout(() => {
+      backoffTimer = undefined;
+      if (!done && !down.closed) attempt(true);
+    }, nextDelayMs);
+  };
+
+  const attempt = (anyEndpoint = false) => {
+    const next = o.pick(tried) ?? (anyEndpoint ? o.pick(undefined) : undefined);
     if (next === undefined) {
       fail(attempts === 0 ? 'NO_ENDPOINTS' : lastError);
       return;
@@ -107,13 +165,26 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
     } catch {
       finish(false);
       next.state?.fail();
-      retryOrFail(true);
+      if (o.retry === undefined) retryOrFail(true);
+      else if (wantRetry({ kind: 'connection' })) retryAfterBackoff();
+      else fail(lastError);
       return;
     }
     up = stream;
     let sent = false;
     let peerRefused = false;
+    let retryResponse = false;
     let error: Error | undefined;
+    attemptExpired = false;
+    if (o.attemptTimeoutMs !== undefined) {
+      if (attemptTimer !== undefined) clearTimeout(attemptTimer);
+      attemptTimer = setTimeout(() => {
+        attemptTimer = undefined;
+        if (up !== stream || done) return;
+        attemptExpired = true;
+        if (!stream.closed) stream.close(h2c.NGHTTP2_CANCEL);
+      }, o.attemptTimeoutMs);
+    }
     if (!(downEnded && replayBytes === 0)) {
       for (const c of replay ?? []) stream.write(c);
       if (downEnded) stream.end();
@@ -126,7 +197,15 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
     });
     stream.once('response', (h: IncomingHttpHeaders, flags: number) => {
       const upStatus = Number(h[':status']);
-      if (upStatus === 502 && o.retryPeerErrors && h[HEADER_PROXY_ERROR] === RETRYABLE_PEER_ERROR && canRetry()) {
+      const peerUnreachable = upStatus === 502 && o.retryPeerErrors && h[HEADER_PROXY_ERROR] === RETRYABLE_PEER_ERROR;
+      if (o.retry !== undefined) {
+        if (wantRetry(peerUnreachable ? { kind: 'peer-unreachable' } : { kind: 'status', status: upStatus })) {
+          retryResponse = true;
+          if (peerUnreachable) lastError = 'APP_UNREACHABLE';
+          stream.close(h2c.NGHTTP2_CANCEL);
+          return;
+        }
+      } else if (peerUnreachable && canRetry()) {
         peerRefused = true;
         stream.close(h2c.NGHTTP2_CANCEL);
         return;
@@ -177,18 +256,33 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
     stream.once('close', () => {
       if (up === stream) up = undefined;
       if (done) {
-        finish(responded);
+        finish(responded, !responded || status >= 500);
         return;
       }
       if (responded) {
         done = true;
-        finish(true);
+        finish(true, status >= 500 || (attemptExpired && !ended));
+        clearTimers();
         const reset = !ended && stream.rstCode !== undefined && stream.rstCode !== h2c.NGHTTP2_NO_ERROR;
         if (!down.closed && reset) down.close(stream.rstCode);
-        report(reset ? 'UPSTREAM_RESET' : undefined);
+        if (attemptExpired && !ended) o.stats.error('UPSTREAM_TIMEOUT');
+        report(attemptExpired && !ended ? 'UPSTREAM_TIMEOUT' : reset ? 'UPSTREAM_RESET' : undefined);
         return;
       }
       finish(false);
+      if (retryResponse) {
+        retryAfterBackoff();
+        return;
+      }
+      if (o.retry !== undefined || attemptExpired) {
+        if (!sent) next.state?.fail();
+        if (!sent && (error as { code?: string } | undefined)?.code === 'ERR_WEFT_PEER_IDENTITY') lastError = 'PEER_IDENTITY';
+        if (attemptExpired) lastError = 'UPSTREAM_TIMEOUT';
+        else if (sent && stream.rstCode !== h2c.NGHTTP2_REFUSED_STREAM) lastError = 'UPSTREAM_RESET';
+        if (wantRetry(attemptExpired ? { kind: 'attempt-timeout' } : { kind: 'connection' })) retryAfterBackoff();
+        else fail(lastError);
+        return;
+      }
       const refused = stream.rstCode === h2c.NGHTTP2_REFUSED_STREAM;
       if (peerRefused || refused || !sent) {
         if (!sent || peerRefused) next.state?.fail();
@@ -227,6 +321,7 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
     up?.end();
   });
   down.once('close', () => {
+    clearTimers();
     if (!done && !responded) {
       done = true;
       report('UPSTREAM_RESET');

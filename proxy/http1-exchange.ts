@@ -10,6 +10,14 @@
  * and only when the body can be replayed (none, or buffered: at most maxRetryBodyBytes).
  * Besides, an idempotent request whose keep-alive connection was closed under it before any response
  * header is sent once more on a fresh connection (core/retry.ts, RFC 9110 9.2.2).
+ *
+ * A route with a retry policy (HTTPRoute `retry`) replaces the first rule: core/retry.ts decideRetry
+ * says which outcomes are sent again (listed status codes, connection errors, an attempt that hit
+ * `timeouts.backendRequest`, a peer's app-unreachable), after which backoff; the destination's retry
+ * budget has the last word. A retry prefers an endpoint not tried yet and takes a tried one when no
+ * other is ready. Deadlines: `timeoutMs` (`timeouts.request`) runs from the start and bounds every
+ * attempt and backoff; `attemptTimeoutMs` (`timeouts.backendRequest`) restarts with each attempt.
+ * A retryable response is read to its end and dropped, so its connection stays in the pool.
  */
 import { subscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -17,7 +25,9 @@ import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { HEADER_PROXY_ERROR } from '../core/contract.js';
-import { retryOnClosedConnection } from '../core/retry.js';
+import { decideRetry, retryOnClosedConnection } from '../core/retry.js';
+import type { AttemptOutcome, RetryPolicy } from '../core/retry.js';
+import type { RetryBudget } from '../core/retry-budget.js';
 import type { EndpointState } from './balancer.js';
 import { RETRYABLE_PEER_ERROR } from '../core/reasons.js';
 import { ProxyError } from './errors.js';
@@ -46,7 +56,12 @@ export interface ExchangeOptions {
   /** Whether a peer proxy's `app-unreachable` answer is retried (outbound to meshed endpoints). */
   readonly retryPeerErrors: boolean;
   readonly maxAttempts: number;
+  /** Bounds the whole exchange (`timeouts.request`): every attempt and backoff. */
   readonly timeoutMs: number | undefined;
+  /** Bounds each attempt (`timeouts.backendRequest`). */
+  readonly attemptTimeoutMs?: number | undefined;
+  /** The route's retry policy and the destination's budget. */
+  readonly retry?: RouteRetry | undefined;
   readonly stats: DirectionStats;
   /** True while the proxy drains: the response then closes its connection. */
   readonly draining: () => boolean;
@@ -54,6 +69,14 @@ export interface ExchangeOptions {
   readonly responseHeaders?: readonly HeaderOps[] | undefined;
   /** Told the outcome once the exchange is over (per-route metrics). */
   readonly observe?: ExchangeObserver | undefined;
+}
+
+/** A route's retry policy with the budget of the destination it sends to. */
+export interface RouteRetry {
+  readonly policy: RetryPolicy;
+  readonly budget: RetryBudget | undefined;
+  /** The jitter source (tests pass a fixed one). */
+  readonly rand?: () => number;
 }
 
 type Controller = Dispatcher.DispatchController;
@@ -113,6 +136,16 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
   private downstreamGone = false;
   private lastConnectError: Reason | undefined;
   private staleRetries = 0;
+  /** Retries made under the route's policy. */
+  private routeRetries = 0;
+  private attemptT0 = this.t0;
+  private attemptTimer: NodeJS.Timeout | undefined;
+  private attemptExpired = false;
+  private backoffTimer: NodeJS.Timeout | undefined;
+  /** The pause before the retry decideRetry allowed. */
+  private nextDelayMs = 0;
+  /** The status of a response being dropped for a retry. */
+  private discardStatus = 0;
 
   constructor(private readonly req: IncomingMessage, private readonly res: ServerResponse, private readonly o: ExchangeOptions) {
     res.once('close', () => {
@@ -146,7 +179,17 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
     this.started = false;
     this.discard = false;
     this.controller = null;
+    this.attemptExpired = false;
+    this.attemptT0 = performance.now();
     if (up.state !== undefined) up.state.inFlight++;
+    if (this.o.attemptTimeoutMs !== undefined) {
+      if (this.attemptTimer !== undefined) clearTimeout(this.attemptTimer);
+      this.attemptTimer = setTimeout(() => {
+        this.attemptTimer = undefined;
+        this.attemptExpired = true;
+        this.controller?.abort(new ProxyError('UPSTREAM_TIMEOUT', 'the attempt timed out'));
+      }, this.o.attemptTimeoutMs);
+    }
     up.dispatcher.dispatch({
       path: this.o.path,
       method: this.o.method as Dispatcher.HttpMethod,
@@ -159,6 +202,53 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
 
   private canRetry(): boolean {
     return !this.downstreamGone && this.attempts < this.o.maxAttempts && !(this.o.body !== null && !Buffer.isBuffer(this.o.body));
+  }
+
+  private replayable(): boolean {
+    return this.o.body === null || Buffer.isBuffer(this.o.body);
+  }
+
+  /**
+   * Whether the route's policy sends the request again after `outcome` (core decides; the budget is
+   * asked last). Skipped retries are counted by why: a body not kept, a budget spent.
+   */
+  private wantRetry(outcome: AttemptOutcome): boolean {
+    const r = this.o.retry;
+    if (r === undefined || this.downstreamGone || this.finished) return false;
+    const now = performance.now();
+    const v = decideRetry({
+      policy: r.policy, outcome, retries: this.routeRetries, bodyReplayable: this.replayable(),
+      remainingMs: this.o.timeoutMs === undefined ? undefined : this.t0 + this.o.timeoutMs - now, rand: r.rand ?? Math.random,
+    });
+    if (v.kind === 'no') {
+      if (v.why === 'body') this.o.stats.retrySkipped('body_too_large');
+      return false;
+    }
+    if (r.budget !== undefined && !r.budget.tryRetry(now)) {
+      this.o.stats.retrySkipped('budget_exhausted');
+      return false;
+    }
+    this.nextDelayMs = v.delayMs;
+    return true;
+  }
+
+  /** Sends the request again after the backoff wantRetry chose, to an endpoint not tried when one is ready. */
+  private retryAfterBackoff(): void {
+    this.clearAttemptTimer();
+    this.routeRetries++;
+    this.o.stats.retries++;
+    const st = this.current?.state;
+    if (st !== undefined) (this.tried ??= new Set()).add(st);
+    this.backoffTimer = setTimeout(() => {
+      this.backoffTimer = undefined;
+      if (this.finished || this.downstreamGone) return;
+      this.dispatchTo(this.o.pick(this.tried) ?? this.o.pick(undefined));
+    }, this.nextDelayMs);
+  }
+
+  private clearAttemptTimer(): void {
+    if (this.attemptTimer !== undefined) clearTimeout(this.attemptTimer);
+    this.attemptTimer = undefined;
   }
 
   private retry(): void {
@@ -192,18 +282,22 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
     void once.close().catch(() => undefined);
   }
 
-  private settle(ok: boolean): void {
+  /** The end of an attempt: balancer load and latency, and circuit breaking (a 5xx is a failure). */
+  private settle(ok: boolean, failed = !ok): void {
     const st = this.current?.state;
     if (st === undefined) return;
     st.inFlight--;
-    if (ok) st.observe(performance.now() - this.t0);
+    if (ok) st.observe(performance.now() - this.attemptT0);
     else if (!this.started) st.fail();
+    st.outcome(failed);
   }
 
   private fail(code: Reason): void {
     if (this.finished) return;
     this.finished = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
+    this.clearAttemptTimer();
+    if (this.backoffTimer !== undefined) clearTimeout(this.backoffTimer);
     if (code === 'UPSTREAM_TIMEOUT') this.controller?.abort(new ProxyError(code, 'timed out'));
     this.o.stats.error(code);
     if (this.downstreamGone) {
@@ -219,12 +313,22 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
     this.controller = controller;
     this.started = true;
     if (this.finished || this.downstreamGone) controller.abort(new ProxyError('UPSTREAM_RESET', 'abandoned'));
+    else if (this.attemptExpired) controller.abort(new ProxyError('UPSTREAM_TIMEOUT', 'the attempt timed out'));
   }
 
   onResponseStart(_controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
     if (this.finished) return;
-    if (statusCode === 502 && this.o.retryPeerErrors && headers[HEADER_PROXY_ERROR] === RETRYABLE_PEER_ERROR && this.canRetry()) {
+    const peerUnreachable = statusCode === 502 && this.o.retryPeerErrors && headers[HEADER_PROXY_ERROR] === RETRYABLE_PEER_ERROR;
+    if (this.o.retry !== undefined) {
+      if (this.wantRetry(peerUnreachable ? { kind: 'peer-unreachable' } : { kind: 'status', status: statusCode })) {
+        this.discard = true;
+        this.discardStatus = statusCode;
+        if (peerUnreachable) this.lastConnectError = 'APP_UNREACHABLE';
+        return;
+      }
+    } else if (peerUnreachable && this.canRetry()) {
       this.discard = true;
+      this.discardStatus = statusCode;
       this.lastConnectError = 'APP_UNREACHABLE';
       return;
     }
@@ -247,15 +351,18 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
 
   onResponseEnd(_controller: Controller, trailers: Record<string, string | string[] | undefined>): void {
     if (this.discard) {
-      this.settle(false);
-      this.current?.state?.fail();
-      this.retry();
+      this.settle(false, this.discardStatus >= 500);
+      if (this.o.retry === undefined || this.lastConnectError === 'APP_UNREACHABLE') this.current?.state?.fail();
+      if (this.finished) return;
+      if (this.o.retry !== undefined) this.retryAfterBackoff();
+      else this.retry();
       return;
     }
-    this.settle(true);
+    this.settle(true, this.status >= 500);
     if (this.finished) return;
     this.finished = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
+    this.clearAttemptTimer();
     for (const _ in trailers) {
       this.res.addTrailers(trailers as Record<string, string>);
       break;
@@ -265,12 +372,44 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
     this.report(this.status, undefined);
   }
 
+  /**
+   * A failed attempt under the route's policy: retried (true) when the attempt timed out or the
+   * connection failed before any response header, and the policy, body and budget allow it.
+   */
+  private routeOutcome(err: Error, neverSent: boolean): boolean {
+    if (this.discard) {
+      // A retryable response failed while it was being dropped: the retry was already granted.
+      this.retryAfterBackoff();
+      return true;
+    }
+    if (this.status !== 0 || this.res.headersSent) return false;
+    const timedOut = err instanceof ProxyError && err.code === 'UPSTREAM_TIMEOUT' && this.attemptExpired;
+    if (err instanceof ProxyError && !timedOut) return false;
+    // A keep-alive connection closed under an idempotent request is first sent again as before.
+    if (!timedOut && !neverSent && retryOnClosedConnection({
+      method: this.o.method, errorCode: (err as { code?: string }).code, responseStarted: false, replayable: this.replayable(), staleRetries: this.staleRetries,
+    })) return false;
+    if (!neverSent && !timedOut) this.lastConnectError = 'UPSTREAM_RESET';
+    if (timedOut) this.lastConnectError = 'UPSTREAM_TIMEOUT';
+    if (!this.wantRetry(timedOut ? { kind: 'attempt-timeout' } : { kind: 'connection' })) {
+      if (timedOut) {
+        this.fail('UPSTREAM_TIMEOUT');
+        return true;
+      }
+      return false;
+    }
+    this.retryAfterBackoff();
+    return true;
+  }
+
   onResponseError(_controller: Controller, err: Error): void {
     const neverSent = !this.started;
     this.settle(false);
     if (this.finished) return;
+    this.clearAttemptTimer();
     if (neverSent) this.lastConnectError = (err as { code?: string }).code === 'ERR_WEFT_PEER_IDENTITY' ? 'PEER_IDENTITY' : this.o.connectError;
-    if (neverSent && this.canRetry() && !(err instanceof ProxyError)) {
+    if (this.o.retry !== undefined && this.routeOutcome(err, neverSent)) return;
+    if (this.o.retry === undefined && neverSent && this.canRetry() && !(err instanceof ProxyError)) {
       this.retry();
       return;
     }

@@ -9,11 +9,17 @@
  * Invariant: every method called per request (the endpoint list) is synchronous and cheap; anything
  * slow (lookups, watches) happens once per connection or in the background.
  */
+import type { RetryBudgetConfig } from '../core/retry-budget.js';
+import type { FailureAccrualConfig } from '../core/failure-accrual.js';
 
 export interface ServicePort {
   readonly namespace: string;
   readonly name: string;
   readonly port: number;
+  /** The Service's retry budget (XBackendTrafficPolicy); absent: the default. Not part of its identity. */
+  readonly retryBudget?: RetryBudgetConfig | undefined;
+  /** The Service's circuit breaking; absent: off. Not part of its identity. */
+  readonly failureAccrual?: FailureAccrualConfig | undefined;
 }
 
 export type ProtocolHint = 'detect' | 'http1' | 'http2' | 'opaque';

@@ -11,12 +11,15 @@ import type { Reason } from '../core/reasons.js';
 import { registerEventLoopDelay } from './event-loop-delay.js';
 
 export type Direction = 'outbound' | 'inbound';
+export type RetrySkip = 'body_too_large' | 'budget_exhausted';
 export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx';
 
 export class DirectionStats {
   readonly responses: Record<StatusClass, number> = { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 };
   readonly errors = new Map<Reason, number>();
   retries = 0;
+  /** Retries a route's policy wanted but did not make: the body was not kept, or the budget was spent. */
+  readonly retriesSkipped: Record<RetrySkip, number> = { body_too_large: 0, budget_exhausted: 0 };
   connections = 0;
   openConnections = 0;
   authzAllow = 0;
@@ -33,6 +36,10 @@ export class DirectionStats {
     this.responses[cls]++;
   }
 
+  retrySkipped(why: RetrySkip): void {
+    this.retriesSkipped[why]++;
+  }
+
   error(code: Reason): void {
     this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
   }
@@ -45,6 +52,8 @@ export class ProxyStats {
   tlsHandshakesIn = (): number => 0;
   /** Destinations remembered now, by cache: policy lookups, balancers (discovery watches), upstream pools. */
   liveDestinations = (): Readonly<Record<string, number>> => ({});
+  /** Circuit breaking (outbound): ejections so far, endpoints ejected now. */
+  accrual = (): { readonly ejections: number; readonly ejected: number } => ({ ejections: 0, ejected: 0 });
 }
 
 /**
@@ -80,12 +89,39 @@ export function createRegistry(stats: ProxyStats, routes?: RouteMetrics): Regist
   });
   new Counter({
     name: 'weft_proxy_retries_total',
-    help: 'Requests re-sent to another endpoint because the first attempt provably never reached the app',
+    help: 'Requests sent again: to another endpoint because an attempt provably never reached the app, or as a route retry policy says',
     labelNames: ['direction'],
     registers: [registry],
     collect() {
       this.reset();
       for (const d of dirs) this.inc({ direction: d }, stats[d].retries);
+    },
+  });
+  new Counter({
+    name: 'weft_proxy_retries_skipped_total',
+    help: 'Retries a route retry policy wanted but did not make: the request body was larger than the replay bound or streamed (body_too_large), or the destination retry budget was spent (budget_exhausted)',
+    labelNames: ['direction', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const d of dirs) for (const [reason, n] of Object.entries(stats[d].retriesSkipped)) this.inc({ direction: d, reason }, n);
+    },
+  });
+  new Counter({
+    name: 'weft_proxy_endpoint_ejections_total',
+    help: 'Endpoints ejected by circuit breaking (failure accrual) after failures in a row',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(stats.accrual().ejections);
+    },
+  });
+  new Gauge({
+    name: 'weft_proxy_ejected_endpoints',
+    help: 'Endpoints ejected by circuit breaking now, over every Service port the proxy balances',
+    registers: [registry],
+    collect() {
+      this.set(stats.accrual().ejected);
     },
   });
   new Counter({

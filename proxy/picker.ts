@@ -11,6 +11,7 @@
  * Invariants: a picker never answers an endpoint in `tried`; a balanced picker looks its balancer up on
  * every pick, so a balancer the idle sweep forgot is replaced instead of used.
  */
+import type { RetryBudget } from '../core/retry-budget.js';
 import type { Balancers } from './deps.js';
 import { EndpointState, endpointKey } from './balancer.js';
 import type { Endpoint, ServicePort } from './io.js';
@@ -23,6 +24,8 @@ export type PickResult = EndpointState | undefined | 'wait';
 export interface EndpointPicker {
   /** How many endpoints one request may try. */
   readonly maxAttempts: number;
+  /** The retry budget of the destination (a Service port); undefined: retries are not budgeted. */
+  budget(): RetryBudget | undefined;
   /** False while `pick` would answer `wait`. */
   readonly ready: boolean;
   pick(tried?: ReadonlySet<EndpointState>): PickResult;
@@ -38,8 +41,13 @@ export class BalancedPicker implements EndpointPicker {
     return this.balancers.get(this.backend).known;
   }
 
+  budget(): RetryBudget {
+    return this.balancers.get(this.backend).retryBudget(this.backend.retryBudget);
+  }
+
   pick(tried?: ReadonlySet<EndpointState>): PickResult {
     const bal = this.balancers.get(this.backend);
+    bal.configureAccrual(this.backend.failureAccrual);
     return bal.known ? bal.pick(tried) : 'wait';
   }
 
@@ -58,6 +66,10 @@ export class FixedPicker implements EndpointPicker {
 
   pick(): PickResult {
     return this.state;
+  }
+
+  budget(): undefined {
+    return undefined;
   }
 
   settled(): Promise<void> {

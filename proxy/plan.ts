@@ -16,6 +16,7 @@ import type { Duplex } from 'node:stream';
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Reason } from '../core/reasons.js';
+import type { RetryPolicy } from '../core/retry.js';
 import type { EndpointState } from './balancer.js';
 import type { ProxyDeps } from './deps.js';
 import { applyFlatHeaderOps, applyResponseHeaderOps, isSafeHeaderValue, setHost } from './headers.js';
@@ -41,8 +42,12 @@ export interface ForwardPlan {
   readonly extraHeaders?: readonly (readonly [string, string])[] | undefined;
   /** Applied to the upstream's response headers, in order. */
   readonly responseHeaders?: readonly HeaderOps[] | undefined;
-  /** Bounds the whole exchange: expiry answers UPSTREAM_TIMEOUT. */
+  /** Bounds the whole exchange, every attempt and backoff included: expiry answers UPSTREAM_TIMEOUT. */
   readonly timeoutMs?: number | undefined;
+  /** Bounds each attempt (`timeouts.backendRequest`); an attempt that hits it may be retried. */
+  readonly attemptTimeoutMs?: number | undefined;
+  /** The route's retry policy (HTTPRoute `retry`); the picker's budget bounds it. */
+  readonly retry?: RetryPolicy | undefined;
   /** Fire-and-forget copies of the request (RequestMirror). */
   readonly mirrors?: readonly EndpointPicker[] | undefined;
   readonly observe?: ExchangeObserver | undefined;

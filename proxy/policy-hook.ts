@@ -7,6 +7,7 @@
  *
  * Invariant: `route` and `authorize` are synchronous and cheap.
  */
+import type { RetryPolicy } from '../core/retry.js';
 import type { Reason } from '../core/reasons.js';
 import type { HeaderOps as CoreHeaderOps } from '../core/routes/types.js';
 import type { ServicePort } from './io.js';
@@ -61,8 +62,12 @@ export type OutboundAction =
       readonly path?: string;
       /** The Host / :authority to send upstream (URLRewrite hostname). Absent: as received. */
       readonly authority?: string;
-      /** Bounds the whole exchange; expiry answers UPSTREAM_TIMEOUT and closes the upstream exchange. */
+      /** Bounds the whole exchange, every attempt and backoff included; expiry answers UPSTREAM_TIMEOUT. */
       readonly timeoutMs?: number;
+      /** Bounds each attempt (`timeouts.backendRequest`); an attempt that hits it is retried if the policy allows. */
+      readonly attemptTimeoutMs?: number;
+      /** The route rule's retry policy (HTTPRoute `retry`). */
+      readonly retry?: RetryPolicy;
       readonly mirrors?: readonly MirrorTarget[];
       readonly observe?: ExchangeObserver;
     }

@@ -108,6 +108,7 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
     pools.sweep(idleMs, now);
   }, Math.max(250, Math.floor(idleMs / 4)));
   sweeper.unref();
+  stats.accrual = () => outbound.accrual;
   stats.liveDestinations = () => ({
     lookups: o.destinations.size?.() ?? 0,
     balancers: outbound.balancerCount,

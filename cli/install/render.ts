@@ -14,7 +14,7 @@
  */
 import {
   CONTROL_PLANE_ENV, CONTROL_PLANE_NAMESPACE, CONTROLLER_ADMIN_PORT, CONTROLLER_STATUS_LEASE, CONTROLLER_GRPC_PORT, CONTROLLER_NAME, CONTROLLER_SERVICE,
-  CONTROLLER_SERVICE_ACCOUNT, CONTROLLER_WEBHOOK_PATH, CONTROLLER_WEBHOOK_PORT, CONTROLLER_WEBHOOK_TLS_SECRET, GATEWAY_API_GROUP,
+  CONTROLLER_SERVICE_ACCOUNT, CONTROLLER_WEBHOOK_PATH, CONTROLLER_WEBHOOK_PORT, CONTROLLER_WEBHOOK_TLS_SECRET, GATEWAY_API_EXPERIMENTAL_GROUP, GATEWAY_API_GROUP,
   INJECT_ANNOTATION, INJECT_DISABLED, INJECTOR_ADMIN_PORT, INJECTOR_NAME, INJECTOR_SERVICE, INJECTOR_SERVICE_ACCOUNT,
   INJECTOR_SERVICE_PORT, INJECTOR_TLS_SECRET, INJECTOR_WEBHOOK_PATH, INJECTOR_WEBHOOK_PORT, ISSUER_SECRET_NAME,
   MUTATING_WEBHOOK_CONFIGURATION, POLICY_API_GROUP, POLICY_API_VERSION, TRUST_ANCHORS_CONFIGMAP, VALIDATING_WEBHOOK_CONFIGURATION,
@@ -116,6 +116,9 @@ function controllerRbac(): KubeObject[] {
     rule(['discovery.k8s.io'], ['endpointslices'], READ),
     rule([GATEWAY_API_GROUP], ['httproutes', 'grpcroutes', 'referencegrants'], READ),
     rule([GATEWAY_API_GROUP], ['httproutes/status', 'grpcroutes/status'], ['get', 'update', 'patch']),
+    // XBackendTrafficPolicy (experimental channel): retry budgets per Service, and their status.
+    rule([GATEWAY_API_EXPERIMENTAL_GROUP], ['xbackendtrafficpolicies'], READ),
+    rule([GATEWAY_API_EXPERIMENTAL_GROUP], ['xbackendtrafficpolicies/status'], ['get', 'update', 'patch']),
     rule([POLICY_API_GROUP], ['servers', 'authorizationpolicies', 'meshtlsauthentications', 'networkauthentications'], READ),
     rule(['authentication.k8s.io'], ['tokenreviews'], ['create']),
   ], [

@@ -279,6 +279,62 @@ describe('outbound backends', () => {
     assert.equal(cond(status(snap, 'x', { referenceGrantCheck: false }), 'ResolvedRefs').status, 'True');
   });
 
+  test('retry compiles with the CRD defaults: attempts 1, the default backoff, no codes', () => {
+    const snap = snapshot({ httpRoutes: [httpRoute('prod', 'r', [{ ...toWebV2, retry: {} }])] });
+    const d = decide(view(snap, 'client-a'), req('/'));
+    assert.deepEqual(d.kind === 'forward' ? d.retry : undefined, { attempts: 1, codes: [], backoffMs: 25 });
+    assert.equal(cond(status(snap, 'r'), 'Accepted').status, 'True');
+  });
+
+  test('retry attempts, codes and backoff are carried through; attempts 0 is kept (it disables retries)', () => {
+    const snap = snapshot({ httpRoutes: [httpRoute('prod', 'r', [{ ...toWebV2, retry: { attempts: 2, codes: [503, 502, 503], backoff: '1s500ms' } }])] });
+    const d = decide(view(snap, 'client-a'), req('/'));
+    assert.deepEqual(d.kind === 'forward' ? d.retry : undefined, { attempts: 2, codes: [503, 502], backoffMs: 1500 });
+    const zero = snapshot({ httpRoutes: [httpRoute('prod', 'z', [{ ...toWebV2, retry: { attempts: 0 } }])] });
+    const dz = decide(view(zero, 'client-a'), req('/'));
+    assert.equal(dz.kind === 'forward' ? dz.retry?.attempts : undefined, 0);
+  });
+
+  test('a bad retry is not Accepted, names the field, and its rule answers UNSUPPORTED', () => {
+    for (const [retry, words] of [
+      [{ attempts: -1 }, 'retry.attempts -1'],
+      [{ attempts: 11 }, 'retry.attempts 11'],
+      [{ codes: [200] }, 'retry.codes: 200'],
+      [{ backoff: 'soon' }, 'retry.backoff "soon"'],
+      [{ perTryTimeout: '1s' }, 'retry.perTryTimeout'],
+    ] as const) {
+      const snap = snapshot({ httpRoutes: [httpRoute('prod', 'bad', [{ ...toWebV2, retry: retry as never }])] });
+      const c = cond(status(snap, 'bad'), 'Accepted');
+      assert.equal(c.status, 'False', JSON.stringify(retry));
+      assert.equal(c.reason, 'UnsupportedValue');
+      assert.ok((c.message ?? '').includes(words), `${String(c.message)} names ${words}`);
+      assert.equal(decide(view(snap, 'client-a'), req('/')).kind, 'error');
+    }
+  });
+
+  test("an XBackendTrafficPolicy's retry budget travels with every backendRef to its Service", () => {
+    const snap = snapshot({
+      httpRoutes: [httpRoute('prod', 'b', [{ ...toWebV2, retry: {} }])],
+      backendTrafficPolicies: [{
+        metadata: { name: 'budget', namespace: 'prod' },
+        spec: { targetRefs: [{ group: '', kind: 'Service', name: 'web-v2' }], retryConstraint: { budget: { percent: 50 } } },
+      }],
+    });
+    const d = decide(view(snap, 'client-a'), req('/'));
+    assert.deepEqual(d.kind === 'forward' ? d.backend.retryBudget : undefined, { percent: 50, intervalMs: 10_000, minRetries: 10, minIntervalMs: 1000 });
+    assert.equal(indexSnapshot(snap).backendPolicyStatuses[0]?.ancestors[0]?.conditions[0]?.status, 'True');
+  });
+
+  test("a backend Service's failure-accrual annotations travel with its backendRefs; bad ones apply nothing", () => {
+    const annotated = (annotations: Record<string, string>) => SERVICES.map((s) => (s.metadata.name === 'web-v2' ? { ...s, metadata: { ...s.metadata, annotations } } : s));
+    const on = snapshot({ services: annotated({ 'config.weft.dev/failure-accrual': 'consecutive', 'config.weft.dev/failure-accrual-max-failures': '4' }), httpRoutes: [httpRoute('prod', 'fa', [toWebV2])] });
+    const d = decide(view(on, 'client-a'), req('/'));
+    assert.deepEqual(d.kind === 'forward' ? d.backend.failureAccrual : undefined, { maxFailures: 4, minPenaltyMs: 1000, maxPenaltyMs: 60_000 });
+    const bad = snapshot({ services: annotated({ 'config.weft.dev/failure-accrual': 'always' }), httpRoutes: [httpRoute('prod', 'fa', [toWebV2])] });
+    const db = decide(view(bad, 'client-a'), req('/'));
+    assert.equal(db.kind === 'forward' ? db.backend.failureAccrual : 'not forwarded', undefined);
+  });
+
   test('timeouts are carried through in milliseconds', () => {
     const snap = snapshot({ httpRoutes: [httpRoute('prod', 't', [{ ...toWebV2, timeouts: { request: '1m30s', backendRequest: '500ms' } }])] });
     const d = decide(view(snap, 'client-a'), req('/'));
@@ -441,8 +497,8 @@ describe('unsupported input fails closed with status', () => {
     });
   }
 
-  test('an unknown rule field (experimental retry) makes the rule answer 500', () => {
-    const snap = snapshot({ httpRoutes: [httpRoute('prod', 'u', [{ ...toWebV2, retry: { attempts: 3 } }])] });
+  test('an unknown rule field (experimental sessionPersistence) makes the rule answer 500', () => {
+    const snap = snapshot({ httpRoutes: [httpRoute('prod', 'u', [{ ...toWebV2, sessionPersistence: { type: 'Cookie' } }])] });
     assert.equal(cond(status(snap, 'u'), 'Accepted').reason, 'UnsupportedValue');
     assert.equal(backendOf(decide(view(snap, 'client-a'), req('/'))), 'error 500 UNSUPPORTED');
   });

@@ -27,6 +27,9 @@
  *   unsupported filters or fields stays in effect with those rules failing closed (500).
  */
 
+import { compileBackendPolicies } from './backend-traffic.js';
+import { failureAccrualOf } from '../failure-accrual.js';
+import type { BackendPolicyStatus } from './backend-traffic.js';
 import { ROUTE_CONTROLLER_NAME } from '../contract.js';
 import type {
   BackendObjectReference,
@@ -102,6 +105,8 @@ export interface OutboundIndex {
   readonly attachments: ReadonlyMap<string, readonly Attachment[]>;
   readonly statuses: readonly RouteStatus[];
   readonly clientNamespaces: readonly string[];
+  /** XBackendTrafficPolicy status (core/outbound/backend-traffic.ts). */
+  readonly backendPolicyStatuses: readonly BackendPolicyStatus[];
 }
 
 const CORE_GROUPS = new Set(['', 'core']);
@@ -196,6 +201,7 @@ export function indexSnapshot(snapshot: ClusterSnapshot, options: OutboundOption
   const grantCheck = options.referenceGrantCheck !== false;
   const services = new Map<string, Service>();
   for (const s of snapshot.services) services.set(svcKey(s.metadata.namespace ?? '', s.metadata.name), s);
+  const backendPolicies = compileBackendPolicies(snapshot.backendTrafficPolicies ?? [], new Set(services.keys()));
   const grantsByNs = new Map<string, ReferenceGrant[]>();
   for (const g of snapshot.referenceGrants) {
     const ns = g.metadata.namespace ?? '';
@@ -241,7 +247,13 @@ export function indexSnapshot(snapshot: ClusterSnapshot, options: OutboundOption
       if (!servicePorts(svc).some((p) => p.port === ref.port)) {
         return err('BackendNotFound', `backend Service ${key} has no port ${ref.port}`);
       }
-      return { kind: 'service', namespace: ns, name: ref.name, port: ref.port };
+      const retryBudget = backendPolicies.budgets.get(key);
+      const accrual = failureAccrualOf(svc.metadata.annotations);
+      const failureAccrual = accrual.ok ? accrual.config : undefined;
+      return {
+        kind: 'service', namespace: ns, name: ref.name, port: ref.port,
+        ...(retryBudget !== undefined ? { retryBudget } : {}), ...(failureAccrual !== undefined ? { failureAccrual } : {}),
+      };
     };
     const result = kind === 'HTTPRoute' ? compileHttpRoute(obj as HTTPRoute, resolve) : compileGrpcRoute(obj as GRPCRoute, resolve);
     const parents = parentRefs.map((p) => resolveParent(p, routeNs, services));
@@ -345,7 +357,7 @@ export function indexSnapshot(snapshot: ClusterSnapshot, options: OutboundOption
     });
   }
 
-  return { services, attachments, statuses, clientNamespaces: [...clientNamespaces].sort() };
+  return { services, attachments, statuses, clientNamespaces: [...clientNamespaces].sort(), backendPolicyStatuses: backendPolicies.statuses };
 }
 
 const EMPTY_TABLE: RouteTable = buildRouteTable([]);

@@ -30,6 +30,7 @@ import type {
   ServiceTarget,
 } from '../routes/types.js';
 import type { Reason } from '../reasons.js';
+import type { RetryPolicy } from '../retry.js';
 import type { OutboundPolicy } from './policy.js';
 
 /** The reasons routeOutbound gives for not forwarding a request. */
@@ -68,6 +69,8 @@ export interface ForwardDecision {
   readonly hostRewritten: boolean;
   readonly mirrors: readonly MirrorTarget[];
   readonly timeouts: RouteTimeouts;
+  /** The rule's retry policy; absent: only requests that never reached an app are sent again. */
+  readonly retry?: RetryPolicy;
 }
 
 export interface RedirectDecision {
@@ -213,5 +216,6 @@ export function routeOutbound(
     hostRewritten: acc.hostRewritten,
     mirrors: acc.mirrors,
     timeouts: rule.timeouts,
+    ...(rule.retry !== undefined ? { retry: rule.retry } : {}),
   };
 }

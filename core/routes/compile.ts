@@ -26,9 +26,12 @@ import type {
   HTTPPathModifier,
   HTTPRoute,
   HTTPRouteFilter,
+  HTTPRouteRetry,
   HTTPRouteRule,
   HTTPRouteTimeouts,
 } from '../kube.js';
+import { DEFAULT_BACKOFF_MS, DEFAULT_RETRY_ATTEMPTS } from '../retry.js';
+import type { RetryPolicy } from '../retry.js';
 import { normalizeRequestTarget } from '../path.js';
 import { compileGrpcMatch, compileHttpMatch } from './match.js';
 import type {
@@ -65,7 +68,9 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const DURATION = /^([0-9]{1,5}(h|m|s|ms)){1,4}$/;
 const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
 
-const RULE_FIELDS = new Set(['name', 'matches', 'filters', 'backendRefs', 'timeouts']);
+const RULE_FIELDS = new Set(['name', 'matches', 'filters', 'backendRefs', 'timeouts', 'retry']);
+/** Retries beyond this many per request are refused: the budget bounds the load, this the latency. */
+const MAX_RETRY_ATTEMPTS = 10;
 const BACKEND_FIELDS = new Set(['group', 'kind', 'name', 'namespace', 'port', 'weight', 'filters']);
 
 /** Parses a Gateway API Duration (`1h2m3s`, `500ms`) into milliseconds; undefined when malformed. */
@@ -287,6 +292,38 @@ function compileTimeouts(t: HTTPRouteTimeouts | undefined, where: string, proble
   return out;
 }
 
+/**
+ * HTTPRoute `retry` (v1.7): attempts (default 1, 0 disables, at most MAX_RETRY_ATTEMPTS), codes
+ * 400-599, backoff a duration (the base of an exponential backoff; default DEFAULT_BACKOFF_MS).
+ */
+function compileRetry(r: HTTPRouteRetry | undefined, where: string, problems: string[]): RetryPolicy | undefined {
+  if (r === undefined) return undefined;
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) {
+    problems.push(`${where}.retry must be an object`);
+    return undefined;
+  }
+  for (const key of Object.keys(r)) {
+    if (key !== 'attempts' && key !== 'codes' && key !== 'backoff') problems.push(`${where}.retry.${key} is not supported`);
+  }
+  const attempts = r.attempts ?? DEFAULT_RETRY_ATTEMPTS;
+  if (!Number.isInteger(attempts) || attempts < 0 || attempts > MAX_RETRY_ATTEMPTS) {
+    problems.push(`${where}.retry.attempts ${JSON.stringify(r.attempts)} must be an integer from 0 to ${MAX_RETRY_ATTEMPTS}`);
+  }
+  const codes: number[] = [];
+  if (r.codes !== undefined && !Array.isArray(r.codes)) problems.push(`${where}.retry.codes must be a list of status codes`);
+  for (const c of Array.isArray(r.codes) ? (r.codes as readonly unknown[]) : []) {
+    if (typeof c !== 'number' || !Number.isInteger(c) || c < 400 || c > 599) problems.push(`${where}.retry.codes: ${JSON.stringify(c)} is not a status code from 400 to 599`);
+    else if (!codes.includes(c)) codes.push(c);
+  }
+  let backoffMs = DEFAULT_BACKOFF_MS;
+  if (r.backoff !== undefined) {
+    const ms = typeof r.backoff === 'string' ? parseDuration(r.backoff) : undefined;
+    if (ms === undefined) problems.push(`${where}.retry.backoff ${JSON.stringify(r.backoff)} is not a duration`);
+    else backoffMs = ms;
+  }
+  return { attempts: Number.isInteger(attempts) && attempts >= 0 ? Math.min(attempts, MAX_RETRY_ATTEMPTS) : 0, codes, backoffMs };
+}
+
 function compileRule(
   rule: HTTPRouteRule | GRPCRouteRule,
   index: number,
@@ -297,10 +334,11 @@ function compileRule(
   const where = `spec.rules[${index}]`;
   const ruleProblems = new Problems();
   for (const key of unknownFields(rule, RULE_FIELDS)) {
-    if (key === 'timeouts' && kind === 'GRPCRoute') continue;
+    if ((key === 'timeouts' || key === 'retry') && kind === 'GRPCRoute') continue;
     ruleProblems.unsupported.push(`${where}.${key} is not supported by Weft`);
   }
   if (kind === 'GRPCRoute' && 'timeouts' in rule) ruleProblems.unsupported.push(`${where}.timeouts is not a GRPCRoute field`);
+  if (kind === 'GRPCRoute' && 'retry' in rule) ruleProblems.unsupported.push(`${where}.retry is not a GRPCRoute field`);
 
   const matches: CompiledMatch[] = [];
   const specs = (rule.matches ?? []) as readonly unknown[];
@@ -345,6 +383,7 @@ function compileRule(
   }
 
   const timeouts = compileTimeouts((rule as HTTPRouteRule).timeouts, where, ruleProblems.unsupported);
+  const retry = kind === 'HTTPRoute' ? compileRetry((rule as HTTPRouteRule).retry, where, ruleProblems.unsupported) : undefined;
   problems.unsupported.push(...ruleProblems.unsupported);
   problems.refFailures.push(...ruleProblems.refFailures);
   const totalWeight = backends.reduce((sum, b) => sum + b.weight, 0);
@@ -356,6 +395,7 @@ function compileRule(
     backends,
     totalWeight,
     timeouts,
+    ...(retry !== undefined ? { retry } : {}),
     ...(ruleProblems.unsupported.length > 0 ? { unsupported: ruleProblems.unsupported.join('; ') } : {}),
   };
 }

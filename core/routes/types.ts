@@ -14,6 +14,9 @@
  */
 
 import type { CompiledRegex } from '../regex.js';
+import type { RetryPolicy } from '../retry.js';
+import type { RetryBudgetConfig } from '../retry-budget.js';
+import type { FailureAccrualConfig } from '../failure-accrual.js';
 
 export type StringMatcher =
   | { readonly kind: 'exact'; readonly value: string }
@@ -64,6 +67,10 @@ export interface ServiceTarget {
   readonly namespace: string;
   readonly name: string;
   readonly port: number;
+  /** The Service's retry budget from an XBackendTrafficPolicy; absent: the default budget. */
+  readonly retryBudget?: RetryBudgetConfig;
+  /** The Service's circuit breaking (its failure-accrual annotations); absent: off. */
+  readonly failureAccrual?: FailureAccrualConfig;
 }
 
 export type BackendFailure = 'BackendNotFound' | 'RefNotPermitted' | 'InvalidKind';
@@ -113,6 +120,8 @@ export interface CompiledRule {
   /** Sum of backend weights (0 when there are no backends or all weights are 0). */
   readonly totalWeight: number;
   readonly timeouts: RouteTimeouts;
+  /** HTTPRoute `retry`; absent: only requests that provably never reached an app are sent again. */
+  readonly retry?: RetryPolicy;
   /**
    * Set when the rule uses something Weft does not implement (a filter kind, an unknown field):
    * its traffic is answered 500 (fail closed, security case 25), never routed without it.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { EndpointSlice, GRPCRoute, HTTPRoute, Namespace, Pod, ReferenceGrant, Service } from '../../core/kube.js';
+import type { EndpointSlice, GRPCRoute, HTTPRoute, Namespace, Pod, ReferenceGrant, Service, XBackendTrafficPolicy } from '../../core/kube.js';
 import type { AuthorizationPolicy, MeshTLSAuthentication, NetworkAuthentication, Server } from '../../core/kube-policy.js';
 import { PolicyIndex, routeId } from './index.js';
 import type { DestinationView, ViewKey } from './views.js';
@@ -205,6 +205,41 @@ describe('PolicyIndex: routes', () => {
       status: 500,
       reason: 'RefNotPermitted',
     });
+  });
+
+  test("an XBackendTrafficPolicy on a backend Service recomputes the parents routing to it and reports its status", () => {
+    const index = world();
+    index.apply('HTTPRoute', httpRoute('shop', 'split', { name: 'web' }, [{ name: 'web-v2' }]));
+    index.flush();
+    const w = watcher(index, ALL);
+    const told: string[][] = [];
+    index.onBackendPolicyStatus((ids) => told.push([...ids]));
+    const policy: XBackendTrafficPolicy = {
+      metadata: meta('shop', 'budget', { resourceVersion: '1' }) as XBackendTrafficPolicy['metadata'],
+      spec: { targetRefs: [{ group: '', kind: 'Service', name: 'web-v2' }, { group: '', kind: 'Service', name: 'nope' }], retryConstraint: { budget: { percent: 50 } } },
+    };
+    index.apply('XBackendTrafficPolicy', policy);
+    assert.deepEqual(w.take(), ['webFromClient', 'webFromShop'], 'only the views routing to web-v2 change');
+    assert.deepEqual(told, [['shop/budget']]);
+    const v = index.view(ALL.webFromClient);
+    const target = v.kind === 'service' && v.policy.routes !== 'none' ? v.policy.routes[0]?.rules[0]?.backends[0]?.target : undefined;
+    assert.equal(target?.kind === 'service' ? target.retryBudget?.percent : undefined, 50);
+    const st = index.backendPolicyStatus('shop', 'budget');
+    assert.deepEqual(st?.ancestors.map((a) => `${a.ancestorRef.name}:${a.conditions[0]?.status}/${a.conditions[0]?.reason}`), ['web-v2:True/Accepted', 'nope:False/TargetNotFound']);
+    index.apply('Service', service('shop', 'nope', '10.96.0.12'));
+    index.flush();
+    assert.deepEqual(told.at(-1), ['shop/budget'], 'a new Service in the namespace may change the status');
+    assert.equal(index.backendPolicyStatus('shop', 'budget')?.ancestors[1]?.conditions[0]?.status, 'True');
+    const other = { ...policy, metadata: { ...policy.metadata, name: 'other', resourceVersion: '2' } } as XBackendTrafficPolicy;
+    index.apply('XBackendTrafficPolicy', other);
+    assert.deepEqual(w.take(), [], 'a second policy with the same budget changes no view');
+    assert.equal(index.backendPolicyStatus('shop', 'other')?.ancestors[0]?.conditions[0]?.reason, 'Conflicted');
+    index.delete('XBackendTrafficPolicy', policy);
+    assert.deepEqual(w.take(), [], 'the younger policy takes over with the same budget');
+    assert.equal(index.backendPolicyStatus('shop', 'budget'), undefined);
+    assert.equal(index.backendPolicyStatus('shop', 'other')?.ancestors[0]?.conditions[0]?.reason, 'Accepted');
+    index.delete('XBackendTrafficPolicy', other);
+    assert.deepEqual(w.take(), ['webFromClient', 'webFromShop'], 'without a policy the default budget applies again');
   });
 
   test('a ReferenceGrant in an unrelated namespace recomputes nothing', () => {

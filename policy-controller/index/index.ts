@@ -18,6 +18,8 @@
  *   HTTP/GRPCRoute R -> shards of R's old and new parent Services; inbound shard of R's namespace when
  *                       it has a Server parent; R's status
  *   ReferenceGrant   -> shards whose routes reference backends in the grant's namespace
+ *   XBackendTrafficPolicy in N -> shards whose routes reference backends in N; the status of N's policies
+ *                       (a Service in N changes that status too: TargetNotFound)
  *   EndpointSlice    -> endpoints views of its Service only (never route policy)
  *   Pod P            -> P's inbound views, endpoints views listing P, destinations at P's IPs
  *   Namespace, Server, AuthorizationPolicy -> inbound shard of the namespace (Server: also the status of
@@ -34,6 +36,7 @@
 import { MESHED_LABEL, MESHED_LABEL_VALUE, spiffeId } from '../../core/contract.js';
 import { compileInboundPort, indexInboundPolicy, type InboundIndex } from '../../core/inbound/compile.js';
 import type { InboundPortPolicy } from '../../core/inbound/types.js';
+import { compileBackendPolicies, type BackendPolicyStatus } from '../../core/outbound/backend-traffic.js';
 import {
   SERVICE_NAME_LABEL,
   type AuthorizationPolicy,
@@ -221,6 +224,9 @@ export class PolicyIndex {
   private pendingSince: number | undefined;
   private flushScheduled = false;
   private readonly routeListeners = new Set<(ids: readonly RouteId[]) => void>();
+  /** Namespaces whose XBackendTrafficPolicy status may have changed since the last flush. */
+  private readonly dirtyPolicyNs = new Set<string>();
+  private readonly policyListeners = new Set<(ids: readonly string[]) => void>();
 
   constructor(private readonly options: IndexOptions) {
     for (const k of RESOURCE_KINDS) this.objects.set(k, new Map());
@@ -294,6 +300,7 @@ export class PolicyIndex {
         this.invalidateOutboundShard(key);
         for (const shard of this.shardBackendDeps.get(key) ?? []) this.invalidateOutboundShard(shard);
         this.invalidateViews(this.epsByService.get(key));
+        if (this.list('XBackendTrafficPolicy', ns).length > 0) this.dirtyPolicyNs.add(ns);
         break;
       }
       case 'EndpointSlice': {
@@ -345,6 +352,12 @@ export class PolicyIndex {
         this.dirtyRoutes.add(id);
         break;
       }
+      case 'XBackendTrafficPolicy':
+        for (const [backend, shards] of this.shardBackendDeps) {
+          if (backend.startsWith(`${ns}/`)) for (const shard of [...shards]) this.invalidateOutboundShard(shard);
+        }
+        this.dirtyPolicyNs.add(ns);
+        break;
       case 'ReferenceGrant':
         for (const shard of this.shardGrantDeps.get(ns) ?? []) this.invalidateOutboundShard(shard);
         break;
@@ -431,6 +444,8 @@ export class PolicyIndex {
       if (s !== undefined) services.push(s);
     }
     const referenceGrants = [...grantNs].flatMap((ns) => this.list('ReferenceGrant', ns));
+    const backendNs = new Set([...backends].map((b) => b.split('/')[0] ?? ''));
+    const backendTrafficPolicies = [...backendNs].flatMap((ns) => this.list('XBackendTrafficPolicy', ns));
     const index = indexSnapshot(
       {
         namespaces: [],
@@ -440,6 +455,7 @@ export class PolicyIndex {
         httpRoutes,
         grpcRoutes,
         referenceGrants,
+        backendTrafficPolicies,
         servers: [],
         authorizationPolicies: [],
         meshTLSAuthentications: [],
@@ -684,6 +700,21 @@ export class PolicyIndex {
     return out;
   }
 
+  /**
+   * The status of one XBackendTrafficPolicy, computed over every policy and Service of its namespace
+   * (conflicts and missing targets need both); undefined when the policy is gone.
+   */
+  backendPolicyStatus(ns: string, name: string): BackendPolicyStatus | undefined {
+    const services = new Set(this.list('Service', ns).map((s) => svcKey(ns, s.metadata.name)));
+    return compileBackendPolicies(this.list('XBackendTrafficPolicy', ns), services).statuses.find((s) => s.name === name);
+  }
+
+  /** Called after a flush with the XBackendTrafficPolicies (`namespace/name`) whose status may have changed. */
+  onBackendPolicyStatus(listener: (ids: readonly string[]) => void): () => void {
+    this.policyListeners.add(listener);
+    return () => this.policyListeners.delete(listener);
+  }
+
   /** Called after a flush with the routes whose status may have changed. */
   onRouteStatus(listener: (ids: readonly RouteId[]) => void): () => void {
     this.routeListeners.add(listener);
@@ -758,6 +789,11 @@ export class PolicyIndex {
       const ids = [...this.dirtyRoutes];
       this.dirtyRoutes.clear();
       for (const l of this.routeListeners) l(ids);
+    }
+    if (this.dirtyPolicyNs.size > 0) {
+      const ids = [...this.dirtyPolicyNs].flatMap((ns) => this.list('XBackendTrafficPolicy', ns).map((p) => `${ns}/${p.metadata.name}`));
+      this.dirtyPolicyNs.clear();
+      for (const l of this.policyListeners) l(ids);
     }
     return changed;
   }

@@ -15,6 +15,7 @@ import type {
   ReferenceGrant,
   Server,
   Service,
+  XBackendTrafficPolicy,
 } from '../../core/kube.js';
 
 export interface KindObjects {
@@ -29,6 +30,7 @@ export interface KindObjects {
   AuthorizationPolicy: AuthorizationPolicy;
   MeshTLSAuthentication: MeshTLSAuthentication;
   NetworkAuthentication: NetworkAuthentication;
+  XBackendTrafficPolicy: XBackendTrafficPolicy;
 }
 
 export type ResourceKind = keyof KindObjects;
@@ -45,6 +47,7 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   'AuthorizationPolicy',
   'MeshTLSAuthentication',
   'NetworkAuthentication',
+  'XBackendTrafficPolicy',
 ];
 
 export type AnyKubeObject = KubeObject;

@@ -4,8 +4,11 @@
  *
  * ReferenceGrant: Gateway API v1.6.1 serves v1 and v1beta1 (storage); v1beta1 is watched since
  * every release that has ReferenceGrant serves it.
+ *
+ * XBackendTrafficPolicy comes from the experimental channel (gateway.networking.x-k8s.io v1alpha1,
+ * Gateway API v1.7.0); on a cluster with only the standard channel its watch reports the CRD missing.
  */
-import { GATEWAY_API_GROUP, POLICY_API_GROUP, POLICY_API_VERSION } from '../../core/contract.js';
+import { GATEWAY_API_EXPERIMENTAL_GROUP, GATEWAY_API_GROUP, POLICY_API_GROUP, POLICY_API_VERSION } from '../../core/contract.js';
 import type { ResourceKind } from '../index/kinds.js';
 
 export interface ResourceSpec {
@@ -33,6 +36,7 @@ export const RESOURCES: readonly ResourceSpec[] = [
   crd('AuthorizationPolicy', POLICY_API_GROUP, POLICY_API_VERSION, 'authorizationpolicies'),
   crd('MeshTLSAuthentication', POLICY_API_GROUP, POLICY_API_VERSION, 'meshtlsauthentications'),
   crd('NetworkAuthentication', POLICY_API_GROUP, POLICY_API_VERSION, 'networkauthentications'),
+  crd('XBackendTrafficPolicy', GATEWAY_API_EXPERIMENTAL_GROUP, 'v1alpha1', 'xbackendtrafficpolicies'),
 ];
 
 /** The cluster-wide collection path, e.g. /api/v1/pods, /apis/gateway.networking.k8s.io/v1/httproutes. */

@@ -233,7 +233,7 @@ describe('convert: filters', () => {
       {
         $case: 'requestMirror',
         value: {
-          backend: { name: 'shop/shadow:8080', kind: { $case: 'service', value: { namespace: 'shop', name: 'shadow', port: 8080, authority: 'shadow.shop.svc.corp.example:8080' } } },
+          backend: { name: 'shop/shadow:8080', kind: { $case: 'service', value: { namespace: 'shop', name: 'shadow', port: 8080, authority: 'shadow.shop.svc.corp.example:8080', retryBudget: undefined, failureAccrual: undefined } } },
           numerator: 1,
           denominator: 10,
         },
@@ -281,7 +281,11 @@ describe('convert: filters', () => {
 describe('convert: backends and timeouts', () => {
   test('a Service backend carries its authority in the configured cluster domain; an error backend is a 500 failure', () => {
     const ok = wire(Backend, backend(svc('web', 8080, 'pay'), OPTS));
-    assert.deepEqual(ok, { name: 'pay/web:8080', kind: { $case: 'service', value: { namespace: 'pay', name: 'web', port: 8080, authority: 'web.pay.svc.corp.example:8080' } } });
+    assert.deepEqual(ok, { name: 'pay/web:8080', kind: { $case: 'service', value: { namespace: 'pay', name: 'web', port: 8080, authority: 'web.pay.svc.corp.example:8080', retryBudget: undefined, failureAccrual: undefined } } });
+    const budgeted = wire(Backend, backend({ ...svc('web'), retryBudget: { percent: 40, intervalMs: 5000, minRetries: 3, minIntervalMs: 2000 } }, OPTS));
+    assert.deepEqual(budgeted.kind?.$case === 'service' ? budgeted.kind.value.retryBudget : undefined, {
+      percent: 40, interval: { seconds: 5, nanos: 0 }, minRetries: 3, minInterval: { seconds: 2, nanos: 0 },
+    });
     const def = wire(Backend, backend(svc('web'), DEFAULT_CONVERT_OPTIONS));
     assert.equal(def.kind?.$case === 'service' ? def.kind.value.authority : '', 'web.shop.svc.cluster.local:80');
     for (const reason of ['BackendNotFound', 'RefNotPermitted', 'InvalidKind'] as const) {
@@ -325,7 +329,13 @@ describe('convert: backends and timeouts', () => {
     assert.equal(r.rules[2]!.timeouts, undefined);
   });
 
-  test('route meta names the Gateway API kind; a rule keeps its name ("" when unnamed)', () => {
+  test('a rule retry travels with attempts, codes and backoff; a rule without one has none', () => {
+    const r = wireHttp(route({ name: 'r', rules: [rule({ index: 0, retry: { attempts: 0, codes: [503], backoffMs: 1500 } }), rule({ index: 1 })] }));
+    assert.deepEqual(r.rules[0]!.retry, { attempts: 0, codes: [503], backoff: { seconds: 1, nanos: 500_000_000 } });
+    assert.equal(r.rules[1]!.retry, undefined);
+  });
+
+    test('route meta names the Gateway API kind; a rule keeps its name ("" when unnamed)', () => {
     const h = wireHttp(route({ name: 'h', rules: [rule({ name: 'first' }), rule({ index: 1 })] }));
     assert.deepEqual(h.meta, { group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'shop', name: 'h' });
     assert.deepEqual(h.rules.map((x) => x.name), ['first', '']);
@@ -337,7 +347,7 @@ describe('convert: backends and timeouts', () => {
 describe('convert: outbound destinations', () => {
   test('a Service port without routes is passthrough, with the Service and its authority', () => {
     const d = wireDestination(outbound('none', 'http1'));
-    assert.deepEqual(d.service, { namespace: 'shop', name: 'web', port: 80, authority: 'web.shop.svc.corp.example:80' });
+    assert.deepEqual(d.service, { namespace: 'shop', name: 'web', port: 80, authority: 'web.shop.svc.corp.example:80', retryBudget: undefined, failureAccrual: undefined });
     assert.equal(d.protocol, WireHint.HTTP1);
     assert.deepEqual(d.routes, { $case: 'passthrough', value: {} });
   });
@@ -558,7 +568,7 @@ describe('convert: inbound port policy', () => {
   test('a port without routes gets the one default route; probe paths are sorted; probe networks are sent', () => {
     const p = wirePort(port({ probes: { paths: new Set(['/ready', '/healthz']), networks: nets([{ cidr: '172.18.0.2/32' }]) } }));
     assert.deepEqual(p.httpRoutes, [
-      { route: { meta: { group: 'weft.dev', kind: 'default', namespace: '', name: 'default' }, rules: [{ name: '', matches: [], filters: [], backends: [], timeouts: undefined }] }, authorizations: [] },
+      { route: { meta: { group: 'weft.dev', kind: 'default', namespace: '', name: 'default' }, rules: [{ name: '', matches: [], filters: [], backends: [], timeouts: undefined, retry: undefined }] }, authorizations: [] },
     ]);
     assert.deepEqual(p.grpcRoutes, []);
     assert.deepEqual(p.probes, { paths: ['/healthz', '/ready'], networks: [{ cidr: '172.18.0.2/32', except: [] }] });

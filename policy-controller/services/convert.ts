@@ -142,6 +142,22 @@ export function backend(target: BackendTarget, options: ConvertOptions): Backend
         name: target.name,
         port: target.port,
         authority: `${target.name}.${target.namespace}.svc.${options.clusterDomain}:${target.port}`,
+        ...(target.retryBudget !== undefined
+          ? {
+              retryBudget: {
+                percent: target.retryBudget.percent, interval: durationOf(target.retryBudget.intervalMs),
+                minRetries: target.retryBudget.minRetries, minInterval: durationOf(target.retryBudget.minIntervalMs),
+              },
+            }
+          : {}),
+        ...(target.failureAccrual !== undefined
+          ? {
+              failureAccrual: {
+                maxFailures: target.failureAccrual.maxFailures, minPenalty: durationOf(target.failureAccrual.minPenaltyMs),
+                maxPenalty: durationOf(target.failureAccrual.maxPenaltyMs),
+              },
+            }
+          : {}),
       },
     },
   };
@@ -212,7 +228,11 @@ function routeMeta(r: CompiledRoute): ResourceRef {
 export function httpRoute(r: CompiledRoute, options: ConvertOptions): HttpRoute {
   return {
     meta: routeMeta(r),
-    rules: r.rules.map((rule) => ({ ...ruleParts(rule, 'HTTPRoute', options), matches: rule.matches.map(httpMatch) })),
+    rules: r.rules.map((rule) => ({
+      ...ruleParts(rule, 'HTTPRoute', options),
+      matches: rule.matches.map(httpMatch),
+      ...(rule.retry !== undefined ? { retry: { attempts: rule.retry.attempts, codes: [...rule.retry.codes], backoff: durationOf(rule.retry.backoffMs) } } : {}),
+    })),
   };
 }
 

@@ -3,6 +3,7 @@
  *
  *   watches (one per kind) -> PolicyIndex -> InboundPolicy / OutboundPolicy / Discovery streams (gRPC 8090)
  *                                        -> RouteStatusWriter (leader only, Lease) -> status subresource
+ *                                        -> BackendPolicyStatusWriter (XBackendTrafficPolicy status, same Lease)
  *   validating webhook (HTTPS 8443); admin: /metrics gauges, /ready details, /debug/policy dumps
  *
  * main.ts calls `startPolicyController` before the gRPC server listens; the services are added to
@@ -25,6 +26,7 @@ import { informerMetrics, ResourceWatch } from '../k8s/informer.js';
 import { RESOURCES } from '../k8s/resources.js';
 import { LeaderLease } from '../status/lease.js';
 import { RouteStatusWriter } from '../status/writer.js';
+import { BackendPolicyStatusWriter } from '../status/policy-writer.js';
 import { WebhookServer } from '../webhook/server.js';
 import { DEFAULT_CONVERT_OPTIONS, portPolicy, servicePolicy } from './convert.js';
 import { streamMetrics } from './metrics.js';
@@ -119,12 +121,16 @@ export async function startPolicyController(d: PolicyControllerDeps): Promise<Po
 
   const statusLog = log.child({ component: 'status' });
   const writer: RouteStatusWriter = new RouteStatusWriter({ kc: d.kc, index, isLeader: () => lease.isLeader(), log: statusLog, registry });
+  const policyWriter = new BackendPolicyStatusWriter({ kc: d.kc, index, isLeader: () => lease.isLeader(), log: statusLog, registry });
   const lease = new LeaderLease(d.kc, {
     namespace: config.namespace,
     name: CONTROLLER_STATUS_LEASE,
     log: statusLog,
     onChange: (leader) => {
-      if (leader) writer.enqueueAll();
+      if (leader) {
+        writer.enqueueAll();
+        policyWriter.enqueueAll();
+      }
     },
   });
   lease.start();
@@ -169,6 +175,7 @@ export async function startPolicyController(d: PolicyControllerDeps): Promise<Po
     },
     async close() {
       writer.stop();
+      policyWriter.stop();
       await lease.stop();
       await webhook.close();
       await Promise.all(watches.map((w) => w.stop()));

@@ -232,7 +232,7 @@ describe('PolicyServices over mTLS', () => {
     assert.ok(first.msg.generatedAt instanceof Date);
     const d = first.msg.destination;
     assert.equal(d?.$case, 'service');
-    assert.deepEqual(d.value.service, { namespace: 'shop', name: 'web', port: 80, authority: 'web.shop.svc.cluster.local:80' });
+    assert.deepEqual(d.value.service, { namespace: 'shop', name: 'web', port: 80, authority: 'web.shop.svc.cluster.local:80', retryBudget: undefined, failureAccrual: undefined });
     assert.deepEqual(routeNames(first.msg), ['first']);
     const backend = d.value.routes?.$case === 'http' ? d.value.routes.value.routes[0]?.rules[0]?.backends[0]?.backend : undefined;
     assert.equal(backend?.name, 'shop/web-v2:80', 'the snapshot is complete down to the backends');

@@ -39,3 +39,21 @@ test('our entry for a parent that was removed is dropped', () => {
   assert.equal(r.changed, true);
   assert.deepEqual(r.parents, [other]);
 });
+
+test('XBackendTrafficPolicy ancestors merge like route parents: other controllers kept, ours replaced', async () => {
+  const { mergeAncestors } = await import('./policy-writer.js');
+  const svc = (name: string) => ({ group: '', kind: 'Service', namespace: 'shop', name });
+  const cond = (status: 'True' | 'False', reason: string) => ({ type: 'Accepted', status, reason, message: reason });
+  const current = [
+    { ancestorRef: svc('web'), controllerName: 'other.example/ctl', conditions: [{ ...cond('True', 'Accepted'), lastTransitionTime: 'T0' }] },
+    { ancestorRef: svc('web'), controllerName: 'weft.dev/policy-controller', conditions: [{ ...cond('True', 'Accepted'), lastTransitionTime: 'T1' }] },
+  ];
+  const same = mergeAncestors(current, [{ ancestorRef: svc('web'), conditions: [cond('True', 'Accepted')] }], 'weft.dev/policy-controller', 'T2');
+  assert.equal(same.changed, false);
+  const flipped = mergeAncestors(current, [{ ancestorRef: svc('web'), conditions: [cond('False', 'Conflicted')] }], 'weft.dev/policy-controller', 'T2');
+  assert.equal(flipped.changed, true);
+  assert.deepEqual(flipped.ancestors.map((a) => `${a.controllerName} ${a.conditions?.[0]?.reason} ${a.conditions?.[0]?.lastTransitionTime}`), [
+    'other.example/ctl Accepted T0',
+    'weft.dev/policy-controller Conflicted T2',
+  ]);
+});

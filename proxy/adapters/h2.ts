@@ -8,6 +8,7 @@
  *   underscore rule (inbound) -> 400
  */
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { performance } from 'node:perf_hooks';
 import { forwardH2Stream, h2RequestHeaders } from '../h2-exchange.js';
 import { applyUnderscoreRuleH2, checkH2Fields, h2FlatHeaders } from '../headers.js';
 import { mirrorH2 } from '../mirror.js';
@@ -53,12 +54,16 @@ export function serveStream<C>(dir: Direction<C>, conn: C | undefined, stream: S
   applyPlanH2(out, plan);
   if (plan.mirrors !== undefined) mirrorH2(mirrorContext(dir), stream, plan.mirrors, out);
   const attempts = plan.picker.maxAttempts;
+  const budget = plan.picker.budget();
+  budget?.request(performance.now());
   whenPickable(plan.picker, (pick) => forwardH2Stream(stream, {
     headers: out, grpc, connectError: dir.connectError, retryPeerErrors: attempts > 1, maxAttempts: attempts,
     pick: (tried) => {
       const st = pick(tried);
       return st === undefined ? undefined : { session: dir.deps.pools.http2(st.endpoint), state: st };
     },
-    maxReplayBytes: dir.replayBytes, stats: dir.stats, timeoutMs: plan.timeoutMs, responseHeaders: plan.responseHeaders, observe: plan.observe,
+    maxReplayBytes: dir.replayBytes, stats: dir.stats, timeoutMs: plan.timeoutMs, attemptTimeoutMs: plan.attemptTimeoutMs,
+    retry: plan.retry === undefined ? undefined : { policy: plan.retry, budget }, responseHeaders: plan.responseHeaders, observe: plan.observe,
   }), () => !stream.closed);
 }
+

@@ -8,6 +8,7 @@
  *         enough for the direction), mirrors after the request is under way
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { applyUnderscoreRule, forwardRequestHeaders, hasSafeFraming, isBodilessGet, originForm } from '../headers.js';
 import type { ForwardedHeaders } from '../headers.js';
 import { Http1Exchange } from '../http1-exchange.js';
@@ -90,13 +91,16 @@ function forward<C>(dir: Direction<C>, r: ForwardedRequest, pick: Pick): void {
   const { req, res, plan } = r;
   const method = req.method ?? 'GET';
   const attempts = plan.picker.maxAttempts;
+  const budget = plan.picker.budget();
+  budget?.request(performance.now());
   const base: Omit<ExchangeOptions, 'body'> = {
     method, path: r.path, headers: r.headers, connectError: dir.connectError, retryPeerErrors: attempts > 1, maxAttempts: attempts,
     pick: (tried) => {
       const st = pick(tried);
       return st === undefined ? undefined : dir.upstreams.of(st);
     },
-    timeoutMs: plan.timeoutMs, stats: dir.stats, draining: dir.draining, responseHeaders: plan.responseHeaders, observe: plan.observe,
+    timeoutMs: plan.timeoutMs, attemptTimeoutMs: plan.attemptTimeoutMs, retry: plan.retry === undefined ? undefined : { policy: plan.retry, budget },
+    stats: dir.stats, draining: dir.draining, responseHeaders: plan.responseHeaders, observe: plan.observe,
   };
   // Mirrors get a copy after the main request is under way; they never delay or change it.
   const mirrors = plan.mirrors;
@@ -106,7 +110,7 @@ function forward<C>(dir: Direction<C>, r: ForwardedRequest, pick: Pick): void {
     return;
   }
   if (!r.chunked && r.contentLength <= dir.replayBytes) {
-    // Small bodies are buffered so a connect failure can be retried elsewhere (bounded: case 34).
+    // Small bodies are buffered so a connect failure (or a route retry) can be sent again (bounded: case 34).
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.once('end', () => {

@@ -132,6 +132,8 @@ export class OutboundListener extends ListenerBase<OutboundConnection> {
           requestHeaders: a.requestHeaders === undefined ? undefined : opsList(a.requestHeaders),
           responseHeaders: a.responseHeaders,
           timeoutMs: a.timeoutMs,
+          attemptTimeoutMs: a.attemptTimeoutMs,
+          retry: a.retry,
           mirrors: a.mirrors?.map((m) => this.pickerFor(m.backend)),
           observe: a.observe,
         };
@@ -183,6 +185,11 @@ export class OutboundListener extends ListenerBase<OutboundConnection> {
   /** Service ports with a balancer (and a discovery watch) now. */
   get balancerCount(): number {
     return this.balancers.size;
+  }
+
+  /** Circuit breaking: ejections so far and endpoints ejected now, over every balancer. */
+  get accrual(): { readonly ejections: number; readonly ejected: number } {
+    return { ejections: this.balancers.counters.ejections, ejected: this.balancers.ejected() };
   }
 
   override destroy(): void {

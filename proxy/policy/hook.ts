@@ -170,7 +170,6 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
         const backend = d.backend;
         const s = seriesFor(backend, () => metrics.outbound(ruleLabels(sp, d.route, d.rule, backend)));
         const t = d.timeouts;
-        const timeoutMs = t.requestMs !== undefined && t.backendRequestMs !== undefined ? Math.min(t.requestMs, t.backendRequestMs) : t.requestMs ?? t.backendRequestMs;
         let mirrors: MirrorTarget[] | undefined;
         for (const m of d.mirrors) {
           if (m.numerator < m.denominator && random() * m.denominator >= m.numerator) continue;
@@ -183,7 +182,9 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
           ...(d.hostRewritten ? { authority: d.authority } : {}),
           ...(d.requestHeaderOps.length > 0 ? { requestHeaders: d.requestHeaderOps } : {}),
           ...(d.responseHeaderOps.length > 0 ? { responseHeaders: d.responseHeaderOps } : {}),
-          ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+          ...(t.requestMs !== undefined ? { timeoutMs: t.requestMs } : {}),
+          ...(t.backendRequestMs !== undefined ? { attemptTimeoutMs: t.backendRequestMs } : {}),
+          ...(d.retry !== undefined ? { retry: d.retry } : {}),
           ...(mirrors !== undefined ? { mirrors } : {}),
           observe: observer(s),
         };

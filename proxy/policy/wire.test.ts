@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { PortPolicy } from '../../api/gen/weft/inbound/v1/inbound.js';
 import type { ServicePolicy } from '../../api/gen/weft/outbound/v1/outbound.js';
 import type { Filter, HttpRoute } from '../../api/gen/weft/route/v1/route.js';
-import { backendTargetOf, httpRouteOf, portPolicyOf, servicePortPolicyOf } from './wire.js';
+import { backendTargetOf, failureAccrualOf, httpRouteOf, portPolicyOf, retryBudgetOf, retryOf, servicePortPolicyOf } from './wire.js';
 
 const service = { namespace: 'prod', name: 'web', port: 80, authority: 'web.prod.svc.cluster.local:80' };
 const backend = { name: 'prod/v1:80', kind: { $case: 'service' as const, value: { namespace: 'prod', name: 'v1', port: 80, authority: '' } } };
@@ -71,4 +71,22 @@ test('PortPolicy: an unknown authentication admits nobody, an unknown protocol i
   assert.ok(badProtocol.policy.invalid !== undefined);
   const audit = portPolicyOf({ ...base, audit: true, defaultPolicy: 'audit', authorizations: [] }, { namespace: 'shop', name: 'api-0' }, 8080, 'cluster.local');
   assert.equal(audit.policy.fallback.policy, 'audit');
+});
+
+test('a wire retry becomes the policy the exchange enforces; codes outside 400-599 are dropped', () => {
+  assert.equal(retryOf(undefined), undefined);
+  assert.deepEqual(retryOf({ attempts: 2, codes: [503, 200, 600], backoff: { seconds: 0, nanos: 250_000_000 } }), { attempts: 2, codes: [503], backoffMs: 250 });
+  assert.deepEqual(retryOf({ attempts: 0, codes: [], backoff: undefined }), { attempts: 0, codes: [], backoffMs: 25 });
+});
+
+test('a wire retry budget becomes the budget config; an out-of-range one falls back to the default', () => {
+  assert.deepEqual(retryBudgetOf({ percent: 40, interval: { seconds: 5, nanos: 0 }, minRetries: 3, minInterval: { seconds: 2, nanos: 0 } }), { percent: 40, intervalMs: 5000, minRetries: 3, minIntervalMs: 2000 });
+  assert.equal(retryBudgetOf({ percent: 140, interval: { seconds: 5, nanos: 0 }, minRetries: 3, minInterval: { seconds: 2, nanos: 0 } }), undefined);
+  assert.equal(retryBudgetOf({ percent: 40, interval: undefined, minRetries: 3, minInterval: { seconds: 2, nanos: 0 } }), undefined);
+});
+
+test('a wire failure accrual becomes the circuit-breaking config; a malformed one turns it off', () => {
+  assert.deepEqual(failureAccrualOf({ maxFailures: 3, minPenalty: { seconds: 0, nanos: 500_000_000 }, maxPenalty: { seconds: 2, nanos: 0 } }), { maxFailures: 3, minPenaltyMs: 500, maxPenaltyMs: 2000 });
+  assert.equal(failureAccrualOf({ maxFailures: 0, minPenalty: { seconds: 1, nanos: 0 }, maxPenalty: { seconds: 2, nanos: 0 } }), undefined);
+  assert.equal(failureAccrualOf({ maxFailures: 3, minPenalty: { seconds: 3, nanos: 0 }, maxPenalty: { seconds: 2, nanos: 0 } }), undefined);
 });

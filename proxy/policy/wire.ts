@@ -26,11 +26,15 @@ import type { Authentication as WireAuthentication, Authorization as WireAuthori
 import type { ServicePolicy } from '../../api/gen/weft/outbound/v1/outbound.js';
 import type {
   Backend as WireBackend, Filter as WireFilter, GrpcRoute as WireGrpcRoute, GrpcRouteMatch as WireGrpcMatch, HeaderModifier,
-  HttpRoute as WireHttpRoute, HttpRouteMatch as WireHttpMatch, PathModifier as WirePathModifier, Timeouts as WireTimeouts,
+  HttpRoute as WireHttpRoute, HttpRouteMatch as WireHttpMatch, PathModifier as WirePathModifier, Timeouts as WireTimeouts, Retry as WireRetry, RetryBudget as WireRetryBudget, FailureAccrual as WireFailureAccrual,
   WeightedBackend,
 } from '../../api/gen/weft/route/v1/route.js';
 import type { Duration } from '../../api/gen/google/protobuf/duration.js';
 import { compileNetworks } from '../../core/cidr.js';
+import { DEFAULT_BACKOFF_MS } from '../../core/retry.js';
+import type { RetryPolicy } from '../../core/retry.js';
+import type { RetryBudgetConfig } from '../../core/retry-budget.js';
+import type { FailureAccrualConfig } from '../../core/failure-accrual.js';
 import type { NetworkSet } from '../../core/cidr.js';
 import { spiffeId } from '../../core/contract.js';
 import type { CompiledAuthentication, CompiledAuthorization, InboundPortPolicy, InboundRoute } from '../../core/inbound/types.js';
@@ -61,13 +65,45 @@ function timeoutsOf(t: WireTimeouts | undefined): RouteTimeouts {
   return { ...(requestMs !== undefined ? { requestMs } : {}), ...(backendRequestMs !== undefined ? { backendRequestMs } : {}) };
 }
 
+/** A rule's retry policy as the controller compiled it (core/routes/compile.ts applied the defaults). */
+export function retryOf(r: WireRetry | undefined): RetryPolicy | undefined {
+  if (r === undefined) return undefined;
+  const b = r.backoff;
+  const backoffMs = b === undefined ? DEFAULT_BACKOFF_MS : Math.max(0, b.seconds * 1000 + Math.floor(b.nanos / 1_000_000));
+  return { attempts: r.attempts, codes: r.codes.filter((c) => c >= 400 && c <= 599), backoffMs };
+}
+
+/** A Service's retry budget as the controller compiled it; a malformed one falls back to the default. */
+export function retryBudgetOf(b: WireRetryBudget | undefined): RetryBudgetConfig | undefined {
+  if (b === undefined) return undefined;
+  const intervalMs = durationMs(b.interval);
+  const minIntervalMs = durationMs(b.minInterval);
+  if (intervalMs === undefined || minIntervalMs === undefined || b.percent > 100) return undefined;
+  return { percent: b.percent, intervalMs, minRetries: b.minRetries, minIntervalMs };
+}
+
+/** A Service's circuit breaking as the controller compiled it; a malformed one turns it off. */
+export function failureAccrualOf(f: WireFailureAccrual | undefined): FailureAccrualConfig | undefined {
+  if (f === undefined) return undefined;
+  const minPenaltyMs = durationMs(f.minPenalty);
+  const maxPenaltyMs = durationMs(f.maxPenalty);
+  if (f.maxFailures < 1 || minPenaltyMs === undefined || maxPenaltyMs === undefined || maxPenaltyMs < minPenaltyMs) return undefined;
+  return { maxFailures: f.maxFailures, minPenaltyMs, maxPenaltyMs };
+}
+
 const FAILURES: ReadonlySet<string> = new Set<BackendFailure>(['BackendNotFound', 'RefNotPermitted', 'InvalidKind']);
 
 export function backendTargetOf(b: WireBackend | undefined): BackendTarget {
   const k = b?.kind;
   switch (k?.$case) {
-    case 'service':
-      return { kind: 'service', namespace: k.value.namespace, name: k.value.name, port: k.value.port };
+    case 'service': {
+      const retryBudget = retryBudgetOf(k.value.retryBudget);
+      const failureAccrual = failureAccrualOf(k.value.failureAccrual);
+      return {
+        kind: 'service', namespace: k.value.namespace, name: k.value.name, port: k.value.port,
+        ...(retryBudget !== undefined ? { retryBudget } : {}), ...(failureAccrual !== undefined ? { failureAccrual } : {}),
+      };
+    }
     case 'failure': {
       const reason = (FAILURES.has(k.value.reason) ? k.value.reason : 'InvalidKind') as BackendFailure;
       return { kind: 'error', status: 500, reason, message: k.value.message };
@@ -225,6 +261,7 @@ interface WireRule<M> {
   readonly filters: readonly WireFilter[];
   readonly backends: readonly WeightedBackend[];
   readonly timeouts?: WireTimeouts | undefined;
+  readonly retry?: WireRetry | undefined;
 }
 
 function ruleOf<M>(r: WireRule<M>, index: number, matchOf: (m: M) => MatchOut, anyMatch: () => MatchOut): CompiledRule {
@@ -243,6 +280,7 @@ function ruleOf<M>(r: WireRule<M>, index: number, matchOf: (m: M) => MatchOut, a
   const filters = r.filters.map(filterOf);
   const backends: CompiledBackend[] = r.backends.map((b) => ({ weight: b.weight, target: backendTargetOf(b.backend), filters: b.filters.map(filterOf) }));
   for (const f of [...filters, ...backends.flatMap((b) => b.filters)]) if (f.kind === 'unsupported') problems.push(`filter ${f.type}`);
+  const retry = retryOf(r.retry);
   return {
     index,
     ...(r.name !== '' ? { name: r.name } : {}),
@@ -251,6 +289,7 @@ function ruleOf<M>(r: WireRule<M>, index: number, matchOf: (m: M) => MatchOut, a
     backends,
     totalWeight: backends.reduce((s, b) => s + b.weight, 0),
     timeouts: timeoutsOf(r.timeouts),
+    ...(retry !== undefined ? { retry } : {}),
     ...(problems.length > 0 ? { unsupported: problems.join('; ') } : {}),
   };
 }

@@ -119,6 +119,7 @@ export interface ServiceSpec {
   readonly ports: readonly { readonly port: number; readonly name?: string; readonly h2?: boolean }[];
   /** Pod names behind the Service: one echo app per pod and port. */
   readonly pods: readonly string[];
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 export interface Reply {
@@ -182,7 +183,7 @@ export class OutboundWorld {
   /** The Kubernetes Services of the world, for snapshots. */
   kubeServices(): Service[] {
     return this.services.map((s) => ({
-      metadata: { name: s.name, namespace: s.namespace },
+      metadata: { name: s.name, namespace: s.namespace, ...(s.annotations !== undefined ? { annotations: { ...s.annotations } } : {}) },
       spec: { clusterIP: s.clusterIP, ports: s.ports.map((p) => ({ port: p.port, ...(p.name !== undefined ? { name: p.name } : {}), ...(p.h2 === true ? { appProtocol: 'kubernetes.io/h2c' } : {}) })) },
     }));
   }

@@ -167,6 +167,36 @@ export interface ServiceBackend {
   port: number;
   /** The authority of requests to it, "<name>.<namespace>.svc.<cluster-domain>:<port>". */
   authority: string;
+  /**
+   * The Service's retry budget (XBackendTrafficPolicy retryConstraint). Absent: the proxy's default,
+   * 20% of the requests of 10 s plus 10 retries per second.
+   */
+  retryBudget?:
+    | RetryBudget
+    | undefined;
+  /** Circuit breaking for the Service's endpoints (its failure-accrual annotations). Absent: off. */
+  failureAccrual?: FailureAccrual | undefined;
+}
+
+/**
+ * Consecutive-failure accrual: `max_failures` failures in a row eject an endpoint for `min_penalty`,
+ * doubling with each ejection in a row up to `max_penalty`; then one probe request decides.
+ */
+export interface FailureAccrual {
+  maxFailures: number;
+  minPenalty?: Duration | undefined;
+  maxPenalty?: Duration | undefined;
+}
+
+/**
+ * Route retries to one Service are granted while they stay within `percent` of the requests of the
+ * last `interval`, plus `min_retries` per `min_interval` beyond that.
+ */
+export interface RetryBudget {
+  percent: number;
+  interval?: Duration | undefined;
+  minRetries: number;
+  minInterval?: Duration | undefined;
 }
 
 /**
@@ -211,6 +241,20 @@ export interface Timeouts {
   backendRequest?: Duration | undefined;
 }
 
+/**
+ * HTTPRoute `retry` (Gateway API v1.7). Absent: only requests that provably never reached an app are
+ * sent again. Retryable: the listed status codes, connection errors, an attempt that hit
+ * `backend_request`, a server proxy's app-unreachable answer; a per-destination budget bounds them.
+ */
+export interface Retry {
+  /** Retries after the first request; 0 disables retries (the controller applies the default of 1). */
+  attempts: number;
+  /** HTTP status codes (400-599) whose responses are retried. */
+  codes: number[];
+  /** The base of the exponential backoff between attempts (jittered, capped at max(base, 1 s)). */
+  backoff?: Duration | undefined;
+}
+
 export interface HttpRouteRule {
   /** The rule's `name` (Gateway API sectionName), or empty; metrics use it, else the rule's index. */
   name: string;
@@ -220,6 +264,7 @@ export interface HttpRouteRule {
   /** Outbound only; on the inbound side the request always goes to the local application. */
   backends: WeightedBackend[];
   timeouts?: Timeouts | undefined;
+  retry?: Retry | undefined;
 }
 
 export interface HttpRoute {
@@ -1550,7 +1595,7 @@ export const Filter: MessageFns<Filter> = {
 };
 
 function createBaseServiceBackend(): ServiceBackend {
-  return { namespace: "", name: "", port: 0, authority: "" };
+  return { namespace: "", name: "", port: 0, authority: "", retryBudget: undefined, failureAccrual: undefined };
 }
 
 export const ServiceBackend: MessageFns<ServiceBackend> = {
@@ -1566,6 +1611,12 @@ export const ServiceBackend: MessageFns<ServiceBackend> = {
     }
     if (message.authority !== "") {
       writer.uint32(34).string(message.authority);
+    }
+    if (message.retryBudget !== undefined) {
+      RetryBudget.encode(message.retryBudget, writer.uint32(42).fork()).join();
+    }
+    if (message.failureAccrual !== undefined) {
+      FailureAccrual.encode(message.failureAccrual, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -1615,6 +1666,22 @@ export const ServiceBackend: MessageFns<ServiceBackend> = {
             message.authority = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.retryBudget = RetryBudget.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.failureAccrual = FailureAccrual.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1636,6 +1703,190 @@ export const ServiceBackend: MessageFns<ServiceBackend> = {
     message.name = object.name ?? "";
     message.port = object.port ?? 0;
     message.authority = object.authority ?? "";
+    message.retryBudget = (object.retryBudget !== undefined && object.retryBudget !== null)
+      ? RetryBudget.fromPartial(object.retryBudget)
+      : undefined;
+    message.failureAccrual = (object.failureAccrual !== undefined && object.failureAccrual !== null)
+      ? FailureAccrual.fromPartial(object.failureAccrual)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseFailureAccrual(): FailureAccrual {
+  return { maxFailures: 0, minPenalty: undefined, maxPenalty: undefined };
+}
+
+export const FailureAccrual: MessageFns<FailureAccrual> = {
+  encode(message: FailureAccrual, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.maxFailures !== 0) {
+      writer.uint32(8).uint32(message.maxFailures);
+    }
+    if (message.minPenalty !== undefined) {
+      Duration.encode(message.minPenalty, writer.uint32(18).fork()).join();
+    }
+    if (message.maxPenalty !== undefined) {
+      Duration.encode(message.maxPenalty, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FailureAccrual {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFailureAccrual();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.maxFailures = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.minPenalty = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.maxPenalty = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<FailureAccrual>, I>>(base?: I): FailureAccrual {
+    return FailureAccrual.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FailureAccrual>, I>>(object: I): FailureAccrual {
+    const message = createBaseFailureAccrual();
+    message.maxFailures = object.maxFailures ?? 0;
+    message.minPenalty = (object.minPenalty !== undefined && object.minPenalty !== null)
+      ? Duration.fromPartial(object.minPenalty)
+      : undefined;
+    message.maxPenalty = (object.maxPenalty !== undefined && object.maxPenalty !== null)
+      ? Duration.fromPartial(object.maxPenalty)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRetryBudget(): RetryBudget {
+  return { percent: 0, interval: undefined, minRetries: 0, minInterval: undefined };
+}
+
+export const RetryBudget: MessageFns<RetryBudget> = {
+  encode(message: RetryBudget, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.percent !== 0) {
+      writer.uint32(8).uint32(message.percent);
+    }
+    if (message.interval !== undefined) {
+      Duration.encode(message.interval, writer.uint32(18).fork()).join();
+    }
+    if (message.minRetries !== 0) {
+      writer.uint32(24).uint32(message.minRetries);
+    }
+    if (message.minInterval !== undefined) {
+      Duration.encode(message.minInterval, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RetryBudget {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetryBudget();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.percent = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.interval = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.minRetries = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.minInterval = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<RetryBudget>, I>>(base?: I): RetryBudget {
+    return RetryBudget.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RetryBudget>, I>>(object: I): RetryBudget {
+    const message = createBaseRetryBudget();
+    message.percent = object.percent ?? 0;
+    message.interval = (object.interval !== undefined && object.interval !== null)
+      ? Duration.fromPartial(object.interval)
+      : undefined;
+    message.minRetries = object.minRetries ?? 0;
+    message.minInterval = (object.minInterval !== undefined && object.minInterval !== null)
+      ? Duration.fromPartial(object.minInterval)
+      : undefined;
     return message;
   },
 };
@@ -1981,8 +2232,103 @@ export const Timeouts: MessageFns<Timeouts> = {
   },
 };
 
+function createBaseRetry(): Retry {
+  return { attempts: 0, codes: [], backoff: undefined };
+}
+
+export const Retry: MessageFns<Retry> = {
+  encode(message: Retry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.attempts !== 0) {
+      writer.uint32(8).uint32(message.attempts);
+    }
+    if (message.codes.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.codes) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.backoff !== undefined) {
+      Duration.encode(message.backoff, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Retry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.attempts = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.codes.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.codes.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.backoff = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<Retry>, I>>(base?: I): Retry {
+    return Retry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Retry>, I>>(object: I): Retry {
+    const message = createBaseRetry();
+    message.attempts = object.attempts ?? 0;
+    message.codes = object.codes?.map((e) => e) || [];
+    message.backoff = (object.backoff !== undefined && object.backoff !== null)
+      ? Duration.fromPartial(object.backoff)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseHttpRouteRule(): HttpRouteRule {
-  return { name: "", matches: [], filters: [], backends: [], timeouts: undefined };
+  return { name: "", matches: [], filters: [], backends: [], timeouts: undefined, retry: undefined };
 }
 
 export const HttpRouteRule: MessageFns<HttpRouteRule> = {
@@ -2001,6 +2347,9 @@ export const HttpRouteRule: MessageFns<HttpRouteRule> = {
     }
     if (message.timeouts !== undefined) {
       Timeouts.encode(message.timeouts, writer.uint32(42).fork()).join();
+    }
+    if (message.retry !== undefined) {
+      Retry.encode(message.retry, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -2058,6 +2407,14 @@ export const HttpRouteRule: MessageFns<HttpRouteRule> = {
             message.timeouts = Timeouts.decode(reader, reader.uint32());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.retry = Retry.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2082,6 +2439,7 @@ export const HttpRouteRule: MessageFns<HttpRouteRule> = {
     message.timeouts = (object.timeouts !== undefined && object.timeouts !== null)
       ? Timeouts.fromPartial(object.timeouts)
       : undefined;
+    message.retry = (object.retry !== undefined && object.retry !== null) ? Retry.fromPartial(object.retry) : undefined;
     return message;
   },
 };
