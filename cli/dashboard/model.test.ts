@@ -198,3 +198,9 @@ test('sparklines come from the history the caller keeps, by entity key', () => {
   assert.deepEqual(o.workloads.find((w) => w.key === `${NS}/deploy/books`)?.spark, history.get(`${NS}/deploy/books`));
   assert.deepEqual(o.workloads.find((w) => w.key === `${NS}/deploy/authors`)?.spark, []);
 });
+
+test('authorization view: a series without client_id counts as unauthenticated, and idle series are left out', () => {
+  const input = { ...INPUT, inbound: [...INPUT.inbound, inb('books', '', 'allow', 2), inb('books', 'unauthenticated', 'allow', 1), inb('books', id('books'), 'allow', 0)] };
+  const books = routeDetail(input, `${NS}/httproute/books-fault-injection`)?.authorization.find((a) => a.backend === `${NS}/books:7002`);
+  assert.deepEqual(books?.clients.map((c) => [c.clientId, c.allowed]), [[id('traffic'), 0], [id('webapp'), 90], ['unauthenticated', 3]]);
+});

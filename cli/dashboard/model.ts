@@ -452,9 +452,11 @@ function authorizationFor(input: WindowInput, backend: { namespace: string; name
   const label = `${backend.namespace}/${backend.name}:${backend.port}`;
   const pods = podsBehind(snapshot, backend.namespace, backend.name);
   const podSet = new Set(pods.map((p) => `${p.metadata.namespace ?? ''}/${p.metadata.name}`));
-  const clientGroups = summarize(input.inbound, 'inbound', (l) => (podSet.has(`${l[LABEL.namespace] ?? ''}/${l[LABEL.pod] ?? ''}`) ? l[LABEL.clientId] ?? '' : undefined));
+  // Series with no request in the window are left out; a missing client_id counts as unauthenticated.
+  const clientGroups = summarize(input.inbound, 'inbound', (l) => (podSet.has(`${l[LABEL.namespace] ?? ''}/${l[LABEL.pod] ?? ''}`) ? (l[LABEL.clientId] ?? '') || 'unauthenticated' : undefined))
+    .filter((g) => g.figures.requests > 0);
   const clients = clientGroups.map((g) => ({
-    clientId: g.key === '' ? 'unauthenticated' : g.key,
+    clientId: g.key,
     allowed: g.figures.requests - g.figures.denied, denied: g.figures.denied,
     allowedRps: rps(g.figures.requests - g.figures.denied, input.windowSeconds), deniedRps: rps(g.figures.denied, input.windowSeconds),
   }));

@@ -1,6 +1,12 @@
 /** The explain form: runs `weft explain`'s code on the server for one client and request. */
+import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { postExplain, type ExplainAnswer } from './api.js';
+
+/** A labelled form field: the label names the control alone (not its value), for screen readers. */
+function Field({ id, label, wide, children }: { id: string; label: string; wide?: boolean; children: ComponentChildren }) {
+  return <div class={wide === true ? 'field wide' : 'field'}><label for={id}>{label}</label>{children}</div>;
+}
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
@@ -39,21 +45,21 @@ export function ExplainPage({ defaultNamespace }: { defaultNamespace: string }) 
       <h2 id="explain-title">Explain a request</h2>
       <form class="explain" onSubmit={(ev) => void submit(ev)} aria-describedby="explain-help">
         <p id="explain-help">Runs the proxies' own route and authorization decisions on the live cluster state, as <code>weft explain</code> does.</p>
-        <label>Client namespace <input name="namespace" value={namespace} onInput={(ev) => setNamespace(ev.currentTarget.value)} required /></label>
-        <label>Client is a
-          <select name="clientKind" value={clientKind} onChange={(ev) => setClientKind(ev.currentTarget.value === 'pod' ? 'pod' : 'serviceAccount')}>
+        <Field id="explain-namespace" label="Client namespace"><input id="explain-namespace" name="namespace" value={namespace} onInput={(ev) => setNamespace(ev.currentTarget.value)} required /></Field>
+        <Field id="explain-kind" label="Client is a">
+          <select id="explain-kind" name="clientKind" value={clientKind} onChange={(ev) => setClientKind(ev.currentTarget.value === 'pod' ? 'pod' : 'serviceAccount')}>
             <option value="serviceAccount">ServiceAccount</option>
             <option value="pod">pod</option>
           </select>
-        </label>
-        <label>Client name <input name="client" value={client} onInput={(ev) => setClient(ev.currentTarget.value)} required placeholder="books" /></label>
-        <label>Method
-          <select name="method" value={method} onChange={(ev) => setMethod(ev.currentTarget.value)}>
+        </Field>
+        <Field id="explain-client" label="Client name"><input id="explain-client" name="client" value={client} onInput={(ev) => setClient(ev.currentTarget.value)} required placeholder="books" /></Field>
+        <Field id="explain-method" label="Method">
+          <select id="explain-method" name="method" value={method} onChange={(ev) => setMethod(ev.currentTarget.value)}>
             {METHODS.map((m) => <option key={m} value={m}>{m}</option>)}
           </select>
-        </label>
-        <label class="wide">URL <input name="url" value={url} onInput={(ev) => setUrl(ev.currentTarget.value)} required placeholder="http://authors.booksapp.svc.cluster.local:7001/authors/1.json" /></label>
-        <label class="wide">Headers, one "Name: value" per line <textarea name="headers" rows={2} value={headers} onInput={(ev) => setHeaders(ev.currentTarget.value)} /></label>
+        </Field>
+        <Field id="explain-url" label="URL" wide><input id="explain-url" name="url" value={url} onInput={(ev) => setUrl(ev.currentTarget.value)} required placeholder="http://authors.booksapp.svc.cluster.local:7001/authors/1.json" /></Field>
+        <Field id="explain-headers" label='Headers, one "Name: value" per line' wide><textarea id="explain-headers" name="headers" rows={2} value={headers} onInput={(ev) => setHeaders(ev.currentTarget.value)} /></Field>
         <button type="submit" disabled={busy}>{busy ? 'Explaining...' : 'Explain'}</button>
       </form>
       {error !== undefined && <p role="alert" class="error" data-testid="explain-error">{error}</p>}

@@ -21,7 +21,8 @@ export function Topology({ topology }: { topology: Overview['topology'] }) {
         ...topology.nodes.map((n) => ({ data: { id: n.id, label: `${n.name}\n${n.namespace}` }, classes: n.meshed ? 'meshed' : 'unmeshed' })),
         ...topology.edges.map((e) => ({ data: { id: e.id, source: e.source, target: e.target, label: `${perSecond(e.figures.rps)} · ${percent(e.figures.successRate)}` }, classes: (e.figures.successRate ?? 1) < 0.95 ? 'failing' : 'healthy' })),
       ],
-      layout: { name: 'breadthfirst', directed: true, spacingFactor: 1.3, padding: 20 },
+      // cose (force-directed) keeps edges from running through nodes of the same rank.
+      layout: { name: 'cose', animate: false, padding: 30, idealEdgeLength: () => 160, nodeRepulsion: () => 400_000 },
       style: [
         { selector: 'node', style: { label: 'data(label)', 'text-wrap': 'wrap', 'font-size': 11, 'text-valign': 'bottom', 'text-margin-y': 4, 'background-color': '#2563eb', width: 22, height: 22 } },
         { selector: 'node.unmeshed', style: { 'background-color': '#9ca3af' } },
