@@ -91,6 +91,30 @@ test('collector: a pod it cannot read is reported in status, not thrown', async 
   assert.deepEqual(c.status().errors, ['pod ns/p1: HTTP 503: proxy not ready']);
 });
 
+test('collector with Prometheus: windows are its increases over exactly the asked seconds; history grows per tick', async () => {
+  const asked: [string, number, string[]][] = [];
+  const c = new Collector({
+    listSnapshot: () => Promise.resolve(SNAP),
+    fetcher: () => Promise.reject(new Error('scrapes are not used with Prometheus')),
+    prometheus: {
+      collect: (direction, pods, windowSeconds) => {
+        asked.push([direction, windowSeconds, pods.map((p) => p.name)]);
+        const samples = direction === 'inbound' ? [{ name: 'weft_inbound_requests_total', labels: { ...series(0).labels, namespace: 'ns', pod: 'p1' }, value: 3 * windowSeconds }] : [];
+        return Promise.resolve({ samples, windowSeconds, problems: direction === 'inbound' ? ['pod ns/p2: not a target of this Prometheus'] : [] });
+      },
+    },
+    intervalMs: 5000, keepMs: 60_000,
+  });
+  await c.tick();
+  assert.deepEqual(c.history.get('ns/pod/p1')?.map((p) => p.rps), [3]);
+  assert.deepEqual(c.status().errors, ['pod ns/p2: not a target of this Prometheus']);
+  const w = await c.window(120);
+  assert.equal(w?.windowSeconds, 120);
+  assert.deepEqual(w?.inbound.map((s) => s.value), [360]);
+  assert.deepEqual(asked.filter(([, secs]) => secs === 120).map(([d, , pods]) => [d, pods]), [['outbound', ['p1']], ['inbound', ['p1']]]);
+  assert.equal(c.status().source, 'prometheus');
+});
+
 test('request parsing: window bounds and explain bodies name what is wrong', () => {
   assert.equal(parseWindow(null), 30);
   assert.equal(parseWindow('60'), 60);
