@@ -9,7 +9,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
 WORKDIR /src
 COPY package.json package-lock.json ./
 # No install scripts: the `node` devDependency would fetch a second Node; the image already has 24.
-# The devDependencies (tsc, node-gyp, the benchmark's http-proxy-3) and the optional linux-x64 buf binary exist
+# The devDependencies (tsc, node-gyp, the benchmark's http-proxy-3, esbuild and the dashboard's Preact, uPlot
+# and Cytoscape.js, which `npm run build` bundles into dist/dashboard) and the optional linux-x64 buf binary exist
 # only in this stage: `npm prune --omit=dev --omit=optional` leaves the runtime dependencies alone.
 RUN npm ci --ignore-scripts
 COPY . .

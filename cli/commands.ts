@@ -40,6 +40,7 @@ const LOADERS: Readonly<Record<keyof typeof VERBS & string, () => Promise<Comman
   authz: () => import('./authz.js'),
   explain: () => import('./explain.js'),
   diagnostics: () => import('./diagnostics.js'),
+  dashboard: () => import('./dashboard.js'),
   version: () => import('./version.js'),
   completion: () => import('./completion.js'),
 };

@@ -209,6 +209,23 @@ ClusterIP, and its port.`,
       ...KUBE,
     ],
   },
+  dashboard: {
+    kind: 'user', summary: 'serve a web dashboard: topology, routes, authorization, explain',
+    usage: '[--address A] [--port P] [--no-open] [--prometheus URL] [flags]',
+    description: `Serves a web page on a local port and opens it: namespaces -> workloads -> routes with success rate,
+RPS and p50/p95/p99 and sparklines, the topology of who calls whom, each route's rules, backends
+(weights and observed share), timeouts, filters, status and authorization, the problems first, and
+an explain form that runs weft explain. It reads what stat, routes and authz read: the proxies'
+metrics through the API server every --interval (the sparklines are kept by this process), or
+--prometheus. Runs until interrupted.`,
+    flags: [
+      { flags: '--address <ip>', help: 'address to listen on (default 127.0.0.1)' },
+      { flags: '--port <port>', help: 'port to listen on (default 7180; 0 picks a free one)' },
+      { flags: '--no-open', help: 'do not open a browser' },
+      { flags: '--interval <duration>', value: 'duration', help: 'how often to read the proxies, e.g. 5s (default 5s)' },
+      PROMETHEUS, ...KUBE,
+    ],
+  },
   diagnostics: {
     kind: 'user', summary: 'show the policy the controller pushes for a pod or Service port',
     args: ['<diagnostic>', '<target>', '<port>'], usage: 'policy (pod/<name>|svc/<name>) <port> [flags]', argChoices: ['policy'],

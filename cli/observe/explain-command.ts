@@ -11,7 +11,48 @@ import { stdio } from '../install/command.js';
 import { describeKubeError } from '../kube/errors.js';
 import { apiGet, installSettings, listSnapshot } from './cluster.js';
 import { loadKubeConfig } from './command.js';
-import { explain, renderExplanation, type ExplainClient } from './explain.js';
+import { explain, renderExplanation, type ExplainClient, type Explanation } from './explain.js';
+
+/** One request to explain: the client (a pod or a ServiceAccount of `namespace`) and the request. */
+export interface ExplainQuery {
+  readonly namespace: string;
+  readonly pod?: string;
+  readonly serviceAccount?: string;
+  readonly clientIp?: string;
+  readonly method: string;
+  readonly url: string;
+  readonly headers: readonly (readonly [string, string])[];
+}
+
+/**
+ * explain() on the live cluster: the client pod (when named), the listed snapshot and the install's
+ * settings. `weft explain` and `weft dashboard` both call it. A missing pod is an answer, not a
+ * throw; API failures throw (callers describe them with describeKubeError).
+ */
+export async function explainLive(kc: KubeConfig, q: ExplainQuery): Promise<{ ok: true; explanation: Explanation } | { ok: false; error: string }> {
+  let client: ExplainClient;
+  const ip = q.clientIp !== undefined ? { ip: q.clientIp } : {};
+  if (q.pod !== undefined) {
+    const r = await apiGet(kc, `/api/v1/namespaces/${encodeURIComponent(q.namespace)}/pods/${encodeURIComponent(q.pod)}`);
+    if (r.status !== 200) return { ok: false, error: `pod ${q.namespace}/${q.pod}: ${r.status === 404 ? 'not found' : `the Kubernetes API server at ${kc.getCurrentCluster()?.server ?? ''} answered HTTP ${r.status}`}` };
+    const pod = JSON.parse(r.text) as Pod;
+    client = { namespace: q.namespace, serviceAccount: pod.spec?.serviceAccountName ?? 'default', pod, ...ip };
+  } else {
+    client = { namespace: q.namespace, serviceAccount: q.serviceAccount ?? 'default', ...ip };
+  }
+  const [snapshot, settings] = await Promise.all([listSnapshot(kc), installSettings(kc)]);
+  return {
+    ok: true,
+    explanation: explain(snapshot, client, { method: q.method, url: q.url, headers: q.headers }, {
+      trustDomain: settings.trustDomain,
+      clusterNetworks: settings.clusterNetworks,
+      ...(settings.defaultInboundPolicy !== undefined ? { defaultPolicy: settings.defaultInboundPolicy } : {}),
+    }),
+  };
+}
+
+/** An explanation as JSON (`weft explain -o json`, the dashboard's explain answer). */
+export const explanationJson = (e: Explanation): unknown => JSON.parse(JSON.stringify(e, (k, val: unknown) => (k === 'selection' ? undefined : val instanceof Map ? Object.fromEntries(val) : val)));
 
 export async function runExplain(argv: readonly string[], io: Io = stdio, kube: (a: { kubeconfig?: string; context?: string }) => KubeConfig = loadKubeConfig): Promise<number> {
   const parsed = parseVerb<{
@@ -41,26 +82,17 @@ export async function runExplain(argv: readonly string[], io: Io = stdio, kube: 
   }
   const ns = v.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
   try {
-    let client: ExplainClient;
-    if (v.from !== undefined) {
-      const name = v.from.slice(v.from.indexOf('/') + 1);
-      const r = await apiGet(kc, `/api/v1/namespaces/${ns}/pods/${name}`);
-      if (r.status !== 200) {
-        io.err(`weft explain: pod ${ns}/${name}: ${r.status === 404 ? 'not found' : `the Kubernetes API server at ${kc.getCurrentCluster()?.server ?? ''} answered HTTP ${r.status}`}\n`);
-        return 1;
-      }
-      const pod = JSON.parse(r.text) as Pod;
-      client = { namespace: ns, serviceAccount: pod.spec?.serviceAccountName ?? 'default', pod, ...(v.clientIp !== undefined ? { ip: v.clientIp } : {}) };
-    } else {
-      client = { namespace: ns, serviceAccount: v.serviceAccount ?? 'default', ...(v.clientIp !== undefined ? { ip: v.clientIp } : {}) };
-    }
-    const [snapshot, settings] = await Promise.all([listSnapshot(kc), installSettings(kc)]);
-    const e = explain(snapshot, client, { method, url, headers }, {
-      trustDomain: settings.trustDomain,
-      clusterNetworks: settings.clusterNetworks,
-      ...(settings.defaultInboundPolicy !== undefined ? { defaultPolicy: settings.defaultInboundPolicy } : {}),
+    const live = await explainLive(kc, {
+      namespace: ns, method, url, headers,
+      ...(v.from !== undefined ? { pod: v.from.slice(v.from.indexOf('/') + 1) } : { serviceAccount: v.serviceAccount ?? 'default' }),
+      ...(v.clientIp !== undefined ? { clientIp: v.clientIp } : {}),
     });
-    if (output === 'json') io.out(`${JSON.stringify(e, (k, val: unknown) => (k === 'selection' ? undefined : val instanceof Map ? Object.fromEntries(val) : val), 2)}\n`);
+    if (!live.ok) {
+      io.err(`weft explain: ${live.error}\n`);
+      return 1;
+    }
+    const e = live.explanation;
+    if (output === 'json') io.out(`${JSON.stringify(explanationJson(e), null, 2)}\n`);
     else io.out(renderExplanation(e));
     if (!e.ok) {
       io.err(`weft explain: ${e.error}\n`);

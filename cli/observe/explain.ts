@@ -167,7 +167,7 @@ function serviceTargetText(t: ServiceTarget): string {
 }
 
 /** Pods behind a Service: its EndpointSlices' pod targets (ready first), else its selector. */
-function podsBehind(snapshot: ClusterSnapshot, ns: string, name: string): Pod[] {
+export function podsBehind(snapshot: ClusterSnapshot, ns: string, name: string): Pod[] {
   const byName = new Map(snapshot.pods.filter((p) => (p.metadata.namespace ?? '') === ns).map((p) => [p.metadata.name, p]));
   const ready: Pod[] = [];
   const other: Pod[] = [];
@@ -189,7 +189,7 @@ function podsBehind(snapshot: ClusterSnapshot, ns: string, name: string): Pod[] 
 }
 
 /** The pod port a Service port sends to (targetPort number, or the pod's container port of that name). */
-function targetPortOf(svc: Service | undefined, port: number, pod: Pod): number | undefined {
+export function targetPortOf(svc: Service | undefined, port: number, pod: Pod): number | undefined {
   const sp = svc?.spec?.ports?.find((p) => p.port === port);
   if (sp === undefined) return undefined;
   const tp = sp.targetPort ?? sp.port;

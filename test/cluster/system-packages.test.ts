@@ -66,7 +66,7 @@ test('without dpkg (not Debian) it refuses, naming every package, even as root',
 test("the package list is the one the build and the cluster use, each with a reason, no duplicates", () => {
   const names = SYSTEM_PACKAGES.map((p) => p.name);
   assert.deepEqual([...names].sort(), [
-    'bash', 'buildah', 'busybox-static', 'conntrack', 'g++', 'iproute2', 'iptables', 'libc6-dev', 'libseccomp-dev', 'make', 'mmdebstrap',
+    'bash', 'buildah', 'busybox-static', 'chromium', 'conntrack', 'g++', 'iproute2', 'iptables', 'libc6-dev', 'libseccomp-dev', 'make', 'mmdebstrap',
     'pkg-config', 'procps', 'python3', 'util-linux', 'zsh',
   ]);
   assert.equal(new Set(names).size, names.length, 'no duplicates');

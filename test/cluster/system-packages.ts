@@ -33,6 +33,7 @@ export const SYSTEM_PACKAGES: readonly SystemPackage[] = [
   { name: 'buildah', why: 'npm run images (no Docker engine on these machines)' },
   { name: 'mmdebstrap', why: 'npm run images: the base image from Debian packages' },
   { name: 'bash', why: 'the unit test that presses TAB with weft completion bash loaded' },
+  { name: 'chromium', why: "the dashboard's browser tests (test/e2e/dashboard.test.ts drive it headless with playwright-core)" },
   { name: 'zsh', why: 'the unit test that presses TAB with weft completion zsh loaded (zsh/zpty drives both shells)' },
 ];
 
