@@ -13,7 +13,8 @@
  *   field this module does not model (a newer Gateway API field, an experimental one such as
  *   `retry`) survives conversion and a compiler can detect it and refuse it (fail closed) instead
  *   of ignoring it.
- * - Gateway API route specs follow the v1 standard channel CRDs of v1.6.1 field by field.
+ * - Gateway API route specs follow the v1 standard channel CRDs of v1.6.1 field by field; v1.7.0 adds
+ *   HTTPRoute rule `retry` (modelled here, not yet implemented: the route compiler reports it).
  */
 
 /** Fields a type does not model are kept as `unknown` (never dropped). */
@@ -361,12 +362,23 @@ export interface HTTPRouteTimeouts extends Extra {
   readonly backendRequest?: string;
 }
 
+/** Gateway API v1.7 (standard channel): retry of requests the backend did not process. */
+export interface HTTPRouteRetry extends Extra {
+  readonly attempts?: number;
+  /** HTTP status codes (400-599) that are retried. */
+  readonly codes?: readonly number[];
+  /** Gateway API Duration: the base backoff interval. */
+  readonly backoff?: string;
+}
+
 export interface HTTPRouteRule extends Extra {
   readonly name?: string;
   readonly matches?: readonly HTTPRouteMatch[];
   readonly filters?: readonly HTTPRouteFilter[];
   readonly backendRefs?: readonly HTTPBackendRef[];
   readonly timeouts?: HTTPRouteTimeouts;
+  /** v1.7; not implemented yet: a rule that sets it is reported (Accepted=False) and answers 500. */
+  readonly retry?: HTTPRouteRetry;
 }
 
 export interface HTTPRouteSpec extends Extra {

@@ -440,10 +440,18 @@ describe('unsupported input fails closed with status', () => {
     });
   }
 
-  test('an unknown rule field (experimental retry) makes the rule answer 500', () => {
-    const snap = snapshot({ httpRoutes: [httpRoute('prod', 'u', [{ ...toWebV2, retry: { attempts: 3 } }])] });
-    assert.equal(cond(status(snap, 'u'), 'Accepted').reason, 'UnsupportedValue');
+  test('v1.7 HTTPRoute retry (not implemented yet) is named in Accepted=False and makes the rule answer 500', () => {
+    const snap = snapshot({ httpRoutes: [httpRoute('prod', 'u', [{ matches: [{ path: { value: '/other' } }], ...toWebV2 }, { ...toWebV2, retry: { attempts: 3, codes: [503], backoff: '100ms' } }])] });
+    const c = cond(status(snap, 'u'), 'Accepted');
+    assert.equal(c.status, 'False');
+    assert.equal(c.reason, 'UnsupportedValue');
+    assert.match(c.message ?? '', /spec\.rules\[1\]\.retry is not supported by Weft/);
     assert.equal(backendOf(decide(view(snap, 'client-a'), req('/'))), 'error 500 unsupported-rule');
+  });
+
+  test('an unknown rule field of a later release is named the same way', () => {
+    const snap = snapshot({ httpRoutes: [httpRoute('prod', 'u', [{ ...toWebV2, someFutureField: { x: 1 } }])] });
+    assert.match(cond(status(snap, 'u'), 'Accepted').message ?? '', /spec\.rules\[0\]\.someFutureField is not supported by Weft/);
   });
 
   test('a header value with CR/LF is refused', () => {

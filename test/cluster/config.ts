@@ -142,5 +142,9 @@ export const COREDNS_HEALTH_PORT = 10054;
 export const COREDNS_READY_PORT = 10055;
 export const SERVICE_ACCOUNT_ISSUER = `https://kubernetes.default.svc.${CLUSTER_DOMAIN}`;
 
-/** Relative to the repo root: the upstream Gateway API standard-channel CRDs (read, never copied). */
-export const GATEWAY_API_CRDS = join('..', 'shared', 'gateway-api', 'v1.6.1', 'crds', 'standard');
+/** The Gateway API release the cluster installs (its CRDs are read in place from ../shared, never copied). */
+export const GATEWAY_API_VERSION = 'v1.7.0';
+/** Relative to the repo root: that release's folder, holding SHA256SUMS and crds/{standard,experimental}. */
+export const GATEWAY_API_RELEASE_DIR = join('..', 'shared', 'gateway-api', GATEWAY_API_VERSION);
+/** The channel `up` installs; tests that need an experimental field apply the experimental one themselves. */
+export const GATEWAY_API_DEFAULT_CHANNEL = 'standard';
