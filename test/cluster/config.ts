@@ -148,3 +148,13 @@ export const GATEWAY_API_VERSION = 'v1.7.0';
 export const GATEWAY_API_RELEASE_DIR = join('..', 'shared', 'gateway-api', GATEWAY_API_VERSION);
 /** The channel `up` installs; tests that need an experimental field apply the experimental one themselves. */
 export const GATEWAY_API_DEFAULT_CHANNEL = 'standard';
+
+/**
+ * Upstream's Gateway API conformance suite (Go module sigs.k8s.io/gateway-api/conformance at
+ * GATEWAY_API_VERSION), built as a test binary from test/conformance/upstream/go.mod. Its go.mod asks for
+ * Go 1.27, newer than the machine's, so that one build names the toolchain the Go module proxy serves
+ * (downloaded once into the module cache); every other build stays on GOTOOLCHAIN=local.
+ */
+export const CONFORMANCE_GO_TOOLCHAIN = 'go1.27.0';
+/** `<cacheRoot>/gateway-api-conformance-<version>/`: bin/conformance.test, its stamp and build lock. */
+export const CONFORMANCE_SUITE_DIR = join(CACHE_ROOT, `gateway-api-conformance-${GATEWAY_API_VERSION}`);
