@@ -39,7 +39,7 @@ export function reportFileName(r: { gatewayAPIChannel: string; mode: string }, v
 }
 
 /** The folder README in the structure upstream's conformance/reports/README.md asks of submitters. */
-export function folderReadme(r: ConformanceReport, file: string, run: Pick<SuiteRun, 'seconds' | 'podsSeen' | 'unmeshed'>): string {
+export function folderReadme(r: ConformanceReport, file: string, run: Pick<SuiteRun, 'seconds' | 'podsSeen' | 'unmeshed' | 'exitCode' | 'failLines'>): string {
   const gaps = shortfalls(r);
   return `# Weft
 
@@ -58,6 +58,7 @@ From the report (${r.date}), Gateway API ${r.gatewayAPIVersion}, ${r.gatewayAPIC
 
 ${summarize(r).map((l) => `- ${l}`).join('\n')}
 ${gaps.length === 0 ? '\nNothing failed, was skipped, or was declared unsupported.\n' : `\nShort of a full pass:\n\n${gaps.map((g) => `- ${g}`).join('\n')}\n`}
+Upstream's test binary exited ${run.exitCode}${run.failLines.length > 0 ? ` (its failure messages: ${[...new Set(run.failLines)].map((l) => `"${l}"`).join('; ')})` : ''}.
 The run took ${run.seconds} s; ${run.podsSeen.length} pods ran in the suite's namespaces, ${run.unmeshed.length === 0 ? 'every one with the Weft proxy' : `${run.unmeshed.length} of them without the Weft proxy (${run.unmeshed.join(', ')})`}.
 
 ## Notes

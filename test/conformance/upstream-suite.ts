@@ -165,7 +165,7 @@ export interface SuiteRun {
   /** `namespace/pod` of every pod seen in the suite's namespaces, and those without the proxy. */
   readonly podsSeen: readonly string[];
   readonly unmeshed: readonly string[];
-  /** Upstream's `--- FAIL:` lines, for the message when a test fails. */
+  /** Upstream's `--- FAIL:` lines and its assertion messages, for the message when a test fails. */
   readonly failLines: readonly string[];
 }
 
@@ -211,6 +211,8 @@ export async function runUpstreamSuite(cluster: Cluster, o: RunOptions): Promise
       partial = lines.pop() ?? '';
       for (const l of lines) {
         if (/^\s*--- FAIL: /.test(l)) failLines.push(l.trim());
+        const m = /^\s+Messages:\s+(.*)$/.exec(l);
+        if (m !== null) failLines.push(m[1]!.trim());
         log(l);
       }
     };
