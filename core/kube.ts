@@ -13,7 +13,8 @@
  *   field this module does not model (a newer Gateway API field, an experimental one such as
  *   `retry`) survives conversion and a compiler can detect it and refuse it (fail closed) instead
  *   of ignoring it.
- * - Gateway API route specs follow the v1 standard channel CRDs of v1.6.1 field by field.
+ * - Gateway API route specs follow the v1 standard channel CRDs of v1.6.1 field by field; v1.7.0 adds
+ *   HTTPRoute rule `retry` (modelled here, not yet implemented: the route compiler reports it).
  */
 
 /** Fields a type does not model are kept as `unknown` (never dropped). */

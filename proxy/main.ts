@@ -46,5 +46,16 @@ export async function run(): Promise<number> {
   log(`serving outbound ${proxy.outboundPort}, inbound ${proxy.inboundPort}, admin ${String(proxy.adminPort)}`);
   const code = await serveUntilSignal(proxy, config.shutdownGraceMs, log);
   cp.close();
+  // Everything the proxy opened is closed now. If a library still holds a handle, the process (and so
+  // the pod's termination) would wait for SIGKILL at the end of the grace period: seen under upstream's
+  // conformance suite, whose namespace deletions then exceeded its 30 s DeleteTimeout. The timer is
+  // unref'd, so a clean event loop still exits at once.
+  setTimeout(() => {
+    log('exiting: a handle was still open after the drain');
+    process.exit(code);
+  }, EXIT_AFTER_DRAIN_MS).unref();
   return code;
 }
+
+/** How long after the drain a still-busy event loop is given before the process exits anyway. */
+const EXIT_AFTER_DRAIN_MS = 500;

@@ -107,7 +107,7 @@ function gatewayCheck(): Check {
       if (!v.ok) return fail(v.problem, v.hint);
       const notEstablished = REQUIRED_GATEWAY_CRDS.filter((n) => !crdEstablished(crds[n]));
       if (notEstablished.length > 0) return fail(`CRDs not Established: ${notEstablished.join(', ')}`, `kubectl describe crd ${notEstablished.join(' ')}`);
-      return pass(v.version);
+      return pass(v.detail);
     },
   };
 }

@@ -101,8 +101,14 @@ test('the mutating webhook never sees weft-system or kube-system pods, and carri
 test('Gateway API: missing CRDs, missing or old bundle versions and v2 are refused with how to install; v1.4+ within v1 passes', () => {
   const crd = (v?: string) => ({ metadata: { annotations: v === undefined ? {} : { 'gateway.networking.k8s.io/bundle-version': v } } });
   const both = (v?: string) => ({ 'httproutes.gateway.networking.k8s.io': crd(v), 'grpcroutes.gateway.networking.k8s.io': crd(v) });
-  assert.deepEqual(judgeGatewayApi(both('v1.6.1')), { ok: true, version: 'v1.6.1' });
+  assert.deepEqual(judgeGatewayApi(both('v1.7.0')), { ok: true, version: 'v1.7.0', detail: 'v1.7.0' });
+  const older = judgeGatewayApi(both('v1.6.1'));
+  assert.ok(older.ok);
+  assert.match(older.detail, /^v1\.6\.1 \(older than v1\.7\.0, the release Weft is tested with/);
   assert.equal(judgeGatewayApi(both('v1.4.0')).ok, true);
+  const newer = judgeGatewayApi(both('v1.8.2'));
+  assert.ok(newer.ok);
+  assert.match(newer.detail, /^v1\.8\.2 \(newer than v1\.7\.0.*reported in the route's status/);
   for (const [input, problem] of [
     [{ 'httproutes.gateway.networking.k8s.io': crd('v1.6.1') }, /grpcroutes.gateway.networking.k8s.io are not installed/],
     [both('v1.3.0'), /v1.3.0 .* is not supported/],
@@ -117,11 +123,18 @@ test('Gateway API: missing CRDs, missing or old bundle versions and v2 are refus
   }
 });
 
-test('the Gateway API CRDs of ../shared (v1.6.1) are accepted', async () => {
+test('the Gateway API CRDs of ../shared are accepted: v1.7.0 (tested) and v1.6.1 (older, said so)', async () => {
   const { parse } = await import('yaml');
-  const dir = join(REPO_ROOT, '..', 'shared', 'gateway-api', 'v1.6.1', 'crds', 'standard');
-  const read = (n: string) => parse(readFileSync(join(dir, `gateway.networking.k8s.io_${n}.yaml`), 'utf8')) as object;
-  assert.deepEqual(judgeGatewayApi({ 'httproutes.gateway.networking.k8s.io': read('httproutes'), 'grpcroutes.gateway.networking.k8s.io': read('grpcroutes') }), { ok: true, version: 'v1.6.1' });
+  for (const [release, detail] of [['v1.7.0', /^v1\.7\.0$/], ['v1.6.1', /^v1\.6\.1 \(older than v1\.7\.0/]] as const) {
+    for (const channel of ['standard', 'experimental']) {
+      const dir = join(REPO_ROOT, '..', 'shared', 'gateway-api', release, 'crds', channel);
+      const read = (n: string) => parse(readFileSync(join(dir, `gateway.networking.k8s.io_${n}.yaml`), 'utf8')) as object;
+      const v = judgeGatewayApi({ 'httproutes.gateway.networking.k8s.io': read('httproutes'), 'grpcroutes.gateway.networking.k8s.io': read('grpcroutes') });
+      assert.ok(v.ok, `${release} ${channel}`);
+      assert.equal(v.version, release);
+      assert.match(v.detail, detail);
+    }
+  }
 });
 
 test('a generated PKI chains issuer -> anchor and webhook certificates to the CA bundle for the Service names', async () => {

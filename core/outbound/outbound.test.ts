@@ -503,6 +503,11 @@ describe('unsupported input fails closed with status', () => {
     assert.equal(backendOf(decide(view(snap, 'client-a'), req('/'))), 'error 500 UNSUPPORTED');
   });
 
+  test('an unknown rule field of a later release is named the same way', () => {
+    const snap = snapshot({ httpRoutes: [httpRoute('prod', 'u', [{ ...toWebV2, someFutureField: { x: 1 } }])] });
+    assert.match(cond(status(snap, 'u'), 'Accepted').message ?? '', /spec\.rules\[0\]\.someFutureField is not supported by Weft/);
+  });
+
   test('a header value with CR/LF is refused', () => {
     const snap = snapshot({ httpRoutes: [httpRoute('prod', 'u', [{ ...toWebV2, filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'x', value: 'a\r\nb: c' }] } }] }])] });
     assert.equal(cond(status(snap, 'u'), 'Accepted').status, 'False');

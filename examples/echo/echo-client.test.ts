@@ -42,6 +42,10 @@ test('the client prints one block per request that parses back into status, resp
     assert.deepEqual(field(p, 'RequestHeader').filter((v) => v.startsWith('X-Req:')), ['X-Req:1', 'X-Req:2']);
   }
   assert.match(res.out.split('\n')[0] ?? '', /^\[0\] StatusCode=200$/);
+  // Responses are separated by a blank line (how upstream's harness splits --count output).
+  const blocks = res.out.split('\n\n').map((b) => b.trim()).filter((b) => b !== '');
+  assert.equal(blocks.length, 3);
+  blocks.forEach((b, i) => assert.ok(b.split('\n').every((l) => l.startsWith(`[${i}] `)), b));
 });
 
 test('-H Host sets the Host header the server sees, and --method is sent', async (t) => {
@@ -89,6 +93,7 @@ test('gRPC URLs call Echo: StatusCode=200 then the server fields, Host as :autho
     assert.deepEqual(field(p, 'Proto'), ['GRPC']);
     assert.ok(field(p, 'RequestHeader').includes('X-A:b'));
   }
+  assert.equal(res.out.split('\n\n').filter((b) => b.trim() !== '').length, 2);
 });
 
 async function closedPort(): Promise<number> {

@@ -161,6 +161,9 @@ export async function runClient(flags: ClientFlags, output: ClientOutput): Promi
         output.err(`[${i}] error: ${flags.url}: ${o.error}`);
       } else {
         for (const line of formatOutcome(i, o)) output.out(line);
+        // A blank line ends each response, as Istio's echo client does: upstream's conformance harness
+        // splits `--count` output into responses at blank lines.
+        output.out('');
       }
     }
   } finally {

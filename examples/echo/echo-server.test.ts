@@ -218,3 +218,19 @@ test('the gRPC Echo method answers with the same fields, the message echoed', as
   assert.equal(res.serviceVersion, 'v1');
   assert.ok(res.requestHeaders.some((h) => h.name === 'X-Header-Set' && h.value === 'set'));
 });
+
+test('repeated gRPC metadata fields print one line each, in order (Node joins them with ", ")', async (t) => {
+  const s = await start(t, { grpcPorts: [0] });
+  const client = new EchoClient(`127.0.0.1:${s.ports.grpc[0] as number}`, credentials.createInsecure());
+  t.after(() => client.close());
+  const md = new Metadata();
+  md.add('x-header-add', 'this-value-should-be-appended');
+  md.add('x-header-add', 'add-appends-values');
+  md.add('x-one', 'single');
+  const res = await new Promise<EchoResponse>((resolve, reject) => {
+    client.echo({ message: 'hi' }, md, (err, r) => (err ? reject(err) : resolve(r)));
+  });
+  const values = (n: string) => res.requestHeaders.filter((h) => h.name === n).map((h) => h.value);
+  assert.deepEqual(values('X-Header-Add'), ['this-value-should-be-appended', 'add-appends-values']);
+  assert.deepEqual(values('X-One'), ['single']);
+});

@@ -238,10 +238,20 @@ function grpcPeerAddress(peer: string): string {
   return plainAddress(m ? m[1] : bare);
 }
 
-function metadataPairs(md: Metadata): Array<[string, string]> {
+/**
+ * One (name, value) per header field, as Istio's echo prints gRPC metadata. grpc-js hands over Node's
+ * http2 header object, in which repeated fields of one name arrive joined by ", " (and it keeps that
+ * string as one value), so the join is undone here for text keys, as grpc-js itself splits `-bin` keys
+ * on ",": a request carrying `x-a: 1` and `x-a: 2` prints two lines. Only a single field whose value
+ * itself contains ", " is printed split.
+ */
+export function metadataPairs(md: Metadata): Array<[string, string]> {
   const raw: string[] = [];
   for (const [name, values] of Object.entries(md.toJSON())) {
-    for (const v of values) raw.push(name, typeof v === 'string' ? v : Buffer.from(v).toString('base64'));
+    for (const v of values) {
+      if (typeof v !== 'string') raw.push(name, Buffer.from(v).toString('base64'));
+      else for (const part of v.split(', ')) raw.push(name, part);
+    }
   }
   return canonicalHeaderPairs(raw);
 }

@@ -2,7 +2,7 @@
  * What the controller watches: one API resource per index kind. Gateway API and Weft kinds are
  * CRDs that may be missing from a cluster; their watch reports that and keeps retrying.
  *
- * ReferenceGrant: Gateway API v1.6.1 serves v1 and v1beta1 (storage); v1beta1 is watched since
+ * ReferenceGrant: Gateway API v1.6.1 and v1.7.0 serve v1 and v1beta1 (storage); v1beta1 is watched since
  * every release that has ReferenceGrant serves it.
  *
  * XBackendTrafficPolicy comes from the experimental channel (gateway.networking.x-k8s.io v1alpha1,

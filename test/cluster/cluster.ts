@@ -6,12 +6,11 @@
 import { Resolver } from 'node:dns/promises';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-
-import { parseAllDocuments } from 'yaml';
+import { join } from 'node:path';
 
 import { REPO_ROOT } from '../support/paths.js';
 import { ensureBinaries, type Log } from './build.js';
+import { readGatewayApiCrds } from './gateway-api.js';
 import {
   ADMIN_KUBECONFIG,
   APISERVER_URL,
@@ -22,7 +21,7 @@ import {
   CLUSTER_DOMAIN,
   CLUSTER_JSON,
   CONTAINERD_DIR,
-  GATEWAY_API_CRDS,
+  GATEWAY_API_DEFAULT_CHANNEL,
   K8S_VERSION,
   KUBERNETES_SERVICE_IP,
   LOG_DIR,
@@ -166,18 +165,10 @@ async function waitHealthy(spec: ComponentSpec, timeoutMs: number): Promise<void
   });
 }
 
-/** Names of the standard-channel Gateway API CRDs in the shared folder. */
-export async function gatewayCrdNames(): Promise<{ dir: string; names: string[] }> {
-  const dir = resolve(REPO_ROOT, GATEWAY_API_CRDS);
-  const { readdir } = await import('node:fs/promises');
-  const names: string[] = [];
-  for (const f of (await readdir(dir)).filter((n) => n.endsWith('.yaml')).sort()) {
-    for (const doc of parseAllDocuments(await readFile(join(dir, f), 'utf8'))) {
-      const obj = doc.toJS() as { kind?: string; metadata?: { name?: string } } | null;
-      if (obj?.kind === 'CustomResourceDefinition' && obj.metadata?.name) names.push(obj.metadata.name);
-    }
-  }
-  return { dir, names };
+/** Names of the default-channel Gateway API CRDs `up` installs (verified against SHA256SUMS). */
+export async function gatewayCrdNames(): Promise<{ dir: string; names: readonly string[]; version: string }> {
+  const crds = await readGatewayApiCrds(GATEWAY_API_DEFAULT_CHANNEL);
+  return { dir: crds.dir, names: crds.names, version: crds.version };
 }
 
 /** Resolves kubernetes.default.svc.<domain> through the cluster DNS address. */
@@ -239,8 +230,8 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
   await startIfNeeded('kube-scheduler');
 
   await kubectlOk(['apply', '--server-side', '--force-conflicts', '--field-manager=weft-test-cluster', '-f', '-'], { input: kubeDnsManifest() });
-  const crds = await gatewayCrdNames();
-  await kubectlOk(['apply', '--server-side', '--force-conflicts', '--field-manager=weft-test-cluster', '-f', crds.dir], { timeoutMs: 120_000 });
+  const crds = await readGatewayApiCrds(GATEWAY_API_DEFAULT_CHANNEL);
+  await kubectlOk(['apply', '--server-side', '--force-conflicts', '--field-manager=weft-test-cluster', '-f', '-'], { input: crds.yaml, timeoutMs: 120_000 });
 
   await startIfNeeded('kube-proxy');
   await startIfNeeded('coredns');

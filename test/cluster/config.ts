@@ -142,5 +142,19 @@ export const COREDNS_HEALTH_PORT = 10054;
 export const COREDNS_READY_PORT = 10055;
 export const SERVICE_ACCOUNT_ISSUER = `https://kubernetes.default.svc.${CLUSTER_DOMAIN}`;
 
-/** Relative to the repo root: the upstream Gateway API standard-channel CRDs (read, never copied). */
-export const GATEWAY_API_CRDS = join('..', 'shared', 'gateway-api', 'v1.6.1', 'crds', 'standard');
+/** The Gateway API release the cluster installs (its CRDs are read in place from ../shared, never copied). */
+export const GATEWAY_API_VERSION = 'v1.7.0';
+/** Relative to the repo root: that release's folder, holding SHA256SUMS and crds/{standard,experimental}. */
+export const GATEWAY_API_RELEASE_DIR = join('..', 'shared', 'gateway-api', GATEWAY_API_VERSION);
+/** The channel `up` installs; tests that need an experimental field apply the experimental one themselves. */
+export const GATEWAY_API_DEFAULT_CHANNEL = 'standard';
+
+/**
+ * Upstream's Gateway API conformance suite (Go module sigs.k8s.io/gateway-api/conformance at
+ * GATEWAY_API_VERSION), built as a test binary from test/conformance/upstream/go.mod. Its go.mod asks for
+ * Go 1.27, newer than the machine's, so that one build names the toolchain the Go module proxy serves
+ * (downloaded once into the module cache); every other build stays on GOTOOLCHAIN=local.
+ */
+export const CONFORMANCE_GO_TOOLCHAIN = 'go1.27.0';
+/** `<cacheRoot>/gateway-api-conformance-<version>/`: bin/conformance.test, its stamp and build lock. */
+export const CONFORMANCE_SUITE_DIR = join(CACHE_ROOT, `gateway-api-conformance-${GATEWAY_API_VERSION}`);

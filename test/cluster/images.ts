@@ -110,8 +110,16 @@ export async function pathsHash(root: string, paths: readonly string[]): Promise
   return h.digest('hex').slice(0, 16);
 }
 
-/** The conformance suite's echo image names the examples image is also imported under. */
-export const ECHO_IMAGE_ALIASES: readonly string[] = ['registry.k8s.io/gateway-api/echo-advanced:v1.5.1', 'registry.k8s.io/gateway-api/echo-advanced:v1'];
+/**
+ * The conformance suites' echo image names the examples image is also imported under: v1.6.1's mesh
+ * manifests (Weft's transcription), upstream's v1.7.0 mesh manifests (its Go suite,
+ * test/conformance/upstream/), and the short name Weft's own tests use.
+ */
+export const ECHO_IMAGE_ALIASES: readonly string[] = [
+  'registry.k8s.io/gateway-api/echo-advanced:v1.5.1',
+  'registry.k8s.io/gateway-api/conformance/echo-advanced:v0.1.0',
+  'registry.k8s.io/gateway-api/echo-advanced:v1',
+];
 /** What examples/Dockerfile copies from the repository. */
 const EXAMPLES_INPUTS = ['package.json', 'package-lock.json', 'tsconfig.json', 'examples', 'test/support/load-loop.ts'];
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { parseClientOutput, type ParsedResponse } from '../../examples/echo/echo-client.js';
-import { GATEWAY_API_DIR } from '../support/paths.js';
+import { TRANSCRIBED_CONFORMANCE_DIR } from '../support/paths.js';
 import {
   checkResponse,
   clientArgv,
@@ -18,7 +18,7 @@ import {
   type WeightCheck,
 } from './mesh-cases.js';
 
-const CASES = parseMeshCases(readFileSync(join(GATEWAY_API_DIR, 'conformance', 'mesh-cases.yaml'), 'utf8'));
+const CASES = parseMeshCases(readFileSync(join(TRANSCRIBED_CONFORMANCE_DIR, 'mesh-cases.yaml'), 'utf8'));
 
 const one = (text: string): ParsedResponse => {
   const r = parseClientOutput(text)[0];

@@ -34,7 +34,7 @@ import { parseClientOutput, type ParsedResponse } from '../../examples/echo/echo
 import { INJECT_ANNOTATION, INJECT_ENABLED, PROXY_CONTAINER_NAME } from '../../core/contract.js';
 import { useCluster, type Cluster } from '../cluster/fixture.js';
 import { useMesh, type Mesh } from '../support/mesh.js';
-import { GATEWAY_API_DIR } from '../support/paths.js';
+import { TRANSCRIBED_CONFORMANCE_DIR } from '../support/paths.js';
 import {
   caseTitle,
   checkResponse,
@@ -50,7 +50,7 @@ import {
   type MeshTest,
 } from './mesh-cases.js';
 
-const CONFORMANCE_DIR = join(GATEWAY_API_DIR, 'conformance');
+const CONFORMANCE_DIR = TRANSCRIBED_CONFORMANCE_DIR;
 const BASE_MANIFESTS = join(CONFORMANCE_DIR, 'mesh', 'manifests.yaml');
 const CASES = parseMeshCases(readFileSync(join(CONFORMANCE_DIR, 'mesh-cases.yaml'), 'utf8'));
 const FIELD_MANAGER = 'weft-conformance';

@@ -11,17 +11,19 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { useCluster, type Cluster } from '../cluster/fixture.js';
-import { GATEWAY_API_DIR, REPO_ROOT } from '../support/paths.js';
+import { REPO_ROOT } from '../support/paths.js';
+import { readGatewayApiCrds } from '../cluster/gateway-api.js';
 import { runWeft, type WeftRun } from '../support/weft-cli.js';
 
 let cluster: Cluster;
 
 before(async () => {
   cluster = await useCluster();
-  for (const dir of [join(GATEWAY_API_DIR, 'crds', 'standard'), join(REPO_ROOT, 'manifests', 'crds')]) {
-    const r = await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'weft-e2e', '-f', dir]);
-    assert.equal(r.code, 0, r.stderr);
-  }
+  // The Gateway API CRDs as `up` installs them (verified against SHA256SUMS), then Weft's own.
+  const gateway = await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'weft-e2e', '-f', '-'], { input: (await readGatewayApiCrds('standard')).yaml });
+  assert.equal(gateway.code, 0, gateway.stderr);
+  const weftCrds = await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'weft-e2e', '-f', join(REPO_ROOT, 'manifests', 'crds')]);
+  assert.equal(weftCrds.code, 0, weftCrds.stderr);
 });
 
 const weft = (args: readonly string[], timeoutMs = 120_000): Promise<WeftRun> => runWeft(args, { timeoutMs });

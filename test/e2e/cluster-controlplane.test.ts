@@ -148,6 +148,7 @@ test('the Gateway API standard-channel CRDs are installed and Established', asyn
   }
   const routes = await ext.readCustomResourceDefinition({ name: 'httproutes.gateway.networking.k8s.io' });
   assert.ok(routes.spec.versions.some((v) => v.name === 'v1' && v.served && v.storage));
+  assert.equal(routes.metadata?.annotations?.['gateway.networking.k8s.io/bundle-version'], 'v1.7.0');
   assert.equal(routes.metadata?.annotations?.['gateway.networking.k8s.io/channel'], 'standard');
 });
 

@@ -4,7 +4,8 @@
  * clients hold certificates from the same mesh issuer.
  *
  * Checks: a new HTTPRoute reaches a subscriber within 1 s (apply -> push measured here); an
- * unsupported filter gives Accepted=False with a message; a missing backend gives
+ * unsupported filter gives Accepted=False with a message naming it; v1.7's HTTPRoute retry survives
+ * the v1.7.0 CRDs and is accepted, one Weft refuses (more attempts than it allows) is named; a missing backend gives
  * ResolvedRefs=False/BackendNotFound and a 500 share in the pushed policy; a consumer route reaches
  * only its namespace's subscribers; a pod becoming unready leaves the ready endpoints; another
  * ServiceAccount's workload is refused; the webhook rejects a backreference naming the field; after
@@ -199,6 +200,22 @@ test('a route with an unsupported filter gets Accepted=False with a message nami
   const c = await waitCondition(ns, 'ext', 'Accepted', (x) => x.status === 'False');
   assert.equal(c.reason, 'UnsupportedValue');
   assert.match(c.message, /ExtensionRef/);
+});
+
+test('Gateway API v1.7 HTTPRoute retry survives the API server and is accepted; attempts beyond Weft\'s bound are named', async (t) => {
+  const ns = await cluster.freshNamespace(t);
+  await service(ns, 'web');
+  await cluster.apply(ns, route('retry', { name: 'web' }, [{ name: 'web' }], `    retry: {attempts: 2, codes: [503], backoff: 100ms}`));
+  // The v1.7.0 CRDs keep the field (v1.6.1's standard schema pruned it, so Weft never saw it).
+  const stored = JSON.parse((await cluster.kubectl(['get', 'httproute', 'retry', '-n', ns, '-o', 'json'])).stdout) as { spec: { rules: { retry?: unknown }[] } };
+  assert.deepEqual(stored.spec.rules[0]?.retry, { attempts: 2, codes: [503], backoff: '100ms' });
+  const ok = await waitCondition(ns, 'retry', 'Accepted', (x) => x.status === 'True');
+  assert.equal(ok.reason, 'Accepted');
+  // The CRD sets no upper bound on attempts; Weft refuses more than 10 and says which field.
+  await cluster.apply(ns, route('too-many', { name: 'web' }, [{ name: 'web' }], `    retry: {attempts: 50}`));
+  const c = await waitCondition(ns, 'too-many', 'Accepted', (x) => x.status === 'False');
+  assert.equal(c.reason, 'UnsupportedValue');
+  assert.match(c.message, /spec\.rules\[0\]\.retry\.attempts 50 must be an integer from 0 to 10/);
 });
 
 test('a route to a missing backend gets ResolvedRefs=False/BackendNotFound and its share is pushed as 500', async (t) => {

@@ -19,4 +19,11 @@ function findRoot(start: string): string {
 
 export const REPO_ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const SHARED_DIR = resolve(REPO_ROOT, '..', 'shared');
-export const GATEWAY_API_DIR = join(SHARED_DIR, 'gateway-api', 'v1.6.1');
+/** The Gateway API release Weft is tested against: SHA256SUMS and crds/{standard,experimental}. */
+export const GATEWAY_API_DIR = join(SHARED_DIR, 'gateway-api', 'v1.7.0');
+/**
+ * The request cases Weft's own harness transcribes (conformance/mesh-cases.yaml and the manifests it
+ * names) exist only for v1.6.1 in ../shared; upstream's own v1.7.0 suite runs from its Go module
+ * (test/conformance/upstream/).
+ */
+export const TRANSCRIBED_CONFORMANCE_DIR = join(SHARED_DIR, 'gateway-api', 'v1.6.1', 'conformance');

@@ -1,0 +1,81 @@
+/**
+ * The pure parts of the upstream-suite runner: the flags passed to upstream's binary, and how its
+ * ConformanceReport is judged and summarized (on reports written here, shaped as the suite writes them).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { parseReport, shortfalls, summarize, upstreamArgs, SUPPORTED_FEATURES } from './upstream-suite.js';
+
+const report = (meshHttpExtended: string, grpcCore: string): string => `apiVersion: gateway.networking.k8s.io/v1
+kind: ConformanceReport
+date: "2026-12-07T06:00:00Z"
+gatewayAPIChannel: standard
+gatewayAPIVersion: v1.7.0
+implementation: {organization: weft-dev, project: weft, url: "https://github.com/weft-dev/weft", version: v0.1.0-abc, contact: [x]}
+mode: default
+profiles:
+- name: MESH-GRPC
+  summary: s
+  core:
+${grpcCore}
+- name: MESH-HTTP
+  summary: s
+  core:
+    result: success
+    statistics: {Failed: 0, Passed: 7, Skipped: 0}
+  extended:
+${meshHttpExtended}
+`;
+const ok = `    result: success
+    statistics: {Failed: 0, Passed: 9, Skipped: 0}
+    supportedFeatures: [MeshClusterIPMatching]`;
+const grpcOk = `    result: success
+    statistics: {Failed: 0, Passed: 3, Skipped: 0}`;
+
+test('the flags: both mesh profiles, every feature, the inject annotation, 10 in a row, the report fields', () => {
+  const a = upstreamArgs({ reportPath: '/tmp/r.yaml', version: 'v0.1.0-abc' });
+  assert.ok(a.includes('-test.run=^TestConformance$'));
+  assert.ok(a.includes('-conformance-profiles=MESH-HTTP,MESH-GRPC'));
+  assert.ok(a.includes('-namespace-annotations=weft.dev/inject=enabled'));
+  assert.ok(a.includes('-timeout-config-overrides=RequiredConsecutiveSuccesses:10'));
+  assert.ok(a.includes('-report-output=/tmp/r.yaml'));
+  assert.ok(a.includes('-version=v0.1.0-abc'));
+  const features = a.find((x) => x.startsWith('-supported-features='))?.split('=')[1]?.split(',') ?? [];
+  assert.deepEqual(features, [...(SUPPORTED_FEATURES as readonly string[])]);
+  for (const f of ['Mesh', 'HTTPRoute', 'GRPCRoute', 'MeshClusterIPMatching', 'MeshConsumerRoute', 'MeshHTTPRouteRewritePath', 'MeshHTTPRouteRedirectPath']) assert.ok(features.includes(f), f);
+  assert.ok(!a.some((x) => x.startsWith('-exempt-features') || x.startsWith('-all-features') || x.startsWith('-skip-tests')));
+  assert.ok(upstreamArgs({ reportPath: '/r', version: 'v', runTest: 'MeshBasic' }).includes('-run-test=MeshBasic'));
+});
+
+test('a report with every profile and level succeeding has no shortfall and is summarized from its statistics', () => {
+  const r = parseReport(report(ok, grpcOk), 'r');
+  assert.deepEqual(shortfalls(r), []);
+  assert.deepEqual(summarize(r), ['MESH-GRPC: core 3/3 passed (success)', 'MESH-HTTP: core 7/7 passed (success), extended 9/9 passed (success)']);
+});
+
+test('failed, skipped, unsupported and missing are each a shortfall naming the test or feature', () => {
+  const partial = parseReport(
+    report(
+      `    result: partial
+    statistics: {Failed: 0, Passed: 7, Skipped: 2}
+    skippedTests: [MeshHTTPRouteRedirectPath]
+    unsupportedFeatures: [MeshHTTPRouteRewritePath]`,
+      `    result: failure
+    statistics: {Failed: 1, Passed: 2, Skipped: 0}
+    failedTests: [MeshGRPCRouteRequestHeaderModifier]`,
+    ),
+    'r',
+  );
+  assert.deepEqual(shortfalls(partial), [
+    'MESH-GRPC core: result failure',
+    'MESH-GRPC core: MeshGRPCRouteRequestHeaderModifier failed',
+    'MESH-HTTP extended: result partial',
+    'MESH-HTTP extended: MeshHTTPRouteRedirectPath skipped',
+    'MESH-HTTP: feature MeshHTTPRouteRewritePath reported unsupported',
+  ]);
+  assert.deepEqual(summarize(partial), ['MESH-GRPC: core 2/3 passed (failure; 1 failed)', 'MESH-HTTP: core 7/7 passed (success), extended 7/9 passed (partial; 2 skipped)']);
+  const oneProfile = parseReport(report(ok, grpcOk).replace(/- name: MESH-GRPC[\s\S]*?(?=- name: MESH-HTTP)/, ''), 'r');
+  assert.deepEqual(shortfalls(oneProfile), ['profile MESH-GRPC is missing']);
+  assert.throws(() => parseReport('kind: Other\n', 'x.yaml'), /x\.yaml is not a ConformanceReport with profiles/);
+});
