@@ -310,11 +310,17 @@ describe('circuit breaking (failure accrual by Service annotation)', () => {
     // The back-off is at most 2 s: after it one probe succeeds and the endpoint is in the draw again.
     await new Promise((res) => setTimeout(res, 2_100));
     const before = bad.count();
+    const t1 = performance.now();
     const second = await inParallel(200, 4, (i) => world.request('prod', `http://web.prod/cb2/${i}`).then((r) => r.status));
+    const secondMs = performance.now() - t1;
     const after = bad.count() - before;
-    console.log(`# circuit breaking: recovered endpoint got ${after}/200 requests; ejected now: ${await metric('weft_proxy_ejected_endpoints')}`);
+    console.log(`# circuit breaking: recovered endpoint got ${after}/200 requests in ${secondMs.toFixed(0)} ms; ejected now: ${await metric('weft_proxy_ejected_endpoints')}`);
     assert.deepEqual([...new Set(second)], [200]);
-    assert.ok(after >= 20, `the recovered endpoint takes its share again (${after}/200)`);
+    // Still ejected, it would get one probe per penalty (2 s at most by now). Back in the draw, its
+    // share is not a fixed quarter: the balancer weighs each endpoint's recent latency (peak EWMA),
+    // so one slow probe on a busy machine lowers it for a while (14/200 seen in CI, 99/200 idle).
+    const ejectedAtMost = 1 + Math.ceil(secondMs / 2_000);
+    assert.ok(after > ejectedAtMost + 2, `the recovered endpoint is in the draw again (${after}/200 requests; an ejected one gets at most ${ejectedAtMost})`);
     assert.equal(await metric('weft_proxy_ejected_endpoints'), 0);
   });
 });
