@@ -98,6 +98,12 @@ export type InboundAction =
       readonly responseHeaders?: readonly HeaderOps[];
       /** The Host / :authority to send (URLRewrite hostname). Absent: as received. */
       readonly authority?: string;
+      /** The Server route rule's `timeouts.request`: bounds the whole exchange with the app. */
+      readonly timeoutMs?: number;
+      /** The Server route rule's `timeouts.backendRequest`: bounds each attempt. */
+      readonly attemptTimeoutMs?: number;
+      /** The Server route rule's `retry`, bounded by the app port's retry budget. */
+      readonly retry?: RetryPolicy;
       readonly observe?: ExchangeObserver;
     }
   /** The proxy answers itself (a Server route's RequestRedirect). */

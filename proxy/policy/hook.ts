@@ -257,6 +257,9 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
             ...(effect.requestHeaderOps.length > 0 ? { requestHeaders: effect.requestHeaderOps } : {}),
             ...(effect.responseHeaderOps.length > 0 ? { responseHeaders: effect.responseHeaderOps } : {}),
             ...(effect.authority !== undefined ? { authority: effect.authority } : {}),
+            ...(effect.timeouts.requestMs !== undefined ? { timeoutMs: effect.timeouts.requestMs } : {}),
+            ...(effect.timeouts.backendRequestMs !== undefined ? { attemptTimeoutMs: effect.timeouts.backendRequestMs } : {}),
+            ...(effect.retry !== undefined ? { retry: effect.retry } : {}),
             observe,
           };
       }
