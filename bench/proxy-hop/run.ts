@@ -419,7 +419,7 @@ const lines = [
     return `| ${n} | ${latMed(n, 'p50').toFixed(2)} | ${latMed(n, 'p90').toFixed(2)} | ${latMed(n, 'p99').toFixed(2)} | ${n === latencyPaths[0] ? '-' : addedP99(n).toFixed(2)} | ${median(ls.map((l) => l.rps)).toFixed(0)} | ${ls.reduce((a, l) => a + l.errors, 0)} |`;
   }),
   '',
-  `Where the CPU of the Weft pair with policy goes: V8 CPU profiles (\`--cpu-prof\`) of a fresh pair of the same processes under the same wrk load (${profiledSample.cpuPer1k.toFixed(1)} ms CPU per 1k requests with the profiler on), self time of both processes, idle excluded, start-up and warm-up included (${(busyMs / 1000).toFixed(1)} s busy):`,
+  `Where the CPU of the Weft pair with policy goes: V8 CPU profiles (\`--cpu-prof\`) of a fresh pair of the same processes under the same wrk load (${profiledSample.cpuPer1k.toFixed(1)} ms CPU per 1k requests with the profiler on), self time of both processes, idle excluded, start-up, warm-up and shutdown included (${(busyMs / 1000).toFixed(1)} s busy):`,
   '',
   '| code running | share of busy time |',
   '|---|---|',
