@@ -8,6 +8,9 @@
  *    retry budget (20% of requests plus 10 retries a second, core/retry-budget.ts).
  * 3. circuit breaking: a pod failing every request is ejected (under 5% of the requests while
  *    ejected) and rejoins once it answers again.
+ * 4. fault injection: an HTTPRoute ExtensionRef filter naming a FaultInjection that aborts 20% with
+ *    503: over 1,000 requests the aborted share lies within 3 standard deviations of 20%; a filter
+ *    naming a FaultInjection that does not exist leaves its route Accepted=False, naming it.
  *
  * The backend is three echo pods (examples/echo) with a control port (`--control`, skipped by the
  * proxy): the test switches one pod between failing and healthy and reads how many requests each pod
@@ -85,6 +88,7 @@ spec:
     service('flaky'),
     service('flaky-plain'),
     service('flaky-budget'),
+    service('flaky-fault'),
     service('flaky-cb', {
       [CONFIG_ANNOTATIONS.failureAccrual]: 'consecutive',
       [CONFIG_ANNOTATIONS.failureAccrualMaxFailures]: '5',
@@ -267,4 +271,66 @@ test('circuit breaking: a pod failing every request is ejected (under 5% of requ
   process.stdout.write(`# circuit breaking: recovered pod answered again after ${rejoinMs} ms (max penalty 4 s); then ${pct(share)} of ${A} requests (${describeByPod(byPod(afterRecovery))}; ${describeTally(tally(afterRecovery))})\n`);
   assert.equal(tally(afterRecovery).get(200), A, 'every request succeeds once the pod recovered');
   assert.ok(share >= 0.15, `the recovered pod takes its share again (1/3 expected): ${pct(share)}`);
+});
+
+test('fault injection: a FaultInjection aborting 20% with 503 aborts 20% of 1,000 requests within 3 standard deviations', async () => {
+  assert.ok(client !== '', 'the workloads are up');
+  await setAll('');
+  await mesh.cluster.apply(ns, `
+apiVersion: policy.weft.dev/v1alpha1
+kind: FaultInjection
+metadata: {name: abort-20}
+spec:
+  abort: {httpStatus: 503, percentage: 20}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: fault}
+spec:
+  parentRefs: [{group: "", kind: Service, name: flaky-fault, port: 80}]
+  rules:
+    - filters:
+        - {type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: x-route, value: fault}]}}
+        - {type: ExtensionRef, extensionRef: {group: policy.weft.dev, kind: FaultInjection, name: abort-20}}
+      backendRefs: [{name: flaky-fault, port: 80}]
+`);
+  await waitRouteConditions(mesh.cluster, ns, 'fault', { Accepted: 'True', ResolvedRefs: 'True' });
+  await mesh.cluster.waitFor('the client proxy applies HTTPRoute fault', async () => {
+    const got = await sendTo('flaky-fault', 10, 0);
+    const marked = got.filter((o) => o.fields.some(([k, v]) => k === 'RequestHeader' && v === 'X-Route:fault')).length;
+    return marked > 0 ? true : `no request carries x-route: fault yet; ${describeTally(tally(got))}`;
+  }, { timeoutMs: 90_000, intervalMs: 1000 });
+
+  const N = 1000;
+  const PARALLEL = 4;
+  const before = await received();
+  const got = (await Promise.all(Array.from({ length: PARALLEL }, () => sendTo('flaky-fault', N / PARALLEL, 20)))).flat();
+  const after = await received();
+  const aborted = got.filter((o) => o.status === 503 && field(o, 'Hostname') === undefined).length;
+  const served = got.filter((o) => o.status === 200 && field(o, 'Hostname') !== undefined).length;
+  const arrived = after.reduce((sum, n, i) => sum + n - (before[i] ?? 0), 0);
+  const sd = Math.sqrt(N * 0.2 * 0.8);
+  process.stdout.write(`# fault injection: ${aborted}/${N} = ${pct(aborted / N)} aborted by the client proxy (20% +/- 3 sd = ${(0.2 * N - 3 * sd).toFixed(0)}-${(0.2 * N + 3 * sd).toFixed(0)}), `
+    + `${served} served; the pods received ${arrived} (${describeTally(tally(got))})\n`);
+  assert.equal(got.length, N);
+  assert.equal(aborted + served, N, `every request was aborted (503, no pod) or served (200 by a pod): ${describeTally(tally(got))}`);
+  assert.equal(arrived, served, 'aborted requests never reach a pod');
+  assert.ok(Math.abs(aborted - 0.2 * N) <= 3 * sd, `${aborted} aborted: within 3 sd (${(3 * sd).toFixed(1)}) of ${0.2 * N}`);
+});
+
+test('fault injection: an ExtensionRef naming a FaultInjection that does not exist leaves the route Accepted=False, naming it', async () => {
+  assert.ok(client !== '', 'the workloads are up');
+  await mesh.cluster.apply(ns, `
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: fault-missing}
+spec:
+  parentRefs: [{group: "", kind: Service, name: flaky-plain, port: 80}]
+  rules:
+    - filters: [{type: ExtensionRef, extensionRef: {group: policy.weft.dev, kind: FaultInjection, name: nowhere}}]
+      backendRefs: [{name: flaky-plain, port: 80}]
+`);
+  const text = await waitRouteConditions(mesh.cluster, ns, 'fault-missing', { Accepted: 'False:UnsupportedValue' });
+  process.stdout.write(`# fault injection: a missing FaultInjection: ${text.split('\n')[0] ?? ''}\n`);
+  assert.match(text, new RegExp(`FaultInjection ${ns}/nowhere does not exist`));
 });
