@@ -69,6 +69,8 @@ export type OutboundAction =
       /** The route rule's retry policy (HTTPRoute `retry`). */
       readonly retry?: RetryPolicy;
       readonly mirrors?: readonly MirrorTarget[];
+      /** A FaultInjection delay: wait this long before sending the request (before its timeouts start). */
+      readonly delayMs?: number;
       readonly observe?: ExchangeObserver;
     }
   | {

@@ -51,9 +51,10 @@ test('`weft install --crds` prints exactly the CRDs of manifests/crds; `weft ins
   assert.equal(crds.code, 0, crds.err);
   const items = (JSON.parse(crds.out) as { items: KubeObject[] }).items;
   assert.deepEqual(crdNames(items).sort(), [
-    'authorizationpolicies.policy.weft.dev', 'meshtlsauthentications.policy.weft.dev', 'networkauthentications.policy.weft.dev', 'servers.policy.weft.dev',
+    'authorizationpolicies.policy.weft.dev', 'faultinjections.policy.weft.dev', 'meshtlsauthentications.policy.weft.dev', 'networkauthentications.policy.weft.dev',
+    'servers.policy.weft.dev',
   ]);
-  assert.equal(items.length, 4);
+  assert.equal(items.length, 5);
   assert.deepEqual(items, loadCrds());
   const rest = await run(['install', '--ignore-cluster', '-o', 'json']);
   assert.equal(rest.code, 0, rest.err);
@@ -62,7 +63,7 @@ test('`weft install --crds` prints exactly the CRDs of manifests/crds; `weft ins
   assert.ok(restItems.some((o) => o.kind === 'Deployment'));
   const upgradeCrds = await run(['upgrade', '--crds']);
   assert.equal(upgradeCrds.code, 0, upgradeCrds.err);
-  assert.equal(docs(upgradeCrds.out).length, 4);
+  assert.equal(docs(upgradeCrds.out).length, 5);
 });
 
 test('RBAC is least privilege: the injector only reads namespaces; the controller never writes anything but route and XBackendTrafficPolicy status, TokenReviews and its Lease', () => {

@@ -119,7 +119,7 @@ function controllerRbac(): KubeObject[] {
     // XBackendTrafficPolicy (experimental channel): retry budgets per Service, and their status.
     rule([GATEWAY_API_EXPERIMENTAL_GROUP], ['xbackendtrafficpolicies'], READ),
     rule([GATEWAY_API_EXPERIMENTAL_GROUP], ['xbackendtrafficpolicies/status'], ['get', 'update', 'patch']),
-    rule([POLICY_API_GROUP], ['servers', 'authorizationpolicies', 'meshtlsauthentications', 'networkauthentications'], READ),
+    rule([POLICY_API_GROUP], ['servers', 'authorizationpolicies', 'meshtlsauthentications', 'networkauthentications', 'faultinjections'], READ),
     rule(['authentication.k8s.io'], ['tokenreviews'], ['create']),
   ], [
     rule([''], ['secrets'], ['get', 'watch', 'list'], [ISSUER_SECRET_NAME]),

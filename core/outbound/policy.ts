@@ -37,12 +37,15 @@ import type {
   Condition,
   GRPCRoute,
   HTTPRoute,
+  FaultInjection,
   ParentReference,
   ReferenceGrant,
   Service,
   ServicePort,
 } from '../kube.js';
-import { compileGrpcRoute, compileHttpRoute, type RouteCompileResult, type RouteKind } from '../routes/compile.js';
+import { compileGrpcRoute, compileHttpRoute, type ExtensionResolver, type RouteCompileResult, type RouteKind } from '../routes/compile.js';
+import { compileFaultInjection, FAULT_INJECTION_KIND, isFaultInjectionRef } from '../routes/fault.js';
+import { POLICY_API_GROUP } from '../contract.js';
 import { buildRouteTable, type RouteTable } from '../routes/match.js';
 import type { BackendFailure, BackendTarget, CompiledRoute } from '../routes/types.js';
 
@@ -202,6 +205,8 @@ export function indexSnapshot(snapshot: ClusterSnapshot, options: OutboundOption
   const services = new Map<string, Service>();
   for (const s of snapshot.services) services.set(svcKey(s.metadata.namespace ?? '', s.metadata.name), s);
   const backendPolicies = compileBackendPolicies(snapshot.backendTrafficPolicies ?? [], new Set(services.keys()));
+  const faults = new Map<string, FaultInjection>();
+  for (const f of snapshot.faultInjections ?? []) faults.set(svcKey(f.metadata.namespace ?? '', f.metadata.name), f);
   const grantsByNs = new Map<string, ReferenceGrant[]>();
   for (const g of snapshot.referenceGrants) {
     const ns = g.metadata.namespace ?? '';
@@ -255,7 +260,18 @@ export function indexSnapshot(snapshot: ClusterSnapshot, options: OutboundOption
         ...(retryBudget !== undefined ? { retryBudget } : {}), ...(failureAccrual !== undefined ? { failureAccrual } : {}),
       };
     };
-    const result = kind === 'HTTPRoute' ? compileHttpRoute(obj as HTTPRoute, resolve) : compileGrpcRoute(obj as GRPCRoute, resolve);
+    // An ExtensionRef names a FaultInjection in the route's own namespace (a LocalObjectReference).
+    const extension: ExtensionResolver = (ref) => {
+      if (!isFaultInjectionRef(ref)) {
+        return { kind: 'error', message: `Weft knows no filter kind ${JSON.stringify(ref.kind)} in group ${JSON.stringify(ref.group)}; the one is ${FAULT_INJECTION_KIND} in ${POLICY_API_GROUP}` };
+      }
+      const key = svcKey(routeNs, ref.name);
+      const obj = faults.get(key);
+      if (obj === undefined) return { kind: 'error', message: `${FAULT_INJECTION_KIND} ${key} does not exist` };
+      const c = compileFaultInjection(obj);
+      return c.ok ? { kind: 'fault', fault: c.fault } : { kind: 'error', message: `${FAULT_INJECTION_KIND} ${key} is invalid: ${c.problems.join('; ')}` };
+    };
+    const result = kind === 'HTTPRoute' ? compileHttpRoute(obj as HTTPRoute, resolve, extension) : compileGrpcRoute(obj as GRPCRoute, resolve, extension);
     const parents = parentRefs.map((p) => resolveParent(p, routeNs, services));
     pending.push({ kind, obj, result, parents });
     if (result.route === undefined) return;

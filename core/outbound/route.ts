@@ -6,7 +6,8 @@
  * unsupported -> UNSUPPORTED; a rule-level RequestRedirect -> redirect; otherwise a weighted backend
  * pick (weight 0 never chosen; no positive weight -> BACKEND_UNRESOLVED), an unresolvable backend ->
  * BACKEND_UNRESOLVED (NOT_PERMITTED without a ReferenceGrant) for its share; backend-level filters
- * apply after rule-level ones (a backend-level RequestRedirect redirects). No ready endpoints
+ * apply after rule-level ones (a backend-level RequestRedirect redirects); then the FaultInjection
+ * filters of both (core/routes/fault.ts) abort the request or delay it. No ready endpoints
  * (NO_ENDPOINTS) is decided by the proxy's endpoint picker.
  *
  * A decision carries what was selected (route, rule, backend) and, when the request is not forwarded,
@@ -17,6 +18,7 @@
  */
 
 import type { RequestInfo } from '../request.js';
+import { decideFaults } from '../routes/fault.js';
 import { applyFilterList, startEffects } from '../routes/filters.js';
 import type { FilterEffects } from '../routes/filters.js';
 import { selectInTable } from '../routes/match.js';
@@ -71,6 +73,19 @@ export interface ForwardDecision {
   readonly timeouts: RouteTimeouts;
   /** The rule's retry policy; absent: only requests that never reached an app are sent again. */
   readonly retry?: RetryPolicy;
+  /** A FaultInjection delay drawn for this request: wait this long before sending it. */
+  readonly delayMs?: number;
+}
+
+/** A FaultInjection abort drawn for this request: the proxy answers `status` itself. */
+export interface AbortDecision {
+  readonly kind: 'abort';
+  readonly route: RouteRef;
+  readonly rule: RuleRef;
+  readonly status: number;
+  /** `<namespace>/<name>` of the FaultInjection that aborted. */
+  readonly fault: string;
+  readonly responseHeaderOps: readonly HeaderOps[];
 }
 
 export interface RedirectDecision {
@@ -92,11 +107,13 @@ export interface ErrorDecision {
   readonly message: string;
 }
 
-export type OutboundDecision = ForwardDecision | RedirectDecision | ErrorDecision | { readonly kind: 'passthrough' };
+export type OutboundDecision = ForwardDecision | RedirectDecision | AbortDecision | ErrorDecision | { readonly kind: 'passthrough' };
 
 export interface RouteOptions {
   /** Scheme the client used (mesh traffic reaches the proxy in plaintext: `http`). */
   readonly scheme?: string;
+  /** Draws for FaultInjection filters (one per fault percentage); absent: the `rand` of the call. */
+  readonly faultRand?: () => number;
 }
 
 interface Selected {
@@ -203,6 +220,11 @@ export function routeOutbound(
   const backendRedirect = applyFilters(backend.filters, scope);
   if (backendRedirect) return backendRedirect;
 
+  const fault = decideFaults(acc.faults, options.faultRand ?? rand);
+  if (fault.abortStatus !== undefined) {
+    const by = acc.faults.find((f) => f.abort?.status === fault.abortStatus)?.ref ?? '';
+    return { kind: 'abort', route: selected.route, rule: selected.rule, status: fault.abortStatus, fault: by, responseHeaderOps: acc.res };
+  }
   return {
     kind: 'forward',
     route: selected.route,
@@ -217,5 +239,6 @@ export function routeOutbound(
     mirrors: acc.mirrors,
     timeouts: rule.timeouts,
     ...(rule.retry !== undefined ? { retry: rule.retry } : {}),
+    ...(fault.delayMs > 0 ? { delayMs: fault.delayMs } : {}),
   };
 }

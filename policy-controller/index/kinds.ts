@@ -5,6 +5,7 @@
 import type {
   AuthorizationPolicy,
   EndpointSlice,
+  FaultInjection,
   GRPCRoute,
   HTTPRoute,
   KubeObject,
@@ -31,6 +32,7 @@ export interface KindObjects {
   MeshTLSAuthentication: MeshTLSAuthentication;
   NetworkAuthentication: NetworkAuthentication;
   XBackendTrafficPolicy: XBackendTrafficPolicy;
+  FaultInjection: FaultInjection;
 }
 
 export type ResourceKind = keyof KindObjects;
@@ -48,6 +50,7 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   'MeshTLSAuthentication',
   'NetworkAuthentication',
   'XBackendTrafficPolicy',
+  'FaultInjection',
 ];
 
 export type AnyKubeObject = KubeObject;
