@@ -81,7 +81,15 @@ export type CertificateResolution =
  */
 export type KeyPairCheck = (certPem: string, keyPem: string) => string | undefined;
 
-const decode = (b64: string | undefined): string | undefined => (b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8'));
+/** base64 -> UTF-8 text; undefined when absent or not base64. No Buffer: core also type-checks for the dashboard (DOM, no node types). */
+function decode(b64: string | undefined): string | undefined {
+  if (b64 === undefined) return undefined;
+  try {
+    return new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+  } catch {
+    return undefined;
+  }
+}
 
 export function resolveCertificateRef(
   ref: SecretObjectReference,
