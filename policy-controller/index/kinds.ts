@@ -17,6 +17,7 @@ import type {
   Service,
   XBackendTrafficPolicy,
 } from '../../core/kube.js';
+import type { Gateway, GatewayClass } from '../../core/gateway/types.js';
 
 export interface KindObjects {
   Namespace: Namespace;
@@ -31,6 +32,8 @@ export interface KindObjects {
   MeshTLSAuthentication: MeshTLSAuthentication;
   NetworkAuthentication: NetworkAuthentication;
   XBackendTrafficPolicy: XBackendTrafficPolicy;
+  GatewayClass: GatewayClass;
+  Gateway: Gateway;
 }
 
 export type ResourceKind = keyof KindObjects;
@@ -48,6 +51,8 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   'MeshTLSAuthentication',
   'NetworkAuthentication',
   'XBackendTrafficPolicy',
+  'GatewayClass',
+  'Gateway',
 ];
 
 export type AnyKubeObject = KubeObject;
