@@ -7,7 +7,8 @@
  * this slice), and Programmed=False Pending because nothing serves it yet; an HTTPRoute attached by
  * sectionName gets a status.parents[] entry from weft.dev/gateway-controller; one whose backend is in
  * another namespace is ResolvedRefs=False RefNotPermitted until a ReferenceGrant exists; a parentRef
- * to a missing listener is NoMatchingParent and stops counting in attachedRoutes.
+ * to a missing listener is NoMatchingParent and stops counting in attachedRoutes; a route with both a
+ * Service parent (the mesh) and a Gateway parent gets one entry from each of Weft's two controllerNames.
  *
  * What it does not cover, because Weft does not have it yet: traffic through a gateway (no gateway
  * proxy is deployed), addresses in the Gateway's status. docs/gateway.md says what is left.
@@ -15,7 +16,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { GATEWAY_CONTROLLER_NAME } from '../../core/contract.js';
+import { GATEWAY_CONTROLLER_NAME, ROUTE_CONTROLLER_NAME } from '../../core/contract.js';
 import { useMesh, type Mesh } from '../support/mesh.js';
 
 let mesh: Mesh;
@@ -157,4 +158,26 @@ spec:
   assert.equal(moved.code, 0, moved.stderr);
   await untilRoute(INFRA, 'split', { Accepted: 'False:NoMatchingParent' });
   await until('Gateway gw with 1 route on web', ['-n', INFRA, 'get', 'gateway', 'gw'], (o) => (listener(o, 'web')?.attachedRoutes === 1 ? true : JSON.stringify(o.status?.listeners ?? [])));
+});
+
+test('a route with a Service parent and a Gateway parent gets an entry from the mesh and one from the gateway controller', async () => {
+  await mesh.cluster.apply(INFRA, `
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: both}
+spec:
+  parentRefs:
+  - {group: '', kind: Service, name: echo-v1, port: 8080}
+  - {name: gw, sectionName: local}
+  rules:
+  - backendRefs: [{name: echo-v2, port: 8080}]
+`);
+  const r = await until('HTTPRoute both with entries from both controllers', ['-n', INFRA, 'get', 'httproute', 'both'], (o) => {
+    const by = (name: string) => (o.status?.parents ?? []).filter((p) => p.controllerName === name);
+    const meshOk = by(ROUTE_CONTROLLER_NAME).length === 1 && has(by(ROUTE_CONTROLLER_NAME)[0]?.conditions, { Accepted: 'True', ResolvedRefs: 'True' });
+    const gwOk = by(GATEWAY_CONTROLLER_NAME).length === 1 && has(by(GATEWAY_CONTROLLER_NAME)[0]?.conditions, { Accepted: 'True', ResolvedRefs: 'True' });
+    return meshOk && gwOk ? true : JSON.stringify(o.status?.parents ?? []);
+  });
+  assert.equal(r.status?.parents?.length, 2);
+  await until('Gateway gw with 1 route on local', ['-n', INFRA, 'get', 'gateway', 'gw'], (o) => (listener(o, 'local')?.attachedRoutes === 1 ? true : JSON.stringify(o.status?.listeners ?? [])));
 });
