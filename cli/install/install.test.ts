@@ -66,7 +66,7 @@ test('`weft install --crds` prints exactly the CRDs of manifests/crds; `weft ins
   assert.equal(docs(upgradeCrds.out).length, 5);
 });
 
-test('RBAC is least privilege: the injector only reads namespaces; the controller never writes anything but route and XBackendTrafficPolicy status, TokenReviews and its Lease', () => {
+test('RBAC is least privilege: the injector only reads namespaces; the controller never writes anything but route, GatewayClass, Gateway and XBackendTrafficPolicy status, TokenReviews and its Lease', () => {
   const objs = renderInstall({ ...DEFAULT_VALUES, crds: [] }, FAKE_PKI);
   type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
   const rules = (kind: string, name: string) => (objs.find((o) => o.kind === kind && o.metadata.name === name)?.['rules'] ?? []) as Rule[];
@@ -74,7 +74,7 @@ test('RBAC is least privilege: the injector only reads namespaces; the controlle
   const writes = [...rules('ClusterRole', 'weft-controller'), ...rules('Role', 'weft-controller')]
     .filter((r) => r.verbs.some((v) => !['get', 'list', 'watch'].includes(v)))
     .flatMap((r) => r.resources);
-  assert.deepEqual(writes.sort(), ['grpcroutes/status', 'httproutes/status', 'leases', 'leases', 'tokenreviews', 'xbackendtrafficpolicies/status']);
+  assert.deepEqual(writes.sort(), ['gatewayclasses/status', 'gateways/status', 'grpcroutes/status', 'httproutes/status', 'leases', 'leases', 'tokenreviews', 'xbackendtrafficpolicies/status']);
   const secrets = rules('Role', 'weft-controller').find((r) => r.resources.includes('secrets'));
   assert.deepEqual(secrets?.resourceNames, ['weft-identity-issuer']);
   assert.equal(rules('ClusterRole', 'weft-controller').some((r) => r.resources.includes('secrets')), false, 'no cluster-wide Secret access');

@@ -43,6 +43,7 @@ import type {
   Service,
   ServicePort,
 } from '../kube.js';
+import { referenceGranted } from '../gateway/evaluate.js';
 import { compileGrpcRoute, compileHttpRoute, type ExtensionResolver, type RouteCompileResult, type RouteKind } from '../routes/compile.js';
 import { compileFaultInjection, FAULT_INJECTION_KIND, isFaultInjectionRef } from '../routes/fault.js';
 import { POLICY_API_GROUP } from '../contract.js';
@@ -125,18 +126,6 @@ function isServiceParent(p: ParentReference): boolean {
 
 function servicePorts(svc: Service): readonly ServicePort[] {
   return svc.spec?.ports ?? [];
-}
-
-function grantAllows(grants: readonly ReferenceGrant[], fromNs: string, fromKind: RouteKind, toName: string): boolean {
-  for (const g of grants) {
-    const from = g.spec?.from ?? [];
-    const to = g.spec?.to ?? [];
-    const fromOk = from.some((f) => f.group === GATEWAY_GROUP && f.kind === fromKind && f.namespace === fromNs);
-    if (!fromOk) continue;
-    const toOk = to.some((t) => CORE_GROUPS.has(t.group) && t.kind === 'Service' && (t.name === undefined || t.name === '' || t.name === toName));
-    if (toOk) return true;
-  }
-  return false;
 }
 
 function protocolHint(appProtocol: string | undefined): ProtocolHint {
@@ -240,7 +229,7 @@ export function indexSnapshot(snapshot: ClusterSnapshot, options: OutboundOption
       if (!CORE_GROUPS.has(group) || refKind !== 'Service') {
         return err('InvalidKind', `backend ${group === '' ? '' : group + '/'}${refKind} ${ref.name} is not a Service; Weft routes only to Services`);
       }
-      if (ns !== routeNs && grantCheck && !parentServices.has(key) && !grantAllows(grantsByNs.get(ns) ?? [], routeNs, routeKind, ref.name)) {
+      if (ns !== routeNs && grantCheck && !parentServices.has(key) && !referenceGranted(grantsByNs.get(ns) ?? [], { group: GATEWAY_GROUP, kind: routeKind, namespace: routeNs }, { group: '', kind: 'Service', namespace: ns, name: ref.name })) {
         return err(
           'RefNotPermitted',
           `backend Service ${key} is in another namespace and no ReferenceGrant in ${ns} allows ${routeKind}s from ${routeNs} to reference it`,

@@ -29,6 +29,7 @@ import type {
   CompiledRule,
   HeaderOps,
   RouteTimeouts,
+  RuleSelection,
   ServiceTarget,
 } from '../routes/types.js';
 import type { Reason } from '../reasons.js';
@@ -142,24 +143,33 @@ function hasUnsupported(filters: readonly CompiledFilter[]): CompiledFilter | un
   return filters.find((f) => f.kind === 'unsupported');
 }
 
-/** Applies one filter list; returns a redirect decision when the list redirects. */
+/**
+ * Where a request arrived, for redirects: the host to use when the request has none (the mesh: the
+ * Service's name) and the port it was sent to (the Service port; a gateway: the listener's port).
+ */
+export interface ArrivalContext {
+  readonly fallbackHost: string;
+  readonly listenerPort: number;
+}
+
 /** What one request's filter lists are applied in: the effects so far, the rule's match, the request. */
 interface FilterScope {
   readonly acc: FilterEffects;
   readonly match: CompiledMatch;
   readonly req: RequestInfo;
-  readonly policy: OutboundPolicy;
+  readonly arrival: ArrivalContext;
   readonly options: RouteOptions;
   readonly selected: Selected;
 }
 
+/** Applies one filter list; returns a redirect decision when the list redirects. */
 function applyFilters(filters: readonly CompiledFilter[], scope: FilterScope): RedirectDecision | undefined {
-  const { acc, match, req, policy, options, selected } = scope;
+  const { acc, match, req, arrival, options, selected } = scope;
   const r = applyFilterList(filters, acc, match, {
     requestScheme: options.scheme ?? 'http',
     requestHost: req.host,
-    fallbackHost: `${policy.service.name}.${policy.service.namespace}`,
-    listenerPort: policy.port,
+    fallbackHost: arrival.fallbackHost,
+    listenerPort: arrival.listenerPort,
     rawQuery: req.rawQuery,
   });
   if (r === undefined) return undefined;
@@ -195,6 +205,20 @@ export function routeOutbound(
   const sel = selectInTable(policy.table, req);
   const svc = `${policy.service.namespace}/${policy.service.name}:${policy.port}`;
   if (sel === undefined) return error('ROUTE_NOT_FOUND', `no route rule for ${svc} matches the request`);
+  return decideRule(sel, req, rand, { fallbackHost: `${policy.service.name}.${policy.service.namespace}`, listenerPort: policy.port }, options);
+}
+
+/**
+ * What happens to a request once a rule is selected (the mesh's Service port table, or a gateway
+ * listener's): the rule's filters, a backend by weight, the backend's filters. Never throws.
+ */
+export function decideRule(
+  sel: RuleSelection,
+  req: RequestInfo,
+  rand: () => number,
+  arrival: ArrivalContext,
+  options: RouteOptions = {},
+): ForwardDecision | AbortDecision | RedirectDecision | ErrorDecision {
   const { route, match } = sel;
   const rule: CompiledRule = sel.rule;
   const selected = refsOf(sel.route, rule);
@@ -204,7 +228,7 @@ export function routeOutbound(
   }
 
   const acc = startEffects(req.path, req.authority);
-  const scope: FilterScope = { acc, match, req, policy, options, selected };
+  const scope: FilterScope = { acc, match, req, arrival, options, selected };
   const redirect = applyFilters(rule.filters, scope);
   if (redirect) return redirect;
 

@@ -18,6 +18,7 @@ import type {
   Service,
   XBackendTrafficPolicy,
 } from '../../core/kube.js';
+import type { Gateway, GatewayClass } from '../../core/gateway/types.js';
 
 export interface KindObjects {
   Namespace: Namespace;
@@ -33,6 +34,8 @@ export interface KindObjects {
   NetworkAuthentication: NetworkAuthentication;
   XBackendTrafficPolicy: XBackendTrafficPolicy;
   FaultInjection: FaultInjection;
+  GatewayClass: GatewayClass;
+  Gateway: Gateway;
 }
 
 export type ResourceKind = keyof KindObjects;
@@ -51,6 +54,8 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   'NetworkAuthentication',
   'XBackendTrafficPolicy',
   'FaultInjection',
+  'GatewayClass',
+  'Gateway',
 ];
 
 export type AnyKubeObject = KubeObject;

@@ -4,6 +4,7 @@
  *   watches (one per kind) -> PolicyIndex -> InboundPolicy / OutboundPolicy / Discovery streams (gRPC 8090)
  *                                        -> RouteStatusWriter (leader only, Lease) -> status subresource
  *                                        -> BackendPolicyStatusWriter (XBackendTrafficPolicy status, same Lease)
+ *                                        -> GatewayStatusWriter (GatewayClass, Gateway, routes' Gateway parents; same Lease)
  *   validating webhook (HTTPS 8443); admin: /metrics gauges, /ready details, /debug/policy dumps
  *
  * main.ts calls `startPolicyController` before the gRPC server listens; the services are added to
@@ -27,6 +28,7 @@ import { RESOURCES } from '../k8s/resources.js';
 import { LeaderLease } from '../status/lease.js';
 import { RouteStatusWriter } from '../status/writer.js';
 import { BackendPolicyStatusWriter } from '../status/policy-writer.js';
+import { GatewayStatusWriter } from '../status/gateway-writer.js';
 import { WebhookServer } from '../webhook/server.js';
 import { DEFAULT_CONVERT_OPTIONS, portPolicy, servicePolicy } from './convert.js';
 import { streamMetrics } from './metrics.js';
@@ -101,11 +103,24 @@ export async function startPolicyController(d: PolicyControllerDeps): Promise<Po
     },
   });
 
+  const statusLog = log.child({ component: 'status' });
+  const gatewayWriter = new GatewayStatusWriter({ kc: d.kc, index, isLeader: () => lease.isLeader(), log: statusLog, registry });
   const imetrics = informerMetrics(registry);
   const watchLog = log.child({ component: 'watch' });
   const watches = RESOURCES.map(
     (r) =>
-      new ResourceWatch(d.kc, r, { apply: (kind, obj) => index.apply(kind, obj as never), delete: (kind, obj) => index.delete(kind, obj as never) }, {
+      new ResourceWatch(d.kc, r, {
+        apply: (kind, obj) => {
+          const changed = index.apply(kind, obj as never);
+          if (changed) gatewayWriter.changed(kind);
+          return changed;
+        },
+        delete: (kind, obj) => {
+          const changed = index.delete(kind, obj as never);
+          if (changed) gatewayWriter.changed(kind);
+          return changed;
+        },
+      }, {
         log: watchLog,
         metrics: imetrics,
       }),
@@ -119,7 +134,6 @@ export async function startPolicyController(d: PolicyControllerDeps): Promise<Po
     });
   }
 
-  const statusLog = log.child({ component: 'status' });
   const writer: RouteStatusWriter = new RouteStatusWriter({ kc: d.kc, index, isLeader: () => lease.isLeader(), log: statusLog, registry });
   const policyWriter = new BackendPolicyStatusWriter({ kc: d.kc, index, isLeader: () => lease.isLeader(), log: statusLog, registry });
   const lease = new LeaderLease(d.kc, {
@@ -130,6 +144,7 @@ export async function startPolicyController(d: PolicyControllerDeps): Promise<Po
       if (leader) {
         writer.enqueueAll();
         policyWriter.enqueueAll();
+        gatewayWriter.enqueueAll();
       }
     },
   });
@@ -176,6 +191,7 @@ export async function startPolicyController(d: PolicyControllerDeps): Promise<Po
     async close() {
       writer.stop();
       policyWriter.stop();
+      gatewayWriter.stop();
       await lease.stop();
       await webhook.close();
       await Promise.all(watches.map((w) => w.stop()));
