@@ -21,6 +21,8 @@ import {
   evaluateGateway, evaluateGatewayClass, referenceGranted, routeKey, type AttachableRoute, type GatewayContext, type GatewayRuntime,
 } from './evaluate.js';
 import { GATEWAY_GROUP, type Gateway, type GatewayClass, type GatewayStatusJson } from './types.js';
+import { buildGatewayView, type GatewayView } from './view.js';
+import type { CompiledRoute } from '../routes/types.js';
 
 const CORE_GROUPS = new Set(['', 'core']);
 
@@ -47,6 +49,8 @@ export interface GatewayStatuses {
   readonly gateways: ReadonlyMap<string, GatewayStatusJson>;
   /** `Kind/namespace/name` -> this controller's parent entries, in parentRefs order. */
   readonly routes: ReadonlyMap<string, readonly RouteParentStatus[]>;
+  /** `namespace/name` -> what the Gateway's proxy serves (./view.ts): its valid listeners and their routes. */
+  readonly views: ReadonlyMap<string, GatewayView>;
 }
 
 const cond = (type: string, ok: boolean, reason: string, message: string, generation: number | undefined): Condition => ({
@@ -122,6 +126,7 @@ export function computeGatewayStatuses(world: GatewayWorld, o: GatewayStatusOpti
   }
 
   const gateways = new Map<string, GatewayStatusJson>();
+  const views = new Map<string, GatewayView>();
   const routeEntries = new Map<string, Map<object, RouteParentStatus>>();
   for (const gw of world.gateways) {
     if (!acceptedClasses.has(gw.spec?.gatewayClassName ?? '')) continue;
@@ -140,10 +145,12 @@ export function computeGatewayStatuses(world: GatewayWorld, o: GatewayStatusOpti
         attachedRoutes: e.attachedRoutes.get(l.listener.name) ?? 0, conditions: l.conditions,
       })),
     });
+    const routesOfGateway = new Map<string, CompiledRoute>();
     for (const [key, parents] of e.routes) {
       const r = byKey.get(key);
       if (r === undefined) continue;
       const c = compile(r.kind, r.route);
+      if (c.result.route !== undefined) routesOfGateway.set(key, c.result.route);
       const gen = r.route.metadata.generation;
       const entries = routeEntries.get(key) ?? new Map<object, RouteParentStatus>();
       routeEntries.set(key, entries);
@@ -156,6 +163,7 @@ export function computeGatewayStatuses(world: GatewayWorld, o: GatewayStatusOpti
         entries.set(p.parentRef, { parentRef: p.parentRef, controllerName: o.controllerName, conditions: [accepted, resolvedRefs(c.result, gen)] });
       }
     }
+    views.set(`${gwNs}/${gw.metadata.name}`, buildGatewayView({ namespace: gwNs, name: gw.metadata.name }, e, routesOfGateway));
   }
 
   // In parentRefs order (the entries are keyed by the parentRef objects themselves).
@@ -167,5 +175,5 @@ export function computeGatewayStatuses(world: GatewayWorld, o: GatewayStatusOpti
       return entry === undefined ? [] : [entry];
     }));
   }
-  return { classes, gateways, routes };
+  return { classes, gateways, routes, views };
 }

@@ -29,6 +29,8 @@ import { LeaderLease } from '../status/lease.js';
 import { RouteStatusWriter } from '../status/writer.js';
 import { BackendPolicyStatusWriter } from '../status/policy-writer.js';
 import { GatewayStatusWriter } from '../status/gateway-writer.js';
+import { GatewayPolicyService } from '../../api/gen/weft/gateway/v1/gateway.js';
+import { GatewayViewService } from './gateway.js';
 import { WebhookServer } from '../webhook/server.js';
 import { DEFAULT_CONVERT_OPTIONS, portPolicy, servicePolicy } from './convert.js';
 import { streamMetrics } from './metrics.js';
@@ -67,16 +69,21 @@ export async function startPolicyController(d: PolicyControllerDeps): Promise<Po
     autoFlush: true,
   });
 
+  const smetrics = streamMetrics(registry);
   const services = new PolicyServices({
     index,
     trustDomain: config.trustDomain,
     convert: DEFAULT_CONVERT_OPTIONS,
-    metrics: streamMetrics(registry),
+    metrics: smetrics,
     log: log.child({ component: 'policy' }),
   });
   d.grpc.addService('weft.inbound.v1.InboundPolicy', InboundPolicyService, services.inboundHandlers());
   d.grpc.addService('weft.outbound.v1.OutboundPolicy', OutboundPolicyService, services.outboundHandlers());
   d.grpc.addService('weft.discovery.v1.Discovery', DiscoveryService, services.discoveryHandlers());
+  const gatewayViews = new GatewayViewService({
+    index, trustDomain: config.trustDomain, convert: DEFAULT_CONVERT_OPTIONS, metrics: smetrics, log: log.child({ component: 'gateway' }),
+  });
+  d.grpc.addService('weft.gateway.v1.GatewayPolicy', GatewayPolicyService, gatewayViews.handlers());
 
   const sizes = () => index.sizes();
   new Gauge({
@@ -112,12 +119,18 @@ export async function startPolicyController(d: PolicyControllerDeps): Promise<Po
       new ResourceWatch(d.kc, r, {
         apply: (kind, obj) => {
           const changed = index.apply(kind, obj as never);
-          if (changed) gatewayWriter.changed(kind);
+          if (changed) {
+            gatewayWriter.changed(kind);
+            gatewayViews.changed(kind);
+          }
           return changed;
         },
         delete: (kind, obj) => {
           const changed = index.delete(kind, obj as never);
-          if (changed) gatewayWriter.changed(kind);
+          if (changed) {
+            gatewayWriter.changed(kind);
+            gatewayViews.changed(kind);
+          }
           return changed;
         },
       }, {
@@ -192,6 +205,7 @@ export async function startPolicyController(d: PolicyControllerDeps): Promise<Po
       writer.stop();
       policyWriter.stop();
       gatewayWriter.stop();
+      gatewayViews.stop();
       await lease.stop();
       await webhook.close();
       await Promise.all(watches.map((w) => w.stop()));

@@ -20,7 +20,7 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { GATEWAY_CONTROLLER_NAME } from '../../core/contract.js';
 import type { GatewayRuntime } from '../../core/gateway/evaluate.js';
-import { computeGatewayStatuses } from '../../core/gateway/status.js';
+import { computeGatewayStatuses, type GatewayStatuses, type GatewayStatusOptions } from '../../core/gateway/status.js';
 import type { GatewayStatusJson, ListenerStatusJson } from '../../core/gateway/types.js';
 import type { GRPCRoute, HTTPRoute, KubeObject } from '../../core/kube.js';
 import { kubeRequest, KubeHttpError } from '../k8s/http.js';
@@ -30,7 +30,7 @@ import type { ResourceKind } from '../index/kinds.js';
 import { mergeConditions, mergeRouteParents } from './merge.js';
 
 /** The kinds whose changes can change gateway status. */
-const INPUT_KINDS: ReadonlySet<ResourceKind> = new Set<ResourceKind>(['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'Service', 'ReferenceGrant', 'Namespace']);
+export const GATEWAY_INPUT_KINDS: ReadonlySet<ResourceKind> = new Set<ResourceKind>(['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'Service', 'ReferenceGrant', 'Namespace']);
 
 /** The listener protocols this slice evaluates; HTTPS/TLS need certificate Secrets, not watched yet. */
 export const GATEWAY_PROTOCOLS: ReadonlySet<string> = new Set(['HTTP']);
@@ -48,6 +48,14 @@ export interface GatewayStatusWriterOptions {
   readonly registry: Registry;
   /** Debounce between an event and the pass (default 100 ms). */
   readonly delayMs?: number;
+}
+
+/** Every gateway decision (status and the proxies' views) from the index's objects; both the writer and the views use it. */
+export function computeIndexGateways(ix: PolicyIndex, runtime: GatewayStatusOptions['runtime']): GatewayStatuses {
+  return computeGatewayStatuses({
+    gatewayClasses: ix.list('GatewayClass'), gateways: ix.list('Gateway'), httpRoutes: ix.list('HTTPRoute'), grpcRoutes: ix.list('GRPCRoute'),
+    services: ix.list('Service'), referenceGrants: ix.list('ReferenceGrant'), namespaces: ix.list('Namespace'),
+  }, { controllerName: GATEWAY_CONTROLLER_NAME, secrets: [], checkKeyPair: () => undefined, protocols: GATEWAY_PROTOCOLS, runtime });
 }
 
 /** The merged Gateway status and whether it differs from `current`. */
@@ -79,7 +87,7 @@ export class GatewayStatusWriter {
 
   /** A watch event: schedules a pass when the kind is one the decision reads. */
   changed(kind: ResourceKind): void {
-    if (INPUT_KINDS.has(kind)) this.schedule(this.o.delayMs ?? 100);
+    if (GATEWAY_INPUT_KINDS.has(kind)) this.schedule(this.o.delayMs ?? 100);
   }
 
   /** After becoming leader: a pass repairs whatever the previous leader left. */
@@ -118,10 +126,7 @@ export class GatewayStatusWriter {
   private async pass(): Promise<void> {
     if (!this.o.isLeader()) return;
     const ix = this.o.index;
-    const s = computeGatewayStatuses({
-      gatewayClasses: ix.list('GatewayClass'), gateways: ix.list('Gateway'), httpRoutes: ix.list('HTTPRoute'), grpcRoutes: ix.list('GRPCRoute'),
-      services: ix.list('Service'), referenceGrants: ix.list('ReferenceGrant'), namespaces: ix.list('Namespace'),
-    }, { controllerName: GATEWAY_CONTROLLER_NAME, secrets: [], checkKeyPair: () => undefined, protocols: GATEWAY_PROTOCOLS, runtime: unservedRuntime });
+    const s = computeIndexGateways(ix, unservedRuntime);
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
     const jobs: Promise<void>[] = [];
 
