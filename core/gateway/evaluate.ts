@@ -331,6 +331,8 @@ export interface GatewayEvaluation {
 export interface GatewayRuntime {
   /** The address clients reach the gateway on, once its Service has one. */
   readonly address?: string;
+  /** What `address` is (status.addresses[].type); default IPAddress. */
+  readonly addressType?: 'IPAddress' | 'Hostname';
   /** Whether the gateway's proxies are ready. */
   readonly ready: boolean;
   /**

@@ -18,7 +18,7 @@ import type { RouteParentStatus } from '../outbound/policy.js';
 import { compileGrpcRoute, compileHttpRoute, type RouteCompileResult, type RouteKind } from '../routes/compile.js';
 import type { BackendFailure, BackendTarget } from '../routes/types.js';
 import {
-  evaluateGateway, evaluateGatewayClass, referenceGranted, routeKey, type AttachableRoute, type GatewayContext, type GatewayRuntime,
+  evaluateGateway, evaluateGatewayClass, referenceGranted, routeKey, type AttachableRoute, type GatewayContext, type GatewayRuntime, type ListenerEvaluation,
 } from './evaluate.js';
 import { GATEWAY_GROUP, type Gateway, type GatewayClass, type GatewayStatusJson } from './types.js';
 import { buildGatewayView, type GatewayView } from './view.js';
@@ -51,6 +51,8 @@ export interface GatewayStatuses {
   readonly routes: ReadonlyMap<string, readonly RouteParentStatus[]>;
   /** `namespace/name` -> what the Gateway's proxy serves (./view.ts): its valid listeners and their routes. */
   readonly views: ReadonlyMap<string, GatewayView>;
+  /** `namespace/name` -> the Gateway (as given) and its listeners' evaluation: what its workload is rendered from. */
+  readonly served: ReadonlyMap<string, { readonly gateway: Gateway; readonly listeners: readonly ListenerEvaluation[] }>;
 }
 
 const cond = (type: string, ok: boolean, reason: string, message: string, generation: number | undefined): Condition => ({
@@ -127,6 +129,7 @@ export function computeGatewayStatuses(world: GatewayWorld, o: GatewayStatusOpti
 
   const gateways = new Map<string, GatewayStatusJson>();
   const views = new Map<string, GatewayView>();
+  const served = new Map<string, { gateway: Gateway; listeners: readonly ListenerEvaluation[] }>();
   const routeEntries = new Map<string, Map<object, RouteParentStatus>>();
   for (const gw of world.gateways) {
     if (!acceptedClasses.has(gw.spec?.gatewayClassName ?? '')) continue;
@@ -138,7 +141,7 @@ export function computeGatewayStatuses(world: GatewayWorld, o: GatewayStatusOpti
       namespaces: world.namespaces, routes: attachable, runtime,
     });
     gateways.set(`${gwNs}/${gw.metadata.name}`, {
-      ...(runtime.address !== undefined && runtime.unserved === undefined ? { addresses: [{ type: 'IPAddress', value: runtime.address }] } : {}),
+      ...(runtime.address !== undefined && runtime.unserved === undefined ? { addresses: [{ type: runtime.addressType ?? 'IPAddress', value: runtime.address }] } : {}),
       conditions: e.conditions,
       listeners: e.listeners.map((l) => ({
         name: l.listener.name, supportedKinds: l.supportedKinds.map((k) => ({ group: k.group ?? GATEWAY_GROUP, kind: k.kind })),
@@ -163,6 +166,7 @@ export function computeGatewayStatuses(world: GatewayWorld, o: GatewayStatusOpti
         entries.set(p.parentRef, { parentRef: p.parentRef, controllerName: o.controllerName, conditions: [accepted, resolvedRefs(c.result, gen)] });
       }
     }
+    served.set(`${gwNs}/${gw.metadata.name}`, { gateway: gw, listeners: e.listeners });
     views.set(`${gwNs}/${gw.metadata.name}`, buildGatewayView({ namespace: gwNs, name: gw.metadata.name }, e, routesOfGateway));
   }
 
@@ -175,5 +179,5 @@ export function computeGatewayStatuses(world: GatewayWorld, o: GatewayStatusOpti
       return entry === undefined ? [] : [entry];
     }));
   }
-  return { classes, gateways, routes, views };
+  return { classes, gateways, routes, views, served };
 }

@@ -31,10 +31,15 @@ import { BackendPolicyStatusWriter } from '../status/policy-writer.js';
 import { GatewayStatusWriter } from '../status/gateway-writer.js';
 import { GatewayPolicyService } from '../../api/gen/weft/gateway/v1/gateway.js';
 import { GatewayViewService } from './gateway.js';
+import { GatewayWorkloads } from '../status/gateway-workload.js';
+import { CONTROLLER_GRPC_PORT, CONTROLLER_SERVICE } from '../../core/contract.js';
 import { WebhookServer } from '../webhook/server.js';
 import { DEFAULT_CONVERT_OPTIONS, portPolicy, servicePolicy } from './convert.js';
 import { streamMetrics } from './metrics.js';
 import { PolicyServices } from './services.js';
+
+/** The proxy's log levels (proxy/config.ts); another controller level gives the gateways `info`. */
+const PROXY_LOG_LEVELS: ReadonlySet<string> = new Set(['debug', 'info', 'warn', 'error']);
 
 export interface PolicyControllerDeps {
   readonly config: ControllerConfig;
@@ -42,6 +47,8 @@ export interface PolicyControllerDeps {
   readonly grpc: GrpcServer;
   readonly registry: Registry;
   readonly log: Logger;
+  /** The trust anchors the gateway proxies the controller deploys must trust (the issuer's ca.crt). */
+  readonly anchorsPem?: () => string;
   /** A serving certificate for the webhook from the mesh issuer (used without --tls-dir). */
   readonly issueWebhookCert: () => Promise<{ certPem: string; keyPem: string }>;
 }
@@ -111,7 +118,17 @@ export async function startPolicyController(d: PolicyControllerDeps): Promise<Po
   });
 
   const statusLog = log.child({ component: 'status' });
-  const gatewayWriter = new GatewayStatusWriter({ kc: d.kc, index, isLeader: () => lease.isLeader(), log: statusLog, registry });
+  const anchorsPem = d.anchorsPem;
+  const workloads = anchorsPem === undefined ? undefined : new GatewayWorkloads({
+    kc: d.kc,
+    log: statusLog,
+    render: () => ({
+      image: config.gatewayImage, trustDomain: config.trustDomain, trustAnchorsPem: anchorsPem(),
+      controllerAddr: `${CONTROLLER_SERVICE}.${config.namespace}.svc.cluster.local:${CONTROLLER_GRPC_PORT}`,
+      clusterNetworks: config.clusterNetworks, logLevel: PROXY_LOG_LEVELS.has(config.logLevel) ? config.logLevel : 'info',
+    }),
+  });
+  const gatewayWriter = new GatewayStatusWriter({ kc: d.kc, index, isLeader: () => lease.isLeader(), log: statusLog, registry, ...(workloads !== undefined ? { workloads } : {}) });
   const imetrics = informerMetrics(registry);
   const watchLog = log.child({ component: 'watch' });
   const watches = RESOURCES.map(
