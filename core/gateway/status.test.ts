@@ -119,3 +119,13 @@ test('views: each served Gateway gets its valid listeners, the routes attached t
   assert.deepEqual(web.hosts.map((h) => [h.hostname, h.routes.map((r) => `${r.namespace}/${r.name}`).sort()]), [['', ['apps/cross', 'infra/split']]]);
   assert.deepEqual(v.ports[1]!.listeners[0]!.hosts, [], 'routes attached by sectionName web are not on admin');
 });
+
+test('route kinds the proxy does not serve do not attach: a GRPCRoute is NotAllowedByListeners and supportedKinds say HTTPRoute only', () => {
+  const grpc = { metadata: { namespace: 'infra', name: 'rpc', generation: 1 }, spec: { parentRefs: [{ name: 'gw', sectionName: 'web' }], rules: [{ backendRefs: [{ name: 'v1', port: 8080 }] }] } };
+  const s = computeGatewayStatuses(world({ grpcRoutes: [grpc] }), { ...options, routeKinds: new Set(['HTTPRoute']) });
+  const g = s.gateways.get('infra/gw')!;
+  assert.deepEqual(g.listeners?.find((l) => l.name === 'web')?.supportedKinds.map((k) => k.kind), ['HTTPRoute']);
+  const entry = s.routes.get('GRPCRoute/infra/rpc')![0]!;
+  assert.equal(c(entry.conditions, 'Accepted'), 'False/NotAllowedByListeners');
+  assert.equal(g.listeners?.find((l) => l.name === 'web')?.attachedRoutes, 2, 'the two HTTPRoutes only');
+});

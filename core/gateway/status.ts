@@ -36,7 +36,7 @@ export interface GatewayWorld {
   readonly namespaces: readonly Namespace[];
 }
 
-export interface GatewayStatusOptions extends Pick<GatewayContext, 'secrets' | 'checkKeyPair' | 'protocols'> {
+export interface GatewayStatusOptions extends Pick<GatewayContext, 'secrets' | 'checkKeyPair' | 'protocols' | 'routeKinds'> {
   readonly controllerName: string;
   /** What serves each Gateway (`namespace/name`): its address and readiness, or why nothing does. */
   readonly runtime: (namespace: string, name: string) => GatewayRuntime;
@@ -138,6 +138,7 @@ export function computeGatewayStatuses(world: GatewayWorld, o: GatewayStatusOpti
     const e = evaluateGateway(gw, {
       secrets: o.secrets, checkKeyPair: o.checkKeyPair, referenceGrants: world.referenceGrants,
       ...(o.protocols !== undefined ? { protocols: o.protocols } : {}),
+      ...(o.routeKinds !== undefined ? { routeKinds: o.routeKinds } : {}),
       namespaces: world.namespaces, routes: attachable, runtime,
     });
     gateways.set(`${gwNs}/${gw.metadata.name}`, {

@@ -38,6 +38,9 @@ export const GATEWAY_INPUT_KINDS: ReadonlySet<ResourceKind> = new Set<ResourceKi
 /** The listener protocols this slice evaluates; HTTPS/TLS need certificate Secrets, not watched yet. */
 export const GATEWAY_PROTOCOLS: ReadonlySet<string> = new Set(['HTTP']);
 
+/** The route kinds `weft gateway` serves: GRPCRoutes do not attach to Gateways yet (NotAllowedByListeners). */
+export const GATEWAY_ROUTE_KINDS: ReadonlySet<string> = new Set(['HTTPRoute']);
+
 export const GATEWAY_UNSERVED =
   'this controller deploys no gateway proxies (it runs without gateway workloads): nothing serves this Gateway; see docs/gateway.md';
 
@@ -63,7 +66,7 @@ export function computeIndexGateways(ix: PolicyIndex, runtime: GatewayStatusOpti
   return computeGatewayStatuses({
     gatewayClasses: ix.list('GatewayClass'), gateways: ix.list('Gateway'), httpRoutes: ix.list('HTTPRoute'), grpcRoutes: ix.list('GRPCRoute'),
     services: ix.list('Service'), referenceGrants: ix.list('ReferenceGrant'), namespaces: ix.list('Namespace'),
-  }, { controllerName: GATEWAY_CONTROLLER_NAME, secrets: [], checkKeyPair: () => undefined, protocols: GATEWAY_PROTOCOLS, runtime });
+  }, { controllerName: GATEWAY_CONTROLLER_NAME, secrets: [], checkKeyPair: () => undefined, protocols: GATEWAY_PROTOCOLS, routeKinds: GATEWAY_ROUTE_KINDS, runtime });
 }
 
 /** The merged Gateway status and whether it differs from `current`. */
