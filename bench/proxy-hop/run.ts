@@ -325,6 +325,7 @@ const ratios = new Map<string, number[]>(pairs.map((p) => [p.name, []]));
 const latencyPaths = ['backend directly (no hop)', 'nginx pair', 'Weft pair with policy'] as const;
 const latencies = new Map<string, Latency[]>(latencyPaths.map((n) => [n, []]));
 const loadedRss: { client: number; server: number }[] = [];
+const loadedParts: { rss: number; anon: number; file: number }[] = [];
 const nginxPair = pairs[0]!;
 const policyPairRef = pairs.find((p) => p.name === POLICY)!;
 for (let round = 1; round <= ROUNDS; round++) {
@@ -341,7 +342,10 @@ for (let round = 1; round <= ROUNDS; round++) {
   for (const n of latOrder) {
     const port = n === 'backend directly (no hop)' ? backendPort : n === 'nginx pair' ? nginxPair.port : policyPairRef.port;
     latencies.get(n)!.push(latency(port, LAT_SECONDS));
-    if (n === 'Weft pair with policy') loadedRss.push({ client: rssMb(policyPairRef.client.pid!), server: rssMb(policyPairRef.server.pid!) });
+    if (n === 'Weft pair with policy') {
+      loadedRss.push({ client: rssMb(policyPairRef.client.pid!), server: rssMb(policyPairRef.server.pid!) });
+      loadedParts.push(rssParts(policyPairRef.client.pid!));
+    }
   }
   process.stdout.write(`round ${round}/${ROUNDS} (load average ${loadavg()[0]!.toFixed(2)}): ${pairs.map((p) => `${p.name.split(' (')[0]!.split(',')[0]} ${got.get(p.name)!.cpuPer1k.toFixed(1)}`).join(', ')} ms CPU / 1k req\n`);
 }
@@ -391,7 +395,7 @@ const targets = [
   { what: 'Weft transport pair, CPU per request', target: '<= 2.2x nginx', figure: `${ratioOf(pairs[1]!.name).toFixed(2)}x`, ok: ratioOf(pairs[1]!.name) <= 2.2, limit: cpuLimit(pairs[1]!.name) },
   { what: `${SCALE.routes.toLocaleString('en-US')} routes and ${(SCALE.services * SCALE.endpointsPerService).toLocaleString('en-US')} endpoints, CPU per request`, target: 'within 10% of 1 route', figure: `${scaleVsOne >= 1 ? '+' : ''}${((scaleVsOne - 1) * 100).toFixed(1)}%`, ok: scaleVsOne <= 1.1, limit: 'route selection is indexed by path segment (core/routes/match.ts); the rounds\' spread is in the ratio range above' },
   { what: 'Weft proxy idle RSS (harness; largest of the transport and policy pairs\' processes)', target: '<= 60 MB', figure: `${idleMax.toFixed(0)} MB`, ok: idleMax <= 60, limit: `a bare node process with the same flags idles at ${bareMem.rss.toFixed(0)} MB (${bareMem.file.toFixed(0)} MB of it the binary's shared pages), the Node.js floor pair at ${Math.max(floorIdle.client, floorIdle.server).toFixed(0)} MB; the Weft client's own (anonymous) memory is ${policyIdleMem.anon.toFixed(0)} MB` },
-  { what: `Weft proxy RSS after ${RATE} req/s (largest of any round)`, target: '<= 100 MB', figure: `${loadedMax.toFixed(0)} MB`, ok: loadedMax <= 100, limit: 'V8 keeps the heap it grew under load (old space capped at 48 MB by the injector\'s flags)' },
+  { what: `Weft proxy RSS after ${RATE} req/s (largest of any round)`, target: '<= 100 MB', figure: `${loadedMax.toFixed(0)} MB`, ok: loadedMax <= 100, limit: `after the last such load the policy client held ${loadedParts.at(-1)!.anon.toFixed(0)} MB anonymous + ${loadedParts.at(-1)!.file.toFixed(0)} MB file-backed, against ${policyIdleMem.anon.toFixed(0)} + ${policyIdleMem.file.toFixed(0)} MB idle: the growth is the process's own memory (V8 heap kept after the load, connection and TLS buffers, glibc arenas; docs/proxy.md, Memory)` },
   { what: `p99 added at ${RATE} req/s, Weft minus nginx`, target: '<= 5 ms', figure: `${p99Gap.toFixed(1)} ms`, ok: p99Gap <= 5, limit: 'autocannon\'s 1 ms resolution; on a shared 2-core machine the other processes\' scheduling dominates' },
 ];
 const lines = [
