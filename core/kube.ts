@@ -475,8 +475,8 @@ export interface XBackendTrafficPolicy extends KubeObject {
 // --- Weft policy kinds -----------------------------------------------------------------------------
 
 /** Weft's policy kinds are defined in ./kube-policy.js (owned by the inbound side). */
-import type { AuthorizationPolicy, MeshTLSAuthentication, NetworkAuthentication, Server } from './kube-policy.js';
-export type { AuthorizationPolicy, MeshTLSAuthentication, NetworkAuthentication, Server };
+import type { AuthorizationPolicy, InboundLimitPolicy, MeshTLSAuthentication, NetworkAuthentication, Server } from './kube-policy.js';
+export type { AuthorizationPolicy, InboundLimitPolicy, MeshTLSAuthentication, NetworkAuthentication, Server };
 
 // --- snapshot ---------------------------------------------------------------------------------------
 
@@ -495,6 +495,8 @@ export interface ClusterSnapshot {
   readonly authorizationPolicies: readonly AuthorizationPolicy[];
   readonly meshTLSAuthentications: readonly MeshTLSAuthentication[];
   readonly networkAuthentications: readonly NetworkAuthentication[];
+  /** InboundLimitPolicies (core/inbound/limits.ts); absent: none. */
+  readonly inboundLimitPolicies?: readonly InboundLimitPolicy[];
 }
 
 /** A snapshot with no objects; spread over it to build test fixtures. */

@@ -201,6 +201,9 @@ export const OUTBOUND_ROUTE_LABELS = [
   'backend_namespace', 'backend_name', 'backend_port',
 ] as const;
 export const INBOUND_DECISION_LABELS = ['target_port', 'server', 'route', 'authorization', 'decision'] as const;
+/** weft_proxy_requests_limited_total: the inbound decision's port, Server and route, the policy and why. */
+export const LIMITED_LABELS = ['target_port', 'server', 'route', 'policy', 'reason'] as const;
+export type LimitedLabels = Readonly<Record<(typeof LIMITED_LABELS)[number], string>>;
 
 export type OutboundRouteLabels = Readonly<Record<(typeof OUTBOUND_ROUTE_LABELS)[number], string>>;
 export type InboundDecisionLabels = Readonly<Record<(typeof INBOUND_DECISION_LABELS)[number], string>>;
@@ -306,6 +309,16 @@ export class RouteMetrics {
   readonly inboundHistograms = new Map<string, HistogramEntry>();
   private readonly outboundSeries = new Map<string, RouteSeries>();
   private readonly inboundSeries = new Map<string, RouteSeries>();
+  /** Requests refused by an InboundLimitPolicy, per label set (LIMITED_LABELS). */
+  readonly limitedCounters = new Map<string, CounterEntry>();
+
+  /** Counts one request an inbound limit refused. */
+  limited(labels: LimitedLabels): void {
+    const key = labelKey(labels);
+    let e = this.limitedCounters.get(key);
+    if (e === undefined) this.limitedCounters.set(key, (e = { labels: { ...labels }, value: 0 }));
+    e.value++;
+  }
 
   /** The series of one outbound label set; callers cache it per compiled rule and backend. */
   outbound(labels: OutboundRouteLabels): RouteSeries {
@@ -386,6 +399,8 @@ function registerRouteMetrics(registry: Registry, routes: RouteMetrics): void {
     [...INBOUND_DECISION_LABELS, 'client_id', 'tls', ...outcome], routes.inboundCounters);
   histogram(PROXY_METRICS.inboundDuration, 'Inbound request duration, from request received to response complete',
     [...INBOUND_DECISION_LABELS, 'classification'], routes.inboundHistograms);
+  counter(PROXY_METRICS.requestsLimited, 'Inbound requests an InboundLimitPolicy refused: rate (429, token bucket empty) or concurrency (503, maxInFlight reached)',
+    LIMITED_LABELS, new Set([routes.limitedCounters]));
 }
 
 /** Makes a histogram report the values `get` computes, whichever method the registry calls. */

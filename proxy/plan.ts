@@ -51,6 +51,8 @@ export interface ForwardPlan {
   /** Fire-and-forget copies of the request (RequestMirror). */
   readonly mirrors?: readonly EndpointPicker[] | undefined;
   readonly observe?: ExchangeObserver | undefined;
+  /** Called once when the downstream side of the exchange closes (an inbound concurrency limit's slot). */
+  readonly onClose?: (() => void) | undefined;
 }
 
 export interface AnswerPlan {

@@ -99,6 +99,8 @@ export type InboundAction =
       /** The Host / :authority to send (URLRewrite hostname). Absent: as received. */
       readonly authority?: string;
       readonly observe?: ExchangeObserver;
+      /** Gives back what the request holds of a concurrency limit; the transport calls it once the exchange is over. */
+      readonly release?: () => void;
     }
   /** The proxy answers itself (a Server route's RequestRedirect). */
   | {
@@ -111,6 +113,8 @@ export type InboundAction =
       readonly kind: 'deny';
       /** Why (default FORBIDDEN); the responder answers it through core/reasons.ts. */
       readonly code?: Reason;
+      /** Headers added to the answer (RATE_LIMITED: Retry-After). */
+      readonly headers?: readonly (readonly [string, string])[];
       readonly observe?: ExchangeObserver;
     };
 

@@ -151,7 +151,8 @@ export class InboundListener extends ListenerBase<InboundConnection> {
     } catch {
       d = { kind: 'deny', code: 'FORBIDDEN' }; // fail closed
     }
-    if (d.kind !== 'deny') this.deps.stats.inbound.authzAllow++;
+    // A request refused by an inbound limit was authorized first: it counts as allowed here.
+    if (d.kind !== 'deny' || d.code === 'RATE_LIMITED' || d.code === 'CONCURRENCY_LIMITED') this.deps.stats.inbound.authzAllow++;
     else this.deps.stats.inbound.authzDeny++;
     return d;
   }
@@ -167,7 +168,7 @@ export class InboundListener extends ListenerBase<InboundConnection> {
     const d = this.authorize(conn, req);
     switch (d.kind) {
       case 'deny':
-        return { kind: 'answer', answer: { kind: 'reason', code: d.code ?? 'FORBIDDEN' }, observe: d.observe };
+        return { kind: 'answer', answer: { kind: 'reason', code: d.code ?? 'FORBIDDEN', headers: d.headers }, observe: d.observe };
       case 'respond':
         return { kind: 'answer', answer: { kind: 'respond', status: d.status, headers: d.headers }, observe: d.observe };
       case 'allow':
@@ -180,6 +181,7 @@ export class InboundListener extends ListenerBase<InboundConnection> {
           extraHeaders: d.setHeaders === undefined ? conn.clientId : [...conn.clientId, ...Object.entries(safeHeaders(d.setHeaders))],
           responseHeaders: d.responseHeaders,
           observe: d.observe,
+          onClose: d.release,
         };
     }
   }
