@@ -66,7 +66,7 @@ import { compileGrpcRoute, compileHttpRoute, type BackendResolver } from '../rou
 import { buildRouteTable } from '../routes/match.js';
 import type { CompiledRoute } from '../routes/types.js';
 import { matchLabelSelector } from './label-selector.js';
-import { compileInboundLimitPolicy, type CompiledLimits } from './limits.js';
+import { selectInboundLimits, type CompiledLimits } from './limits.js';
 import type {
   CompiledAuthentication,
   CompiledAuthorization,
@@ -404,20 +404,12 @@ export function indexInboundPolicy(snapshot: ClusterSnapshot, options: InboundCo
   for (const r of snapshot.grpcRoutes) attach(r, 'GRPCRoute');
 
   // InboundLimitPolicies: a bad one applies nowhere; per target the oldest valid one applies.
-  const limits = new Map<string, CompiledLimits>();
-  for (const p of [...(snapshot.inboundLimitPolicies ?? [])].sort(byAge)) {
-    const c = compileInboundLimitPolicy(p);
-    if (!c.ok) {
-      diagnostics.push(diag(ref('InboundLimitPolicy', p), 'Invalid', `${c.problems.join('; ')}; it applies nowhere`));
-      continue;
+  const selected = selectInboundLimits(snapshot.inboundLimitPolicies ?? []);
+  const limits = selected.applied;
+  for (const st of selected.statuses) {
+    if (st.reason === 'Invalid' || st.reason === 'Conflicted') {
+      diagnostics.push(diag({ kind: 'InboundLimitPolicy', namespace: st.namespace, name: st.name }, st.reason, st.message));
     }
-    const key = `${c.value.namespace}/${c.value.target.kind}/${c.value.target.name}`;
-    const first = limits.get(key);
-    if (first !== undefined) {
-      diagnostics.push(diag(ref('InboundLimitPolicy', p), 'Conflicted', `${c.value.target.kind} ${c.value.target.name} already has the older InboundLimitPolicy ${first.name}; this one applies nowhere`));
-      continue;
-    }
-    limits.set(key, c.value);
   }
 
   return {

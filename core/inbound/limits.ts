@@ -120,6 +120,62 @@ export function compileInboundLimitPolicy(p: InboundLimitPolicy): { ok: true; va
   };
 }
 
+/** What the controller writes to an InboundLimitPolicy's status (condition Accepted). */
+export interface LimitPolicyStatus {
+  readonly namespace: string;
+  readonly name: string;
+  readonly accepted: boolean;
+  /** Accepted; or Invalid (a bad field), Conflicted (an older policy has the target), TargetNotFound. */
+  readonly reason: 'Accepted' | 'Invalid' | 'Conflicted' | 'TargetNotFound';
+  readonly message: string;
+}
+
+function byAge(a: InboundLimitPolicy, b: InboundLimitPolicy): number {
+  const t = (p: InboundLimitPolicy) => {
+    const ms = Date.parse(p.metadata.creationTimestamp ?? '');
+    return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
+  };
+  const d = t(a) - t(b);
+  if (d !== 0 && !Number.isNaN(d)) return d < 0 ? -1 : 1;
+  return a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0;
+}
+
+/**
+ * The policies that apply, per target key `namespace/Kind/name` (the oldest valid one per target), and
+ * the status of every policy. `targetExists(kind, namespace, name)` says whether a target is there (a
+ * route must have a Server parent); absent: every target is taken to exist.
+ */
+export function selectInboundLimits(
+  policies: readonly InboundLimitPolicy[],
+  targetExists?: (kind: LimitTargetKind, namespace: string, name: string) => boolean,
+): { readonly applied: ReadonlyMap<string, CompiledLimits>; readonly statuses: readonly LimitPolicyStatus[] } {
+  const applied = new Map<string, CompiledLimits>();
+  const statuses: LimitPolicyStatus[] = [];
+  for (const p of [...policies].sort(byAge)) {
+    const id = { namespace: p.metadata.namespace ?? '', name: p.metadata.name };
+    const c = compileInboundLimitPolicy(p);
+    if (!c.ok) {
+      statuses.push({ ...id, accepted: false, reason: 'Invalid', message: `${c.problems.join('; ')}; it applies nowhere` });
+      continue;
+    }
+    const t = c.value.target;
+    const key = `${c.value.namespace}/${t.kind}/${t.name}`;
+    const first = applied.get(key);
+    if (first !== undefined) {
+      statuses.push({ ...id, accepted: false, reason: 'Conflicted', message: `${t.kind} ${t.name} already has the older InboundLimitPolicy ${first.name}; this one applies nowhere` });
+      continue;
+    }
+    applied.set(key, c.value);
+    if (targetExists !== undefined && !targetExists(t.kind, c.value.namespace, t.name)) {
+      const what = t.kind === 'Server' ? `Server ${t.name} not found` : `${t.kind} ${t.name} not found, or it has no Server parent`;
+      statuses.push({ ...id, accepted: false, reason: 'TargetNotFound', message: `${what} in namespace ${c.value.namespace}; the limits apply once it exists` });
+      continue;
+    }
+    statuses.push({ ...id, accepted: true, reason: 'Accepted', message: `${describeLimits(c.value)} on ${t.kind} ${t.name}, per proxy` });
+  }
+  return { applied, statuses };
+}
+
 /** How a compiled limit reads in `weft authz` and explanations: `50/s burst 100, 20 in flight`. */
 export function describeLimits(l: Pick<CompiledLimits, 'rate' | 'concurrency'>): string {
   const parts: string[] = [];

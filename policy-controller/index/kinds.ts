@@ -7,6 +7,7 @@ import type {
   EndpointSlice,
   GRPCRoute,
   HTTPRoute,
+  InboundLimitPolicy,
   KubeObject,
   MeshTLSAuthentication,
   Namespace,
@@ -31,6 +32,7 @@ export interface KindObjects {
   MeshTLSAuthentication: MeshTLSAuthentication;
   NetworkAuthentication: NetworkAuthentication;
   XBackendTrafficPolicy: XBackendTrafficPolicy;
+  InboundLimitPolicy: InboundLimitPolicy;
 }
 
 export type ResourceKind = keyof KindObjects;
@@ -48,6 +50,7 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   'MeshTLSAuthentication',
   'NetworkAuthentication',
   'XBackendTrafficPolicy',
+  'InboundLimitPolicy',
 ];
 
 export type AnyKubeObject = KubeObject;

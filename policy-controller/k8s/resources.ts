@@ -37,6 +37,7 @@ export const RESOURCES: readonly ResourceSpec[] = [
   crd('MeshTLSAuthentication', POLICY_API_GROUP, POLICY_API_VERSION, 'meshtlsauthentications'),
   crd('NetworkAuthentication', POLICY_API_GROUP, POLICY_API_VERSION, 'networkauthentications'),
   crd('XBackendTrafficPolicy', GATEWAY_API_EXPERIMENTAL_GROUP, 'v1alpha1', 'xbackendtrafficpolicies'),
+  crd('InboundLimitPolicy', POLICY_API_GROUP, POLICY_API_VERSION, 'inboundlimitpolicies'),
 ];
 
 /** The cluster-wide collection path, e.g. /api/v1/pods, /apis/gateway.networking.k8s.io/v1/httproutes. */

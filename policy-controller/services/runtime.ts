@@ -4,6 +4,7 @@
  *   watches (one per kind) -> PolicyIndex -> InboundPolicy / OutboundPolicy / Discovery streams (gRPC 8090)
  *                                        -> RouteStatusWriter (leader only, Lease) -> status subresource
  *                                        -> BackendPolicyStatusWriter (XBackendTrafficPolicy status, same Lease)
+ *                                        -> LimitPolicyStatusWriter (InboundLimitPolicy status, same Lease)
  *   validating webhook (HTTPS 8443); admin: /metrics gauges, /ready details, /debug/policy dumps
  *
  * main.ts calls `startPolicyController` before the gRPC server listens; the services are added to
@@ -27,6 +28,7 @@ import { RESOURCES } from '../k8s/resources.js';
 import { LeaderLease } from '../status/lease.js';
 import { RouteStatusWriter } from '../status/writer.js';
 import { BackendPolicyStatusWriter } from '../status/policy-writer.js';
+import { LimitPolicyStatusWriter } from '../status/limit-writer.js';
 import { WebhookServer } from '../webhook/server.js';
 import { DEFAULT_CONVERT_OPTIONS, portPolicy, servicePolicy } from './convert.js';
 import { streamMetrics } from './metrics.js';
@@ -122,6 +124,7 @@ export async function startPolicyController(d: PolicyControllerDeps): Promise<Po
   const statusLog = log.child({ component: 'status' });
   const writer: RouteStatusWriter = new RouteStatusWriter({ kc: d.kc, index, isLeader: () => lease.isLeader(), log: statusLog, registry });
   const policyWriter = new BackendPolicyStatusWriter({ kc: d.kc, index, isLeader: () => lease.isLeader(), log: statusLog, registry });
+  const limitWriter = new LimitPolicyStatusWriter({ kc: d.kc, index, isLeader: () => lease.isLeader(), log: statusLog, registry });
   const lease = new LeaderLease(d.kc, {
     namespace: config.namespace,
     name: CONTROLLER_STATUS_LEASE,
@@ -130,6 +133,7 @@ export async function startPolicyController(d: PolicyControllerDeps): Promise<Po
       if (leader) {
         writer.enqueueAll();
         policyWriter.enqueueAll();
+        limitWriter.enqueueAll();
       }
     },
   });
@@ -176,6 +180,7 @@ export async function startPolicyController(d: PolicyControllerDeps): Promise<Po
     async close() {
       writer.stop();
       policyWriter.stop();
+      limitWriter.stop();
       await lease.stop();
       await webhook.close();
       await Promise.all(watches.map((w) => w.stop()));
