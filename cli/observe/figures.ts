@@ -11,9 +11,12 @@
  * Classification (the metrics contract): a request failed when the proxy reported an `error`, the
  * HTTP status was 5xx, or the gRPC status was not OK. An inbound request the policy denied counts as
  * denied, not as a failure: success rate is over the requests that were let through, and the
- * latency histogram of denied requests (the app never saw them) is left out.
+ * latency histogram of denied requests (the app never saw them) is left out. An inbound request an
+ * InboundLimitPolicy refused (error rate-limited or concurrency-limited) counts as limited, apart from
+ * failures and denials likewise.
  */
 import { PROXY_METRICS } from '../../core/contract.js';
+import { ERROR_TABLE } from '../../core/reasons.js';
 import { histogramQuantile, type Bucket } from './histogram.js';
 import type { DeltaSample } from './window.js';
 
@@ -58,6 +61,8 @@ export interface Figures {
   readonly denied: number;
   /** Requests the proxy answered because a route timeout expired (error=timeout). */
   readonly timeouts: number;
+  /** Inbound only: requests an InboundLimitPolicy refused (429 rate-limited, 503 concurrency-limited). */
+  readonly limited: number;
   /** Seconds; undefined without observations. Same order as QUANTILES. */
   readonly latency: readonly (number | undefined)[];
 }
@@ -88,8 +93,12 @@ interface Acc<K> {
   failures: number;
   denied: number;
   timeouts: number;
+  limited: number;
   buckets: Map<number, number>;
 }
+
+/** The `error` label values of the inbound limits' refusals. */
+const LIMITED_ERRORS: ReadonlySet<string> = new Set([ERROR_TABLE.RATE_LIMITED.header, ERROR_TABLE.CONCURRENCY_LIMITED.header]);
 
 /**
  * Groups the samples of one direction by `keyOf` (undefined leaves a sample out) and computes each
@@ -107,7 +116,7 @@ export function summarize<K>(
     const id = JSON.stringify(key);
     let acc = groups.get(id);
     if (acc === undefined) {
-      acc = { key, requests: 0, successes: 0, failures: 0, denied: 0, timeouts: 0, buckets: new Map() };
+      acc = { key, requests: 0, successes: 0, failures: 0, denied: 0, timeouts: 0, limited: 0, buckets: new Map() };
       groups.set(id, acc);
     }
     return acc;
@@ -120,6 +129,7 @@ export function summarize<K>(
     if (s.name === names.requests) {
       acc.requests += s.value;
       if (direction === 'inbound' && s.labels[LABEL.decision] === 'deny') acc.denied += s.value;
+      else if (direction === 'inbound' && LIMITED_ERRORS.has(s.labels[LABEL.error] ?? '')) acc.limited += s.value;
       else if (isFailure(s.labels)) acc.failures += s.value;
       else acc.successes += s.value;
       if (s.labels[LABEL.error] === 'timeout') acc.timeouts += s.value;
@@ -140,6 +150,7 @@ export function summarize<K>(
         failures: a.failures,
         denied: a.denied,
         timeouts: a.timeouts,
+        limited: a.limited,
         latency: QUANTILES.map((q) => histogramQuantile(q, buckets)),
       },
     };

@@ -167,12 +167,12 @@ test('routes figures of the fixture: per route and backend of Service booksapp/a
   assert.ok(Math.abs((v2?.latency[0] ?? 0) - 0.00625) < 1e-12);
 });
 
-test('authz figures of the fixture: denials apart from failures, per server, route and authorization', () => {
+test('authz figures of the fixture: denials and limited requests apart from failures, per server, route and authorization', () => {
   const groups = summarize(fixtureDeltas('authors', 'inbound'), 'inbound', authzKeyOf(false));
   const get = groups.find((g) => g.key.route === 'authors-get' && g.key.authorization === 'authors-get')!.figures;
   const denied = groups.find((g) => g.key.route === 'authors-modify' && g.key.authorization === '')!.figures;
-  // authors-get: +90 and +30 x 200, +2 x 500.
-  assert.deepEqual([get.requests, get.successes, get.failures, get.denied], [122, 120, 2, 0]);
+  // authors-get: +90 and +30 x 200, +2 x 500, +12 x 429 rate-limited (limited: neither a failure nor a denial).
+  assert.deepEqual([get.requests, get.successes, get.failures, get.denied, get.limited], [134, 120, 2, 0, 12]);
   // The books client's DELETEs: +6 denied, none a failure, no latency (denied requests are left out).
   assert.deepEqual([denied.requests, denied.successes, denied.failures, denied.denied], [6, 0, 0, 6]);
   assert.equal(successRate(denied), undefined);
@@ -199,7 +199,8 @@ for (const format of ['table', 'wide', 'json'] satisfies OutputFormat[]) {
   });
   test(`golden: weft authz deploy/authors -o ${format}`, () => {
     const groups = summarize(fixtureDeltas('authors', 'inbound'), 'inbound', authzKeyOf(format === 'wide'));
-    golden(`authz.${format}.golden`, renderAuthz(groups, WINDOW, format));
+    const limits = new Map([['HTTPRoute/authors-get', { policy: 'authors-get-rate', limits: '5/s burst 10' }], ['Server/authors', { policy: 'authors-conc', limits: '100 in flight' }]]);
+    golden(`authz.${format}.golden`, renderAuthz(groups, WINDOW, format, limits));
   });
   test(`golden: weft stat deploy -n booksapp -o ${format} (a workload without traffic shows dashes)`, () => {
     const owners = new Map([['booksapp/authors-5d8f7c9b4-x2x7q', 'deploy/authors']]);
