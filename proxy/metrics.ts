@@ -214,6 +214,20 @@ export interface Outcome {
   readonly grpcStatus: number | undefined;
   readonly error: Reason | undefined;
   readonly durationMs: number;
+  readonly resilience?: {
+    readonly retries: number;
+    readonly retrySkipped: RetrySkip | undefined;
+    readonly ejections: number;
+    readonly peerLimited: 'rate' | 'concurrency' | undefined;
+  } | undefined;
+}
+
+/** What resilience did over one series' exchanges (outbound per-route metrics). */
+export class ResilienceCounts {
+  retries = 0;
+  readonly skipped: Record<RetrySkip, number> = { body_too_large: 0, budget_exhausted: 0 };
+  ejections = 0;
+  readonly limited: Record<'rate' | 'concurrency', number> = { rate: 0, concurrency: 0 };
 }
 
 type Labels = Record<string, string>;
@@ -257,6 +271,7 @@ export class RouteSeries {
   private readonly success: HistogramEntry;
   private readonly failure: HistogramEntry;
   private readonly histogramKeys: string[] = [];
+  readonly resilience = new ResilienceCounts();
   constructor(
     private readonly counterBase: Labels,
     histogramBase: Labels,
@@ -298,6 +313,14 @@ export class RouteSeries {
     }
     e.value++;
     (classify(o) === 'success' ? this.success : this.failure).observe(o.durationMs / 1000);
+    const r = o.resilience;
+    if (r !== undefined) {
+      const c = this.resilience;
+      c.retries += r.retries;
+      if (r.retrySkipped !== undefined) c.skipped[r.retrySkipped]++;
+      c.ejections += r.ejections;
+      if (r.peerLimited !== undefined) c.limited[r.peerLimited]++;
+    }
   }
 }
 
@@ -329,6 +352,11 @@ export class RouteMetrics {
       this.outboundSeries.set(key, s);
     }
     return s;
+  }
+
+  /** Every outbound series (for the per-route resilience counters). */
+  outboundSeriesList(): Iterable<RouteSeries> {
+    return this.outboundSeries.values();
   }
 
   /**
@@ -399,6 +427,22 @@ function registerRouteMetrics(registry: Registry, routes: RouteMetrics): void {
     [...INBOUND_DECISION_LABELS, 'client_id', 'tls', ...outcome], routes.inboundCounters);
   histogram(PROXY_METRICS.inboundDuration, 'Inbound request duration, from request received to response complete',
     [...INBOUND_DECISION_LABELS, 'classification'], routes.inboundHistograms);
+  const resilienceCounter = (name: string, help: string, extra: readonly string[], each: (c: ResilienceCounts, inc: (extraLabels: Labels, n: number) => void) => void) =>
+    new Counter({
+      name, help, labelNames: [...OUTBOUND_ROUTE_LABELS, ...extra], registers: [registry],
+      collect() {
+        this.reset();
+        for (const s of routes.outboundSeriesList()) each(s.resilience, (x, n) => { if (n > 0) this.inc({ ...s.labels, ...x }, n); });
+      },
+    });
+  resilienceCounter(PROXY_METRICS.outboundRetries, 'Retries sent, by Service port, route rule and backend (a route retry policy, or an attempt that provably never reached the app)', [],
+    (c, inc) => inc({}, c.retries));
+  resilienceCounter(PROXY_METRICS.outboundRetriesSkipped, 'Retries a route retry policy wanted but did not make, by route and why: body_too_large or budget_exhausted', ['reason'],
+    (c, inc) => { for (const [reason, n] of Object.entries(c.skipped)) inc({ reason }, n); });
+  resilienceCounter(PROXY_METRICS.outboundEjections, 'Endpoints ejected by circuit breaking after a failed attempt of this route rule and backend', [],
+    (c, inc) => inc({}, c.ejections));
+  resilienceCounter(PROXY_METRICS.outboundLimited, 'Requests the server proxy refused for an InboundLimitPolicy (its weft-proxy-error), by route and reason: rate or concurrency', ['reason'],
+    (c, inc) => { for (const [reason, n] of Object.entries(c.limited)) inc({ reason }, n); });
   counter(PROXY_METRICS.requestsLimited, 'Inbound requests an InboundLimitPolicy refused: rate (429, token bucket empty) or concurrency (503, maxInFlight reached)',
     LIMITED_LABELS, new Set([routes.limitedCounters]));
 }

@@ -41,6 +41,17 @@ export interface ExchangeOutcome {
   /** The proxy's error, when the proxy produced the failure. */
   readonly error: Reason | undefined;
   readonly durationMs: number;
+  /** Outbound: what resilience did for this exchange (per-route metrics; absent: nothing). */
+  readonly resilience?: ExchangeResilience | undefined;
+}
+
+/** Outbound, per exchange: retries sent, a retry not made and why, endpoints it ejected, a peer's limit. */
+export interface ExchangeResilience {
+  readonly retries: number;
+  readonly retrySkipped: 'body_too_large' | 'budget_exhausted' | undefined;
+  readonly ejections: number;
+  /** The server proxy's `weft-proxy-error` when an InboundLimitPolicy refused the request. */
+  readonly peerLimited: 'rate' | 'concurrency' | undefined;
 }
 
 export type ExchangeObserver = (outcome: ExchangeOutcome) => void;

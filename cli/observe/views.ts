@@ -142,11 +142,15 @@ export function renderRoutes(service: { readonly namespace: string; readonly nam
       successRate: round(successRate(f), 4),
       rps: round(rps(f.requests, windowSeconds), 4),
       timeouts: round(f.timeouts, 3),
+      retries: round(f.retries, 3),
+      retriesSkippedBudget: round(f.budgetSkipped, 3),
+      ejections: round(f.ejections, 3),
+      limited: round(f.limited, 3),
       ...latencyJson(f),
     })));
   }
   const wide = format === 'wide';
-  const headers = [...(wide ? ['PORT'] : []), 'ROUTE', ...(wide ? ['RULE'] : []), 'BACKEND', 'SUCCESS', 'RPS', ...latencyHeaders, 'TIMEOUTS', ...(wide ? ['REQUESTS', 'FAILURES'] : [])];
+  const headers = [...(wide ? ['PORT'] : []), 'ROUTE', ...(wide ? ['RULE'] : []), 'BACKEND', 'SUCCESS', 'RPS', ...latencyHeaders, 'TIMEOUTS', 'RETRIES', 'BUDGET_SKIPS', 'EJECTIONS', 'LIMITED', ...(wide ? ['REQUESTS', 'FAILURES'] : [])];
   const rows = groups.map(({ key: k, figures: f }) => [
     ...(wide ? [k.port === '' || k.port === undefined ? '-' : k.port] : []),
     routeName(k, service.namespace),
@@ -156,6 +160,10 @@ export function renderRoutes(service: { readonly namespace: string; readonly nam
     formatRps(rps(f.requests, windowSeconds)),
     ...latencyCells(f),
     String(Math.round(f.timeouts)),
+    String(Math.round(f.retries)),
+    String(Math.round(f.budgetSkipped)),
+    String(Math.round(f.ejections)),
+    String(Math.round(f.limited)),
     ...(wide ? [String(Math.round(f.requests)), String(Math.round(f.failures))] : []),
   ]);
   return { text: renderTable(headers, rows) };

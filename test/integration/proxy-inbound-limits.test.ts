@@ -16,7 +16,7 @@ import { createPolicyHook, PolicyStore } from '../../proxy/policy/hook.js';
 import type { RunningProxy } from '../../proxy/proxy.js';
 import { get, keepAliveAgent } from '../support/proxy-client.js';
 import type { Reply } from '../support/proxy-client.js';
-import { fixedDestination } from '../support/proxy-fixtures.js';
+import { fixedDestination, StaticDiscovery } from '../support/proxy-fixtures.js';
 import { echoApp, pushInbound, scrape, startTestProxyWith, sum, TestPki } from './proxy-policy-harness.js';
 import type { EchoApp } from './proxy-policy-harness.js';
 import { sid } from '../../core/inbound/testdata/fixtures.js';
@@ -24,9 +24,10 @@ import { sid } from '../../core/inbound/testdata/fixtures.js';
 let app: EchoApp;
 let proxy: RunningProxy;
 let store: PolicyStore;
+let pki: TestPki;
 
 before(async () => {
-  const pki = await TestPki.create();
+  pki = await TestPki.create();
   app = await echoApp('api-0');
   store = new PolicyStore();
   const metrics = new RouteMetrics();
@@ -150,6 +151,33 @@ describe('rate limit', () => {
     assert.equal(h[':status'], 200);
     assert.equal(h['grpc-status'], '8', 'RESOURCE_EXHAUSTED');
     assert.equal(h[HEADER_PROXY_ERROR], 'rate-limited');
+  });
+});
+
+describe('through a meshed client', () => {
+  test('a limited answer crosses mTLS with its Retry-After and the client proxy counts it for the route (weft_outbound_limited_total)', async () => {
+    apply({ inboundLimitPolicies: [limit('api-rate', { targetRef: toServer('api-http'), rateLimit: { requestsPerSecond: 1, burst: 1 } })] });
+    const discovery = new StaticDiscovery().service('10.96.5.5', { namespace: NS, name: 'api', port: 80 }, [
+      { ip: '127.0.0.1', port: proxy.inboundPort, meshed: true, identity: sid(NS, 'api') },
+    ]);
+    const metrics = new RouteMetrics();
+    const client = await startTestProxyWith({
+      pki, identity: sid(NS, 'frontend'), discovery, policy: createPolicyHook({ store: new PolicyStore(), metrics }), metrics, outboundDst: fixedDestination('10.96.5.5', 80),
+    });
+    try {
+      const statuses: number[] = [];
+      let retryAfter: unknown;
+      for (let i = 0; i < 3; i++) {
+        const r = await get(client.outboundPort, `/m/${i}`);
+        statuses.push(r.status);
+        if (r.status === 429) retryAfter = r.headers['retry-after'];
+      }
+      assert.deepEqual(statuses, [200, 429, 429]);
+      assert.equal(retryAfter, '1');
+      assert.equal(sum(await scrape(client.adminPort ?? 0), 'weft_outbound_limited_total', { reason: 'rate', service_name: 'api' }), 2);
+    } finally {
+      await client.shutdown(0);
+    }
   });
 });
 
