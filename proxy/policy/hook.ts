@@ -26,7 +26,8 @@
  */
 import type { RequestInfo, RawRequest } from '../../core/request.js';
 import { makeRequestInfo } from '../../core/request.js';
-import { authorizeInbound } from '../../core/inbound/authorize.js';
+import { authorizeInbound, isKubeletProbe } from '../../core/inbound/authorize.js';
+import { parseIp } from '../../core/cidr.js';
 import { inboundRuleEffect } from '../../core/inbound/filters.js';
 import type { InboundDecision as CoreInboundDecision } from '../../core/inbound/authorize.js';
 import { routeOutbound } from '../../core/outbound/route.js';
@@ -250,7 +251,8 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
     if (d.allowed) {
       if (info === undefined) return { kind: 'allow', observe: record(labels) };
       const effect = d.selection === undefined ? undefined : inboundRuleEffect(d.selection, info, ctx.port);
-      // Inbound limits count what reaches the app: HTTP requests forwarded, after authorization.
+      // Inbound limits count what reaches the app: HTTP requests forwarded, after authorization. Kubelet
+      // probes are exempt, as from authorization: a busy pod must not be restarted for being busy.
       let release: (() => void) | undefined;
       if (effect === undefined || effect.kind === 'forward') {
         const applying: Limiter[] = [];
@@ -260,7 +262,7 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
           const st = l === undefined ? undefined : store.limiters.of(l);
           if (st !== undefined) applying.push(st);
         }
-        if (applying.length > 0) {
+        if (applying.length > 0 && !isKubeletProbe(view.policy, info, parseIp(ctx.clientIp))) {
           const a = admit(applying, now());
           if (!a.ok) {
             const lim = a.limiter.limits;

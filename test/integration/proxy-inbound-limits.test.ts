@@ -147,6 +147,14 @@ describe('rate limit', () => {
     for (let i = 0; i < 4; i++) slow.push((await get(proxy.inboundPort, '/slow/x')).status);
     assert.deepEqual(slow, [200, 200, 429, 429]);
     for (let i = 0; i < 10; i++) assert.equal((await get(proxy.inboundPort, '/other')).status, 200);
+    // A kubelet probe is exempt, as it is from authorization: a busy pod is not failed for being busy.
+    // (the fixture pod has a liveness probe on /healthz of this port)
+    apply({
+      inboundLimitPolicies: [limit('all-rate', { targetRef: toServer('api-http'), rateLimit: { requestsPerSecond: 1, burst: 1 } })],
+    });
+    assert.equal((await get(proxy.inboundPort, '/x')).status, 200);
+    assert.equal((await get(proxy.inboundPort, '/x')).status, 429);
+    for (let i = 0; i < 5; i++) assert.equal((await get(proxy.inboundPort, '/healthz')).status, 200, 'probe path from the probe network');
     const h = await grpcCall('/slow/Get');
     assert.equal(h[':status'], 200);
     assert.equal(h['grpc-status'], '8', 'RESOURCE_EXHAUSTED');
