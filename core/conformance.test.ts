@@ -267,6 +267,8 @@ function send(snapshot: ClusterSnapshot, index: OutboundIndex, c: CaseSpec, rand
     }
     case 'error':
       return { status: answerFor(decision.code).http, requestHeaders: new Map(), responseHeaders: new Map() };
+    case 'abort':
+      return { status: decision.status, requestHeaders: new Map(), responseHeaders: applyHeaderOps(new Map(), decision.responseHeaderOps) };
     case 'redirect':
       return {
         status: decision.status,

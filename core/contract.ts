@@ -22,6 +22,11 @@ export const GATEWAY_API_EXPERIMENTAL_GROUP = 'gateway.networking.x-k8s.io';
 
 /** The controllerName Weft writes into HTTPRoute/GRPCRoute status.parents[]. */
 export const ROUTE_CONTROLLER_NAME = 'weft.dev/policy-controller';
+/**
+ * The GatewayClass controllerName Weft accepts (`spec.controllerName` of a GatewayClass such as `weft`),
+ * also the controllerName of route status.parents[] entries for Gateway parents.
+ */
+export const GATEWAY_CONTROLLER_NAME = 'weft.dev/gateway-controller';
 
 // --- Annotations and labels -------------------------------------------------------------------------
 

@@ -474,6 +474,17 @@ export interface XBackendTrafficPolicy extends KubeObject {
 
 // --- Weft policy kinds -----------------------------------------------------------------------------
 
+/**
+ * Weft FaultInjection (policy.weft.dev/v1alpha1): what an HTTPRoute ExtensionRef filter naming it does
+ * to the requests it routes (core/routes/fault.ts).
+ */
+export interface FaultInjection extends KubeObject {
+  readonly spec?: Extra & {
+    readonly abort?: Extra & { readonly httpStatus?: number; readonly percentage?: number };
+    readonly delay?: Extra & { readonly duration?: string; readonly percentage?: number };
+  };
+}
+
 /** Weft's policy kinds are defined in ./kube-policy.js (owned by the inbound side). */
 import type { AuthorizationPolicy, InboundLimitPolicy, MeshTLSAuthentication, NetworkAuthentication, Server } from './kube-policy.js';
 export type { AuthorizationPolicy, InboundLimitPolicy, MeshTLSAuthentication, NetworkAuthentication, Server };
@@ -491,6 +502,8 @@ export interface ClusterSnapshot {
   readonly referenceGrants: readonly ReferenceGrant[];
   /** XBackendTrafficPolicies of the backends' namespaces; absent: none. */
   readonly backendTrafficPolicies?: readonly XBackendTrafficPolicy[];
+  /** FaultInjections of the routes' namespaces (ExtensionRef filters name them); absent: none. */
+  readonly faultInjections?: readonly FaultInjection[];
   readonly servers: readonly Server[];
   readonly authorizationPolicies: readonly AuthorizationPolicy[];
   readonly meshTLSAuthentications: readonly MeshTLSAuthentication[];

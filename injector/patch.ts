@@ -17,10 +17,11 @@
  * Invariant: the patch only adds or removes what it names; any other field of the pod is untouched.
  */
 import {
-  CONFIG_ANNOTATIONS, CONTROL_PLANE_NAMESPACE, IDENTITY_TOKEN_AUDIENCE, INJECT_ANNOTATION, INJECT_DISABLED, INJECT_ENABLED,
+  CONFIG_ANNOTATIONS, CONTROL_PLANE_NAMESPACE, INJECT_ANNOTATION, INJECT_DISABLED, INJECT_ENABLED,
   INJECT_SKIPPED_ANNOTATION, MESHED_LABEL, MESHED_LABEL_VALUE, PROXY_ADMIN_PORT, PROXY_ADMIN_PORT_NAME, PROXY_CONTAINER_NAME, PROXY_ENV,
   PROXY_INBOUND_PORT, PROXY_INIT_CONTAINER_NAME, PROXY_UID, PROXY_VERSION_ANNOTATION,
 } from '../core/contract.js';
+import { identityTokenMount, identityTokenVolume, proxyBaseEnv } from '../core/proxy-env.js';
 import type { ContainerLike, NamespaceLike, PodLike } from './pod.js';
 import { formatPorts, portInRanges, resolveSettings } from './settings.js';
 import type { InboundPolicy, PortRange, ProxyLogLevel, ProxyResources, ProxySettings } from './settings.js';
@@ -57,11 +58,8 @@ export type InjectionResult =
 /** Namespaces never injected even when annotated: the control plane, and the cluster's own. */
 const NEVER_INJECTED = new Set([CONTROL_PLANE_NAMESPACE, 'kube-system']);
 
-/** Projected token volume: the proxy presents it to the identity service (design.md section 5). */
-export const IDENTITY_TOKEN_VOLUME = 'weft-identity-token';
-export const IDENTITY_TOKEN_DIR = '/var/run/secrets/tokens';
-/** A day, refreshed by the kubelet at 80%; the identity service checks it with TokenReview. */
-const IDENTITY_TOKEN_SECONDS = 86_400;
+/** The identity token volume and the proxy's base environment are core's (core/proxy-env.ts), shared with the gateway. */
+export { IDENTITY_TOKEN_DIR, IDENTITY_TOKEN_VOLUME } from '../core/proxy-env.js';
 /** proxy-init's writable /run (the xtables lock) under a read-only root filesystem. */
 export const INIT_RUN_VOLUME = 'weft-init-run';
 /** The proxy gets this long to become ready (first certificate, first config) before a restart. */
@@ -185,15 +183,6 @@ function injectionPatch(pod: PodLike, settings: ProxySettings, config: Injection
   return ops;
 }
 
-function identityTokenVolume(): Record<string, unknown> {
-  return {
-    name: IDENTITY_TOKEN_VOLUME,
-    projected: {
-      sources: [{ serviceAccountToken: { audience: IDENTITY_TOKEN_AUDIENCE, expirationSeconds: IDENTITY_TOKEN_SECONDS, path: IDENTITY_TOKEN_VOLUME } }],
-    },
-  };
-}
-
 function resourcesOf(r: ProxyResources): Record<string, Record<string, string>> {
   const requests: Record<string, string> = {};
   const limits: Record<string, string> = {};
@@ -242,27 +231,17 @@ function inboundPorts(pod: PodLike, skip: readonly PortRange[]): number[] {
   return [...ports].sort((a, b) => a - b);
 }
 
-function fieldEnv(name: string, fieldPath: string): Record<string, unknown> {
-  return { name, valueFrom: { fieldRef: { fieldPath } } };
-}
-
 function proxyContainer(pod: PodLike, settings: ProxySettings, config: InjectionConfig): Record<string, unknown> {
   const inbound = inboundPorts(pod, settings.skipInboundPorts);
-  const env: Record<string, unknown>[] = [
-    fieldEnv(PROXY_ENV.podName, 'metadata.name'),
-    fieldEnv(PROXY_ENV.podNamespace, 'metadata.namespace'),
-    fieldEnv(PROXY_ENV.podIp, 'status.podIP'),
-    fieldEnv(PROXY_ENV.serviceAccount, 'spec.serviceAccountName'),
-    fieldEnv(PROXY_ENV.nodeIp, 'status.hostIP'),
-    { name: PROXY_ENV.trustDomain, value: config.trustDomain },
-    { name: PROXY_ENV.trustAnchorsPem, value: config.trustAnchorsPem },
-    { name: PROXY_ENV.controllerAddr, value: config.controllerAddr },
-    { name: PROXY_ENV.identityTokenFile, value: `${IDENTITY_TOKEN_DIR}/${IDENTITY_TOKEN_VOLUME}` },
-    { name: PROXY_ENV.logLevel, value: settings.logLevel },
-    { name: PROXY_ENV.defaultInboundPolicy, value: settings.defaultInboundPolicy },
-    { name: PROXY_ENV.clusterNetworks, value: config.clusterNetworks.join(',') },
-    { name: PROXY_ENV.shutdownGraceSeconds, value: String(pod.spec.terminationGracePeriodSeconds ?? 30) },
-  ];
+  const env = proxyBaseEnv({
+    trustDomain: config.trustDomain,
+    trustAnchorsPem: config.trustAnchorsPem,
+    controllerAddr: config.controllerAddr,
+    logLevel: settings.logLevel,
+    defaultInboundPolicy: settings.defaultInboundPolicy,
+    clusterNetworks: config.clusterNetworks,
+    shutdownGraceSeconds: pod.spec.terminationGracePeriodSeconds ?? 30,
+  });
   if (inbound.length > 0) env.push({ name: PROXY_ENV.inboundPorts, value: inbound.join(',') });
   if (settings.opaquePorts.length > 0) env.push({ name: PROXY_ENV.opaquePorts, value: formatPorts(settings.opaquePorts) });
   if (settings.headersWithUnderscores !== undefined) env.push({ name: PROXY_ENV.headersWithUnderscores, value: settings.headersWithUnderscores });
@@ -296,7 +275,7 @@ function proxyContainer(pod: PodLike, settings: ProxySettings, config: Injection
     startupProbe: probe('/ready', 1, STARTUP_PROBE_SECONDS),
     readinessProbe: probe('/ready', 5, 3),
     livenessProbe: probe('/live', 10, 3),
-    volumeMounts: [{ name: IDENTITY_TOKEN_VOLUME, mountPath: IDENTITY_TOKEN_DIR, readOnly: true }],
+    volumeMounts: [identityTokenMount()],
     terminationMessagePolicy: 'FallbackToLogsOnError',
   };
 }

@@ -57,6 +57,17 @@ test('the latency average follows peaks at once and decays towards faster answer
   assert.ok(s.ewmaMs < 50 && s.ewmaMs > 1);
 });
 
+test('an endpoint that answered slowly once is not starved: its estimate decays while it is not picked', () => {
+  const slow = new EndpointState(ep(1), endpointKey(ep(1)));
+  const fast = new EndpointState(ep(2), endpointKey(ep(2)));
+  slow.observe(50, 0);
+  fast.observe(2, 0);
+  assert.ok(slow.cost(1) > fast.cost(1), 'at first the slow one costs more');
+  // The fast one keeps answering in 2 ms; the slow one is never picked meanwhile.
+  for (let t = 100; t <= 40_000; t += 100) fast.observe(2, t);
+  assert.ok(slow.cost(40_000) < fast.cost(40_000), `after 40 s unpicked the slow one is tried again: ${slow.cost(40_000)} < ${fast.cost(40_000)}`);
+});
+
 test('an empty endpoint set picks nothing, a single endpoint always itself', () => {
   const b = new Balancer();
   assert.equal(b.pick(), undefined);

@@ -4,6 +4,9 @@
  *
  *   cost(e) = ewmaMs(e) * (inFlight(e) + 1)      pick two at random, send to the cheaper
  *
+ * The average decays towards zero between answers (TAU_MS), so an endpoint left out of the draws
+ * becomes cheap again and is tried (without it, one slow answer starved a pod under sequential load).
+ *
  * An endpoint whose connection just failed is penalised for PENALTY_MS: it is only picked when every
  * other candidate is penalised too. Endpoint state survives discovery updates for endpoints that stay.
  *
@@ -51,8 +54,17 @@ export class EndpointState {
     return true;
   }
 
+  /**
+   * The latency estimate now: it decays towards zero while the endpoint gets no answer, as Linkerd's
+   * and Finagle's peak EWMA do, so an endpoint that once answered slowly is tried again instead of
+   * losing every draw for good (with sequential requests nothing else would ever update it).
+   */
+  estimateMs(now: number): number {
+    return this.ewmaMs * Math.exp(-Math.max(0, now - this.lastAt) / TAU_MS);
+  }
+
   cost(now: number): number {
-    return (now < this.penaltyUntil ? 1e9 : 1) * this.ewmaMs * (this.inFlight + 1);
+    return (now < this.penaltyUntil ? 1e9 : 1) * this.estimateMs(now) * (this.inFlight + 1);
   }
 
   /** Records one finished request's latency (peak-sensitive: a slower sample replaces the average). */

@@ -112,7 +112,8 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
     status = down.closed ? 0 : o.grpc ? 200 : m.http;
     if (o.grpc) grpcStatus = m.grpc;
     writeH2Error(down, code, o.grpc);
-    o.stats.response(o.grpc ? 200 : 502);
+    // A stream the client already closed got no answer: nothing to count as a response.
+    if (status !== 0) o.stats.response(status);
     report(code);
   };
 

@@ -60,7 +60,8 @@ export class FixedPicker implements EndpointPicker {
   readonly maxAttempts = 1;
   readonly ready = true;
   private readonly state: EndpointState;
-  constructor(endpoint: Endpoint) {
+  /** `retryBudget` bounds route retries to the endpoint (the inbound side's app); absent: not budgeted. */
+  constructor(endpoint: Endpoint, private readonly retryBudget?: RetryBudget) {
     this.state = new EndpointState(endpoint, endpointKey(endpoint));
   }
 
@@ -68,8 +69,8 @@ export class FixedPicker implements EndpointPicker {
     return this.state;
   }
 
-  budget(): undefined {
-    return undefined;
+  budget(): RetryBudget | undefined {
+    return this.retryBudget;
   }
 
   settled(): Promise<void> {

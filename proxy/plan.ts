@@ -50,9 +50,22 @@ export interface ForwardPlan {
   readonly retry?: RetryPolicy | undefined;
   /** Fire-and-forget copies of the request (RequestMirror). */
   readonly mirrors?: readonly EndpointPicker[] | undefined;
+  /** A FaultInjection delay: the request waits this long before anything is sent (timeouts start after). */
+  readonly delayMs?: number | undefined;
   readonly observe?: ExchangeObserver | undefined;
   /** Called once when the downstream side of the exchange closes (an inbound concurrency limit's slot). */
   readonly onClose?: (() => void) | undefined;
+}
+
+/** Runs `go` after the plan's fault delay (at once without one), unless the client went away meanwhile. */
+export function afterFaultDelay(plan: ForwardPlan, alive: () => boolean, go: () => void): void {
+  if (plan.delayMs === undefined || plan.delayMs <= 0) {
+    go();
+    return;
+  }
+  setTimeout(() => {
+    if (alive()) go();
+  }, plan.delayMs).unref();
 }
 
 export interface AnswerPlan {

@@ -80,6 +80,8 @@ export type OutboundAction =
       /** The route rule's retry policy (HTTPRoute `retry`). */
       readonly retry?: RetryPolicy;
       readonly mirrors?: readonly MirrorTarget[];
+      /** A FaultInjection delay: wait this long before sending the request (before its timeouts start). */
+      readonly delayMs?: number;
       readonly observe?: ExchangeObserver;
     }
   | {
@@ -109,6 +111,12 @@ export type InboundAction =
       readonly responseHeaders?: readonly HeaderOps[];
       /** The Host / :authority to send (URLRewrite hostname). Absent: as received. */
       readonly authority?: string;
+      /** The Server route rule's `timeouts.request`: bounds the whole exchange with the app. */
+      readonly timeoutMs?: number;
+      /** The Server route rule's `timeouts.backendRequest`: bounds each attempt. */
+      readonly attemptTimeoutMs?: number;
+      /** The Server route rule's `retry`, bounded by the app port's retry budget. */
+      readonly retry?: RetryPolicy;
       readonly observe?: ExchangeObserver;
       /** Gives back what the request holds of a concurrency limit; the transport calls it once the exchange is over. */
       readonly release?: () => void;

@@ -4,6 +4,11 @@
  * per-route metrics registered on an admin port. The client proxy has ONE HTTPRoute on the Service
  * (PathPrefix `/`, one backendRef, a RequestHeaderModifier); the server proxy has ONE Server with ONE
  * AuthorizationPolicy admitting the client's identity by MeshTLSAuthentication.
+ * With `scale`, the client's Service also has `routes` more HTTPRoutes (one rule each, PathPrefix
+ * `/api/v<i>`, a RequestHeaderModifier, a backendRef to one of `services` other Services), and those
+ * Services have `endpointsPerService` endpoints each in discovery (127.1.x.y:9, where nothing
+ * listens): the catch-all route the load takes is matched after every longer prefix, and the other
+ * destinations stay in view for the run (their idle timeout is an hour).
  * Prints `READY {"outbound":p,"inbound":p,"admin":p}`; drains and exits on SIGTERM.
  * Usage: policy-harness.js <spec.json>
  */
@@ -36,6 +41,8 @@ export interface PolicyHarnessSpec {
   /** Server: the app port behind the inbound listener and the identity the authorization admits. */
   readonly appPort?: number;
   readonly allowIdentity?: string;
+  /** Client: many routes on the Service and many endpoints in view. */
+  readonly scale?: { readonly routes: number; readonly services: number; readonly endpointsPerService: number };
 }
 
 const spec = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as PolicyHarnessSpec;
@@ -48,11 +55,33 @@ let dst: OriginalDestination | null = null;
 if (spec.role === 'client') {
   const s = spec.service!;
   discovery.service(s.clusterIp, { namespace: s.namespace, name: s.name, port: s.port }, s.endpoints);
+  const scale = spec.scale ?? { routes: 0, services: 0, endpointsPerService: 0 };
+  const others = Array.from({ length: scale.services }, (_, j) => ({ name: `${s.name}-${j}`, clusterIp: `10.97.${Math.floor(j / 250)}.${(j % 250) + 1}` }));
+  for (const [j, o] of others.entries()) {
+    const endpoints = Array.from({ length: scale.endpointsPerService }, (_, k): Endpoint => {
+      const n = j * scale.endpointsPerService + k;
+      return { ip: `127.1.${Math.floor(n / 250)}.${(n % 250) + 1}`, port: 9, meshed: false };
+    });
+    discovery.service(o.clusterIp, { namespace: s.namespace, name: o.name, port: s.port }, endpoints);
+  }
   const snap: ClusterSnapshot = {
     ...EMPTY_SNAPSHOT,
     namespaces: [{ metadata: { name: s.namespace } }],
-    services: [{ metadata: { name: s.name, namespace: s.namespace }, spec: { clusterIP: s.clusterIp, ports: [{ name: 'http', port: s.port }] } }],
-    httpRoutes: [{
+    services: [
+      { metadata: { name: s.name, namespace: s.namespace }, spec: { clusterIP: s.clusterIp, ports: [{ name: 'http', port: s.port }] } },
+      ...others.map((o) => ({ metadata: { name: o.name, namespace: s.namespace }, spec: { clusterIP: o.clusterIp, ports: [{ name: 'http', port: s.port }] } })),
+    ],
+    httpRoutes: [...Array.from({ length: scale.routes }, (_, i) => ({
+      metadata: { name: `api-v${i}`, namespace: s.namespace, creationTimestamp: created },
+      spec: {
+        parentRefs: [{ group: '', kind: 'Service', name: s.name, port: s.port }],
+        rules: [{
+          matches: [{ path: { type: 'PathPrefix', value: `/api/v${i}` } }],
+          filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'x-route', value: `api-v${i}` }] } }],
+          backendRefs: [{ name: others[i % Math.max(1, others.length)]?.name ?? s.name, port: s.port }],
+        }],
+      },
+    })), {
       metadata: { name: 'web-route', namespace: s.namespace, creationTimestamp: created },
       spec: {
         parentRefs: [{ group: '', kind: 'Service', name: s.name, port: s.port }],
@@ -65,6 +94,7 @@ if (spec.role === 'client') {
       },
     }],
   };
+  if (snap.httpRoutes.length !== scale.routes + 1) throw new Error('the benchmark routes were not built');
   const view = outboundView(indexSnapshot(snap), s.namespace, s.namespace, s.name, s.port);
   if (view === undefined || view.routes === 'none') throw new Error('the benchmark route did not attach');
   store.setOutbound({ namespace: s.namespace, name: s.name, port: s.port }, servicePortPolicyOf(servicePolicy(view, DEFAULT_CONVERT_OPTIONS), s.namespace));
@@ -101,7 +131,7 @@ if (spec.role === 'client') {
 }
 
 const proxy = await startProxy({
-  limits: DEFAULT_LIMITS,
+  limits: spec.scale === undefined ? DEFAULT_LIMITS : { ...DEFAULT_LIMITS, destinationIdleTimeoutMs: 3_600_000 },
   podIp: '127.0.0.1',
   opaquePorts: new Set(),
   destinations: discovery,

@@ -114,12 +114,13 @@ function controllerRbac(): KubeObject[] {
     // The identity service checks that a token's pod and ServiceAccount still exist.
     rule([''], ['serviceaccounts'], ['get']),
     rule(['discovery.k8s.io'], ['endpointslices'], READ),
-    rule([GATEWAY_API_GROUP], ['httproutes', 'grpcroutes', 'referencegrants'], READ),
-    rule([GATEWAY_API_GROUP], ['httproutes/status', 'grpcroutes/status'], ['get', 'update', 'patch']),
+    rule([GATEWAY_API_GROUP], ['httproutes', 'grpcroutes', 'referencegrants', 'gatewayclasses', 'gateways'], READ),
+    // Route status (Service, Server and Gateway parents) and the gateway controller's GatewayClass and Gateway status.
+    rule([GATEWAY_API_GROUP], ['httproutes/status', 'grpcroutes/status', 'gatewayclasses/status', 'gateways/status'], ['get', 'update', 'patch']),
     // XBackendTrafficPolicy (experimental channel): retry budgets per Service, and their status.
     rule([GATEWAY_API_EXPERIMENTAL_GROUP], ['xbackendtrafficpolicies'], READ),
     rule([GATEWAY_API_EXPERIMENTAL_GROUP], ['xbackendtrafficpolicies/status'], ['get', 'update', 'patch']),
-    rule([POLICY_API_GROUP], ['servers', 'authorizationpolicies', 'meshtlsauthentications', 'networkauthentications'], READ),
+    rule([POLICY_API_GROUP], ['servers', 'authorizationpolicies', 'meshtlsauthentications', 'networkauthentications', 'faultinjections'], READ),
     // InboundLimitPolicy: rate and concurrency limits per Server or route, and their status.
     rule([POLICY_API_GROUP], ['inboundlimitpolicies'], READ),
     rule([POLICY_API_GROUP], ['inboundlimitpolicies/status'], ['get', 'update', 'patch']),

@@ -160,6 +160,8 @@ export function describeFilter(f: CompiledFilter): string[] {
       return [`URLRewrite:${f.hostname !== undefined ? ` host ${f.hostname}` : ''}${f.path !== undefined ? ` path ${f.path.kind === 'full' ? '' : 'prefix '}${f.path.value}` : ''}`];
     case 'mirror':
       return [`RequestMirror: ${f.target.kind === 'service' ? `${f.target.namespace}/${f.target.name}:${f.target.port}` : `unresolved (${f.target.reason})`} ${f.numerator}/${f.denominator}`];
+    case 'fault':
+      return [`FaultInjection ${f.fault.ref}:${f.fault.abort !== undefined ? ` abort ${f.fault.abort.status} for ${f.fault.abort.percentage}%` : ''}${f.fault.delay !== undefined ? ` delay ${f.fault.delay.ms}ms for ${f.fault.delay.percentage}%` : ''}`];
     case 'unsupported':
       return [`${f.type}: not supported by Weft (the rule answers ${answerFor('UNSUPPORTED').http})`];
   }
@@ -355,7 +357,7 @@ export function explain(snapshot: ClusterSnapshot, client: ExplainClient, reques
     offset += b.weight;
     if (b.weight <= 0) continue;
     // The weighted pick with the random draw that lands in this backend's slot.
-    const decision = explainOutbound(routeOutbound(policy, req, () => (slot + 0.5) / rule.totalWeight), req.grpc !== undefined);
+    const decision = explainOutbound(routeOutbound(policy, req, () => (slot + 0.5) / rule.totalWeight, { faultRand: () => 1 }), req.grpc !== undefined);
     const target = b.target.kind === 'service' ? serviceTargetText(b.target) : `unresolved (${b.target.reason}: ${b.target.message})`;
     backends.push({
       share: b.weight / rule.totalWeight,
@@ -377,6 +379,8 @@ function decisionText(d: ExplainedOutboundDecision): string {
       return `forwarded to ${serviceTargetText(d.backend)} as ${d.path}${d.hostRewritten ? ` (host ${d.authority})` : ''}${d.mirrors.length > 0 ? `, mirrored to ${d.mirrors.map((m) => serviceTargetText(m.target)).join(', ')}` : ''}`;
     case 'redirect':
       return `redirected: ${d.status} Location: ${d.location}`;
+    case 'abort':
+      return `answered ${d.status} by the client proxy: FaultInjection ${d.fault} aborted it`;
     case 'error':
       return `answered ${d.status ?? ''}${d.grpcStatus !== undefined ? ` (grpc-status ${d.grpcStatus})` : ''} by the client proxy: ${d.message}`;
   }

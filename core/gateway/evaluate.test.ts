@@ -185,3 +185,23 @@ test('the Gateway: attachedRoutes per listener, Accepted with ListenersNotValid 
   const addressed = evaluateGateway(gateway([{ name: 'http', port: 80, protocol: 'HTTP' }], { addresses: [{ type: 'IPAddress', value: '1.2.3.4' }] }), { ...base, runtime: { ready: true, address: '10.0.0.9' } });
   assert.equal(c(addressed.conditions, 'Accepted'), 'False/UnsupportedAddress');
 });
+
+test('a narrower protocol set refuses the other listeners by name; an unserved Gateway and its valid listeners are Programmed=False Pending', () => {
+  const gw = gateway([
+    { name: 'http', port: 80, protocol: 'HTTP' },
+    { name: 'https', port: 443, protocol: 'HTTPS', tls: { certificateRefs: [{ name: 'cert' }] } },
+  ]);
+  const only = evaluateListeners(gw, ctx({ protocols: new Set(['HTTP']) }));
+  assert.equal(c(only[0]!.conditions, 'Accepted'), 'True/Accepted');
+  assert.equal(c(only[1]!.conditions, 'Accepted'), 'False/UnsupportedProtocol');
+  assert.match(only[1]!.conditions[0]?.message ?? '', /serves HTTP$/);
+  assert.equal(c(evaluateListeners(gw, ctx())[1]!.conditions, 'Accepted'), 'True/Accepted', 'the default set serves HTTPS');
+
+  const why = 'no gateway proxy is deployed yet';
+  const e = evaluateGateway(gw, { ...ctx({ protocols: new Set(['HTTP']) }), namespaces: [], routes: [], runtime: { ready: true, address: '10.0.0.9', unserved: why } });
+  assert.equal(c(e.conditions, 'Accepted'), 'True/ListenersNotValid');
+  assert.equal(c(e.conditions, 'Programmed'), 'False/Pending');
+  assert.equal(e.conditions.find((x) => x.type === 'Programmed')?.message, why);
+  assert.equal(c(e.listeners[0]!.conditions, 'Programmed'), 'False/Pending');
+  assert.equal(c(e.listeners[1]!.conditions, 'Programmed'), 'False/Invalid', 'an invalid listener keeps its own reason');
+});

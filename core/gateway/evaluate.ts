@@ -81,7 +81,15 @@ export type CertificateResolution =
  */
 export type KeyPairCheck = (certPem: string, keyPem: string) => string | undefined;
 
-const decode = (b64: string | undefined): string | undefined => (b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8'));
+/** base64 -> UTF-8 text; undefined when absent or not base64. No Buffer: core also type-checks for the dashboard (DOM, no node types). */
+function decode(b64: string | undefined): string | undefined {
+  if (b64 === undefined) return undefined;
+  try {
+    return new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+  } catch {
+    return undefined;
+  }
+}
 
 export function resolveCertificateRef(
   ref: SecretObjectReference,
@@ -157,6 +165,11 @@ export interface GatewayContext {
   readonly secrets: readonly Secret[];
   readonly referenceGrants: readonly ReferenceGrant[];
   readonly checkKeyPair: KeyPairCheck;
+  /**
+   * The listener protocols the gateway proxy serves (default HTTP, HTTPS and TLS). A listener with
+   * another protocol is not accepted (UnsupportedProtocol), and the message names the ones served.
+   */
+  readonly protocols?: ReadonlySet<string>;
 }
 
 export function evaluateListeners(gw: Gateway, ctx: GatewayContext): readonly ListenerEvaluation[] {
@@ -170,10 +183,11 @@ export function evaluateListeners(gw: Gateway, ctx: GatewayContext): readonly Li
     let accepted = true;
     let acceptedReason = 'Accepted';
     let acceptedMessage = 'the listener is accepted';
-    if (!SUPPORTED_PROTOCOLS.has(l.protocol)) {
+    const served = ctx.protocols ?? SUPPORTED_PROTOCOLS;
+    if (!SUPPORTED_PROTOCOLS.has(l.protocol) || !served.has(l.protocol)) {
       accepted = false;
       acceptedReason = 'UnsupportedProtocol';
-      acceptedMessage = `protocol ${l.protocol} is not supported; Weft's gateway serves HTTP, HTTPS and TLS`;
+      acceptedMessage = `protocol ${l.protocol} is not supported; Weft's gateway serves ${[...served].join(', ')}`;
     } else if (l.protocol === 'TLS' && mode === 'Terminate') {
       accepted = false;
       acceptedReason = 'UnsupportedProtocol';
@@ -319,6 +333,11 @@ export interface GatewayRuntime {
   readonly address?: string;
   /** Whether the gateway's proxies are ready. */
   readonly ready: boolean;
+  /**
+   * Set when nothing is deployed to serve the Gateway at all: why. The Gateway and each valid
+   * listener are then Programmed=False (Pending) with this message, whatever address and ready say.
+   */
+  readonly unserved?: string;
 }
 
 export const routeKey = (r: Pick<AttachableRoute, 'kind' | 'namespace' | 'name'>): string => `${r.kind}/${r.namespace}/${r.name}`;
@@ -328,7 +347,10 @@ export function evaluateGateway(
   ctx: GatewayContext & { readonly namespaces: readonly Namespace[]; readonly routes: readonly AttachableRoute[]; readonly runtime: GatewayRuntime },
 ): GatewayEvaluation {
   const gen = gw.metadata.generation;
-  const listeners = evaluateListeners(gw, ctx);
+  const unserved = ctx.runtime.unserved;
+  const listeners = evaluateListeners(gw, ctx).map((e): ListenerEvaluation => (unserved === undefined || !e.valid ? e : {
+    ...e, conditions: e.conditions.map((c) => (c.type === 'Programmed' ? cond('Programmed', false, 'Pending', unserved, gen) : c)),
+  }));
   const routes = new Map<string, ParentAttachment[]>();
   const attachedRoutes = new Map<string, number>(listeners.map((e) => [e.listener.name, 0]));
   for (const route of ctx.routes) {
@@ -357,6 +379,7 @@ export function evaluateGateway(
       : cond('Accepted', true, 'Accepted', 'accepted', gen));
   }
   if (!accepted) conditions.push(cond('Programmed', false, 'Invalid', 'the Gateway is not accepted', gen));
+  else if (unserved !== undefined) conditions.push(cond('Programmed', false, 'Pending', unserved, gen));
   else if (ctx.runtime.address === undefined) conditions.push(cond('Programmed', false, 'AddressNotAssigned', "the gateway's Service has no address yet", gen));
   else if (!ctx.runtime.ready) conditions.push(cond('Programmed', false, 'Pending', 'waiting for a ready gateway proxy', gen));
   else conditions.push(cond('Programmed', true, 'Programmed', `serving on ${ctx.runtime.address}`, gen));

@@ -3,12 +3,14 @@
  * RequestHeaderModifier, ResponseHeaderModifier, URLRewrite and RequestRedirect filters, applied in
  * order as on the client side. backendRefs mean nothing on a route whose parent is a Server (the
  * inbound proxy always forwards to its own pod), so a RequestMirror there, like any filter Weft does
- * not implement, makes the rule fail closed (500) instead of being ignored.
+ * not implement, makes the rule fail closed (500) instead of being ignored. The rule's `timeouts`
+ * and `retry` apply to the forward to the app as they do to a backend on the client side.
  */
 import { normalizeAuthority } from '../request.js';
 import type { RequestInfo } from '../request.js';
 import { applyFilterList, startEffects } from '../routes/filters.js';
-import type { CompiledFilter, HeaderOps, RuleSelection } from '../routes/types.js';
+import type { RetryPolicy } from '../retry.js';
+import type { CompiledFilter, HeaderOps, RouteTimeouts, RuleSelection } from '../routes/types.js';
 
 export type InboundRuleEffect =
   | {
@@ -19,6 +21,10 @@ export type InboundRuleEffect =
       readonly path: string;
       /** The Host / :authority to send (URLRewrite hostname); absent: as received. */
       readonly authority?: string;
+      /** The rule's `timeouts` (request: the whole exchange; backendRequest: each attempt). */
+      readonly timeouts: RouteTimeouts;
+      /** The rule's `retry` (HTTPRoute); absent: no retry on the app's answer. */
+      readonly retry?: RetryPolicy;
     }
   | { readonly kind: 'redirect'; readonly status: number; readonly location: string; readonly responseHeaderOps: readonly HeaderOps[] }
   | { readonly kind: 'unsupported'; readonly message: string };
@@ -46,5 +52,8 @@ export function inboundRuleEffect(sel: RuleSelection, req: RequestInfo, port: nu
     rawQuery: req.rawQuery,
   });
   if (redirect !== undefined) return { kind: 'redirect', status: redirect.status, location: redirect.location, responseHeaderOps: acc.res };
-  return { kind: 'forward', requestHeaderOps: acc.req, responseHeaderOps: acc.res, path: acc.path, ...(acc.hostRewritten ? { authority: acc.authority } : {}) };
+  return {
+    kind: 'forward', requestHeaderOps: acc.req, responseHeaderOps: acc.res, path: acc.path, ...(acc.hostRewritten ? { authority: acc.authority } : {}),
+    timeouts: sel.rule.timeouts, ...(sel.rule.retry !== undefined ? { retry: sel.rule.retry } : {}),
+  };
 }

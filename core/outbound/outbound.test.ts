@@ -479,6 +479,73 @@ describe('redirect Location composition', () => {
   });
 });
 
+// --- fault injection (ExtensionRef FaultInjection) ---------------------------------------------------
+
+describe('fault injection filters', () => {
+  const faultRef = (name: string) => ({ type: 'ExtensionRef', extensionRef: { group: 'policy.weft.dev', kind: 'FaultInjection', name } });
+  const fault = (name: string, spec: Record<string, unknown>) => ({ metadata: { name, namespace: 'prod' }, spec });
+  const withFaults = (rule: HTTPRouteRule, ...faults: ReturnType<typeof fault>[]) =>
+    snapshot({ httpRoutes: [httpRoute('prod', 'f', [rule])], faultInjections: faults });
+
+  test('a rule-level ExtensionRef to a FaultInjection aborts its share with the configured status', () => {
+    const snap = withFaults({ ...toWebV2, filters: [faultRef('half')] }, fault('half', { abort: { httpStatus: 503, percentage: 50 } }));
+    assert.equal(cond(status(snap, 'f'), 'Accepted').status, 'True');
+    const v = view(snap, 'client-a');
+    const aborted = routeOutbound(v, req('/'), () => 0, { faultRand: () => 0.4 });
+    assert.equal(aborted.kind, 'abort');
+    assert.equal(aborted.kind === 'abort' && aborted.status, 503);
+    assert.equal(aborted.kind === 'abort' && aborted.fault, 'prod/half');
+    const sent = routeOutbound(v, req('/'), () => 0, { faultRand: () => 0.6 });
+    assert.equal(sent.kind, 'forward');
+    assert.equal(sent.kind === 'forward' && sent.delayMs, undefined);
+  });
+
+  test('a backendRef-level FaultInjection delays the requests that go to that backend only', () => {
+    const rule: HTTPRouteRule = { backendRefs: [{ name: 'web-v2', port: 80, weight: 1, filters: [faultRef('slow')] }, { name: 'web', port: 80, weight: 1 }] };
+    const snap = withFaults(rule, fault('slow', { delay: { duration: '250ms', percentage: 100 } }));
+    const v = view(snap, 'client-a');
+    const toV2 = routeOutbound(v, req('/'), () => 0.1);
+    const toWeb = routeOutbound(v, req('/'), () => 0.9);
+    assert.equal(toV2.kind === 'forward' && `${toV2.backend.name} ${String(toV2.delayMs)}`, 'web-v2 250');
+    assert.equal(toWeb.kind === 'forward' && `${toWeb.backend.name} ${String(toWeb.delayMs)}`, 'web undefined');
+  });
+
+  test('an ExtensionRef to a missing FaultInjection makes the route not Accepted, naming it, and its rule answer 500', () => {
+    const snap = withFaults({ ...toWebV2, filters: [faultRef('gone')] });
+    const c = cond(status(snap, 'f'), 'Accepted');
+    assert.equal(c.status, 'False');
+    assert.equal(c.reason, 'UnsupportedValue');
+    assert.match(c.message ?? '', /FaultInjection prod\/gone does not exist/);
+    assert.equal(backendOf(decide(view(snap, 'client-a'), req('/'))), 'error 500 UNSUPPORTED');
+  });
+
+  test('an ExtensionRef of a kind Weft does not know, or to an invalid FaultInjection, is named in the status', () => {
+    const unknown = withFaults({ ...toWebV2, filters: [{ type: 'ExtensionRef', extensionRef: { group: 'policy.weft.dev', kind: 'RateLimit', name: 'x' } }] });
+    assert.match(cond(status(unknown, 'f'), 'Accepted').message ?? '', /no filter kind "RateLimit".*FaultInjection in policy.weft.dev/);
+    const invalid = withFaults({ ...toWebV2, filters: [faultRef('bad')] }, fault('bad', { abort: { httpStatus: 700, percentage: 10 } }));
+    const c = cond(status(invalid, 'f'), 'Accepted');
+    assert.equal(c.status, 'False');
+    assert.match(c.message ?? '', /FaultInjection prod\/bad is invalid: spec.abort.httpStatus 700/);
+  });
+
+  test('a FaultInjection in another namespace does not resolve (ExtensionRef is a local reference)', () => {
+    const snap = snapshot({
+      httpRoutes: [httpRoute('prod', 'f', [{ ...toWebV2, filters: [faultRef('elsewhere')] }])],
+      faultInjections: [{ metadata: { name: 'elsewhere', namespace: 'other' }, spec: { abort: { httpStatus: 500, percentage: 100 } } }],
+    });
+    assert.match(cond(status(snap, 'f'), 'Accepted').message ?? '', /FaultInjection prod\/elsewhere does not exist/);
+  });
+
+  test('GRPCRoute ExtensionRef filters are refused by name', () => {
+    const g: GRPCRoute = {
+      metadata: { name: 'g', namespace: 'prod', generation: 1, creationTimestamp: '2026-01-01T00:00:00Z' },
+      spec: { parentRefs: [{ group: '', kind: 'Service', name: 'web', port: 7070 }], rules: [{ filters: [faultRef('x')], backendRefs: [{ name: 'web-v2', port: 80 }] }] },
+    };
+    const snap = snapshot({ grpcRoutes: [g], faultInjections: [fault('x', { abort: { httpStatus: 503, percentage: 10 } })] });
+    assert.match(cond(status(snap, 'g'), 'Accepted').message ?? '', /apply to HTTPRoutes only/);
+  });
+});
+
 // --- what Weft does not support ---------------------------------------------------------------------
 
 describe('unsupported input fails closed with status', () => {

@@ -37,12 +37,16 @@ import type {
   Condition,
   GRPCRoute,
   HTTPRoute,
+  FaultInjection,
   ParentReference,
   ReferenceGrant,
   Service,
   ServicePort,
 } from '../kube.js';
-import { compileGrpcRoute, compileHttpRoute, type RouteCompileResult, type RouteKind } from '../routes/compile.js';
+import { referenceGranted } from '../gateway/evaluate.js';
+import { compileGrpcRoute, compileHttpRoute, type ExtensionResolver, type RouteCompileResult, type RouteKind } from '../routes/compile.js';
+import { compileFaultInjection, FAULT_INJECTION_KIND, isFaultInjectionRef } from '../routes/fault.js';
+import { POLICY_API_GROUP } from '../contract.js';
 import { buildRouteTable, type RouteTable } from '../routes/match.js';
 import type { BackendFailure, BackendTarget, CompiledRoute } from '../routes/types.js';
 
@@ -124,18 +128,6 @@ function servicePorts(svc: Service): readonly ServicePort[] {
   return svc.spec?.ports ?? [];
 }
 
-function grantAllows(grants: readonly ReferenceGrant[], fromNs: string, fromKind: RouteKind, toName: string): boolean {
-  for (const g of grants) {
-    const from = g.spec?.from ?? [];
-    const to = g.spec?.to ?? [];
-    const fromOk = from.some((f) => f.group === GATEWAY_GROUP && f.kind === fromKind && f.namespace === fromNs);
-    if (!fromOk) continue;
-    const toOk = to.some((t) => CORE_GROUPS.has(t.group) && t.kind === 'Service' && (t.name === undefined || t.name === '' || t.name === toName));
-    if (toOk) return true;
-  }
-  return false;
-}
-
 function protocolHint(appProtocol: string | undefined): ProtocolHint {
   switch (appProtocol?.toLowerCase()) {
     case 'http':
@@ -202,6 +194,8 @@ export function indexSnapshot(snapshot: ClusterSnapshot, options: OutboundOption
   const services = new Map<string, Service>();
   for (const s of snapshot.services) services.set(svcKey(s.metadata.namespace ?? '', s.metadata.name), s);
   const backendPolicies = compileBackendPolicies(snapshot.backendTrafficPolicies ?? [], new Set(services.keys()));
+  const faults = new Map<string, FaultInjection>();
+  for (const f of snapshot.faultInjections ?? []) faults.set(svcKey(f.metadata.namespace ?? '', f.metadata.name), f);
   const grantsByNs = new Map<string, ReferenceGrant[]>();
   for (const g of snapshot.referenceGrants) {
     const ns = g.metadata.namespace ?? '';
@@ -235,7 +229,7 @@ export function indexSnapshot(snapshot: ClusterSnapshot, options: OutboundOption
       if (!CORE_GROUPS.has(group) || refKind !== 'Service') {
         return err('InvalidKind', `backend ${group === '' ? '' : group + '/'}${refKind} ${ref.name} is not a Service; Weft routes only to Services`);
       }
-      if (ns !== routeNs && grantCheck && !parentServices.has(key) && !grantAllows(grantsByNs.get(ns) ?? [], routeNs, routeKind, ref.name)) {
+      if (ns !== routeNs && grantCheck && !parentServices.has(key) && !referenceGranted(grantsByNs.get(ns) ?? [], { group: GATEWAY_GROUP, kind: routeKind, namespace: routeNs }, { group: '', kind: 'Service', namespace: ns, name: ref.name })) {
         return err(
           'RefNotPermitted',
           `backend Service ${key} is in another namespace and no ReferenceGrant in ${ns} allows ${routeKind}s from ${routeNs} to reference it`,
@@ -255,7 +249,18 @@ export function indexSnapshot(snapshot: ClusterSnapshot, options: OutboundOption
         ...(retryBudget !== undefined ? { retryBudget } : {}), ...(failureAccrual !== undefined ? { failureAccrual } : {}),
       };
     };
-    const result = kind === 'HTTPRoute' ? compileHttpRoute(obj as HTTPRoute, resolve) : compileGrpcRoute(obj as GRPCRoute, resolve);
+    // An ExtensionRef names a FaultInjection in the route's own namespace (a LocalObjectReference).
+    const extension: ExtensionResolver = (ref) => {
+      if (!isFaultInjectionRef(ref)) {
+        return { kind: 'error', message: `Weft knows no filter kind ${JSON.stringify(ref.kind)} in group ${JSON.stringify(ref.group)}; the one is ${FAULT_INJECTION_KIND} in ${POLICY_API_GROUP}` };
+      }
+      const key = svcKey(routeNs, ref.name);
+      const obj = faults.get(key);
+      if (obj === undefined) return { kind: 'error', message: `${FAULT_INJECTION_KIND} ${key} does not exist` };
+      const c = compileFaultInjection(obj);
+      return c.ok ? { kind: 'fault', fault: c.fault } : { kind: 'error', message: `${FAULT_INJECTION_KIND} ${key} is invalid: ${c.problems.join('; ')}` };
+    };
+    const result = kind === 'HTTPRoute' ? compileHttpRoute(obj as HTTPRoute, resolve, extension) : compileGrpcRoute(obj as GRPCRoute, resolve, extension);
     const parents = parentRefs.map((p) => resolveParent(p, routeNs, services));
     pending.push({ kind, obj, result, parents });
     if (result.route === undefined) return;

@@ -6,7 +6,8 @@
  * unsupported -> UNSUPPORTED; a rule-level RequestRedirect -> redirect; otherwise a weighted backend
  * pick (weight 0 never chosen; no positive weight -> BACKEND_UNRESOLVED), an unresolvable backend ->
  * BACKEND_UNRESOLVED (NOT_PERMITTED without a ReferenceGrant) for its share; backend-level filters
- * apply after rule-level ones (a backend-level RequestRedirect redirects). No ready endpoints
+ * apply after rule-level ones (a backend-level RequestRedirect redirects); then the FaultInjection
+ * filters of both (core/routes/fault.ts) abort the request or delay it. No ready endpoints
  * (NO_ENDPOINTS) is decided by the proxy's endpoint picker.
  *
  * A decision carries what was selected (route, rule, backend) and, when the request is not forwarded,
@@ -17,6 +18,7 @@
  */
 
 import type { RequestInfo } from '../request.js';
+import { decideFaults } from '../routes/fault.js';
 import { applyFilterList, startEffects } from '../routes/filters.js';
 import type { FilterEffects } from '../routes/filters.js';
 import { selectInTable } from '../routes/match.js';
@@ -27,6 +29,7 @@ import type {
   CompiledRule,
   HeaderOps,
   RouteTimeouts,
+  RuleSelection,
   ServiceTarget,
 } from '../routes/types.js';
 import type { Reason } from '../reasons.js';
@@ -71,6 +74,19 @@ export interface ForwardDecision {
   readonly timeouts: RouteTimeouts;
   /** The rule's retry policy; absent: only requests that never reached an app are sent again. */
   readonly retry?: RetryPolicy;
+  /** A FaultInjection delay drawn for this request: wait this long before sending it. */
+  readonly delayMs?: number;
+}
+
+/** A FaultInjection abort drawn for this request: the proxy answers `status` itself. */
+export interface AbortDecision {
+  readonly kind: 'abort';
+  readonly route: RouteRef;
+  readonly rule: RuleRef;
+  readonly status: number;
+  /** `<namespace>/<name>` of the FaultInjection that aborted. */
+  readonly fault: string;
+  readonly responseHeaderOps: readonly HeaderOps[];
 }
 
 export interface RedirectDecision {
@@ -92,11 +108,13 @@ export interface ErrorDecision {
   readonly message: string;
 }
 
-export type OutboundDecision = ForwardDecision | RedirectDecision | ErrorDecision | { readonly kind: 'passthrough' };
+export type OutboundDecision = ForwardDecision | RedirectDecision | AbortDecision | ErrorDecision | { readonly kind: 'passthrough' };
 
 export interface RouteOptions {
   /** Scheme the client used (mesh traffic reaches the proxy in plaintext: `http`). */
   readonly scheme?: string;
+  /** Draws for FaultInjection filters (one per fault percentage); absent: the `rand` of the call. */
+  readonly faultRand?: () => number;
 }
 
 interface Selected {
@@ -125,24 +143,33 @@ function hasUnsupported(filters: readonly CompiledFilter[]): CompiledFilter | un
   return filters.find((f) => f.kind === 'unsupported');
 }
 
-/** Applies one filter list; returns a redirect decision when the list redirects. */
+/**
+ * Where a request arrived, for redirects: the host to use when the request has none (the mesh: the
+ * Service's name) and the port it was sent to (the Service port; a gateway: the listener's port).
+ */
+export interface ArrivalContext {
+  readonly fallbackHost: string;
+  readonly listenerPort: number;
+}
+
 /** What one request's filter lists are applied in: the effects so far, the rule's match, the request. */
 interface FilterScope {
   readonly acc: FilterEffects;
   readonly match: CompiledMatch;
   readonly req: RequestInfo;
-  readonly policy: OutboundPolicy;
+  readonly arrival: ArrivalContext;
   readonly options: RouteOptions;
   readonly selected: Selected;
 }
 
+/** Applies one filter list; returns a redirect decision when the list redirects. */
 function applyFilters(filters: readonly CompiledFilter[], scope: FilterScope): RedirectDecision | undefined {
-  const { acc, match, req, policy, options, selected } = scope;
+  const { acc, match, req, arrival, options, selected } = scope;
   const r = applyFilterList(filters, acc, match, {
     requestScheme: options.scheme ?? 'http',
     requestHost: req.host,
-    fallbackHost: `${policy.service.name}.${policy.service.namespace}`,
-    listenerPort: policy.port,
+    fallbackHost: arrival.fallbackHost,
+    listenerPort: arrival.listenerPort,
     rawQuery: req.rawQuery,
   });
   if (r === undefined) return undefined;
@@ -178,6 +205,20 @@ export function routeOutbound(
   const sel = selectInTable(policy.table, req);
   const svc = `${policy.service.namespace}/${policy.service.name}:${policy.port}`;
   if (sel === undefined) return error('ROUTE_NOT_FOUND', `no route rule for ${svc} matches the request`);
+  return decideRule(sel, req, rand, { fallbackHost: `${policy.service.name}.${policy.service.namespace}`, listenerPort: policy.port }, options);
+}
+
+/**
+ * What happens to a request once a rule is selected (the mesh's Service port table, or a gateway
+ * listener's): the rule's filters, a backend by weight, the backend's filters. Never throws.
+ */
+export function decideRule(
+  sel: RuleSelection,
+  req: RequestInfo,
+  rand: () => number,
+  arrival: ArrivalContext,
+  options: RouteOptions = {},
+): ForwardDecision | AbortDecision | RedirectDecision | ErrorDecision {
   const { route, match } = sel;
   const rule: CompiledRule = sel.rule;
   const selected = refsOf(sel.route, rule);
@@ -187,7 +228,7 @@ export function routeOutbound(
   }
 
   const acc = startEffects(req.path, req.authority);
-  const scope: FilterScope = { acc, match, req, policy, options, selected };
+  const scope: FilterScope = { acc, match, req, arrival, options, selected };
   const redirect = applyFilters(rule.filters, scope);
   if (redirect) return redirect;
 
@@ -203,6 +244,11 @@ export function routeOutbound(
   const backendRedirect = applyFilters(backend.filters, scope);
   if (backendRedirect) return backendRedirect;
 
+  const fault = decideFaults(acc.faults, options.faultRand ?? rand);
+  if (fault.abortStatus !== undefined) {
+    const by = acc.faults.find((f) => f.abort?.status === fault.abortStatus)?.ref ?? '';
+    return { kind: 'abort', route: selected.route, rule: selected.rule, status: fault.abortStatus, fault: by, responseHeaderOps: acc.res };
+  }
   return {
     kind: 'forward',
     route: selected.route,
@@ -217,5 +263,6 @@ export function routeOutbound(
     mirrors: acc.mirrors,
     timeouts: rule.timeouts,
     ...(rule.retry !== undefined ? { retry: rule.retry } : {}),
+    ...(fault.delayMs > 0 ? { delayMs: fault.delayMs } : {}),
   };
 }

@@ -10,6 +10,9 @@
  *   ExtensionRef or CORS, an unknown field, a bad header value or duration). The route is
  *   Accepted=False UnsupportedValue AND the rule stays in the table marked `unsupported`, so its
  *   traffic is answered 500: it is never routed with the condition silently dropped (case 25).
+ * - An ExtensionRef filter is resolved through a caller-supplied `ExtensionResolver` (the outbound
+ *   compiler finds FaultInjections in the route's namespace); one that does not resolve (a missing
+ *   object, an unknown kind, an invalid spec) is `unsupported` with a message naming it.
  * - `refFailures`: backendRefs that cannot be used (ResolvedRefs=False); their weight share
  *   answers 500.
  *
@@ -29,7 +32,9 @@ import type {
   HTTPRouteRetry,
   HTTPRouteRule,
   HTTPRouteTimeouts,
+  LocalObjectReference,
 } from '../kube.js';
+import type { FaultSpec } from './fault.js';
 import { DEFAULT_BACKOFF_MS, DEFAULT_RETRY_ATTEMPTS } from '../retry.js';
 import type { RetryPolicy } from '../retry.js';
 import { normalizeRequestTarget } from '../path.js';
@@ -51,6 +56,15 @@ export type RouteKind = 'HTTPRoute' | 'GRPCRoute';
 
 /** Resolves one backendRef (or RequestMirror backendRef) of a route in `routeNamespace`. */
 export type BackendResolver = (ref: BackendObjectReference, routeKind: RouteKind) => BackendTarget;
+
+/** What an ExtensionRef filter names, or why it names nothing usable. */
+export type ExtensionTarget = { readonly kind: 'fault'; readonly fault: FaultSpec } | { readonly kind: 'error'; readonly message: string };
+
+/** Resolves one ExtensionRef filter of a route in `routeNamespace`. */
+export type ExtensionResolver = (ref: LocalObjectReference, routeKind: RouteKind) => ExtensionTarget;
+
+/** Where no extension is resolved (routes whose parent is a Server). */
+export const NO_EXTENSIONS: ExtensionResolver = () => ({ kind: 'error', message: 'ExtensionRef filters apply to routes whose parent is a Service' });
 
 export interface RefFailure {
   readonly reason: BackendFailure;
@@ -149,13 +163,19 @@ function hostnameOk(h: unknown): h is string {
   return typeof h === 'string' && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/i.test(h) && h.length <= 253;
 }
 
+interface Resolvers {
+  readonly backend: BackendResolver;
+  readonly extension: ExtensionResolver;
+}
+
 function compileFilters(
   filters: readonly (HTTPRouteFilter | GRPCRouteFilter)[] | undefined,
   kind: RouteKind,
   where: string,
-  resolve: BackendResolver,
+  resolvers: Resolvers,
   problems: Problems,
 ): CompiledFilter[] {
+  const resolve = resolvers.backend;
   const out: CompiledFilter[] = [];
   for (const [i, f] of (filters ?? []).entries()) {
     const at = `${where}.filters[${i}]`;
@@ -254,6 +274,28 @@ function compileFilters(
         out.push({ kind: 'mirror', target, numerator, denominator });
         break;
       }
+      case 'ExtensionRef': {
+        const ref = f.extensionRef;
+        if (ref === undefined || ref === null || typeof ref.name !== 'string' || typeof ref.kind !== 'string') {
+          out.push({ kind: 'unsupported', type: 'ExtensionRef' });
+          problems.unsupported.push(`${at}: ExtensionRef needs extensionRef {group, kind, name}`);
+          break;
+        }
+        const named = `${ref.group === '' ? '' : `${String(ref.group)}/`}${ref.kind} ${ref.name}`;
+        if (kind === 'GRPCRoute') {
+          out.push({ kind: 'unsupported', type: 'ExtensionRef' });
+          problems.unsupported.push(`${at}: ExtensionRef ${named}: Weft's ExtensionRef filters apply to HTTPRoutes only`);
+          break;
+        }
+        const t = resolvers.extension(ref, kind);
+        if (t.kind === 'error') {
+          out.push({ kind: 'unsupported', type: 'ExtensionRef' });
+          problems.unsupported.push(`${at}: ExtensionRef ${named} does not resolve: ${t.message}; the rule answers 500`);
+          break;
+        }
+        out.push({ kind: 'fault', fault: t.fault });
+        break;
+      }
       default:
         out.push({ kind: 'unsupported', type: String(type) });
         problems.unsupported.push(
@@ -328,9 +370,10 @@ function compileRule(
   rule: HTTPRouteRule | GRPCRouteRule,
   index: number,
   kind: RouteKind,
-  resolve: BackendResolver,
+  resolvers: Resolvers,
   problems: Problems,
 ): CompiledRule | { fatal: string } {
+  const resolve = resolvers.backend;
   const where = `spec.rules[${index}]`;
   const ruleProblems = new Problems();
   for (const key of unknownFields(rule, RULE_FIELDS)) {
@@ -356,7 +399,7 @@ function compileRule(
     matches.push(m.match);
   }
 
-  const filters = compileFilters(rule.filters, kind, where, resolve, ruleProblems);
+  const filters = compileFilters(rule.filters, kind, where, resolvers, ruleProblems);
   const hasPrefixRewrite = filters.some(
     (f) => (f.kind === 'rewrite' || f.kind === 'redirect') && f.path?.kind === 'prefix',
   );
@@ -372,7 +415,7 @@ function compileRule(
     }
     const target = resolve(ref, kind);
     if (target.kind === 'error') ruleProblems.refFailures.push({ reason: target.reason, message: `${at}: ${target.message}` });
-    const bf = compileFilters(ref.filters, kind, at, resolve, ruleProblems);
+    const bf = compileFilters(ref.filters, kind, at, resolvers, ruleProblems);
     if (bf.some((f) => (f.kind === 'rewrite' || f.kind === 'redirect') && f.path?.kind === 'prefix')) {
       ruleProblems.unsupported.push(`${at}: ReplacePrefixMatch belongs on rule filters`);
     }
@@ -406,13 +449,13 @@ function createdAt(ts: string | undefined): number {
   return Number.isNaN(t) ? Number.POSITIVE_INFINITY : t;
 }
 
-function compileRoute(obj: HTTPRoute | GRPCRoute, kind: RouteKind, resolve: BackendResolver): RouteCompileResult {
+function compileRoute(obj: HTTPRoute | GRPCRoute, kind: RouteKind, resolvers: Resolvers): RouteCompileResult {
   const problems = new Problems();
   const rules: CompiledRule[] = [];
   // Gateway API defaults `rules` to one rule with no matches and no backends: keep that meaning.
   const specRules = (obj.spec?.rules ?? []) as readonly (HTTPRouteRule | GRPCRouteRule)[];
   for (const [i, rule] of (specRules.length > 0 ? specRules : [{}]).entries()) {
-    const r = compileRule(rule, i, kind, resolve, problems);
+    const r = compileRule(rule, i, kind, resolvers, problems);
     if ('fatal' in r) return { fatal: r.fatal, unsupported: problems.unsupported, refFailures: problems.refFailures };
     rules.push(r);
   }
@@ -427,10 +470,10 @@ function compileRoute(obj: HTTPRoute | GRPCRoute, kind: RouteKind, resolve: Back
   return { route, unsupported: problems.unsupported, refFailures: problems.refFailures };
 }
 
-export function compileHttpRoute(obj: HTTPRoute, resolve: BackendResolver): RouteCompileResult {
-  return compileRoute(obj, 'HTTPRoute', resolve);
+export function compileHttpRoute(obj: HTTPRoute, resolve: BackendResolver, extension: ExtensionResolver = NO_EXTENSIONS): RouteCompileResult {
+  return compileRoute(obj, 'HTTPRoute', { backend: resolve, extension });
 }
 
-export function compileGrpcRoute(obj: GRPCRoute, resolve: BackendResolver): RouteCompileResult {
-  return compileRoute(obj, 'GRPCRoute', resolve);
+export function compileGrpcRoute(obj: GRPCRoute, resolve: BackendResolver, extension: ExtensionResolver = NO_EXTENSIONS): RouteCompileResult {
+  return compileRoute(obj, 'GRPCRoute', { backend: resolve, extension });
 }

@@ -16,6 +16,7 @@
  *   mesh's "listener port"). The port is omitted when it is the scheme's default (http 80, https 443).
  */
 
+import type { FaultSpec } from './fault.js';
 import type { CompiledFilter, CompiledMatch, HeaderOps, PathModifier, ServiceTarget } from './types.js';
 
 export type HeaderMap = Map<string, string[]>;
@@ -92,6 +93,8 @@ export interface FilterEffects {
   readonly req: HeaderOps[];
   readonly res: HeaderOps[];
   readonly mirrors: { readonly target: ServiceTarget; readonly numerator: number; readonly denominator: number }[];
+  /** FaultInjection filters, in the order they apply (core/routes/fault.ts decides them). */
+  readonly faults: FaultSpec[];
   path: string;
   authority: string;
   pathRewritten: boolean;
@@ -99,7 +102,7 @@ export interface FilterEffects {
 }
 
 export function startEffects(path: string, authority: string): FilterEffects {
-  return { req: [], res: [], mirrors: [], path, authority, pathRewritten: false, hostRewritten: false };
+  return { req: [], res: [], mirrors: [], faults: [], path, authority, pathRewritten: false, hostRewritten: false };
 }
 
 /**
@@ -136,6 +139,9 @@ export function applyFilterList(
         break;
       case 'redirect':
         return { status: f.statusCode, location: redirectLocation(f, match, { ...redirect, path: acc.path }) };
+      case 'fault':
+        acc.faults.push(f.fault);
+        break;
       case 'unsupported':
         break;
     }

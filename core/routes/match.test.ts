@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import type { GRPCRoute, GRPCRouteMatch, HTTPRoute, HTTPRouteMatch } from '../kube.js';
 import { makeRequestInfo, type RequestInfo } from '../request.js';
 import { compileGrpcRoute, compileHttpRoute, type BackendResolver } from './compile.js';
-import { compileHttpMatch, selectRule } from './match.js';
+import { buildRouteTable, compileHttpMatch, selectInTable, selectRule } from './match.js';
+import type { RouteTable } from './match.js';
 import type { CompiledRoute } from './types.js';
 
 const resolve: BackendResolver = (ref) => ({ kind: 'service', namespace: ref.namespace ?? 'ns', name: ref.name, port: ref.port ?? 80 });
@@ -220,5 +221,57 @@ describe('match compilation', () => {
 
   test('a path containing an encoded slash is a compile error', () => {
     assert.equal(compileHttpMatch({ path: { type: 'Exact', value: '/a%2Fb' } }).ok, false);
+  });
+});
+
+describe('the path index of large route tables', () => {
+  /** A seeded generator, so that a failure reproduces. */
+  function rng(seed: number): () => number {
+    let x = seed >>> 0;
+    return () => {
+      x = (x * 1664525 + 1013904223) >>> 0;
+      return x / 2 ** 32;
+    };
+  }
+  const SEGMENTS = ['api', 'v1', 'v10', 'a', 'b', '', 'books', 'x.y'];
+
+  test('selects exactly what a scan of the sorted table selects, over random tables and paths', () => {
+    const r = rng(17);
+    const segs = (n: number) => Array.from({ length: n }, () => SEGMENTS[Math.floor(r() * SEGMENTS.length)]!);
+    for (let round = 0; round < 40; round++) {
+      const routes: CompiledRoute[] = [];
+      const n = 16 + Math.floor(r() * 60);
+      for (let i = 0; i < n; i++) {
+        const kind = r();
+        const value = `/${segs(1 + Math.floor(r() * 3)).join('/')}`;
+        const match: HTTPRouteMatch = kind < 0.4 ? { path: { type: 'PathPrefix', value: value.replace(/\/+$/, '') || '/' } }
+          : kind < 0.7 ? { path: { type: 'Exact', value } }
+          : kind < 0.8 ? { path: { type: 'RegularExpression', value: '/a.*' } }
+          : kind < 0.9 ? { path: { type: 'PathPrefix', value: '/' }, headers: [{ name: 'x-n', value: String(i % 3) }] }
+          : { method: 'POST' };
+        const compiled = compileHttpMatch(match);
+        if (!compiled.ok) continue;
+        routes.push(http(`r${i}`, [[match]], { created: `2026-01-01T00:00:${String(i % 60).padStart(2, '0')}Z` }));
+      }
+      const table = buildRouteTable(routes);
+      assert.ok(table.index !== undefined, 'a table of 16 or more entries is indexed');
+      const scan: RouteTable = { entries: table.entries };
+      for (let k = 0; k < 60; k++) {
+        const path = `/${segs(Math.floor(r() * 4)).join('/')}${r() < 0.2 ? '/' : ''}`;
+        const rq = req(r() < 0.2 ? 'POST' : 'GET', path, [['x-n', String(k % 3)]]);
+        const a = selectInTable(table, rq);
+        const b = selectInTable(scan, rq);
+        assert.equal(a === undefined ? 'none' : `${a.route.name}/${a.matchIndex}`, b === undefined ? 'none' : `${b.route.name}/${b.matchIndex}`, `${path} in round ${round}`);
+      }
+    }
+  });
+
+  test('1,000 prefixes under one segment: a request for one of them and one for none', () => {
+    const routes = Array.from({ length: 1000 }, (_, i) => http(`v${i}`, [[{ path: { type: 'PathPrefix', value: `/api/v${i}` } }]]));
+    routes.push(http('all', [[{ path: { type: 'PathPrefix', value: '/' } }]]));
+    assert.equal(pick(routes, req('GET', '/api/v999/x')), 'v999/0');
+    assert.equal(pick(routes, req('GET', '/api/v1')), 'v1/0');
+    assert.equal(pick(routes, req('GET', '/api/v1000')), 'all/0');
+    assert.equal(pick(routes, req('GET', '/')), 'all/0');
   });
 });

@@ -189,6 +189,69 @@ interface Entry {
 
 export interface RouteTable {
   readonly entries: readonly Entry[];
+  /** Candidate lookup by path segments; absent for small tables, which are scanned. */
+  readonly index?: PathIndex;
+}
+
+/**
+ * A candidate filter over a sorted table, so that selection costs what the request's path can match
+ * rather than the number of routes (a Service with 1,000 routes is scanned in a handful of steps).
+ * Every Exact or PathPrefix match (other than `/`) can only match a path whose `/`-separated segments
+ * start with the match value's segments; such entries hang off a trie of segments at the node where
+ * their value ends. Every other entry (no path, `/`, a regex, gRPC) is a wildcard, checked for every
+ * request. Selection merges, in table order, the wildcards with the entries on the request path's
+ * trail through the trie and runs the full match on each until one matches: the index only skips
+ * entries that cannot match, so precedence is the table's.
+ */
+interface PathIndex {
+  readonly root: TrieNode;
+  readonly wildcards: readonly number[];
+}
+
+interface TrieNode {
+  readonly children: Map<string, TrieNode>;
+  /** Indices into the table's entries, ascending. */
+  readonly here: number[];
+}
+
+/** Below this many entries a plain scan is as fast as the index. */
+const INDEX_MIN_ENTRIES = 16;
+
+function buildPathIndex(entries: readonly Entry[]): PathIndex {
+  const root: TrieNode = { children: new Map(), here: [] };
+  const wildcards: number[] = [];
+  entries.forEach((e, i) => {
+    const p = e.match.path;
+    if (e.match.grpc !== undefined || p === undefined || p.kind === 'regex' || (p.kind === 'prefix' && p.value === '/')) {
+      wildcards.push(i);
+      return;
+    }
+    let node = root;
+    for (const seg of p.value.split('/').slice(1)) {
+      let next = node.children.get(seg);
+      if (next === undefined) node.children.set(seg, (next = { children: new Map(), here: [] }));
+      node = next;
+    }
+    node.here.push(i);
+  });
+  return { root, wildcards };
+}
+
+/** Table indices that may match `path`, ascending. */
+function candidates(index: PathIndex, path: string): number[] {
+  const lists: (readonly number[])[] = [index.wildcards];
+  let node: TrieNode | undefined = index.root;
+  let from = 1;
+  while (node !== undefined && from <= path.length) {
+    const slash = path.indexOf('/', from);
+    const seg = slash < 0 ? path.slice(from) : path.slice(from, slash);
+    node = node.children.get(seg);
+    if (node !== undefined && node.here.length > 0) lists.push(node.here);
+    if (slash < 0) break;
+    from = slash + 1;
+  }
+  if (lists.length === 1) return index.wildcards as number[];
+  return lists.flat().sort((a, b) => a - b);
 }
 
 function stringLen(m: StringMatcher | undefined): number {
@@ -250,7 +313,7 @@ export function buildRouteTable(routes: readonly CompiledRoute[]): RouteTable {
     }
   }
   entries.sort(compareEntries);
-  return { entries };
+  return entries.length < INDEX_MIN_ENTRIES ? { entries } : { entries, index: buildPathIndex(entries) };
 }
 
 const tables = new WeakMap<readonly CompiledRoute[], RouteTable>();
@@ -267,6 +330,13 @@ export function routeTableOf(routes: readonly CompiledRoute[]): RouteTable {
 
 /** The rule a request selects in a presorted table, or undefined when no rule matches. */
 export function selectInTable(table: RouteTable, req: RequestInfo): RuleSelection | undefined {
+  if (table.index !== undefined && req.path.startsWith('/')) {
+    for (const i of candidates(table.index, req.path)) {
+      const e = table.entries[i]!;
+      if (matchRequest(e.match, req)) return { route: e.route, rule: e.rule, match: e.match, matchIndex: e.matchIndex };
+    }
+    return undefined;
+  }
   for (const e of table.entries) {
     if (matchRequest(e.match, req)) {
       return { route: e.route, rule: e.rule, match: e.match, matchIndex: e.matchIndex };

@@ -17,6 +17,7 @@ import type { CompiledRegex } from '../regex.js';
 import type { RetryPolicy } from '../retry.js';
 import type { RetryBudgetConfig } from '../retry-budget.js';
 import type { FailureAccrualConfig } from '../failure-accrual.js';
+import type { FaultSpec } from './fault.js';
 
 export type StringMatcher =
   | { readonly kind: 'exact'; readonly value: string }
@@ -97,6 +98,8 @@ export type CompiledFilter =
       readonly numerator: number;
       readonly denominator: number;
     }
+  /** An ExtensionRef filter naming a FaultInjection (core/routes/fault.ts). */
+  | { readonly kind: 'fault'; readonly fault: FaultSpec }
   /** A filter Weft does not implement: the rule fails closed (500) rather than ignoring it. */
   | { readonly kind: 'unsupported'; readonly type: string };
 

@@ -18,7 +18,7 @@ const HOSTNAME = 'echo-v1-7d9f-abcde';
 async function start(t: TestContext, over: Partial<EchoServerOptions>): Promise<RunningEchoServer & { logs: string[] }> {
   const logs: string[] = [];
   const server = await startEchoServer({
-    httpPorts: [], grpcPorts: [], tcpPorts: [], tlsPorts: [], crt: '', key: '', version: 'v1', cluster: 'test-cluster',
+    httpPorts: [], grpcPorts: [], tcpPorts: [], tlsPorts: [], crt: '', key: '', version: 'v1', cluster: 'test-cluster', controlPort: undefined, codes: '',
     hostname: HOSTNAME, log: (l) => logs.push(l), ...over,
   });
   t.after(() => server.close());
@@ -233,4 +233,43 @@ test('repeated gRPC metadata fields print one line each, in order (Node joins th
   const values = (n: string) => res.requestHeaders.filter((h) => h.name === n).map((h) => h.value);
   assert.deepEqual(values('X-Header-Add'), ['this-value-should-be-appended', 'add-appends-values']);
   assert.deepEqual(values('X-One'), ['single']);
+});
+
+function control(port: number, method: 'GET' | 'PUT', body?: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: method === 'GET' ? '/' : '/codes', method, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, rawHeaders: res.rawHeaders, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+test('--codes answers requests without a codes parameter; the control port switches it and counts requests', async (t) => {
+  const s = await start(t, { httpPorts: [0], controlPort: 0, codes: '503' });
+  const port = s.ports.http[0] as number;
+  const ctl = s.control as number;
+  assert.equal((await get(port, '/')).status, 503);
+  assert.equal((await get(port, '/?codes=201')).status, 201, 'the query parameter wins over the server list');
+  const failing = await get(port, '/');
+  assert.equal(failing.status, 503);
+  assert.ok(lines(failing.body).includes(`Hostname=${HOSTNAME}`), 'a failing answer still says which pod answered');
+  assert.deepEqual(JSON.parse((await control(ctl, 'GET')).body), { codes: '503', requests: 3 });
+  assert.equal((await control(ctl, 'PUT', 'nope')).status, 400);
+  assert.equal((await get(port, '/')).status, 503, 'a refused list changes nothing');
+  assert.equal((await control(ctl, 'PUT', '')).status, 200);
+  assert.equal((await get(port, '/')).status, 200);
+  assert.equal((await control(ctl, 'PUT', '500:1,200:0')).status, 200);
+  assert.equal((await get(port, '/')).status, 500);
+  assert.deepEqual(JSON.parse((await control(ctl, 'GET')).body), { codes: '500:1,200:0', requests: 6 });
+  assert.equal((await control(ctl, 'PUT', '')).status, 200);
+});
+
+test('without --control no control port is opened', async (t) => {
+  const s = await start(t, { httpPorts: [0] });
+  assert.equal(s.control, undefined);
+  assert.ok(!s.logs.some((l) => l.includes('control')));
 });

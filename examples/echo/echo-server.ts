@@ -5,7 +5,8 @@
  * changed.
  *
  * Query parameters of HTTP requests: `delay=<duration>` waits first, `codes=<status>[:weight],...`
- * picks the status, `headers=<name>:<value>` (repeatable) adds a response header.
+ * picks the status, `headers=<name>:<value>` (repeatable) adds a response header. Without `codes`,
+ * the server's own status list applies (`--codes`, changed at run time on the control port).
  */
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -16,7 +17,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Duplex } from 'node:stream';
 import { Server as GrpcServer, ServerCredentials, type Metadata } from '@grpc/grpc-js';
 import { EchoService, type EchoServer as EchoServiceImpl } from './gen/weft/echo/v1/echo.js';
-import { canonicalHeaderPairs, echoLines, parseDuration, plainAddress, type EchoFields } from './format.js';
+import { canonicalHeaderPairs, echoLines, parseDuration, pickStatus, plainAddress, type EchoFields } from './format.js';
+import { startControl, type EchoControlState } from './control.js';
+
+export { pickStatus };
 import type { ServerFlags } from './flags.js';
 
 export interface EchoServerOptions extends ServerFlags {
@@ -34,6 +38,8 @@ export interface BoundPorts {
 
 export interface RunningEchoServer {
   ports: BoundPorts;
+  /** The control port when `controlPort` asked for one (control.ts). */
+  control?: number;
   close(): Promise<void>;
 }
 
@@ -49,26 +55,6 @@ interface AnyResponse {
 
 /** The Go HTTP server answers a request with Host in req.Host, not in its headers; so does this echo. */
 const SKIPPED_REQUEST_HEADERS: ReadonlySet<string> = new Set(['host']);
-
-/** Picks a status from `codes=500` or `codes=503:1,200:3` (weighted). Undefined when malformed. */
-export function pickStatus(codes: string, random: () => number = Math.random): number | undefined {
-  const choices: Array<{ code: number; weight: number }> = [];
-  for (const item of codes.split(',')) {
-    const [c, w] = item.split(':');
-    const code = Number(c);
-    const weight = w === undefined ? 1 : Number(w);
-    if (!Number.isInteger(code) || code < 100 || code > 599 || !Number.isFinite(weight) || weight < 0) return undefined;
-    choices.push({ code, weight });
-  }
-  const total = choices.reduce((s, c) => s + c.weight, 0);
-  if (total <= 0) return undefined;
-  let r = random() * total;
-  for (const c of choices) {
-    if (r < c.weight) return c.code;
-    r -= c.weight;
-  }
-  return choices[choices.length - 1]?.code;
-}
 
 /** Client address of cleartext HTTP/2 sessions, whose socket is a replaying Duplex (see replayingDuplex). */
 const h2cPeers = new WeakMap<http2.Http2Session, string>();
@@ -95,16 +81,17 @@ function requestFields(req: AnyRequest, servicePort: number, opts: Required<Pick
   };
 }
 
-function httpHandler(servicePort: () => number, opts: Required<Pick<EchoServerOptions, 'version' | 'cluster' | 'hostname'>>) {
+function httpHandler(servicePort: () => number, opts: Required<Pick<EchoServerOptions, 'version' | 'cluster' | 'hostname'>>, state: EchoControlState) {
   return (req: AnyRequest, res: AnyResponse): void => {
-    void answer(req, res, servicePort(), opts).catch(() => {
+    state.requests++;
+    void answer(req, res, servicePort(), opts, state.codes).catch(() => {
       if (!res.headersSent) res.writeHead(500);
       res.end();
     });
   };
 }
 
-async function answer(req: AnyRequest, res: AnyResponse, servicePort: number, opts: Required<Pick<EchoServerOptions, 'version' | 'cluster' | 'hostname'>>): Promise<void> {
+async function answer(req: AnyRequest, res: AnyResponse, servicePort: number, opts: Required<Pick<EchoServerOptions, 'version' | 'cluster' | 'hostname'>>, defaultCodes: string): Promise<void> {
   const query = new URL(req.url ?? '/', 'http://echo.invalid').searchParams;
   const problems: string[] = [];
   const delay = query.get('delay');
@@ -114,7 +101,7 @@ async function answer(req: AnyRequest, res: AnyResponse, servicePort: number, op
     else await sleep(ms);
   }
   let statusCode = 200;
-  const codes = query.get('codes');
+  const codes = query.get('codes') ?? (defaultCodes === '' ? null : defaultCodes);
   if (codes !== null) {
     const picked = pickStatus(codes);
     if (picked === undefined) problems.push(`bad codes ${JSON.stringify(codes)}`);
@@ -262,6 +249,8 @@ export async function startEchoServer(options: EchoServerOptions): Promise<Runni
   const fieldOpts = { version: options.version, cluster: options.cluster, hostname: options.hostname ?? os.hostname() };
   const closers: Array<() => Promise<void>> = [];
   const ports: BoundPorts = { http: [], tls: [], grpc: [], tcp: [] };
+  const state: EchoControlState = { codes: options.codes, requests: 0 };
+  let control: number | undefined;
   const close = async (): Promise<void> => {
     await Promise.all(closers.map((c) => c()));
   };
@@ -276,7 +265,7 @@ export async function startEchoServer(options: EchoServerOptions): Promise<Runni
       let bound = p;
       const server = http2.createSecureServer(
         { cert: readFileSync(options.crt), key: readFileSync(options.key), allowHTTP1: true },
-        httpHandler(() => bound, fieldOpts),
+        httpHandler(() => bound, fieldOpts, state),
       );
       const sessions = new Set<http2.ServerHttp2Session>();
       server.on('session', (s) => {
@@ -300,7 +289,7 @@ export async function startEchoServer(options: EchoServerOptions): Promise<Runni
     for (const p of options.httpPorts) {
       if (tlsPorts.has(p)) continue; // a port also named by --tls serves TLS only (or nothing)
       let bound = p;
-      const { server, closeAll } = cleartextHttpServer(httpHandler(() => bound, fieldOpts));
+      const { server, closeAll } = cleartextHttpServer(httpHandler(() => bound, fieldOpts, state));
       bound = await listen(server, p);
       closers.push(() => {
         closeAll();
@@ -368,9 +357,15 @@ export async function startEchoServer(options: EchoServerOptions): Promise<Runni
       ports.grpc.push(bound);
       log(`echo: gRPC (${EchoService.echo.path}) on port ${bound}`);
     }
+    if (options.controlPort !== undefined) {
+      const c = await startControl(state, options.controlPort);
+      closers.push(c.close);
+      control = c.port;
+      log(`echo: control on port ${c.port}`);
+    }
   } catch (err) {
     await close();
     throw err;
   }
-  return { ports, close };
+  return { ports, close, ...(control !== undefined ? { control } : {}) };
 }

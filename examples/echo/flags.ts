@@ -3,7 +3,7 @@
  * echo image does: `--name=value`, `-name=value`, `--name value`. Unknown flags are reported as
  * warnings, never fatal, so manifests written for the upstream image keep working.
  */
-import { parseDuration } from './format.js';
+import { parseDuration, pickStatus } from './format.js';
 
 export interface ServerFlags {
   httpPorts: number[];
@@ -14,6 +14,10 @@ export interface ServerFlags {
   key: string;
   version: string;
   cluster: string;
+  /** `--control=N`: the control port (control.ts); undefined when absent (0 picks a free port). */
+  controlPort: number | undefined;
+  /** `--codes=...`: the status of requests without a `codes` query parameter ('' answers 200). */
+  codes: string;
 }
 
 export interface ClientFlags {
@@ -77,10 +81,10 @@ export function withDefaultPorts(flags: ServerFlags): ServerFlags {
   return { ...flags, httpPorts: [DEFAULT_SERVER_PORTS.http], grpcPorts: [DEFAULT_SERVER_PORTS.grpc], tcpPorts: [DEFAULT_SERVER_PORTS.tcp] };
 }
 
-const SERVER_VALUE_FLAGS = new Set(['port', 'grpc', 'tcp', 'tls', 'crt', 'key', 'version', 'cluster']);
+const SERVER_VALUE_FLAGS = new Set(['port', 'grpc', 'tcp', 'tls', 'crt', 'key', 'version', 'cluster', 'control', 'codes']);
 
 export function parseServerFlags(argv: readonly string[]): Parsed<ServerFlags> {
-  const flags: ServerFlags = { httpPorts: [], grpcPorts: [], tcpPorts: [], tlsPorts: [], crt: '', key: '', version: '', cluster: '' };
+  const flags: ServerFlags = { httpPorts: [], grpcPorts: [], tcpPorts: [], tlsPorts: [], crt: '', key: '', version: '', cluster: '', controlPort: undefined, codes: '' };
   const warnings: string[] = [];
   const errors: string[] = [];
   const lists = { port: flags.httpPorts, grpc: flags.grpcPorts, tcp: flags.tcpPorts, tls: flags.tlsPorts } as const;
@@ -103,6 +107,15 @@ export function parseServerFlags(argv: readonly string[]): Parsed<ServerFlags> {
       case 'version':
       case 'cluster':
         flags[t.name] = t.value ?? '';
+        break;
+      case 'control': {
+        const p = port(t.name, t.value, errors);
+        if (p !== undefined) flags.controlPort = p;
+        break;
+      }
+      case 'codes':
+        if (pickStatus(t.value ?? '') === undefined) errors.push(`--codes: not a status list (e.g. 503 or 503:3,200:7): ${t.value ?? '(missing)'}`);
+        else flags.codes = t.value ?? '';
         break;
       default:
         warnings.push(`ignoring unknown flag --${t.name}${t.value === undefined ? '' : `=${t.value}`}`);

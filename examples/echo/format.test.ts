@@ -44,8 +44,17 @@ test('echo lines come in the documented order, Alpn only when negotiated', () =>
 test('server flags accept the upstream echo image arguments, repeated --port, and warn on unknown flags', () => {
   const { flags, warnings, errors } = parseServerFlags(['--tcp=9090', '--port=8080', '--grpc=7070', '--port=8443', '--tls=8443', '--crt=/cert.crt', '--key=/cert.key', '--server-first', '--version', 'v2']);
   assert.deepEqual(errors, []);
-  assert.deepEqual(flags, { httpPorts: [8080, 8443], grpcPorts: [7070], tcpPorts: [9090], tlsPorts: [8443], crt: '/cert.crt', key: '/cert.key', version: 'v2', cluster: '' });
+  assert.deepEqual(flags, { httpPorts: [8080, 8443], grpcPorts: [7070], tcpPorts: [9090], tlsPorts: [8443], crt: '/cert.crt', key: '/cert.key', version: 'v2', cluster: '', controlPort: undefined, codes: '' });
   assert.deepEqual(warnings, ['ignoring unknown flag --server-first']);
+});
+
+test('server flags: --control names the control port, --codes the default status list, a bad list is an error', () => {
+  const { flags, errors } = parseServerFlags(['--port=8080', '--control=9000', '--codes=503:9,200:1']);
+  assert.deepEqual(errors, []);
+  assert.equal(flags.controlPort, 9000);
+  assert.equal(flags.codes, '503:9,200:1');
+  assert.deepEqual(parseServerFlags(['--codes=fail']).errors, ['--codes: not a status list (e.g. 503 or 503:3,200:7): fail']);
+  assert.deepEqual(parseServerFlags(['--control=x']).errors, ['--control: not a port: x']);
 });
 
 test('server flags reject a port that is not a number in range', () => {

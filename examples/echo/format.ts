@@ -108,3 +108,23 @@ export function plainAddress(address: string | undefined): string {
   const unbracketed = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
   return unbracketed.startsWith('::ffff:') && unbracketed.includes('.') ? unbracketed.slice(7) : unbracketed;
 }
+
+/** Picks a status from `codes=500` or `codes=503:1,200:3` (weighted). Undefined when malformed. */
+export function pickStatus(codes: string, random: () => number = Math.random): number | undefined {
+  const choices: Array<{ code: number; weight: number }> = [];
+  for (const item of codes.split(',')) {
+    const [c, w] = item.split(':');
+    const code = Number(c);
+    const weight = w === undefined ? 1 : Number(w);
+    if (!Number.isInteger(code) || code < 100 || code > 599 || !Number.isFinite(weight) || weight < 0) return undefined;
+    choices.push({ code, weight });
+  }
+  const total = choices.reduce((s, c) => s + c.weight, 0);
+  if (total <= 0) return undefined;
+  let r = random() * total;
+  for (const c of choices) {
+    if (r < c.weight) return c.code;
+    r -= c.weight;
+  }
+  return choices[choices.length - 1]?.code;
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { EndpointSlice, GRPCRoute, HTTPRoute, Namespace, Pod, ReferenceGrant, Service, XBackendTrafficPolicy } from '../../core/kube.js';
+import type { EndpointSlice, FaultInjection, GRPCRoute, HTTPRoute, Namespace, Pod, ReferenceGrant, Service, XBackendTrafficPolicy } from '../../core/kube.js';
 import type { AuthorizationPolicy, InboundLimitPolicy, MeshTLSAuthentication, NetworkAuthentication, Server } from '../../core/kube-policy.js';
 import { PolicyIndex, routeId } from './index.js';
 import type { DestinationView, ViewKey } from './views.js';
@@ -240,6 +240,27 @@ describe('PolicyIndex: routes', () => {
     assert.equal(index.backendPolicyStatus('shop', 'other')?.ancestors[0]?.conditions[0]?.reason, 'Accepted');
     index.delete('XBackendTrafficPolicy', other);
     assert.deepEqual(w.take(), ['webFromClient', 'webFromShop'], 'without a policy the default budget applies again');
+  });
+
+  test('a FaultInjection a route names resolves it when it appears, changes its views, and a FaultInjection elsewhere changes nothing', () => {
+    const index = world();
+    const filters = [{ type: 'ExtensionRef', extensionRef: { group: 'policy.weft.dev', kind: 'FaultInjection', name: 'chaos' } }];
+    index.apply('HTTPRoute', httpRoute('shop', 'faulty', { name: 'web' }, [{ name: 'web-v2' }], { filters }));
+    index.flush();
+    assert.equal(conditions(index, 'shop', 'faulty')[0]?.['Accepted'], 'False/UnsupportedValue', 'a missing FaultInjection: not Accepted');
+    const w = watcher(index, ALL);
+    const chaos: FaultInjection = { metadata: meta('shop', 'chaos', { resourceVersion: '1' }) as FaultInjection['metadata'], spec: { abort: { httpStatus: 503, percentage: 10 } } };
+    index.apply('FaultInjection', chaos);
+    assert.deepEqual(w.take(), ['webFromClient', 'webFromShop']);
+    assert.equal(conditions(index, 'shop', 'faulty')[0]?.['Accepted'], 'True/Accepted');
+    const v = index.view(ALL.webFromClient);
+    const f = v.kind === 'service' && v.policy.routes !== 'none' ? v.policy.routes[0]?.rules[0]?.filters[0] : undefined;
+    assert.deepEqual(f, { kind: 'fault', fault: { ref: 'shop/chaos', abort: { status: 503, percentage: 10 } } });
+    index.apply('FaultInjection', { metadata: meta('client', 'chaos', { resourceVersion: '2' }) as FaultInjection['metadata'], spec: { delay: { duration: '1s', percentage: 5 } } });
+    assert.deepEqual(w.take(), [], 'a FaultInjection in a namespace without routes changes no view');
+    index.delete('FaultInjection', chaos);
+    assert.deepEqual(w.take(), ['webFromClient', 'webFromShop']);
+    assert.equal(conditions(index, 'shop', 'faulty')[0]?.['Accepted'], 'False/UnsupportedValue');
   });
 
   test('a ReferenceGrant in an unrelated namespace recomputes nothing', () => {

@@ -18,6 +18,7 @@
  *   HTTP/GRPCRoute R -> shards of R's old and new parent Services; inbound shard of R's namespace when
  *                       it has a Server parent; R's status
  *   ReferenceGrant   -> shards whose routes reference backends in the grant's namespace
+ *   FaultInjection in N -> shards with a route in N (ExtensionRef filters name FaultInjections locally)
  *   XBackendTrafficPolicy in N -> shards whose routes reference backends in N; the status of N's policies
  *                       (a Service in N changes that status too: TargetNotFound)
  *   EndpointSlice    -> endpoints views of its Service only (never route policy)
@@ -194,7 +195,8 @@ export class PolicyIndex {
   private readonly routeParents: DepMap = new Map(); // route id -> parent svc keys
   private readonly shardBackendDeps: DepMap = new Map(); // backend svc key -> shard keys
   private readonly shardGrantDeps: DepMap = new Map(); // grant namespace -> shard keys
-  private readonly shardInputs = new Map<string, { backends: string[]; grantNs: string[] }>();
+  private readonly shardRouteNsDeps: DepMap = new Map(); // route namespace -> shard keys (FaultInjections)
+  private readonly shardInputs = new Map<string, { backends: string[]; grantNs: string[]; routeNs: string[] }>();
 
   // Inbound shards.
   private readonly inShards = new Map<string, InboundIndex>();
@@ -366,6 +368,9 @@ export class PolicyIndex {
       case 'ReferenceGrant':
         for (const shard of this.shardGrantDeps.get(ns) ?? []) this.invalidateOutboundShard(shard);
         break;
+      case 'FaultInjection':
+        for (const shard of [...(this.shardRouteNsDeps.get(ns) ?? [])]) this.invalidateOutboundShard(shard);
+        break;
       case 'Server':
         if (this.list('InboundLimitPolicy', ns).length > 0) this.dirtyLimitNs.add(ns);
         this.invalidateInboundShard(ns);
@@ -399,6 +404,7 @@ export class PolicyIndex {
       const inputs = this.shardInputs.get(key);
       for (const b of inputs?.backends ?? []) removeDep(this.shardBackendDeps, b, key);
       for (const g of inputs?.grantNs ?? []) removeDep(this.shardGrantDeps, g, key);
+      for (const n of inputs?.routeNs ?? []) removeDep(this.shardRouteNsDeps, n, key);
       this.shardInputs.delete(key);
     }
     this.invalidateViews(this.destByService.get(key));
@@ -430,6 +436,7 @@ export class PolicyIndex {
     const grpcRoutes: GRPCRoute[] = [];
     const backends = new Set<string>();
     const grantNs = new Set<string>();
+    const routeNamespaces = new Set<string>();
     const ids = [...(this.shardRoutes.get(key) ?? [])];
     for (const id of ids) {
       const r = this.routeById(id);
@@ -437,6 +444,7 @@ export class PolicyIndex {
       if (r.kind === 'HTTPRoute') httpRoutes.push(r.route as HTTPRoute);
       else grpcRoutes.push(r.route as GRPCRoute);
       const routeNs = nsOf(r.route);
+      routeNamespaces.add(routeNs);
       for (const ref of backendRefsOf(r.route)) {
         if (!CORE_GROUPS.has(ref.group ?? '') || (ref.kind ?? 'Service') !== 'Service') continue;
         const ns = ref.namespace ?? routeNs;
@@ -466,6 +474,7 @@ export class PolicyIndex {
         grpcRoutes,
         referenceGrants,
         backendTrafficPolicies,
+        faultInjections: [...routeNamespaces].flatMap((ns) => this.list('FaultInjection', ns)),
         servers: [],
         authorizationPolicies: [],
         meshTLSAuthentications: [],
@@ -489,7 +498,8 @@ export class PolicyIndex {
     }
     for (const b of backends) addDep(this.shardBackendDeps, b, key);
     for (const g of grantNs) addDep(this.shardGrantDeps, g, key);
-    this.shardInputs.set(key, { backends: [...backends], grantNs: [...grantNs] });
+    for (const n of routeNamespaces) addDep(this.shardRouteNsDeps, n, key);
+    this.shardInputs.set(key, { backends: [...backends], grantNs: [...grantNs], routeNs: [...routeNamespaces] });
     const shard = { index, statuses };
     this.outShards.set(key, shard);
     return shard;

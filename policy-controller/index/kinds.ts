@@ -5,6 +5,7 @@
 import type {
   AuthorizationPolicy,
   EndpointSlice,
+  FaultInjection,
   GRPCRoute,
   HTTPRoute,
   InboundLimitPolicy,
@@ -18,6 +19,7 @@ import type {
   Service,
   XBackendTrafficPolicy,
 } from '../../core/kube.js';
+import type { Gateway, GatewayClass } from '../../core/gateway/types.js';
 
 export interface KindObjects {
   Namespace: Namespace;
@@ -32,6 +34,9 @@ export interface KindObjects {
   MeshTLSAuthentication: MeshTLSAuthentication;
   NetworkAuthentication: NetworkAuthentication;
   XBackendTrafficPolicy: XBackendTrafficPolicy;
+  FaultInjection: FaultInjection;
+  GatewayClass: GatewayClass;
+  Gateway: Gateway;
   InboundLimitPolicy: InboundLimitPolicy;
 }
 
@@ -50,6 +55,9 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   'MeshTLSAuthentication',
   'NetworkAuthentication',
   'XBackendTrafficPolicy',
+  'FaultInjection',
+  'GatewayClass',
+  'Gateway',
   'InboundLimitPolicy',
 ];
 

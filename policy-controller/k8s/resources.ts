@@ -36,7 +36,10 @@ export const RESOURCES: readonly ResourceSpec[] = [
   crd('AuthorizationPolicy', POLICY_API_GROUP, POLICY_API_VERSION, 'authorizationpolicies'),
   crd('MeshTLSAuthentication', POLICY_API_GROUP, POLICY_API_VERSION, 'meshtlsauthentications'),
   crd('NetworkAuthentication', POLICY_API_GROUP, POLICY_API_VERSION, 'networkauthentications'),
+  crd('GatewayClass', GATEWAY_API_GROUP, 'v1', 'gatewayclasses'),
+  crd('Gateway', GATEWAY_API_GROUP, 'v1', 'gateways'),
   crd('XBackendTrafficPolicy', GATEWAY_API_EXPERIMENTAL_GROUP, 'v1alpha1', 'xbackendtrafficpolicies'),
+  crd('FaultInjection', POLICY_API_GROUP, POLICY_API_VERSION, 'faultinjections'),
   crd('InboundLimitPolicy', POLICY_API_GROUP, POLICY_API_VERSION, 'inboundlimitpolicies'),
 ];
 

@@ -219,6 +219,14 @@ describe('convert: filters', () => {
     { kind: 'mirror', target: { kind: 'error', status: 500, reason: 'RefNotPermitted', message: 'no ReferenceGrant' }, numerator: 100, denominator: 100 },
   ];
 
+  test('a FaultInjection filter keeps its name, abort and delay on the wire', () => {
+    const r = wireHttp(route({ name: 'f', rules: [rule({ filters: [{ kind: 'fault', fault: { ref: 'shop/chaos', abort: { status: 503, percentage: 10 }, delay: { ms: 1500, percentage: 20 } } }] })] }));
+    assert.deepEqual(r.rules[0]!.filters[0]!.kind, {
+      $case: 'faultInjection',
+      value: { name: 'shop/chaos', abort: { httpStatus: 503, percentage: 10 }, delay: { duration: { seconds: 1, nanos: 500_000_000 }, percentage: 20 } },
+    });
+  });
+
   test('every implemented filter kind keeps its parameters on the wire', () => {
     const r = wireHttp(route({ name: 'f', rules: [rule({ filters })] }));
     const got = r.rules[0]!.filters.map((f) => f.kind);

@@ -190,6 +190,19 @@ function filter(f: CompiledFilter, routeKind: string, options: ConvertOptions): 
     }
     case 'mirror':
       return { kind: { $case: 'requestMirror', value: { backend: backend(f.target, options), numerator: f.numerator, denominator: f.denominator } } };
+    case 'fault': {
+      const { ref, abort, delay } = f.fault;
+      return {
+        kind: {
+          $case: 'faultInjection',
+          value: {
+            name: ref,
+            ...(abort !== undefined ? { abort: { httpStatus: abort.status, percentage: abort.percentage } } : {}),
+            ...(delay !== undefined ? { delay: { duration: durationOf(delay.ms), percentage: delay.percentage } } : {}),
+          },
+        },
+      };
+    }
     case 'unsupported':
       return { kind: { $case: 'unsupported', value: unsupported(`${routeKind} filter ${f.type}`, 'not implemented by weft') } };
   }

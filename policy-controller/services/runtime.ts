@@ -4,6 +4,7 @@
  *   watches (one per kind) -> PolicyIndex -> InboundPolicy / OutboundPolicy / Discovery streams (gRPC 8090)
  *                                        -> RouteStatusWriter (leader only, Lease) -> status subresource
  *                                        -> BackendPolicyStatusWriter (XBackendTrafficPolicy status, same Lease)
+ *                                        -> GatewayStatusWriter (GatewayClass, Gateway, routes' Gateway parents; same Lease)
  *                                        -> LimitPolicyStatusWriter (InboundLimitPolicy status, same Lease)
  *   validating webhook (HTTPS 8443); admin: /metrics gauges, /ready details, /debug/policy dumps
  *
@@ -28,6 +29,7 @@ import { RESOURCES } from '../k8s/resources.js';
 import { LeaderLease } from '../status/lease.js';
 import { RouteStatusWriter } from '../status/writer.js';
 import { BackendPolicyStatusWriter } from '../status/policy-writer.js';
+import { GatewayStatusWriter } from '../status/gateway-writer.js';
 import { LimitPolicyStatusWriter } from '../status/limit-writer.js';
 import { WebhookServer } from '../webhook/server.js';
 import { DEFAULT_CONVERT_OPTIONS, portPolicy, servicePolicy } from './convert.js';
@@ -103,11 +105,24 @@ export async function startPolicyController(d: PolicyControllerDeps): Promise<Po
     },
   });
 
+  const statusLog = log.child({ component: 'status' });
+  const gatewayWriter = new GatewayStatusWriter({ kc: d.kc, index, isLeader: () => lease.isLeader(), log: statusLog, registry });
   const imetrics = informerMetrics(registry);
   const watchLog = log.child({ component: 'watch' });
   const watches = RESOURCES.map(
     (r) =>
-      new ResourceWatch(d.kc, r, { apply: (kind, obj) => index.apply(kind, obj as never), delete: (kind, obj) => index.delete(kind, obj as never) }, {
+      new ResourceWatch(d.kc, r, {
+        apply: (kind, obj) => {
+          const changed = index.apply(kind, obj as never);
+          if (changed) gatewayWriter.changed(kind);
+          return changed;
+        },
+        delete: (kind, obj) => {
+          const changed = index.delete(kind, obj as never);
+          if (changed) gatewayWriter.changed(kind);
+          return changed;
+        },
+      }, {
         log: watchLog,
         metrics: imetrics,
       }),
@@ -121,7 +136,6 @@ export async function startPolicyController(d: PolicyControllerDeps): Promise<Po
     });
   }
 
-  const statusLog = log.child({ component: 'status' });
   const writer: RouteStatusWriter = new RouteStatusWriter({ kc: d.kc, index, isLeader: () => lease.isLeader(), log: statusLog, registry });
   const policyWriter = new BackendPolicyStatusWriter({ kc: d.kc, index, isLeader: () => lease.isLeader(), log: statusLog, registry });
   const limitWriter = new LimitPolicyStatusWriter({ kc: d.kc, index, isLeader: () => lease.isLeader(), log: statusLog, registry });
@@ -133,6 +147,7 @@ export async function startPolicyController(d: PolicyControllerDeps): Promise<Po
       if (leader) {
         writer.enqueueAll();
         policyWriter.enqueueAll();
+        gatewayWriter.enqueueAll();
         limitWriter.enqueueAll();
       }
     },
@@ -180,6 +195,7 @@ export async function startPolicyController(d: PolicyControllerDeps): Promise<Po
     async close() {
       writer.stop();
       policyWriter.stop();
+      gatewayWriter.stop();
       limitWriter.stop();
       await lease.stop();
       await webhook.close();

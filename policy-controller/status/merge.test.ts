@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RouteParentStatus } from '../../core/outbound/policy.js';
-import { mergeRouteParents } from './merge.js';
+import { mergeConditions, mergeRouteParents } from './merge.js';
 
 const ME = 'weft.dev/policy-controller';
 const parentRef = { group: '', kind: 'Service', name: 'web' };
@@ -56,4 +56,17 @@ test('XBackendTrafficPolicy ancestors merge like route parents: other controller
     'other.example/ctl Accepted T0',
     'weft.dev/policy-controller Conflicted T2',
   ]);
+});
+
+test('mergeConditions: a condition keeps its time while its status holds; an equal set is unchanged', () => {
+  const accepted = { type: 'Accepted', status: 'True' as const, reason: 'Accepted', message: 'ok', observedGeneration: 1 };
+  const first = mergeConditions(undefined, [accepted], 'T1');
+  assert.equal(first.changed, true);
+  assert.equal(first.conditions[0]?.lastTransitionTime, 'T1');
+  assert.equal(mergeConditions(first.conditions, [accepted], 'T2').changed, false);
+  const newGen = mergeConditions(first.conditions, [{ ...accepted, observedGeneration: 2 }], 'T2');
+  assert.equal(newGen.changed, true);
+  assert.equal(newGen.conditions[0]?.lastTransitionTime, 'T1', 'same status: the time stays');
+  const flipped = mergeConditions(first.conditions, [{ ...accepted, status: 'False', reason: 'InvalidParameters' }], 'T3');
+  assert.equal(flipped.conditions[0]?.lastTransitionTime, 'T3');
 });

@@ -56,3 +56,18 @@ export function mergeRouteParents(
   const others = existing.filter((p) => p.controllerName !== controllerName);
   return { parents: [...others, ...mine], changed: true };
 }
+
+/**
+ * Merging desired conditions (GatewayClass, Gateway, a Gateway listener) into the current ones: each
+ * keeps its lastTransitionTime while its status does not change; `changed` is false when the desired
+ * set equals the current one (types, statuses, reasons, messages, generations, order).
+ */
+export function mergeConditions(current: readonly Condition[] | undefined, desired: readonly Condition[], now: string): { readonly conditions: readonly Condition[]; readonly changed: boolean } {
+  const before = current ?? [];
+  const conditions = desired.map((c) => {
+    const old = before.find((x) => x.type === c.type);
+    return { ...c, lastTransitionTime: old !== undefined && old.status === c.status && old.lastTransitionTime !== undefined ? old.lastTransitionTime : now };
+  });
+  const changed = before.length !== conditions.length || conditions.some((c, i) => before[i] === undefined || !sameCondition(before[i], c));
+  return { conditions, changed };
+}

@@ -17,7 +17,8 @@ import { compileMeshTLSAuthentication, parseSpiffeId } from '../../core/identity
 import type { GRPCRoute, HTTPRoute, HTTPRouteMatch, GRPCRouteMatch } from '../../core/kube.js';
 import type { AuthorizationPolicy, InboundLimitPolicy, MeshTLSAuthentication, NetworkAuthentication, Server } from '../../core/kube-policy.js';
 import { compileInboundLimitPolicy } from '../../core/inbound/limits.js';
-import { compileGrpcRoute, compileHttpRoute } from '../../core/routes/compile.js';
+import { compileGrpcRoute, compileHttpRoute, type ExtensionResolver } from '../../core/routes/compile.js';
+import { isFaultInjectionRef } from '../../core/routes/fault.js';
 import { compileGrpcMatch, compileHttpMatch } from '../../core/routes/match.js';
 import { isServerParent, isServiceParentRef } from '../index/server-parents.js';
 
@@ -90,7 +91,12 @@ export function validateRoute(kind: 'HTTPRoute' | 'GRPCRoute', route: HTTPRoute 
   });
   const ns = route.metadata.namespace ?? '';
   const resolveAny = () => ({ kind: 'service' as const, namespace: ns, name: 'admission', port: 1 });
-  const result = kind === 'HTTPRoute' ? compileHttpRoute(route as HTTPRoute, resolveAny) : compileGrpcRoute(route as GRPCRoute, resolveAny);
+  // Whether a FaultInjection exists is the controller's to say (the route's status); admission
+  // only warns about a kind Weft does not know.
+  const extensionAny: ExtensionResolver = (ref) => (isFaultInjectionRef(ref)
+    ? { kind: 'fault', fault: { ref: `${ns}/${ref.name}` } }
+    : { kind: 'error', message: `Weft knows no filter kind ${JSON.stringify(ref.kind)} in group ${JSON.stringify(ref.group)}` });
+  const result = kind === 'HTTPRoute' ? compileHttpRoute(route as HTTPRoute, resolveAny, extensionAny) : compileGrpcRoute(route as GRPCRoute, resolveAny, extensionAny);
   if (errors.length === 0 && result.fatal !== undefined) errors.push(result.fatal);
   const warnings = result.unsupported.map((u) => `${u} (the route will not be Accepted by ${ROUTE_CONTROLLER_NAME})`);
   return errors.length > 0 ? refuse(errors, warnings) : { allowed: true, warnings };

@@ -13,7 +13,7 @@ import { forwardH2Stream, h2RequestHeaders } from '../h2-exchange.js';
 import { applyUnderscoreRuleH2, checkH2Fields, h2FlatHeaders } from '../headers.js';
 import { mirrorH2 } from '../mirror.js';
 import { whenPickable } from '../picker.js';
-import { applyPlanH2, forwardPlan } from '../plan.js';
+import { afterFaultDelay, applyPlanH2, forwardPlan } from '../plan.js';
 import type { Direction } from '../plan.js';
 import { isGrpc, rejectH2Stream, writeH2Error } from '../respond.js';
 import type { H2Sink } from '../respond.js';
@@ -60,7 +60,7 @@ export function serveStream<C>(dir: Direction<C>, conn: C | undefined, stream: S
   const attempts = plan.picker.maxAttempts;
   const budget = plan.picker.budget();
   budget?.request(performance.now());
-  whenPickable(plan.picker, (pick) => forwardH2Stream(stream, {
+  afterFaultDelay(plan, () => !stream.closed, () => whenPickable(plan.picker, (pick) => forwardH2Stream(stream, {
     headers: out, grpc, connectError: dir.connectError, retryPeerErrors: attempts > 1, maxAttempts: attempts,
     pick: (tried) => {
       const st = pick(tried);
@@ -68,6 +68,6 @@ export function serveStream<C>(dir: Direction<C>, conn: C | undefined, stream: S
     },
     maxReplayBytes: dir.replayBytes, stats: dir.stats, timeoutMs: plan.timeoutMs, attemptTimeoutMs: plan.attemptTimeoutMs,
     retry: plan.retry === undefined ? undefined : { policy: plan.retry, budget }, responseHeaders: plan.responseHeaders, observe: plan.observe,
-  }), () => !stream.closed);
+  }), () => !stream.closed));
 }
 

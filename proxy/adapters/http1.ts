@@ -17,7 +17,7 @@ import { mirrorHttp1 } from '../mirror.js';
 import type { MirrorContext } from '../mirror.js';
 import { whenPickable } from '../picker.js';
 import type { Pick } from '../picker.js';
-import { applyPlanHttp1, forwardPlan } from '../plan.js';
+import { afterFaultDelay, applyPlanHttp1, forwardPlan } from '../plan.js';
 import type { Direction, ForwardPlan } from '../plan.js';
 import type { HookRequest } from '../policy-hook.js';
 import { writeHttp1Error } from '../respond.js';
@@ -78,7 +78,8 @@ export function serveHttp1<C>(dir: Direction<C>, conn: C | undefined, req: Incom
   }
   applyPlanHttp1(headers, plan);
   const request: ForwardedRequest = { req, res, path: plan.path ?? path, headers, contentLength: fwd.contentLength, chunked: fwd.chunked, plan };
-  whenPickable(plan.picker, (pick) => forward(dir, request, pick), () => !res.writableEnded && !res.destroyed);
+  const alive = () => !res.writableEnded && !res.destroyed;
+  afterFaultDelay(plan, alive, () => whenPickable(plan.picker, (pick) => forward(dir, request, pick), alive));
 }
 
 interface ForwardedRequest {

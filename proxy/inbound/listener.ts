@@ -8,7 +8,8 @@
  *                http1 / http2 (plaintext)  -> HTTP, no identity
  *                anything else              -> opaque
  *     -> plan (per request, proxy/plan.ts): PolicyHook.inbound.authorize -> a denial's answer, or forward
- *        (opaque: authorize per connection)
+ *        with the Server route rule's timeouts and retry (one retry budget for the app) (opaque:
+ *        authorize per connection)
  *     -> strip client weft-* headers, set weft-client-id from the verified certificate only
  *     -> the shared protocol adapters (proxy/adapters/) send it to the app on the POD IP (never 127.0.0.1), keeping the protocol, pooled per app port; over IPv4
  *        from 127.0.0.6, which proxy-init lets through (its own calls to the pod IP come back here)
@@ -21,6 +22,7 @@ import type { Socket } from 'node:net';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { HEADER_CLIENT_ID, MESH_ALPN, PROXY_INBOUND_SOURCE_V4 } from '../../core/contract.js';
+import { RetryBudget } from '../../core/retry-budget.js';
 import { getContext, pipeBoth, redirectedTo, setContext } from '../connection.js';
 import { ListenerBase } from '../listener-base.js';
 import type { ProxyDeps } from '../deps.js';
@@ -53,6 +55,8 @@ const OPAQUE_PEEK_MS = 300;
 export class InboundListener extends ListenerBase<InboundConnection> {
   private readonly tls: TlsServer;
   private readonly perClient = new Map<string, number>();
+  /** Bounds the retries of Server routes (HTTPRoute `retry`) to this pod's app: the default budget, one for all ports. */
+  private readonly retryBudget = new RetryBudget();
 
   protected readonly direction: Direction<InboundConnection>;
 
@@ -97,7 +101,7 @@ export class InboundListener extends ListenerBase<InboundConnection> {
     void detect(socket, opaquePort ? OPAQUE_PEEK_MS : this.deps.limits.detectTimeoutMs).then((d) => {
       if (d.protocol === 'closed') return;
       const app: Endpoint = { ip: this.deps.podIp, port, meshed: false, ...(isIPv4(this.deps.podIp) ? { source: PROXY_INBOUND_SOURCE_V4 } : {}) };
-      const plain: InboundConnection = { ctx: { tls: false, clientIp, port }, app, picker: new FixedPicker(app), clientId: [] };
+      const plain: InboundConnection = { ctx: { tls: false, clientIp, port }, app, picker: new FixedPicker(app, this.retryBudget), clientId: [] };
       if (d.protocol === 'tls' && d.hello.kind === 'hello' && d.hello.alpn.some((p) => MESH_ALPNS.includes(p))) {
         setContext(socket, plain);
         this.tls.emit('connection', socket);
@@ -180,6 +184,9 @@ export class InboundListener extends ListenerBase<InboundConnection> {
           requestHeaders: d.requestHeaders === undefined ? undefined : [...d.requestHeaders, DROP_CLIENT_ID],
           extraHeaders: d.setHeaders === undefined ? conn.clientId : [...conn.clientId, ...Object.entries(safeHeaders(d.setHeaders))],
           responseHeaders: d.responseHeaders,
+          timeoutMs: d.timeoutMs,
+          attemptTimeoutMs: d.attemptTimeoutMs,
+          retry: d.retry,
           observe: d.observe,
           onClose: d.release,
         };

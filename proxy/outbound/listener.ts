@@ -135,6 +135,7 @@ export class OutboundListener extends ListenerBase<OutboundConnection> {
           attemptTimeoutMs: a.attemptTimeoutMs,
           retry: a.retry,
           mirrors: a.mirrors?.map((m) => this.pickerFor(m.backend)),
+          delayMs: a.delayMs,
           observe: a.observe,
         };
     }

@@ -171,7 +171,8 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
     if (entry.unsupported !== undefined) return { kind: 'error', code: 'UNSUPPORTED', message: entry.unsupported, observe: observer(unrouted()) };
     // One draw per routed request, whether or not a weighted pick needs it (seeded tests rely on the sequence).
     const r = random();
-    const d: CoreOutboundDecision = routeOutbound(entry.policy, info, () => r);
+    // FaultInjection filters draw from the same source, after it (only routes that have them).
+    const d: CoreOutboundDecision = routeOutbound(entry.policy, info, () => r, { faultRand: random });
     switch (d.kind) {
       case 'passthrough':
         return { kind: 'forward', backend: sp, path: target(info.path, info.rawQuery), observe: observer(unrouted()) };
@@ -195,8 +196,14 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
           ...(t.backendRequestMs !== undefined ? { attemptTimeoutMs: t.backendRequestMs } : {}),
           ...(d.retry !== undefined ? { retry: d.retry } : {}),
           ...(mirrors !== undefined ? { mirrors } : {}),
+          ...(d.delayMs !== undefined ? { delayMs: d.delayMs } : {}),
           observe: observer(s),
         };
+      }
+      case 'abort': {
+        const s = ruleSeries(sp, d.route, d.rule);
+        const headers = applyHeaderOps(new Map([['content-type', ['text/plain']]]), d.responseHeaderOps);
+        return { kind: 'respond', status: d.status, headers: headerList(headers), body: `fault injected by ${d.fault}\n`, observe: observer(s) };
       }
       case 'redirect': {
         const s = ruleSeries(sp, d.route, d.rule);
@@ -290,6 +297,9 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
             ...(effect.requestHeaderOps.length > 0 ? { requestHeaders: effect.requestHeaderOps } : {}),
             ...(effect.responseHeaderOps.length > 0 ? { responseHeaders: effect.responseHeaderOps } : {}),
             ...(effect.authority !== undefined ? { authority: effect.authority } : {}),
+            ...(effect.timeouts.requestMs !== undefined ? { timeoutMs: effect.timeouts.requestMs } : {}),
+            ...(effect.timeouts.backendRequestMs !== undefined ? { attemptTimeoutMs: effect.timeouts.backendRequestMs } : {}),
+            ...(effect.retry !== undefined ? { retry: effect.retry } : {}),
             observe,
             ...held,
           };

@@ -99,3 +99,14 @@ test('a wire failure accrual becomes the circuit-breaking config; a malformed on
   assert.equal(failureAccrualOf({ maxFailures: 0, minPenalty: { seconds: 1, nanos: 0 }, maxPenalty: { seconds: 2, nanos: 0 } }), undefined);
   assert.equal(failureAccrualOf({ maxFailures: 3, minPenalty: { seconds: 3, nanos: 0 }, maxPenalty: { seconds: 2, nanos: 0 } }), undefined);
 });
+
+test('a wire FaultInjection filter becomes the fault core decides; one out of bounds makes its rule unsupported', () => {
+  const fault = (abortStatus: number, delayS: number) => route('f', [{
+    kind: { $case: 'faultInjection', value: { name: 'prod/chaos', abort: { httpStatus: abortStatus, percentage: 10 }, delay: { duration: { seconds: delayS, nanos: 0 }, percentage: 20 } } },
+  }]);
+  const ok = httpRouteOf(fault(503, 2), 0);
+  assert.equal(ok.rules[0]!.unsupported, undefined);
+  assert.deepEqual(ok.rules[0]!.filters[0], { kind: 'fault', fault: { ref: 'prod/chaos', abort: { status: 503, percentage: 10 }, delay: { ms: 2000, percentage: 20 } } });
+  assert.match(httpRouteOf(fault(700, 2), 0).rules[0]!.unsupported ?? '', /FaultInjection prod\/chaos/);
+  assert.match(httpRouteOf(fault(503, 600), 0).rules[0]!.unsupported ?? '', /FaultInjection prod\/chaos/);
+});

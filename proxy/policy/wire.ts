@@ -32,6 +32,7 @@ import type {
 import type { Duration } from '../../api/gen/google/protobuf/duration.js';
 import { compileNetworks } from '../../core/cidr.js';
 import { DEFAULT_BACKOFF_MS } from '../../core/retry.js';
+import { MAX_DELAY_MS } from '../../core/routes/fault.js';
 import type { RetryPolicy } from '../../core/retry.js';
 import type { RetryBudgetConfig } from '../../core/retry-budget.js';
 import type { FailureAccrualConfig } from '../../core/failure-accrual.js';
@@ -175,6 +176,22 @@ function filterOf(f: WireFilter): CompiledFilter {
       const all = m.numerator === 0 && m.denominator === 0;
       if (!all && (m.denominator === 0 || m.numerator > m.denominator)) return { kind: 'unsupported', type: `mirror fraction ${m.numerator}/${m.denominator}` };
       return { kind: 'mirror', target: backendTargetOf(m.backend), numerator: all ? 1 : m.numerator, denominator: all ? 1 : m.denominator };
+    }
+    case 'faultInjection': {
+      const v = k.value;
+      const delayMs = v.delay === undefined ? undefined : durationMs(v.delay.duration);
+      const bad = (v.abort === undefined && v.delay === undefined)
+        || (v.abort !== undefined && (v.abort.httpStatus < 200 || v.abort.httpStatus > 599 || v.abort.percentage > 100))
+        || (v.delay !== undefined && (delayMs === undefined || delayMs < 1 || delayMs > MAX_DELAY_MS || v.delay.percentage > 100));
+      if (bad) return { kind: 'unsupported', type: `FaultInjection ${v.name} out of bounds` };
+      return {
+        kind: 'fault',
+        fault: {
+          ref: v.name,
+          ...(v.abort !== undefined ? { abort: { status: v.abort.httpStatus, percentage: v.abort.percentage } } : {}),
+          ...(v.delay !== undefined && delayMs !== undefined ? { delay: { ms: delayMs, percentage: v.delay.percentage } } : {}),
+        },
+      };
     }
     case 'unsupported':
       return { kind: 'unsupported', type: `${k.value.kind} (${k.value.reason})` };

@@ -45,7 +45,10 @@ async function dryRun(args: string[], input?: string) {
 
 before(async () => {
   cluster = await useCluster();
-  const crd = await cluster.kubectl(['get', 'crd', 'servers.policy.weft.dev', '-o', 'name']);
+  // Every Weft CRD (a cluster may hold an older install's set, without the newest kinds).
+  const weftCrds = readdirSync(join(REPO_ROOT, 'manifests', 'crds')).filter((f) => f.endsWith('.yaml'))
+    .flatMap((f) => objects(join(REPO_ROOT, 'manifests', 'crds', f)).map((o) => o.metadata.name));
+  const crd = await cluster.kubectl(['get', 'crd', ...weftCrds, '-o', 'name']);
   if (crd.code !== 0) {
     const r = await cluster.kubectl(['apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', join(REPO_ROOT, 'manifests', 'crds')], { timeoutMs: 60_000 });
     assert.equal(r.code, 0, r.stderr);

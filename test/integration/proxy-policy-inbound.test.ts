@@ -441,3 +441,67 @@ describe('security cases', () => {
 });
 
 
+
+describe('a Server route\'s timeouts and retry apply to the forward to the app', () => {
+  const everyone = {
+    networkAuthentications: [netauthn('everyone', [{ cidr: '0.0.0.0/0' }, { cidr: '::/0' }])],
+    authorizationPolicies: [authz('everyone-in', toServer('api-http'), [netRef('everyone')])],
+  };
+
+  test('backendRequest cuts each attempt, retry sends it again, request bounds the whole exchange: 504 after three attempts', async () => {
+    apply(snapshot({
+      servers: [server('api-http')],
+      httpRoutes: [serverRoute('slow', 'api-http', [{
+        matches: [{ path: { type: 'PathPrefix', value: '/slow' } }],
+        timeouts: { request: '10s', backendRequest: '200ms' },
+        retry: { attempts: 2 },
+      }])],
+      ...everyone,
+    }));
+    let n = 0;
+    site.app.handler = (req) => {
+      if (!req.url?.startsWith('/slow')) return false;
+      n++;
+      return true; // never answers
+    };
+    try {
+      const t0 = performance.now();
+      const r = await viaMesh(FRONTEND, '/slow/x');
+      const took = performance.now() - t0;
+      assert.equal(r.status, 504);
+      assert.equal(r.headers[HEADER_PROXY_ERROR], 'timeout');
+      assert.equal(n, 3, 'the first attempt and two retries reached the app');
+      assert.ok(took >= 600 && took < 5_000, `${took.toFixed(0)} ms`);
+    } finally {
+      site.app.handler = undefined;
+    }
+  });
+
+  test('a 503 listed in codes is retried to the app; without a retry the 503 is passed on', async () => {
+    apply(snapshot({
+      servers: [server('api-http')],
+      httpRoutes: [
+        serverRoute('flaky', 'api-http', [{ matches: [{ path: { type: 'PathPrefix', value: '/flaky' } }], retry: { attempts: 1, codes: [503] } }]),
+        serverRoute('plain', 'api-http', [{ matches: [{ path: { type: 'PathPrefix', value: '/plain' } }] }]),
+      ],
+      ...everyone,
+    }));
+    let n = 0;
+    site.app.handler = (req, res) => {
+      n++;
+      req.resume();
+      res.writeHead(n % 2 === 1 ? 503 : 200, { 'content-length': 0 }).end();
+      return true;
+    };
+    try {
+      assert.equal((await plaintext('/flaky/1')).status, 200, 'plaintext: the 503 was retried');
+      assert.equal(n, 2);
+      assert.equal((await viaMesh(FRONTEND, '/flaky/2')).status, 200, 'mesh: the 503 was retried');
+      assert.equal(n, 4);
+      assert.equal((await plaintext('/plain/3')).status, 503, 'no retry on a rule without one');
+      assert.equal(n, 5);
+    } finally {
+      site.app.handler = undefined;
+    }
+  });
+});

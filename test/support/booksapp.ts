@@ -162,10 +162,12 @@ export async function proxyMetrics(cluster: Cluster, ns: string, pod: string): P
   return r.stdout;
 }
 
-/** Sum of the samples of `metric` whose labels include every pair of `labels`. */
+/** Sum of the samples of `metric` whose labels include every pair of `labels` (a series without labels counts when `labels` is empty). */
 export function sumSeries(text: string, metric: string, labels: Readonly<Record<string, string>>): number {
   let sum = 0;
   for (const line of text.split('\n')) {
+    // A series without labels prints as `name value`.
+    if (line.startsWith(`${metric} `) && Object.keys(labels).length === 0) sum += Number(line.slice(metric.length + 1).trim());
     if (!line.startsWith(`${metric}{`)) continue;
     const close = line.lastIndexOf('}');
     const body = line.slice(metric.length + 1, close);

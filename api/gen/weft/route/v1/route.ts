@@ -146,6 +146,38 @@ export interface RequestMirror {
   denominator: number;
 }
 
+/**
+ * An HTTPRoute ExtensionRef filter naming a Weft FaultInjection (policy.weft.dev), resolved by the
+ * controller. Each fault draws on its own per request; filters apply in order (rule, then backend):
+ * delays add up, the first abort drawn is answered by the proxy at once.
+ */
+export interface FaultInjection {
+  /** "<namespace>/<name>" of the FaultInjection, for logs and explanations. */
+  name: string;
+  /** Absent: no abort. */
+  abort?:
+    | FaultAbort
+    | undefined;
+  /** Absent: no delay. */
+  delay?: FaultDelay | undefined;
+}
+
+export interface FaultAbort {
+  /** The status the proxy answers (200-599). */
+  httpStatus: number;
+  /** Share of requests aborted, 0-100. */
+  percentage: number;
+}
+
+export interface FaultDelay {
+  /** How long the request waits before it is sent (1 ms to 60 s). */
+  duration?:
+    | Duration
+    | undefined;
+  /** Share of requests delayed, 0-100. */
+  percentage: number;
+}
+
 /** A filter of a rule or of a backend. */
 export interface Filter {
   kind?:
@@ -154,8 +186,9 @@ export interface Filter {
     | { $case: "requestRedirect"; value: RequestRedirect }
     | { $case: "urlRewrite"; value: UrlRewrite }
     | { $case: "requestMirror"; value: RequestMirror }
+    | { $case: "faultInjection"; value: FaultInjection }
     | //
-    /** A filter Weft does not implement (e.g. CORS, ExtensionRef): the rule answers 500. */
+    /** A filter Weft does not implement (e.g. CORS, an ExtensionRef that does not resolve): the rule answers 500. */
     { $case: "unsupported"; value: Unsupported }
     | undefined;
 }
@@ -1445,6 +1478,225 @@ export const RequestMirror: MessageFns<RequestMirror> = {
   },
 };
 
+function createBaseFaultInjection(): FaultInjection {
+  return { name: "", abort: undefined, delay: undefined };
+}
+
+export const FaultInjection: MessageFns<FaultInjection> = {
+  encode(message: FaultInjection, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.abort !== undefined) {
+      FaultAbort.encode(message.abort, writer.uint32(18).fork()).join();
+    }
+    if (message.delay !== undefined) {
+      FaultDelay.encode(message.delay, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FaultInjection {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFaultInjection();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.abort = FaultAbort.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.delay = FaultDelay.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<FaultInjection>, I>>(base?: I): FaultInjection {
+    return FaultInjection.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FaultInjection>, I>>(object: I): FaultInjection {
+    const message = createBaseFaultInjection();
+    message.name = object.name ?? "";
+    message.abort = (object.abort !== undefined && object.abort !== null)
+      ? FaultAbort.fromPartial(object.abort)
+      : undefined;
+    message.delay = (object.delay !== undefined && object.delay !== null)
+      ? FaultDelay.fromPartial(object.delay)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseFaultAbort(): FaultAbort {
+  return { httpStatus: 0, percentage: 0 };
+}
+
+export const FaultAbort: MessageFns<FaultAbort> = {
+  encode(message: FaultAbort, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.httpStatus !== 0) {
+      writer.uint32(8).uint32(message.httpStatus);
+    }
+    if (message.percentage !== 0) {
+      writer.uint32(16).uint32(message.percentage);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FaultAbort {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFaultAbort();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.httpStatus = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.percentage = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<FaultAbort>, I>>(base?: I): FaultAbort {
+    return FaultAbort.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FaultAbort>, I>>(object: I): FaultAbort {
+    const message = createBaseFaultAbort();
+    message.httpStatus = object.httpStatus ?? 0;
+    message.percentage = object.percentage ?? 0;
+    return message;
+  },
+};
+
+function createBaseFaultDelay(): FaultDelay {
+  return { duration: undefined, percentage: 0 };
+}
+
+export const FaultDelay: MessageFns<FaultDelay> = {
+  encode(message: FaultDelay, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.duration !== undefined) {
+      Duration.encode(message.duration, writer.uint32(10).fork()).join();
+    }
+    if (message.percentage !== 0) {
+      writer.uint32(16).uint32(message.percentage);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FaultDelay {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFaultDelay();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.duration = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.percentage = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<FaultDelay>, I>>(base?: I): FaultDelay {
+    return FaultDelay.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FaultDelay>, I>>(object: I): FaultDelay {
+    const message = createBaseFaultDelay();
+    message.duration = (object.duration !== undefined && object.duration !== null)
+      ? Duration.fromPartial(object.duration)
+      : undefined;
+    message.percentage = object.percentage ?? 0;
+    return message;
+  },
+};
+
 function createBaseFilter(): Filter {
   return { kind: undefined };
 }
@@ -1466,6 +1718,9 @@ export const Filter: MessageFns<Filter> = {
         break;
       case "requestMirror":
         RequestMirror.encode(message.kind.value, writer.uint32(42).fork()).join();
+        break;
+      case "faultInjection":
+        FaultInjection.encode(message.kind.value, writer.uint32(50).fork()).join();
         break;
       case "unsupported":
         Unsupported.encode(message.kind.value, writer.uint32(122).fork()).join();
@@ -1527,6 +1782,14 @@ export const Filter: MessageFns<Filter> = {
             message.kind = { $case: "requestMirror", value: RequestMirror.decode(reader, reader.uint32()) };
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.kind = { $case: "faultInjection", value: FaultInjection.decode(reader, reader.uint32()) };
+            continue;
+          }
           case 15: {
             if (tag !== 122) {
               break;
@@ -1580,6 +1843,12 @@ export const Filter: MessageFns<Filter> = {
       case "requestMirror": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "requestMirror", value: RequestMirror.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "faultInjection": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "faultInjection", value: FaultInjection.fromPartial(object.kind.value) };
         }
         break;
       }

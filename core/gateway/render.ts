@@ -1,0 +1,148 @@
+/**
+ * What the controller will deploy for a Gateway of Weft's class, and the address it will publish.
+ * Pure, and NOT WIRED YET: no component calls it, because `weft gateway` (the proxy in ingress mode
+ * these objects run) does not exist yet. docs/gateway.md, "Target design".
+ *
+ *   Gateway (+ its listener evaluation) -> ServiceAccount, Deployment, Service, each owned by the Gateway
+ *   the Service (as the API server returns it)  -> the Gateway's status.addresses
+ *
+ * - Names: `<gateway>-weft-gateway`, shortened with a hash to stay a DNS label (63 characters).
+ * - The ServiceAccount is the gateway's identity: the CA issues `spiffe://<td>/ns/<ns>/sa/<that name>`,
+ *   so an AuthorizationPolicy can name it.
+ * - The Deployment runs `weft gateway` from Weft's image with the proxy's base environment
+ *   (core/proxy-env.ts: identity, trust, controller) plus the Gateway's name; the pod may bind ports
+ *   below 1024 as non-root through the safe sysctl `net.ipv4.ip_unprivileged_port_start=0`.
+ * - The Service (type LoadBalancer) has one port per distinct port of the valid listeners.
+ */
+import { GATEWAY_API_GROUP, PROXY_ADMIN_PORT, PROXY_ADMIN_PORT_NAME, PROXY_UID } from '../contract.js';
+import type { KubeObject, Service } from '../kube.js';
+import { identityTokenMount, identityTokenVolume, proxyBaseEnv, type EnvVar } from '../proxy-env.js';
+import type { ListenerEvaluation } from './evaluate.js';
+import type { Gateway } from './types.js';
+
+/** The Gateway API's well-known label naming the Gateway a workload serves. */
+export const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';
+/** The environment variable naming the Gateway the `weft gateway` process serves (its namespace is the pod's). */
+export const GATEWAY_NAME_ENV = 'WEFT_GATEWAY_NAME';
+export const GATEWAY_CONTAINER_NAME = 'gateway';
+const SUFFIX = '-weft-gateway';
+const MAX_NAME = 63;
+
+/** FNV-1a, 32 bits, as 8 hex digits: a stable short hash without node:crypto (core is pure). */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+/** The name of the ServiceAccount, Deployment and Service of a Gateway: a DNS label. */
+export function gatewayWorkloadName(gatewayName: string): string {
+  const full = `${gatewayName}${SUFFIX}`;
+  if (full.length <= MAX_NAME) return full;
+  const hash = fnv1a(gatewayName);
+  const keep = MAX_NAME - SUFFIX.length - hash.length - 1;
+  return `${gatewayName.slice(0, keep).replace(/[-.]+$/, '')}-${hash}${SUFFIX}`;
+}
+
+export interface GatewayWorkloadOptions {
+  readonly image: string;
+  readonly trustDomain: string;
+  readonly trustAnchorsPem: string;
+  readonly controllerAddr: string;
+  readonly clusterNetworks: readonly string[];
+  readonly logLevel: string;
+  /** Appended to the container's environment (the proxy's runtime settings: V8 flags, malloc arenas). */
+  readonly runtimeEnv?: readonly EnvVar[];
+  readonly shutdownGraceSeconds?: number;
+}
+
+/** The ports the Service and the container expose: each distinct port of the valid listeners, ascending. */
+export function gatewayPorts(listeners: readonly ListenerEvaluation[]): number[] {
+  return [...new Set(listeners.filter((l) => l.valid).map((l) => l.listener.port))].sort((a, b) => a - b);
+}
+
+/** The Gateway must come from the API server (its uid is the objects' owner reference). */
+export function renderGatewayWorkload(gw: Gateway & { readonly metadata: { readonly uid: string } }, listeners: readonly ListenerEvaluation[], o: GatewayWorkloadOptions): KubeObject[] {
+  const ns = gw.metadata.namespace ?? 'default';
+  const name = gatewayWorkloadName(gw.metadata.name);
+  const labels = { [GATEWAY_NAME_LABEL]: gw.metadata.name, 'app.kubernetes.io/managed-by': 'weft' };
+  const owner = { apiVersion: `${GATEWAY_API_GROUP}/v1`, kind: 'Gateway', name: gw.metadata.name, uid: gw.metadata.uid, controller: true, blockOwnerDeletion: true };
+  const meta = { name, namespace: ns, labels, ownerReferences: [owner] };
+  const ports = gatewayPorts(listeners);
+  const grace = o.shutdownGraceSeconds ?? 30;
+  const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({ httpGet: { path, port: PROXY_ADMIN_PORT }, periodSeconds, timeoutSeconds: 1, failureThreshold });
+  const serviceAccount: KubeObject = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta };
+  const deployment: KubeObject = {
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta,
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { [GATEWAY_NAME_LABEL]: gw.metadata.name } },
+      template: {
+        metadata: { labels },
+        spec: {
+          serviceAccountName: name,
+          terminationGracePeriodSeconds: grace,
+          securityContext: { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }] },
+          containers: [{
+            name: GATEWAY_CONTAINER_NAME,
+            image: o.image,
+            args: ['gateway'],
+            env: [
+              ...proxyBaseEnv({ trustDomain: o.trustDomain, trustAnchorsPem: o.trustAnchorsPem, controllerAddr: o.controllerAddr, logLevel: o.logLevel, clusterNetworks: o.clusterNetworks, shutdownGraceSeconds: grace }),
+              { name: GATEWAY_NAME_ENV, value: gw.metadata.name },
+              ...(o.runtimeEnv ?? []).map((e) => ({ ...e })),
+            ],
+            ports: [
+              ...ports.map((p) => ({ name: `gw-${p}`, containerPort: p, protocol: 'TCP' })),
+              { name: PROXY_ADMIN_PORT_NAME, containerPort: PROXY_ADMIN_PORT, protocol: 'TCP' },
+            ],
+            securityContext: {
+              runAsUser: PROXY_UID, runAsGroup: PROXY_UID, runAsNonRoot: true, allowPrivilegeEscalation: false,
+              readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
+            },
+            readinessProbe: probe('/ready', 5, 3),
+            livenessProbe: probe('/live', 10, 3),
+            volumeMounts: [identityTokenMount()],
+            terminationMessagePolicy: 'FallbackToLogsOnError',
+          }],
+          volumes: [identityTokenVolume()],
+        },
+      },
+    },
+  };
+  const service: KubeObject = {
+    apiVersion: 'v1', kind: 'Service', metadata: meta,
+    spec: {
+      type: 'LoadBalancer',
+      selector: { [GATEWAY_NAME_LABEL]: gw.metadata.name },
+      ports: ports.map((p) => ({ name: `gw-${p}`, port: p, targetPort: p, protocol: 'TCP' })),
+    },
+  };
+  return [serviceAccount, deployment, service];
+}
+
+export interface GatewayAddress {
+  readonly type: 'IPAddress' | 'Hostname';
+  readonly value: string;
+}
+
+/**
+ * The addresses clients reach a gateway on, from its Service: the load balancer's ingress entries when
+ * a load balancer implementation filled them (a cloud's controller manager: an IP, or a hostname), else
+ * the ClusterIP(s); none while the Service has neither.
+ */
+export function gatewayAddresses(svc: Service | undefined): GatewayAddress[] {
+  const status = (svc as (Service & { status?: { loadBalancer?: { ingress?: readonly { ip?: string; hostname?: string }[] } } }) | undefined)?.status;
+  const ingress = (status?.loadBalancer?.ingress ?? []).flatMap((i): GatewayAddress[] => {
+    if (i.ip !== undefined && i.ip !== '') return [{ type: 'IPAddress', value: i.ip }];
+    if (i.hostname !== undefined && i.hostname !== '') return [{ type: 'Hostname', value: i.hostname }];
+    return [];
+  });
+  if (ingress.length > 0) return ingress;
+  const spec = svc?.spec;
+  const ips = spec?.clusterIPs ?? (spec?.clusterIP !== undefined ? [spec.clusterIP] : []);
+  return ips.filter((ip) => ip !== '' && ip !== 'None').map((ip) => ({ type: 'IPAddress', value: ip }));
+}

@@ -1,0 +1,111 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Condition, HTTPRoute, ReferenceGrant, Service } from '../kube.js';
+import { computeGatewayStatuses, type GatewayWorld } from './status.js';
+import type { Gateway, GatewayClass } from './types.js';
+
+const CONTROLLER = 'weft.dev/gateway-controller';
+const c = (conds: readonly Condition[] | undefined, type: string) => {
+  const found = (conds ?? []).find((x) => x.type === type);
+  assert.ok(found !== undefined, `condition ${type} in ${JSON.stringify(conds)}`);
+  return `${found.status}/${found.reason ?? ''}`;
+};
+const svc = (ns: string, name: string, port = 8080): Service => ({ metadata: { namespace: ns, name }, spec: { ports: [{ port }] } });
+const classes: GatewayClass[] = [
+  { metadata: { name: 'weft', generation: 1 }, spec: { controllerName: CONTROLLER } },
+  { metadata: { name: 'other' }, spec: { controllerName: 'example.com/other' } },
+];
+const gw = (name: string, className = 'weft'): Gateway => ({
+  metadata: { namespace: 'infra', name, generation: 2 },
+  spec: {
+    gatewayClassName: className,
+    listeners: [
+      { name: 'web', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'All' } } },
+      { name: 'admin', port: 8080, protocol: 'HTTP' },
+      { name: 'secure', port: 443, protocol: 'HTTPS', tls: { certificateRefs: [{ name: 'cert' }] } },
+    ],
+  },
+});
+const route = (ns: string, name: string, backendNs?: string, parentRefs = [{ name: 'gw', namespace: 'infra', sectionName: 'web' }]): HTTPRoute => ({
+  metadata: { namespace: ns, name, generation: 4 },
+  spec: {
+    parentRefs,
+    rules: [{ backendRefs: [{ name: 'v1', port: 8080, weight: 50, ...(backendNs !== undefined ? { namespace: backendNs } : {}) }, { name: 'v2', port: 8080, weight: 50, ...(backendNs !== undefined ? { namespace: backendNs } : {}) }] }],
+  },
+});
+const grant: ReferenceGrant = {
+  metadata: { namespace: 'backend', name: 'allow' },
+  spec: { from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'apps' }], to: [{ group: '', kind: 'Service' }] },
+};
+const world = (over: Partial<GatewayWorld> = {}): GatewayWorld => ({
+  gatewayClasses: classes,
+  gateways: [gw('gw'), gw('foreign', 'other')],
+  httpRoutes: [route('infra', 'split'), route('apps', 'cross', 'backend'), route('apps', 'mesh-only', undefined, [{ name: 'v1', kind: 'Service', group: '' } as never])],
+  grpcRoutes: [],
+  services: [svc('infra', 'v1'), svc('infra', 'v2'), svc('backend', 'v1'), svc('backend', 'v2'), svc('apps', 'v1')],
+  referenceGrants: [],
+  namespaces: [],
+  ...over,
+});
+const UNSERVED = 'no gateway proxy is deployed for this Gateway yet';
+const options = { controllerName: CONTROLLER, secrets: [], checkKeyPair: () => undefined, protocols: new Set(['HTTP']), runtime: () => ({ ready: false, unserved: UNSERVED }) };
+
+test('only Weft\'s GatewayClasses and their Gateways get status; listeners carry attachedRoutes and conditions', () => {
+  const s = computeGatewayStatuses(world(), options);
+  assert.deepEqual([...s.classes.keys()], ['weft']);
+  assert.equal(c(s.classes.get('weft'), 'Accepted'), 'True/Accepted');
+  assert.deepEqual([...s.gateways.keys()], ['infra/gw'], 'the other class\'s Gateway is not ours');
+  const g = s.gateways.get('infra/gw')!;
+  assert.equal(c(g.conditions, 'Accepted'), 'True/ListenersNotValid');
+  assert.equal(c(g.conditions, 'Programmed'), 'False/Pending');
+  assert.equal(g.addresses, undefined, 'no address while nothing serves the Gateway');
+  const l = (name: string) => g.listeners!.find((x) => x.name === name)!;
+  assert.equal(l('web').attachedRoutes, 2, 'the same-namespace route and the cross-namespace one (allowedRoutes All)');
+  assert.equal(l('admin').attachedRoutes, 0);
+  assert.deepEqual(l('web').supportedKinds.map((k) => k.kind), ['HTTPRoute', 'GRPCRoute']);
+  assert.equal(c(l('web').conditions, 'Accepted'), 'True/Accepted');
+  assert.equal(c(l('web').conditions, 'Programmed'), 'False/Pending');
+  assert.equal(c(l('secure').conditions, 'Accepted'), 'False/UnsupportedProtocol');
+});
+
+test('route entries: attachment, and ResolvedRefs=False RefNotPermitted across namespaces until a ReferenceGrant allows it', () => {
+  const before = computeGatewayStatuses(world(), options);
+  const split = before.routes.get('HTTPRoute/infra/split')!;
+  assert.equal(split.length, 1);
+  assert.equal(split[0]!.controllerName, CONTROLLER);
+  assert.equal(split[0]!.parentRef.sectionName, 'web');
+  assert.equal(c(split[0]!.conditions, 'Accepted'), 'True/Accepted');
+  assert.equal(c(split[0]!.conditions, 'ResolvedRefs'), 'True/ResolvedRefs');
+  assert.equal(split[0]!.conditions[0]!.observedGeneration, 4);
+  const cross = before.routes.get('HTTPRoute/apps/cross')!;
+  assert.equal(c(cross[0]!.conditions, 'Accepted'), 'True/Accepted');
+  assert.equal(c(cross[0]!.conditions, 'ResolvedRefs'), 'False/RefNotPermitted');
+  assert.match(cross[0]!.conditions[1]!.message ?? '', /no ReferenceGrant in backend allows HTTPRoutes from apps/);
+  assert.equal(before.routes.has('HTTPRoute/apps/mesh-only'), false, 'a route with only a Service parent has no gateway entry');
+
+  const after = computeGatewayStatuses(world({ referenceGrants: [grant] }), options);
+  assert.equal(c(after.routes.get('HTTPRoute/apps/cross')![0]!.conditions, 'ResolvedRefs'), 'True/ResolvedRefs');
+});
+
+test('route entries: refused attachments keep their reason, missing backends are BackendNotFound, entries follow parentRefs order', () => {
+  const refs = [{ name: 'gw', namespace: 'infra', sectionName: 'nope' }, { name: 'gw', namespace: 'infra', sectionName: 'admin' }, { name: 'gw', namespace: 'infra', sectionName: 'web' }];
+  const r = route('apps', 'several', undefined, refs);
+  const s = computeGatewayStatuses(world({ httpRoutes: [r], services: [svc('apps', 'v1')] }), options);
+  const entries = s.routes.get('HTTPRoute/apps/several')!;
+  assert.deepEqual(entries.map((e) => e.parentRef.sectionName), ['nope', 'admin', 'web']);
+  assert.equal(c(entries[0]!.conditions, 'Accepted'), 'False/NoMatchingParent');
+  assert.equal(c(entries[1]!.conditions, 'Accepted'), 'False/NotAllowedByListeners', 'admin admits only its own namespace');
+  assert.equal(c(entries[2]!.conditions, 'Accepted'), 'True/Accepted');
+  assert.equal(c(entries[2]!.conditions, 'ResolvedRefs'), 'False/BackendNotFound');
+});
+
+test('a served Gateway publishes its address; a Weft class with parametersRef is refused and its Gateways get nothing', () => {
+  const served = computeGatewayStatuses(world(), { ...options, runtime: () => ({ ready: true, address: '10.96.0.50' }) });
+  const g = served.gateways.get('infra/gw')!;
+  assert.deepEqual(g.addresses, [{ type: 'IPAddress', value: '10.96.0.50' }]);
+  assert.equal(c(g.conditions, 'Programmed'), 'True/Programmed');
+  const refused = computeGatewayStatuses(world({ gatewayClasses: [{ metadata: { name: 'weft' }, spec: { controllerName: CONTROLLER, parametersRef: { group: 'x', kind: 'Y', name: 'z' } } }] }), options);
+  assert.equal(c(refused.classes.get('weft'), 'Accepted'), 'False/InvalidParameters');
+  assert.equal(refused.gateways.size, 0);
+  assert.equal(refused.routes.size, 0);
+});

@@ -1,0 +1,170 @@
+/**
+ * Writes the gateway controller's status: GatewayClasses with Weft's controllerName, the Gateways of
+ * an accepted one (conditions and listeners), and the status.parents[] entries of HTTPRoutes and
+ * GRPCRoutes for their parentRefs to those Gateways (controllerName weft.dev/gateway-controller).
+ * core/gateway/status.ts decides all of it from the index's objects.
+ *
+ * Flow: every watch event of a kind the decision reads schedules one pass (debounced); a pass computes
+ * every status and, while this controller holds the leader Lease, merges each into the object's current
+ * status (./merge.ts: lastTransitionTime kept while a condition's status holds; other controllers'
+ * route entries kept) and PATCHes the status subresource with the object's resourceVersion, only when
+ * something changed. A 409 means the object moved on: its watch event schedules another pass. Other
+ * failures schedule a pass after 2 s. One pass runs at a time; events during a pass schedule the next.
+ *
+ * What serves a Gateway: nothing yet. Weft does not deploy gateway proxies (`weft gateway`) so far, so
+ * every Gateway is Programmed=False (Pending) with that reason, its listeners too, and it has no
+ * address; listeners other than HTTP are not accepted (UnsupportedProtocol). See docs/gateway.md.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import { GATEWAY_CONTROLLER_NAME } from '../../core/contract.js';
+import type { GatewayRuntime } from '../../core/gateway/evaluate.js';
+import { computeGatewayStatuses } from '../../core/gateway/status.js';
+import type { GatewayStatusJson, ListenerStatusJson } from '../../core/gateway/types.js';
+import type { GRPCRoute, HTTPRoute, KubeObject } from '../../core/kube.js';
+import { kubeRequest, KubeHttpError } from '../k8s/http.js';
+import { objectPath, resourceOf } from '../k8s/resources.js';
+import type { PolicyIndex } from '../index/index.js';
+import type { ResourceKind } from '../index/kinds.js';
+import { mergeConditions, mergeRouteParents } from './merge.js';
+
+/** The kinds whose changes can change gateway status. */
+const INPUT_KINDS: ReadonlySet<ResourceKind> = new Set<ResourceKind>(['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'Service', 'ReferenceGrant', 'Namespace']);
+
+/** The listener protocols this slice evaluates; HTTPS/TLS need certificate Secrets, not watched yet. */
+export const GATEWAY_PROTOCOLS: ReadonlySet<string> = new Set(['HTTP']);
+
+export const GATEWAY_UNSERVED =
+  'Weft does not deploy gateway proxies yet (`weft gateway` is not implemented): nothing serves this Gateway; see docs/gateway.md';
+
+const unservedRuntime = (): GatewayRuntime => ({ ready: false, unserved: GATEWAY_UNSERVED });
+
+export interface GatewayStatusWriterOptions {
+  readonly kc: KubeConfig;
+  readonly index: PolicyIndex;
+  readonly isLeader: () => boolean;
+  readonly log: Logger;
+  readonly registry: Registry;
+  /** Debounce between an event and the pass (default 100 ms). */
+  readonly delayMs?: number;
+}
+
+/** The merged Gateway status and whether it differs from `current`. */
+export function mergeGatewayStatus(current: GatewayStatusJson | undefined, desired: GatewayStatusJson, now: string): { readonly status: GatewayStatusJson; readonly changed: boolean } {
+  const conditions = mergeConditions(current?.conditions, desired.conditions ?? [], now);
+  let changed = conditions.changed;
+  const listeners: ListenerStatusJson[] = (desired.listeners ?? []).map((l, i) => {
+    const before = current?.listeners?.find((x) => x.name === l.name);
+    const merged = mergeConditions(before?.conditions, l.conditions, now);
+    if (merged.changed || before === undefined || current?.listeners?.[i]?.name !== l.name || before.attachedRoutes !== l.attachedRoutes
+      || JSON.stringify(before.supportedKinds) !== JSON.stringify(l.supportedKinds)) changed = true;
+    return { ...l, conditions: merged.conditions };
+  });
+  if ((current?.listeners?.length ?? 0) !== listeners.length) changed = true;
+  if (JSON.stringify(current?.addresses ?? []) !== JSON.stringify(desired.addresses ?? [])) changed = true;
+  return { status: { ...(desired.addresses !== undefined ? { addresses: desired.addresses } : {}), conditions: conditions.conditions, listeners }, changed };
+}
+
+export class GatewayStatusWriter {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private again = false;
+  private stopped = false;
+  private readonly writes: Counter<'kind' | 'result'>;
+
+  constructor(private readonly o: GatewayStatusWriterOptions) {
+    this.writes = new Counter({ name: 'weft_gateway_status_writes_total', help: 'GatewayClass, Gateway and route (Gateway parent) status writes, by kind and result', labelNames: ['kind', 'result'], registers: [o.registry] });
+  }
+
+  /** A watch event: schedules a pass when the kind is one the decision reads. */
+  changed(kind: ResourceKind): void {
+    if (INPUT_KINDS.has(kind)) this.schedule(this.o.delayMs ?? 100);
+  }
+
+  /** After becoming leader: a pass repairs whatever the previous leader left. */
+  enqueueAll(): void {
+    this.schedule(0);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.timer !== undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.running = true;
+      this.pass()
+        .catch((err: unknown) => this.o.log.warn({ err: (err as Error).message }, 'gateway status pass failed'))
+        .finally(() => {
+          this.running = false;
+          if (this.again) {
+            this.again = false;
+            this.schedule(this.o.delayMs ?? 100);
+          }
+        });
+    }, ms);
+    this.timer.unref();
+  }
+
+  private async pass(): Promise<void> {
+    if (!this.o.isLeader()) return;
+    const ix = this.o.index;
+    const s = computeGatewayStatuses({
+      gatewayClasses: ix.list('GatewayClass'), gateways: ix.list('Gateway'), httpRoutes: ix.list('HTTPRoute'), grpcRoutes: ix.list('GRPCRoute'),
+      services: ix.list('Service'), referenceGrants: ix.list('ReferenceGrant'), namespaces: ix.list('Namespace'),
+    }, { controllerName: GATEWAY_CONTROLLER_NAME, secrets: [], checkKeyPair: () => undefined, protocols: GATEWAY_PROTOCOLS, runtime: unservedRuntime });
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const jobs: Promise<void>[] = [];
+
+    for (const [name, desired] of s.classes) {
+      const gc = ix.get('GatewayClass', '', name);
+      if (gc === undefined) continue;
+      const m = mergeConditions(gc.status?.conditions, desired, now);
+      if (m.changed) jobs.push(this.patch('GatewayClass', gc, { conditions: m.conditions }));
+    }
+    for (const [key, desired] of s.gateways) {
+      const [ns, name] = key.split('/') as [string, string];
+      const gw = ix.get('Gateway', ns, name);
+      if (gw === undefined) continue;
+      const m = mergeGatewayStatus(gw.status, desired, now);
+      // addresses: null removes an address a previous state wrote (merge patch).
+      if (m.changed) jobs.push(this.patch('Gateway', gw, { addresses: m.status.addresses ?? null, conditions: m.status.conditions, listeners: m.status.listeners }));
+    }
+    // Every route: one with entries of ours that no longer refers to our Gateways loses them.
+    for (const kind of ['HTTPRoute', 'GRPCRoute'] as const) {
+      for (const r of ix.list(kind) as (HTTPRoute | GRPCRoute)[]) {
+        const desired = s.routes.get(`${kind}/${r.metadata.namespace ?? ''}/${r.metadata.name}`) ?? [];
+        if (desired.length === 0 && !(r.status?.parents ?? []).some((p) => p.controllerName === GATEWAY_CONTROLLER_NAME)) continue;
+        const m = mergeRouteParents(r.status?.parents, desired, GATEWAY_CONTROLLER_NAME, now);
+        if (m.changed) jobs.push(this.patch(kind, r, { parents: m.parents }));
+      }
+    }
+    await Promise.all(jobs);
+  }
+
+  private async patch(kind: ResourceKind, obj: KubeObject, status: Record<string, unknown>): Promise<void> {
+    const path = `${objectPath(resourceOf(kind), obj.metadata.namespace, obj.metadata.name)}/status`;
+    try {
+      await kubeRequest(this.o.kc, 'PATCH', path, { metadata: { resourceVersion: obj.metadata.resourceVersion }, status }, 'application/merge-patch+json');
+      this.writes.inc({ kind, result: 'written' });
+    } catch (err) {
+      if (err instanceof KubeHttpError && (err.statusCode === 409 || err.statusCode === 404)) {
+        this.writes.inc({ kind, result: err.statusCode === 409 ? 'conflict' : 'gone' });
+        return;
+      }
+      this.writes.inc({ kind, result: 'error' });
+      this.o.log.warn({ kind, namespace: obj.metadata.namespace, name: obj.metadata.name, err: (err as Error).message }, 'writing gateway status failed; retrying');
+      const t = setTimeout(() => this.schedule(0), 2000);
+      t.unref();
+    }
+  }
+}
