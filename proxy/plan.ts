@@ -53,6 +53,8 @@ export interface ForwardPlan {
   /** A FaultInjection delay: the request waits this long before anything is sent (timeouts start after). */
   readonly delayMs?: number | undefined;
   readonly observe?: ExchangeObserver | undefined;
+  /** Called once when the downstream side of the exchange closes (an inbound concurrency limit's slot). */
+  readonly onClose?: (() => void) | undefined;
 }
 
 /** Runs `go` after the plan's fault delay (at once without one), unless the client went away meanwhile. */
