@@ -274,40 +274,35 @@ const AT_SCALE = `Weft pair with policy, ${SCALE.routes.toLocaleString('en-US')}
 pairs.push(await policyPair(POLICY, undefined, 'policy'));
 pairs.push(await policyPair(AT_SCALE, SCALE, 'scale'));
 
-// --- http-proxy-3 pair -----------------------------------------------------------------------------
-{
-  const script = join(REPO_ROOT, 'dist', 'bench', 'proxy-hop', 'http-proxy-3-proxy.js');
-  const serverCert = await pki.certificate(id('demo', 'web'));
+// --- reference pairs of one script each: http-proxy-3, and the Node.js floor ------------------------
+/**
+ * Starts `script` as a server (HTTPS with a client certificate required, in front of the backend) and
+ * a client (plain HTTP in, mTLS out to the server); `argv` goes before the script (V8 flags).
+ */
+async function scriptPair(name: string, script: string, tag: string, o: { serverCert: { keyPem: string; certChainPem: string }; argv?: readonly string[]; env?: NodeJS.ProcessEnv }): Promise<Pair> {
   const clientCert = await pki.certificate(id('demo', 'client'));
   const sPort = await freePort();
-  const specFile = (n: string, o: object) => {
+  const specFile = (n: string, spec: object) => {
     const f = join(work, n);
-    writeFileSync(f, JSON.stringify(o));
+    writeFileSync(f, JSON.stringify(spec));
     return f;
   };
-  const server = await spawnReady(process.execPath, [script, specFile('hp3-server.json', { role: 'server', listenPort: sPort, targetPort: backendPort, keyPem: serverCert.keyPem, certPem: serverCert.certChainPem, caPem: pki.anchorsPem })]);
-  const client = await spawnReady(process.execPath, [script, specFile('hp3-client.json', { role: 'client', listenPort: 0, targetPort: sPort, keyPem: clientCert.keyPem, certPem: clientCert.certChainPem, caPem: pki.anchorsPem })]);
-  pairs.push({ name: 'http-proxy-3 pair, keep-alive, mTLS', port: client.info['port']!, client: client.child, server: server.child });
+  const run = (file: string) => spawnReady(process.execPath, [...(o.argv ?? []), script, file], o.env);
+  const server = await run(specFile(`${tag}-server.json`, { role: 'server', listenPort: sPort, targetPort: backendPort, keyPem: o.serverCert.keyPem, certPem: o.serverCert.certChainPem, caPem: pki.anchorsPem }));
+  const client = await run(specFile(`${tag}-client.json`, { role: 'client', listenPort: 0, targetPort: sPort, keyPem: clientCert.keyPem, certPem: clientCert.certChainPem, caPem: pki.anchorsPem }));
+  return { name, port: client.info['port']!, client: client.child, server: server.child };
 }
+pairs.push(await scriptPair('http-proxy-3 pair, keep-alive, mTLS', join(REPO_ROOT, 'dist', 'bench', 'proxy-hop', 'http-proxy-3-proxy.js'), 'hp3', { serverCert: await pki.certificate(id('demo', 'web')) }));
 
-// --- Node.js floor pair: Weft's HTTP stack with no mesh logic --------------------------------------
+// The Node.js floor: Weft's HTTP stack with no mesh logic, with the same runtime settings as the Weft
+// proxies, so the difference is the code.
 const FLOOR = 'Node.js floor: node:http + undici, mTLS, no mesh logic';
 {
-  const script = join(REPO_ROOT, 'dist', 'bench', 'proxy-hop', 'node-floor-proxy.js');
-  const serverCert = await pki.serving(id('demo', 'web'), ['web.demo']);
-  const clientCert = await pki.certificate(id('demo', 'client'));
-  const sPort = await freePort();
-  const specFile = (n: string, o: object) => {
-    const f = join(work, n);
-    writeFileSync(f, JSON.stringify(o));
-    return f;
-  };
-  // The same runtime settings as the Weft proxies, so the difference is the code.
-  const env = proxyProcessEnv();
-  const server = await spawnReady(process.execPath, [...nodeFlags, script, specFile('floor-server.json', { role: 'server', listenPort: sPort, targetPort: backendPort, keyPem: serverCert.keyPem, certPem: serverCert.certChainPem, caPem: pki.anchorsPem })], env);
-  const client = await spawnReady(process.execPath, [...nodeFlags, script, specFile('floor-client.json', { role: 'client', listenPort: 0, targetPort: sPort, keyPem: clientCert.keyPem, certPem: clientCert.certChainPem, caPem: pki.anchorsPem })], env);
-  idleRss.set(FLOOR, { client: rssMb(client.child.pid!), server: rssMb(server.child.pid!) });
-  pairs.push({ name: FLOOR, port: client.info['port']!, client: client.child, server: server.child });
+  const floor = await scriptPair(FLOOR, join(REPO_ROOT, 'dist', 'bench', 'proxy-hop', 'node-floor-proxy.js'), 'floor', {
+    serverCert: await pki.serving(id('demo', 'web'), ['web.demo']), argv: nodeFlags, env: proxyProcessEnv(),
+  });
+  idleRss.set(FLOOR, { client: rssMb(floor.client.pid!), server: rssMb(floor.server.pid!) });
+  pairs.push(floor);
 }
 
 // --- memory composition: a bare node process with the same flags, and the idle Weft policy client -----
