@@ -29,15 +29,17 @@ const policy: PortPolicy = {
       authorizations: [
         { meta: { group: 'weft.dev', kind: 'default', namespace: '', name: 'x' }, target: TargetKind.HTTP_ROUTE, required: [{ kind: { $case: 'unsupported', value: { kind: 'JWTAuthentication', reason: 'not implemented by weft' } } }] },
       ],
+      limits: { meta: { group: 'policy.weft.dev', kind: 'InboundLimitPolicy', namespace: 'books', name: 'admin-slow' }, rate: undefined, concurrency: { maxInFlight: 4 } },
     },
   ],
   grpcRoutes: [],
   defaultPolicy: 'all-unauthenticated',
   probes: { paths: ['/healthz', '/ready'], networks: [{ cidr: '172.18.0.2', except: [] }] },
   audit: false,
+  limits: { meta: { group: 'policy.weft.dev', kind: 'InboundLimitPolicy', namespace: 'books', name: 'web' }, rate: { requestsPerSecond: 50, burst: 100 }, concurrency: undefined },
 };
 
-test('PortPolicy survives an encode/decode round trip with authentications, routes and probes', () => {
+test('PortPolicy survives an encode/decode round trip with authentications, routes, probes and limits', () => {
   assert.deepEqual(PortPolicy.decode(PortPolicy.encode(policy).finish()), policy);
 });
 

@@ -5,7 +5,7 @@
  * nothing heavy is imported, so `weft proxy` loads only this and its own module.
  */
 import {
-  CONTROL_PLANE_NAMESPACE, CONTROLLER_ADMIN_PORT, CONTROLLER_SERVICE, DEFAULT_CLUSTER_NETWORKS, DEFAULT_IMAGE, DEFAULT_TRUST_DOMAIN,
+  CONTROL_PLANE_NAMESPACE, CONTROLLER_ADMIN_PORT, CONTROLLER_SERVICE, DEFAULT_CLUSTER_NETWORKS, PROXY_ADMIN_PORT, DEFAULT_IMAGE, DEFAULT_TRUST_DOMAIN,
   TRUST_ANCHORS_CONFIGMAP, WEFT_VERSION,
 } from '../core/contract.js';
 import { INBOUND_POLICIES, PROXY_LOG_LEVELS } from '../injector/settings.js';
@@ -227,20 +227,24 @@ metrics through the API server every --interval (the sparklines are kept by this
     ],
   },
   diagnostics: {
-    kind: 'user', summary: 'show the policy the controller pushes for a pod or Service port',
-    args: ['<diagnostic>', '<target>', '<port>'], usage: 'policy (pod/<name>|svc/<name>) <port> [flags]', argChoices: ['policy'],
-    description: `Prints the policy the controller pushes, from its read-only admin dump (/debug/policy):
+    kind: 'user', summary: 'show the policy the controller pushes, or the endpoints a proxy balances',
+    args: ['<diagnostic>', '<target>', '[port]'], usage: 'policy (pod/<name>|svc/<name>) <port> | endpoints pod/<name> [flags]', argChoices: ['policy', 'endpoints'],
+    description: `policy: prints the policy the controller pushes, from its read-only admin dump (/debug/policy):
   pod/<name> <port>   the inbound policy of that pod port (Server, routes, authorizations), with
                       the diagnostics of objects Weft cannot enforce as written
   svc/<name> <port>   the outbound policy of that Service port for clients in --client-namespace
                       (routes, rules, filters, backends), as the controller streams it to proxies
-
 It is read through the API server's service proxy (${CONTROL_PLANE_NAMESPACE}/${CONTROLLER_SERVICE}:${CONTROLLER_ADMIN_PORT}),
-or from --controller-admin when the controller runs outside the cluster.`,
+or from --controller-admin when the controller runs outside the cluster.
+
+endpoints pod/<name>: prints every Service port that pod's proxy balances now and each endpoint's
+circuit-breaking state (ready; ejected, with the time left; probing), from the proxy's admin
+/endpoints (port ${PROXY_ADMIN_PORT}, through the API server's pod proxy, or --proxy-admin).`,
     flags: [
       { ...NAMESPACE, help: "namespace of the pod or Service (default: the context's, else default)" },
       { flags: '--client-namespace <ns>', help: "svc only: the clients' namespace (default: the Service's)" },
       { flags: '--controller-admin <url>', value: 'url', help: "the controller's admin server, e.g. http://127.0.0.1:9990" },
+      { flags: '--proxy-admin <url>', value: 'url', help: "endpoints only: the proxy's admin server, e.g. http://127.0.0.1:7191" },
       { flags: '-o, --output <format>', choices: ['yaml', 'json'], help: 'yaml (default) or json' },
       ...KUBE,
     ],

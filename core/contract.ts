@@ -109,6 +109,13 @@ export const PROXY_METRICS = {
   outboundDuration: 'weft_outbound_request_duration_seconds',
   inboundRequests: 'weft_inbound_requests_total',
   inboundDuration: 'weft_inbound_request_duration_seconds',
+  /** Inbound requests an InboundLimitPolicy refused, by reason (rate, concurrency), port, Server, route and policy. */
+  requestsLimited: 'weft_proxy_requests_limited_total',
+  /** Outbound per route rule and backend (the labels of outboundRequests): retries sent, retries not made, ejections, peers' limits. */
+  outboundRetries: 'weft_outbound_retries_total',
+  outboundRetriesSkipped: 'weft_outbound_retries_skipped_total',
+  outboundEjections: 'weft_outbound_ejections_total',
+  outboundLimited: 'weft_outbound_limited_total',
 } as const;
 /** Buckets (seconds) of both duration histograms: 1 ms to 30 s, the longest default route timeout. */
 export const PROXY_DURATION_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];

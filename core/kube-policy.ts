@@ -135,10 +135,24 @@ export interface NetworkAuthentication extends KubeObject {
   readonly spec?: NetworkAuthenticationSpec;
 }
 
+// --- InboundLimitPolicy -------------------------------------------------------------------------
+
+/** Rate and concurrency limits on a Server or a route of a Server (core/inbound/limits.ts validates). */
+export interface InboundLimitPolicySpec extends Extra {
+  readonly targetRef?: { readonly group?: string; readonly kind?: string; readonly name?: string } & Extra;
+  readonly rateLimit?: { readonly requestsPerSecond?: unknown; readonly burst?: unknown } & Extra;
+  readonly concurrency?: { readonly maxInFlight?: unknown } & Extra;
+}
+
+export interface InboundLimitPolicy extends KubeObject {
+  readonly spec?: InboundLimitPolicySpec;
+}
+
 /** Kind names as they appear in manifests and in diagnostics. */
 export const POLICY_KINDS = {
   server: 'Server',
   authorizationPolicy: 'AuthorizationPolicy',
   meshTLSAuthentication: 'MeshTLSAuthentication',
   networkAuthentication: 'NetworkAuthentication',
+  inboundLimitPolicy: 'InboundLimitPolicy',
 } as const;

@@ -486,8 +486,8 @@ export interface FaultInjection extends KubeObject {
 }
 
 /** Weft's policy kinds are defined in ./kube-policy.js (owned by the inbound side). */
-import type { AuthorizationPolicy, MeshTLSAuthentication, NetworkAuthentication, Server } from './kube-policy.js';
-export type { AuthorizationPolicy, MeshTLSAuthentication, NetworkAuthentication, Server };
+import type { AuthorizationPolicy, InboundLimitPolicy, MeshTLSAuthentication, NetworkAuthentication, Server } from './kube-policy.js';
+export type { AuthorizationPolicy, InboundLimitPolicy, MeshTLSAuthentication, NetworkAuthentication, Server };
 
 // --- snapshot ---------------------------------------------------------------------------------------
 
@@ -508,6 +508,8 @@ export interface ClusterSnapshot {
   readonly authorizationPolicies: readonly AuthorizationPolicy[];
   readonly meshTLSAuthentications: readonly MeshTLSAuthentication[];
   readonly networkAuthentications: readonly NetworkAuthentication[];
+  /** InboundLimitPolicies (core/inbound/limits.ts); absent: none. */
+  readonly inboundLimitPolicies?: readonly InboundLimitPolicy[];
 }
 
 /** A snapshot with no objects; spread over it to build test fixtures. */

@@ -26,6 +26,8 @@ export type Reason =
   | 'NOT_READY' // no certificate, policy or discovery yet
   | 'POLICY_FAILED' // the policy hook threw: fail closed
   | 'LOOP' // the destination is one of this proxy's own listeners: refused, it would come straight back
+  | 'RATE_LIMITED' // inbound: an InboundLimitPolicy's token bucket is empty (answered with Retry-After)
+  | 'CONCURRENCY_LIMITED' // inbound: an InboundLimitPolicy's requests in flight are at their maximum
   | 'INTERNAL';
 
 export interface Answer {
@@ -60,6 +62,8 @@ export const ERROR_TABLE: Readonly<Record<Reason, Answer>> = Object.freeze({
   NOT_READY: { http: 503, grpc: G.UNAVAILABLE, header: 'not-ready' },
   POLICY_FAILED: { http: 500, grpc: G.INTERNAL, header: 'policy-failed' },
   LOOP: { http: 508, grpc: G.INTERNAL, header: 'loop' },
+  RATE_LIMITED: { http: 429, grpc: G.RESOURCE_EXHAUSTED, header: 'rate-limited' },
+  CONCURRENCY_LIMITED: { http: 503, grpc: G.UNAVAILABLE, header: 'concurrency-limited' },
   INTERNAL: { http: 500, grpc: G.INTERNAL, header: 'internal' },
 });
 

@@ -5,6 +5,8 @@
  *   GET /ready    200 once the certificate, policy and discovery have all arrived (and not draining)
  *   GET /metrics  prom-client text exposition
  *   GET /config   a read-only JSON dump of the effective configuration (no key material)
+ *   GET /endpoints every Service port the outbound side balances now, with each endpoint's
+ *                 circuit-breaking state (ready, ejected and for how long, probing): `weft diagnostics endpoints`
  *
  * No endpoint changes state: every other method answers 405, so an app reaching it on loopback (SSRF)
  * learns nothing it could not already see and can stop nothing.
@@ -17,6 +19,8 @@ export interface AdminOptions {
   readonly registry: Registry;
   readonly ready: () => boolean;
   readonly configDump: () => unknown;
+  /** The balanced Service ports and their endpoints (absent: an empty list). */
+  readonly endpoints?: () => unknown;
 }
 
 export function createAdminServer(o: AdminOptions): Server {
@@ -42,6 +46,9 @@ export function createAdminServer(o: AdminOptions): Server {
       }
       case '/metrics':
         o.registry.metrics().then((m) => text(200, m, o.registry.contentType), () => text(500, 'metrics failed\n'));
+        return;
+      case '/endpoints':
+        text(200, `${JSON.stringify(o.endpoints?.() ?? [], null, 2)}\n`, 'application/json');
         return;
       case '/config':
         text(200, `${JSON.stringify(o.configDump(), null, 2)}\n`, 'application/json');

@@ -41,11 +41,17 @@ export class EndpointState {
   constructor(readonly endpoint: Endpoint, readonly key: string) {}
 
   /** One finished attempt: a failure is a connection error, a timeout or a 5xx from the endpoint. */
-  outcome(failed: boolean, now: number = performance.now()): void {
+  /** Returns true when this failure ejected the endpoint. */
+  outcome(failed: boolean, now: number = performance.now()): boolean {
     const a = this.accrual;
-    if (a === undefined) return;
-    if (!failed) a.success();
-    else if (a.failure(now) && this.counters !== undefined) this.counters.ejections++;
+    if (a === undefined) return false;
+    if (!failed) {
+      a.success();
+      return false;
+    }
+    if (!a.failure(now)) return false;
+    if (this.counters !== undefined) this.counters.ejections++;
+    return true;
   }
 
   /**

@@ -32,6 +32,23 @@ export function servicePortKey(sp: ServicePort): string {
   return `${sp.namespace}/${sp.name}:${sp.port}`;
 }
 
+/** One balanced Service port as the proxy's admin `/endpoints` shows it. */
+export interface EndpointsDump {
+  /** `namespace/name:port`. */
+  readonly service: string;
+  /** Whether the Service's failure-accrual annotations apply. */
+  readonly circuitBreaking: boolean;
+  readonly endpoints: readonly {
+    readonly address: string;
+    readonly identity?: string;
+    /** ready; ejected (out of the draw for ejectedForMs more); probing (its penalty is over: one probe may go). */
+    readonly state: 'ready' | 'ejected' | 'probing';
+    readonly ejectedForMs?: number;
+    readonly inFlight: number;
+    readonly ewmaMs: number;
+  }[];
+}
+
 interface Entry {
   readonly balancer: Balancer;
   stop: () => void;
@@ -84,6 +101,33 @@ export class Balancers {
       e = entry;
     }
     return e;
+  }
+
+  /**
+   * What `weft diagnostics endpoints` shows: per Service port balanced now, every endpoint with its
+   * circuit-breaking state (ready, ejected with the time left, probing) and its load figures.
+   */
+  dump(now: number = performance.now()): EndpointsDump[] {
+    const out: EndpointsDump[] = [];
+    for (const [key, e] of this.entries) {
+      out.push({
+        service: key,
+        circuitBreaking: e.balancer.endpoints.some((st) => st.accrual !== undefined),
+        endpoints: e.balancer.endpoints.map((st) => {
+          const a = st.accrual;
+          const ejected = a !== undefined && a.state === 'ejected' && now < a.ejectedUntil;
+          return {
+            address: `${st.endpoint.ip.includes(':') ? `[${st.endpoint.ip}]` : st.endpoint.ip}:${st.endpoint.port}`,
+            ...(st.endpoint.identity !== undefined ? { identity: st.endpoint.identity } : {}),
+            state: a === undefined ? 'ready' : ejected ? 'ejected' : a.state === 'ready' ? 'ready' : 'probing',
+            ...(ejected ? { ejectedForMs: Math.ceil(a.ejectedUntil - now) } : {}),
+            inFlight: st.inFlight,
+            ewmaMs: Math.round(st.ewmaMs * 100) / 100,
+          };
+        }),
+      });
+    }
+    return out.sort((x, y) => (x.service < y.service ? -1 : x.service > y.service ? 1 : 0));
   }
 
   /** Resolves once discovery has answered for `sp`, or after `timeoutMs`. */

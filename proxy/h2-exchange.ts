@@ -24,6 +24,8 @@ import type { AttemptOutcome } from '../core/retry.js';
 import type { EndpointState } from './balancer.js';
 import type { RouteRetry } from './http1-exchange.js';
 import { ERROR_TABLE, RETRYABLE_PEER_ERROR } from '../core/reasons.js';
+import { peerLimitOf } from './http1-exchange.js';
+import type { RetrySkip } from './metrics.js';
 import type { Reason } from '../core/reasons.js';
 import { applyResponseHeaderOps, forwardH2Headers } from './headers.js';
 import type { DirectionStats } from './metrics.js';
@@ -73,10 +75,18 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
   let status = 0;
   let grpcStatus: number | undefined;
   let observed = false;
+  // Per-route resilience figures of this exchange (ExchangeResilience).
+  let retried = 0;
+  let skipped: RetrySkip | undefined;
+  let ejected = 0;
+  let peerLimited: 'rate' | 'concurrency' | undefined;
   const report = (error: Reason | undefined) => {
     if (observed || o.observe === undefined) return;
     observed = true;
-    o.observe({ status, grpcStatus: o.grpc ? grpcStatus : undefined, error, durationMs: performance.now() - t0 });
+    const resilience = retried > 0 || skipped !== undefined || ejected > 0 || peerLimited !== undefined
+      ? { retries: retried, retrySkipped: skipped, ejections: ejected, peerLimited }
+      : undefined;
+    o.observe({ status, grpcStatus: o.grpc ? grpcStatus : undefined, error, durationMs: performance.now() - t0, resilience });
   };
   const grpcOf = (h: IncomingHttpHeaders | undefined) => {
     const v = h?.['grpc-status'];
@@ -89,7 +99,7 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
     if (st !== undefined) {
       st.inFlight--;
       if (ok) st.observe(performance.now() - t0);
-      st.outcome(failed);
+      if (st.outcome(failed)) ejected++;
     }
   };
 
@@ -129,11 +139,15 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
       remainingMs: o.timeoutMs === undefined ? undefined : t0 + o.timeoutMs - now, rand: r.rand ?? Math.random,
     });
     if (v.kind === 'no') {
-      if (v.why === 'body') o.stats.retrySkipped('body_too_large');
+      if (v.why === 'body') {
+        o.stats.retrySkipped('body_too_large');
+        skipped = 'body_too_large';
+      }
       return false;
     }
     if (r.budget !== undefined && !r.budget.tryRetry(now)) {
       o.stats.retrySkipped('budget_exhausted');
+      skipped = 'budget_exhausted';
       return false;
     }
     nextDelayMs = v.delayMs;
@@ -142,6 +156,7 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
   const retryAfterBackoff = () => {
     routeRetries++;
     o.stats.retries++;
+    retried++;
     const st = current?.state;
     if (st !== undefined) (tried ??= new Set()).add(st);
     if (attemptTimer !== undefined) clearTimeout(attemptTimer);
@@ -199,6 +214,7 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
     stream.once('response', (h: IncomingHttpHeaders, flags: number) => {
       const upStatus = Number(h[':status']);
       const peerUnreachable = upStatus === 502 && o.retryPeerErrors && h[HEADER_PROXY_ERROR] === RETRYABLE_PEER_ERROR;
+      peerLimited = peerLimitOf(h[HEADER_PROXY_ERROR]);
       if (o.retry !== undefined) {
         if (wantRetry(peerUnreachable ? { kind: 'peer-unreachable' } : { kind: 'status', status: upStatus })) {
           retryResponse = true;
@@ -300,6 +316,7 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
       const st = current?.state;
       if (st !== undefined) (tried ??= new Set()).add(st);
       o.stats.retries++;
+      retried++;
       attempt();
       return;
     }

@@ -29,7 +29,8 @@ import { decideRetry, retryOnClosedConnection } from '../core/retry.js';
 import type { AttemptOutcome, RetryPolicy } from '../core/retry.js';
 import type { RetryBudget } from '../core/retry-budget.js';
 import type { EndpointState } from './balancer.js';
-import { RETRYABLE_PEER_ERROR } from '../core/reasons.js';
+import { ERROR_TABLE, RETRYABLE_PEER_ERROR } from '../core/reasons.js';
+import type { RetrySkip } from './metrics.js';
 import { ProxyError } from './errors.js';
 import type { Reason } from '../core/reasons.js';
 import { applyResponseHeaderOps, forwardResponseHeaders } from './headers.js';
@@ -159,10 +160,18 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
   }
 
   private observed = false;
+  /** Per-route resilience figures of this exchange (ExchangeResilience). */
+  private retried = 0;
+  private skipped: RetrySkip | undefined;
+  private ejected = 0;
+  private peerLimited: 'rate' | 'concurrency' | undefined;
   private report(status: number, error: Reason | undefined): void {
     if (this.observed || this.o.observe === undefined) return;
     this.observed = true;
-    this.o.observe({ status, grpcStatus: undefined, error, durationMs: performance.now() - this.t0 });
+    const resilience = this.retried > 0 || this.skipped !== undefined || this.ejected > 0 || this.peerLimited !== undefined
+      ? { retries: this.retried, retrySkipped: this.skipped, ejections: this.ejected, peerLimited: this.peerLimited }
+      : undefined;
+    this.o.observe({ status, grpcStatus: undefined, error, durationMs: performance.now() - this.t0, resilience });
   }
 
   start(): void {
@@ -221,11 +230,15 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
       remainingMs: this.o.timeoutMs === undefined ? undefined : this.t0 + this.o.timeoutMs - now, rand: r.rand ?? Math.random,
     });
     if (v.kind === 'no') {
-      if (v.why === 'body') this.o.stats.retrySkipped('body_too_large');
+      if (v.why === 'body') {
+        this.o.stats.retrySkipped('body_too_large');
+        this.skipped = 'body_too_large';
+      }
       return false;
     }
     if (r.budget !== undefined && !r.budget.tryRetry(now)) {
       this.o.stats.retrySkipped('budget_exhausted');
+      this.skipped = 'budget_exhausted';
       return false;
     }
     this.nextDelayMs = v.delayMs;
@@ -237,6 +250,7 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
     this.clearAttemptTimer();
     this.routeRetries++;
     this.o.stats.retries++;
+    this.retried++;
     const st = this.current?.state;
     if (st !== undefined) (this.tried ??= new Set()).add(st);
     this.backoffTimer = setTimeout(() => {
@@ -255,6 +269,7 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
     const st = this.current?.state;
     if (st !== undefined) (this.tried ??= new Set()).add(st);
     this.o.stats.retries++;
+    this.retried++;
     this.start();
   }
 
@@ -265,6 +280,7 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
   private retryClosedConnection(): void {
     this.staleRetries++;
     this.o.stats.retries++;
+    this.retried++;
     const st = this.current?.state;
     const others = st === undefined ? this.tried : new Set([...(this.tried ?? []), st]);
     const up = this.o.pick(others) ?? this.o.pick(this.tried);
@@ -289,7 +305,7 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
     st.inFlight--;
     if (ok) st.observe(performance.now() - this.attemptT0);
     else if (!this.started) st.fail();
-    st.outcome(failed);
+    if (st.outcome(failed)) this.ejected++;
   }
 
   private fail(code: Reason): void {
@@ -319,6 +335,7 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
   onResponseStart(_controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
     if (this.finished) return;
     const peerUnreachable = statusCode === 502 && this.o.retryPeerErrors && headers[HEADER_PROXY_ERROR] === RETRYABLE_PEER_ERROR;
+    this.peerLimited = peerLimitOf(headers[HEADER_PROXY_ERROR]);
     if (this.o.retry !== undefined) {
       if (this.wantRetry(peerUnreachable ? { kind: 'peer-unreachable' } : { kind: 'status', status: statusCode })) {
         this.discard = true;
@@ -433,4 +450,11 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
     }
     this.fail(neverSent ? this.lastConnectError ?? this.o.connectError : 'UPSTREAM_RESET');
   }
+}
+
+/** Which inbound limit of the server proxy refused a request, from its `weft-proxy-error` value. */
+export function peerLimitOf(v: string | readonly string[] | undefined): 'rate' | 'concurrency' | undefined {
+  if (v === ERROR_TABLE.RATE_LIMITED.header) return 'rate';
+  if (v === ERROR_TABLE.CONCURRENCY_LIMITED.header) return 'concurrency';
+  return undefined;
 }

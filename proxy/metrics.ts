@@ -201,6 +201,9 @@ export const OUTBOUND_ROUTE_LABELS = [
   'backend_namespace', 'backend_name', 'backend_port',
 ] as const;
 export const INBOUND_DECISION_LABELS = ['target_port', 'server', 'route', 'authorization', 'decision'] as const;
+/** weft_proxy_requests_limited_total: the inbound decision's port, Server and route, the policy and why. */
+export const LIMITED_LABELS = ['target_port', 'server', 'route', 'policy', 'reason'] as const;
+export type LimitedLabels = Readonly<Record<(typeof LIMITED_LABELS)[number], string>>;
 
 export type OutboundRouteLabels = Readonly<Record<(typeof OUTBOUND_ROUTE_LABELS)[number], string>>;
 export type InboundDecisionLabels = Readonly<Record<(typeof INBOUND_DECISION_LABELS)[number], string>>;
@@ -211,6 +214,20 @@ export interface Outcome {
   readonly grpcStatus: number | undefined;
   readonly error: Reason | undefined;
   readonly durationMs: number;
+  readonly resilience?: {
+    readonly retries: number;
+    readonly retrySkipped: RetrySkip | undefined;
+    readonly ejections: number;
+    readonly peerLimited: 'rate' | 'concurrency' | undefined;
+  } | undefined;
+}
+
+/** What resilience did over one series' exchanges (outbound per-route metrics). */
+export class ResilienceCounts {
+  retries = 0;
+  readonly skipped: Record<RetrySkip, number> = { body_too_large: 0, budget_exhausted: 0 };
+  ejections = 0;
+  readonly limited: Record<'rate' | 'concurrency', number> = { rate: 0, concurrency: 0 };
 }
 
 type Labels = Record<string, string>;
@@ -254,6 +271,7 @@ export class RouteSeries {
   private readonly success: HistogramEntry;
   private readonly failure: HistogramEntry;
   private readonly histogramKeys: string[] = [];
+  readonly resilience = new ResilienceCounts();
   constructor(
     private readonly counterBase: Labels,
     histogramBase: Labels,
@@ -295,6 +313,14 @@ export class RouteSeries {
     }
     e.value++;
     (classify(o) === 'success' ? this.success : this.failure).observe(o.durationMs / 1000);
+    const r = o.resilience;
+    if (r !== undefined) {
+      const c = this.resilience;
+      c.retries += r.retries;
+      if (r.retrySkipped !== undefined) c.skipped[r.retrySkipped]++;
+      c.ejections += r.ejections;
+      if (r.peerLimited !== undefined) c.limited[r.peerLimited]++;
+    }
   }
 }
 
@@ -306,6 +332,16 @@ export class RouteMetrics {
   readonly inboundHistograms = new Map<string, HistogramEntry>();
   private readonly outboundSeries = new Map<string, RouteSeries>();
   private readonly inboundSeries = new Map<string, RouteSeries>();
+  /** Requests refused by an InboundLimitPolicy, per label set (LIMITED_LABELS). */
+  readonly limitedCounters = new Map<string, CounterEntry>();
+
+  /** Counts one request an inbound limit refused. */
+  limited(labels: LimitedLabels): void {
+    const key = labelKey(labels);
+    let e = this.limitedCounters.get(key);
+    if (e === undefined) this.limitedCounters.set(key, (e = { labels: { ...labels }, value: 0 }));
+    e.value++;
+  }
 
   /** The series of one outbound label set; callers cache it per compiled rule and backend. */
   outbound(labels: OutboundRouteLabels): RouteSeries {
@@ -316,6 +352,11 @@ export class RouteMetrics {
       this.outboundSeries.set(key, s);
     }
     return s;
+  }
+
+  /** Every outbound series (for the per-route resilience counters). */
+  outboundSeriesList(): Iterable<RouteSeries> {
+    return this.outboundSeries.values();
   }
 
   /**
@@ -386,6 +427,24 @@ function registerRouteMetrics(registry: Registry, routes: RouteMetrics): void {
     [...INBOUND_DECISION_LABELS, 'client_id', 'tls', ...outcome], routes.inboundCounters);
   histogram(PROXY_METRICS.inboundDuration, 'Inbound request duration, from request received to response complete',
     [...INBOUND_DECISION_LABELS, 'classification'], routes.inboundHistograms);
+  const resilienceCounter = (name: string, help: string, extra: readonly string[], each: (c: ResilienceCounts, inc: (extraLabels: Labels, n: number) => void) => void) =>
+    new Counter({
+      name, help, labelNames: [...OUTBOUND_ROUTE_LABELS, ...extra], registers: [registry],
+      collect() {
+        this.reset();
+        for (const s of routes.outboundSeriesList()) each(s.resilience, (x, n) => { if (n > 0) this.inc({ ...s.labels, ...x }, n); });
+      },
+    });
+  resilienceCounter(PROXY_METRICS.outboundRetries, 'Retries sent, by Service port, route rule and backend (a route retry policy, or an attempt that provably never reached the app)', [],
+    (c, inc) => inc({}, c.retries));
+  resilienceCounter(PROXY_METRICS.outboundRetriesSkipped, 'Retries a route retry policy wanted but did not make, by route and why: body_too_large or budget_exhausted', ['reason'],
+    (c, inc) => { for (const [reason, n] of Object.entries(c.skipped)) inc({ reason }, n); });
+  resilienceCounter(PROXY_METRICS.outboundEjections, 'Endpoints ejected by circuit breaking after a failed attempt of this route rule and backend', [],
+    (c, inc) => inc({}, c.ejections));
+  resilienceCounter(PROXY_METRICS.outboundLimited, 'Requests the server proxy refused for an InboundLimitPolicy (its weft-proxy-error), by route and reason: rate or concurrency', ['reason'],
+    (c, inc) => { for (const [reason, n] of Object.entries(c.limited)) inc({ reason }, n); });
+  counter(PROXY_METRICS.requestsLimited, 'Inbound requests an InboundLimitPolicy refused: rate (429, token bucket empty) or concurrency (503, maxInFlight reached)',
+    LIMITED_LABELS, new Set([routes.limitedCounters]));
 }
 
 /** Makes a histogram report the values `get` computes, whichever method the registry calls. */

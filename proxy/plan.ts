@@ -54,6 +54,8 @@ export interface ForwardPlan {
   /** A FaultInjection delay: the request waits this long before anything is sent (timeouts start after). */
   readonly delayMs?: number | undefined;
   readonly observe?: ExchangeObserver | undefined;
+  /** Called once when the downstream side of the exchange closes (an inbound concurrency limit's slot). */
+  readonly onClose?: (() => void) | undefined;
 }
 
 /** A routing action (the sidecar's outbound or the gateway's) as a plan; `pickerFor` gives each Service port's picker. */

@@ -41,6 +41,17 @@ export interface ExchangeOutcome {
   /** The proxy's error, when the proxy produced the failure. */
   readonly error: Reason | undefined;
   readonly durationMs: number;
+  /** Outbound: what resilience did for this exchange (per-route metrics; absent: nothing). */
+  readonly resilience?: ExchangeResilience | undefined;
+}
+
+/** Outbound, per exchange: retries sent, a retry not made and why, endpoints it ejected, a peer's limit. */
+export interface ExchangeResilience {
+  readonly retries: number;
+  readonly retrySkipped: 'body_too_large' | 'budget_exhausted' | undefined;
+  readonly ejections: number;
+  /** The server proxy's `weft-proxy-error` when an InboundLimitPolicy refused the request. */
+  readonly peerLimited: 'rate' | 'concurrency' | undefined;
 }
 
 export type ExchangeObserver = (outcome: ExchangeOutcome) => void;
@@ -107,6 +118,8 @@ export type InboundAction =
       /** The Server route rule's `retry`, bounded by the app port's retry budget. */
       readonly retry?: RetryPolicy;
       readonly observe?: ExchangeObserver;
+      /** Gives back what the request holds of a concurrency limit; the transport calls it once the exchange is over. */
+      readonly release?: () => void;
     }
   /** The proxy answers itself (a Server route's RequestRedirect). */
   | {
@@ -119,6 +132,8 @@ export type InboundAction =
       readonly kind: 'deny';
       /** Why (default FORBIDDEN); the responder answers it through core/reasons.ts. */
       readonly code?: Reason;
+      /** Headers added to the answer (RATE_LIMITED: Retry-After). */
+      readonly headers?: readonly (readonly [string, string])[];
       readonly observe?: ExchangeObserver;
     };
 

@@ -74,9 +74,12 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
 
   let admin: Server | undefined;
   let adminPort: number | undefined;
+  let endpointsDump: () => unknown = () => [];
   if (o.admin !== undefined) {
     const registry = createRegistry(stats, o.routeMetrics);
-    admin = createAdminServer({ registry, ready: isReady, configDump: () => ({ identity: mesh.identity ?? null, ...(o.configDump?.() as object | undefined) }) });
+    admin = createAdminServer({
+      registry, ready: isReady, configDump: () => ({ identity: mesh.identity ?? null, ...(o.configDump?.() as object | undefined) }), endpoints: () => endpointsDump(),
+    });
     adminPort = await listen(admin, o.admin);
     self.addPort(adminPort);
   }
@@ -109,6 +112,7 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
   }, Math.max(250, Math.floor(idleMs / 4)));
   sweeper.unref();
   stats.accrual = () => outbound.accrual;
+  endpointsDump = () => outbound.endpointsDump();
   stats.liveDestinations = () => ({
     lookups: o.destinations.size?.() ?? 0,
     balancers: outbound.balancerCount,

@@ -20,7 +20,7 @@ export function isGrpc(contentType: string | string[] | undefined): boolean {
   return typeof contentType === 'string' && contentType.startsWith('application/grpc');
 }
 
-export function writeHttp1Error(res: ServerResponse, code: Reason): void {
+export function writeHttp1Error(res: ServerResponse, code: Reason, extra?: readonly (readonly [string, string])[]): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -28,6 +28,7 @@ export function writeHttp1Error(res: ServerResponse, code: Reason): void {
   const m = ERROR_TABLE[code];
   const body = `${m.header}\n`;
   res.writeHead(m.http, {
+    ...safeHeaders(extra),
     'content-type': TEXT,
     'content-length': Buffer.byteLength(body),
     [HEADER_PROXY_ERROR]: m.header,
@@ -35,7 +36,7 @@ export function writeHttp1Error(res: ServerResponse, code: Reason): void {
   res.end(body);
 }
 
-export function writeH2Error(stream: ServerHttp2Stream, code: Reason, grpc: boolean): void {
+export function writeH2Error(stream: ServerHttp2Stream, code: Reason, grpc: boolean, extra?: readonly (readonly [string, string])[]): void {
   if (stream.destroyed || stream.closed) return;
   const m = ERROR_TABLE[code];
   if (stream.headersSent) {
@@ -45,6 +46,7 @@ export function writeH2Error(stream: ServerHttp2Stream, code: Reason, grpc: bool
   if (grpc) {
     // Trailers-only response: HTTP 200 with grpc-status (the gRPC spec maps proxy errors this way).
     stream.respond({
+      ...safeHeaders(extra),
       ':status': 200,
       'content-type': 'application/grpc',
       'grpc-status': String(m.grpc),
@@ -54,7 +56,7 @@ export function writeH2Error(stream: ServerHttp2Stream, code: Reason, grpc: bool
     return;
   }
   const body = `${m.header}\n`;
-  stream.respond({ ':status': m.http, 'content-type': TEXT, 'content-length': Buffer.byteLength(body), [HEADER_PROXY_ERROR]: m.header });
+  stream.respond({ ...safeHeaders(extra), ':status': m.http, 'content-type': TEXT, 'content-length': Buffer.byteLength(body), [HEADER_PROXY_ERROR]: m.header });
   stream.end(body);
 }
 
@@ -100,16 +102,16 @@ export function rawHttp1Answer(status: number, headers: readonly (readonly [stri
 }
 
 /** The same for one of the proxy's errors (status and weft-proxy-error from ERROR_TABLE). */
-export function rawHttp1Error(code: Reason): string {
+export function rawHttp1Error(code: Reason, extra: readonly (readonly [string, string])[] = []): string {
   const m = ERROR_TABLE[code];
-  return rawHttp1Answer(m.http, [[HEADER_PROXY_ERROR, m.header]]);
+  return rawHttp1Answer(m.http, [...extra, [HEADER_PROXY_ERROR, m.header]]);
 }
 
 // --- responders --------------------------------------------------------------------------------------
 
 /** An answer the proxy writes itself: for a reason (through ERROR_TABLE), or one the policy chose (a redirect). */
 export type Synthetic =
-  | { readonly kind: 'reason'; readonly code: Reason }
+  | { readonly kind: 'reason'; readonly code: Reason; readonly headers?: readonly (readonly [string, string])[] | undefined }
   | { readonly kind: 'respond'; readonly status: number; readonly headers?: readonly (readonly [string, string])[] | undefined; readonly body?: string | undefined };
 
 /** How a direction counts the answers it writes, as each always has. */
@@ -147,7 +149,7 @@ export function http1Responder(o: ResponderOptions): Responder<ServerResponse> {
       }
       o.stats.error(a.code);
       if (o.closeOnBadRequest && a.code === 'BAD_REQUEST') res.shouldKeepAlive = false;
-      writeHttp1Error(res, a.code);
+      writeHttp1Error(res, a.code, a.headers);
       if (o.countRefusals) o.stats.response(res.statusCode);
       observe?.({ status: res.statusCode, grpcStatus: undefined, error: a.code, durationMs: 0 });
     },
@@ -159,9 +161,9 @@ export function http1Responder(o: ResponderOptions): Responder<ServerResponse> {
 
 /** The socket of an upgrade request node handed over: answered with a bodiless HTTP/1.1 message, then closed. */
 export function upgradeResponder(o: Pick<ResponderOptions, 'stats'>): Responder<Duplex> {
-  const refuse = (socket: Duplex, code: Reason): void => {
+  const refuse = (socket: Duplex, code: Reason, extra?: readonly (readonly [string, string])[]): void => {
     o.stats.error(code);
-    socket.end(rawHttp1Error(code), () => socket.destroy());
+    socket.end(rawHttp1Error(code, extra), () => socket.destroy());
   };
   return {
     refuse,
@@ -171,7 +173,7 @@ export function upgradeResponder(o: Pick<ResponderOptions, 'stats'>): Responder<
         observe?.({ status: a.status, grpcStatus: undefined, error: undefined, durationMs: 0 });
         return;
       }
-      refuse(socket, a.code);
+      refuse(socket, a.code, a.headers);
       observe?.({ status: ERROR_TABLE[a.code].http, grpcStatus: undefined, error: a.code, durationMs: 0 });
     },
     policyFailed(socket) {
@@ -199,7 +201,7 @@ export function h2Responder(o: Pick<ResponderOptions, 'stats'>): Responder<H2Sin
         return;
       }
       o.stats.error(a.code);
-      writeH2Error(s.stream, a.code, s.grpc);
+      writeH2Error(s.stream, a.code, s.grpc, a.headers);
       const m = ERROR_TABLE[a.code];
       observe?.({ status: s.grpc ? 200 : m.http, grpcStatus: s.grpc ? m.grpc : undefined, error: a.code, durationMs: 0 });
     },

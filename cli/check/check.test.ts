@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { uninstallObjects } from '../install/uninstall.js';
 import { formatResults, parseCheckArgs } from './command.js';
 import type { Check } from './command.js';
-import { dataPlaneFindings } from './data-plane.js';
+import { dataPlaneFindings, failureAccrualFindings } from './data-plane.js';
 import type { PodWithStatus } from './data-plane.js';
 
 const enabled = { name: 'shop', annotations: { 'weft.dev/inject': 'enabled' } };
@@ -59,4 +59,17 @@ test('uninstall lists webhooks first and CRDs last, names only; --keep-crds leav
   assert.ok(all.every((o) => Object.keys(o).join() === 'apiVersion,kind,metadata' && Object.keys(o.metadata).join() === 'name'));
   assert.ok(all.some((o) => o.kind === 'Namespace' && o.metadata.name === 'weft-system'));
   assert.equal(uninstallObjects(true).filter((o) => o.kind === 'CustomResourceDefinition').length, 0);
+});
+
+test('a Service with a bad failure-accrual annotation is reported naming the annotation and why; good and absent ones are not', () => {
+  const svc = (name: string, annotations?: Record<string, string>) => ({ metadata: { name, ...(annotations !== undefined ? { annotations } : {}) } });
+  const f = failureAccrualFindings([
+    svc('plain'),
+    svc('good', { 'config.weft.dev/failure-accrual': 'consecutive', 'config.weft.dev/failure-accrual-max-failures': '5' }),
+    svc('typo', { 'config.weft.dev/failure-accrual': 'consecutive', 'config.weft.dev/failure-accrual-max-failures': 'five' }),
+    svc('orphan', { 'config.weft.dev/failure-accrual-min-penalty': '2s' }),
+  ]);
+  assert.deepEqual(f.map((x) => x.service), ['typo', 'orphan']);
+  assert.match(f[0]!.problems.join(), /^config\.weft\.dev\/failure-accrual-max-failures: "five" must be an integer from 1 to 1000/);
+  assert.match(f[1]!.problems.join(), /config\.weft\.dev\/failure-accrual-min-penalty set without config\.weft\.dev\/failure-accrual: consecutive/);
 });

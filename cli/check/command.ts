@@ -27,7 +27,7 @@ import { judgeGatewayApi, REQUIRED_GATEWAY_CRDS } from '../install/gateway-api.j
 import { RENEW_BEFORE_MS, webhookDnsNames, webhookTlsUsable } from '../install/pki.js';
 import { connectKube, orAbsent } from '../kube/client.js';
 import type { KubeClients } from '../kube/client.js';
-import { dataPlaneFindings } from './data-plane.js';
+import { dataPlaneFindings, failureAccrualFindings } from './data-plane.js';
 import { judgeKubernetesVersion, judgeOtherInjectors, judgePodSecurity, MIN_KUBERNETES_MINOR } from './pre.js';
 import type { Verdict } from './pre.js';
 import type { PodWithStatus } from './data-plane.js';
@@ -287,6 +287,17 @@ function dataPlaneChecks(namespace: string): Check[] {
         if (f === undefined) return missingNs;
         return f.proxyNotReady.length === 0 ? pass()
           : fail(`proxy not ready in: ${f.proxyNotReady.join(', ')}`, `kubectl -n ${namespace} logs POD -c ${PROXY_CONTAINER_NAME}; weft check (control plane)`);
+      },
+    },
+    {
+      section: `data-plane (${namespace})`,
+      name: 'Service failure-accrual annotations are valid',
+      async run(kube) {
+        if ((await orAbsent(kube.core.readNamespace({ name: namespace }))) === undefined) return missingNs;
+        const bad = failureAccrualFindings((await kube.core.listNamespacedService({ namespace })).items);
+        return bad.length === 0 ? pass()
+          : fail(`circuit breaking is off for ${bad.map((b) => `svc/${b.service} (${b.problems.join('; ')})`).join(', ')}: a bad value makes the controller apply none of the annotations`,
+            `fix the annotation on the Service (docs/proxy.md, "Circuit breaking"), e.g. kubectl -n ${namespace} annotate svc NAME --overwrite config.weft.dev/failure-accrual-max-failures=7`);
       },
     },
     {

@@ -5,9 +5,12 @@
  * - a pod that should have the proxy (namespace or pod annotation) but has none and no
  *   weft.dev/inject-skipped reason: it was created while the injector was not answering (the
  *   webhook's failurePolicy Ignore let it through) and must be recreated;
- * - pods the injector skipped, with its reason (reported, not a failure).
+ * - pods the injector skipped, with its reason (reported, not a failure);
+ * - Services whose failure-accrual annotations are bad (core/failure-accrual.ts): the controller then
+ *   applies none of them, so circuit breaking is off for that Service; each problem names its annotation.
  */
 import { INJECT_SKIPPED_ANNOTATION, PROXY_CONTAINER_NAME, PROXY_VERSION_ANNOTATION } from '../../core/contract.js';
+import { failureAccrualOf } from '../../core/failure-accrual.js';
 import { injectionRequested, isInjected } from '../../injector/patch.js';
 import type { NamespaceLike, PodLike } from '../../injector/pod.js';
 
@@ -54,4 +57,19 @@ export function dataPlaneFindings(pods: readonly PodWithStatus[], namespace: Nam
     if (injectionRequested(pod, namespace)) missingProxy.push(name);
   }
   return { meshed, proxyNotReady, wrongVersion, missingProxy, skipped };
+}
+
+/** A Service as the failure-accrual check reads it. */
+export interface ServiceLike {
+  readonly metadata?: { readonly name?: string | undefined; readonly annotations?: Readonly<Record<string, string>> | undefined } | undefined;
+}
+
+/** Services whose failure-accrual annotations the controller refuses, with each problem (naming its annotation). */
+export function failureAccrualFindings(services: readonly ServiceLike[]): { readonly service: string; readonly problems: readonly string[] }[] {
+  const out: { service: string; problems: string[] }[] = [];
+  for (const s of services) {
+    const r = failureAccrualOf(s.metadata?.annotations);
+    if (!r.ok) out.push({ service: s.metadata?.name ?? '(unnamed)', problems: r.problems });
+  }
+  return out;
 }

@@ -16,7 +16,7 @@
  * what was there and is reported in `status().errors`, never thrown out of the timer.
  */
 import type { ClusterSnapshot, Pod } from '../../core/kube.js';
-import { metricNames, type Direction } from '../observe/figures.js';
+import { collectedNames, type Direction } from '../observe/figures.js';
 import type { Sample } from '../observe/prom-text.js';
 import type { Fetcher, MetricsSource, PodTarget } from '../observe/sources.js';
 import { increases, withTargetLabels, type DeltaSample } from '../observe/window.js';
@@ -34,12 +34,11 @@ export interface Scrape {
   readonly pods: ReadonlyMap<string, readonly Sample[]>;
 }
 
-const ALL_NAMES = new Set([...(['outbound', 'inbound'] as const).flatMap((d) => Object.values(metricNames(d)))]);
+const ALL_NAMES = new Set([...(['outbound', 'inbound'] as const).flatMap((d) => collectedNames(d))]);
 
 /** The increases of one direction between two scrapes, for the pods present in both. */
 export function samplesBetween(before: Scrape, after: Scrape, direction: Direction): DeltaSample[] {
-  const n = metricNames(direction);
-  const names = new Set([n.requests, n.buckets]);
+  const names = new Set(collectedNames(direction));
   const out: DeltaSample[] = [];
   for (const [key, samples] of after.pods) {
     const prev = before.pods.get(key);

@@ -51,10 +51,10 @@ test('`weft install --crds` prints exactly the CRDs of manifests/crds; `weft ins
   assert.equal(crds.code, 0, crds.err);
   const items = (JSON.parse(crds.out) as { items: KubeObject[] }).items;
   assert.deepEqual(crdNames(items).sort(), [
-    'authorizationpolicies.policy.weft.dev', 'faultinjections.policy.weft.dev', 'meshtlsauthentications.policy.weft.dev', 'networkauthentications.policy.weft.dev',
-    'servers.policy.weft.dev',
+    'authorizationpolicies.policy.weft.dev', 'faultinjections.policy.weft.dev', 'inboundlimitpolicies.policy.weft.dev', 'meshtlsauthentications.policy.weft.dev',
+    'networkauthentications.policy.weft.dev', 'servers.policy.weft.dev',
   ]);
-  assert.equal(items.length, 5);
+  assert.equal(items.length, 6);
   assert.deepEqual(items, loadCrds());
   const rest = await run(['install', '--ignore-cluster', '-o', 'json']);
   assert.equal(rest.code, 0, rest.err);
@@ -63,10 +63,10 @@ test('`weft install --crds` prints exactly the CRDs of manifests/crds; `weft ins
   assert.ok(restItems.some((o) => o.kind === 'Deployment'));
   const upgradeCrds = await run(['upgrade', '--crds']);
   assert.equal(upgradeCrds.code, 0, upgradeCrds.err);
-  assert.equal(docs(upgradeCrds.out).length, 5);
+  assert.equal(docs(upgradeCrds.out).length, 6);
 });
 
-test('RBAC is least privilege: the injector only reads namespaces; the controller writes only route, GatewayClass, Gateway and XBackendTrafficPolicy status, TokenReviews, its Lease and the gateways\' ServiceAccounts, Deployments and Services', () => {
+test('RBAC is least privilege: the injector only reads namespaces; the controller writes only route, GatewayClass, Gateway, XBackendTrafficPolicy and InboundLimitPolicy status, TokenReviews, its Lease and the gateways\' ServiceAccounts, Deployments and Services', () => {
   const objs = renderInstall({ ...DEFAULT_VALUES, crds: [] }, FAKE_PKI);
   type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
   const rules = (kind: string, name: string) => (objs.find((o) => o.kind === kind && o.metadata.name === name)?.['rules'] ?? []) as Rule[];
@@ -74,7 +74,7 @@ test('RBAC is least privilege: the injector only reads namespaces; the controlle
   const writes = [...rules('ClusterRole', 'weft-controller'), ...rules('Role', 'weft-controller')]
     .filter((r) => r.verbs.some((v) => !['get', 'list', 'watch'].includes(v)))
     .flatMap((r) => r.resources);
-  assert.deepEqual(writes.sort(), ['deployments', 'gatewayclasses/status', 'gateways/status', 'grpcroutes/status', 'httproutes/status', 'leases', 'leases', 'serviceaccounts', 'services', 'tokenreviews', 'xbackendtrafficpolicies/status']);
+  assert.deepEqual(writes.sort(), ['deployments', 'gatewayclasses/status', 'gateways/status', 'grpcroutes/status', 'httproutes/status', 'inboundlimitpolicies/status', 'leases', 'leases', 'serviceaccounts', 'services', 'tokenreviews', 'xbackendtrafficpolicies/status']);
   const secrets = rules('Role', 'weft-controller').find((r) => r.resources.includes('secrets'));
   assert.deepEqual(secrets?.resourceNames, ['weft-identity-issuer']);
   assert.equal(rules('ClusterRole', 'weft-controller').some((r) => r.resources.includes('secrets')), false, 'no cluster-wide Secret access');

@@ -121,6 +121,9 @@ function controllerRbac(): KubeObject[] {
     rule([GATEWAY_API_EXPERIMENTAL_GROUP], ['xbackendtrafficpolicies'], READ),
     rule([GATEWAY_API_EXPERIMENTAL_GROUP], ['xbackendtrafficpolicies/status'], ['get', 'update', 'patch']),
     rule([POLICY_API_GROUP], ['servers', 'authorizationpolicies', 'meshtlsauthentications', 'networkauthentications', 'faultinjections'], READ),
+    // InboundLimitPolicy: rate and concurrency limits per Server or route, and their status.
+    rule([POLICY_API_GROUP], ['inboundlimitpolicies'], READ),
+    rule([POLICY_API_GROUP], ['inboundlimitpolicies/status'], ['get', 'update', 'patch']),
     rule(['authentication.k8s.io'], ['tokenreviews'], ['create']),
     // The gateway controller server-side applies each Gateway's ServiceAccount, Deployment and Service
     // (create and patch) and reads the Deployment's availability (docs/gateway.md).
@@ -354,6 +357,10 @@ function webhookConfigurations(o: RenderOptions, pki: InstallPki): KubeObject[] 
           {
             operations: ['CREATE', 'UPDATE'], apiGroups: [POLICY_API_GROUP], apiVersions: [POLICY_API_VERSION],
             resources: ['servers', 'authorizationpolicies', 'meshtlsauthentications', 'networkauthentications'], scope: 'Namespaced',
+          },
+          {
+            operations: ['CREATE', 'UPDATE'], apiGroups: [POLICY_API_GROUP], apiVersions: [POLICY_API_VERSION],
+            resources: ['inboundlimitpolicies'], scope: 'Namespaced',
           },
           { operations: ['CREATE', 'UPDATE'], apiGroups: [GATEWAY_API_GROUP], apiVersions: ['v1'], resources: ['httproutes', 'grpcroutes'], scope: 'Namespaced' },
         ],

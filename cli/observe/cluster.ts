@@ -78,7 +78,7 @@ const weft = (plural: string) => group(POLICY_API_GROUP, POLICY_API_VERSION, plu
 
 /** Lists everything the route and policy compilers read. CRDs not installed list as empty. */
 export async function listSnapshot(kc: KubeConfig): Promise<ClusterSnapshot> {
-  const [namespaces, services, endpointSlices, pods, httpRoutes, grpcRoutes, referenceGrants, servers, authorizationPolicies, meshTLSAuthentications, networkAuthentications, faultInjections] =
+  const [namespaces, services, endpointSlices, pods, httpRoutes, grpcRoutes, referenceGrants, servers, authorizationPolicies, meshTLSAuthentications, networkAuthentications, faultInjections, inboundLimitPolicies] =
     await Promise.all([
       list(kc, core('namespaces'), false),
       list(kc, core('services'), false),
@@ -92,10 +92,11 @@ export async function listSnapshot(kc: KubeConfig): Promise<ClusterSnapshot> {
       list(kc, weft('meshtlsauthentications'), true),
       list(kc, weft('networkauthentications'), true),
       list(kc, weft('faultinjections'), true),
+      list(kc, weft('inboundlimitpolicies'), true),
     ]);
   return {
     namespaces, services, endpointSlices: endpointSlices as never, pods, httpRoutes, grpcRoutes, referenceGrants,
-    servers, authorizationPolicies, meshTLSAuthentications, networkAuthentications, faultInjections,
+    servers, authorizationPolicies, meshTLSAuthentications, networkAuthentications, faultInjections, inboundLimitPolicies,
   };
 }
 

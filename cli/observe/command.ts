@@ -21,7 +21,10 @@ import { stdio } from '../install/command.js';
 import { ApiError, apiJson, listPods } from './cluster.js';
 import { LABEL, summarize, type Direction } from './figures.js';
 import { podProxyFetcher, prometheusSource, scrapeSource, type MetricsSource, type PodTarget } from './sources.js';
-import { authzKeyOf, renderAuthz, renderRoutes, renderStat, routeKeyOf, type OutputFormat, type StatResource } from './views.js';
+import { authzKeyOf, renderAuthz, renderRoutes, renderStat, routeKeyOf, type LimitsByTarget, type OutputFormat, type StatResource } from './views.js';
+import { POLICY_API } from '../../core/contract.js';
+import { describeLimits, selectInboundLimits } from '../../core/inbound/limits.js';
+import type { InboundLimitPolicy } from '../../core/kube-policy.js';
 import {
   groupKey, groupPods, isMeshedPod, jobOwners, parseResource, servicesSelecting, WORKLOAD_KINDS, type JobOwners, type ResourceArg, type ResourceKind,
 } from './workloads.js';
@@ -153,6 +156,22 @@ export async function withProgress<T>(io: Io, verb: Verb, args: Pick<ObserveArgs
   }
 }
 
+/**
+ * The InboundLimitPolicies in force in a namespace (the controller's selection: valid, oldest per
+ * target), keyed `Kind/name`; empty where the CRD is not installed.
+ */
+async function limitsIn(kc: KubeConfig, ns: string): Promise<LimitsByTarget> {
+  const list = await apiJson<{ items?: InboundLimitPolicy[] }>(kc, `/apis/${POLICY_API}/namespaces/${ns}/inboundlimitpolicies`).catch((err: unknown) => {
+    if (err instanceof ApiError && err.status === 404) return { items: [] };
+    throw err;
+  });
+  const out = new Map<string, { policy: string; limits: string }>();
+  for (const l of selectInboundLimits(list.items ?? []).applied.values()) {
+    out.set(`${l.target.kind}/${l.target.name}`, { policy: l.name, limits: describeLimits(l) });
+  }
+  return out;
+}
+
 const scrapable = (p: Pod) => isMeshedPod(p) && p.status?.phase === 'Running' && p.metadata.deletionTimestamp === undefined;
 const targets = (pods: readonly Pod[]): PodTarget[] => pods.filter(scrapable).map((p) => ({ namespace: p.metadata.namespace ?? '', name: p.metadata.name }));
 
@@ -202,9 +221,10 @@ export async function runObserve(verb: Verb, argv: readonly string[], io: Io = s
         io.err(`weft authz: ${args.resource.kind}/${args.resource.name ?? ''} has no pods in namespace ${ns}\n`);
         return 1;
       }
+      const limits = await limitsIn(kc, ns);
       const got = await withProgress(io, verb, args, targets(pods).length, () => source.collect('inbound', targets(pods), args.windowSeconds));
       problems = got.problems;
-      text = renderAuthz(summarize(got.samples, 'inbound', authzKeyOf(args.format === 'wide')), got.windowSeconds, args.format).text;
+      text = renderAuthz(summarize(got.samples, 'inbound', authzKeyOf(args.format === 'wide')), got.windowSeconds, args.format, limits).text;
     } else {
       const scope = args.allNamespaces === true ? undefined : args.resource.kind === 'ns' ? args.resource.name : ns;
       const all = await listPods(kc, scope, args.selector);

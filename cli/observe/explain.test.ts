@@ -88,6 +88,25 @@ test('a GET from books is allowed by AuthorizationPolicy authors-get on route au
   assert.deepEqual(decision.authorization, { kind: 'AuthorizationPolicy', name: 'booksapp/authors-get' });
 });
 
+test('an allowed request names the InboundLimitPolicies it is counted against (the Server\'s, then its route\'s); a denied one none', () => {
+  const limit = (name: string, targetRef: Record<string, string>, spec: Record<string, unknown>) =>
+    ({ kind: 'InboundLimitPolicy', metadata: { name, namespace: 'booksapp', creationTimestamp: '2026-01-01T00:00:00Z' }, spec: { targetRef, ...spec } });
+  const snap: ClusterSnapshot = {
+    ...BASE,
+    inboundLimitPolicies: [
+      limit('authors-rate', { group: 'policy.weft.dev', kind: 'Server', name: 'authors' }, { rateLimit: { requestsPerSecond: 50, burst: 100 } }),
+      limit('get-conc', { group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'authors-get' }, { concurrency: { maxInFlight: 20 } }),
+    ],
+  };
+  const { server } = serverOf(explain(snap, FROM_BOOKS, { method: 'GET', url: URL_1, headers: [] }));
+  assert.deepEqual(server.limits, [
+    'InboundLimitPolicy booksapp/authors-rate on Server authors: 50/s burst 100 per proxy (over it: 429 with Retry-After)',
+    'InboundLimitPolicy booksapp/get-conc on HTTPRoute authors-get: 20 in flight per proxy (over it: 503)',
+  ]);
+  const denied = serverOf(explain(snap, FROM_BOOKS, { method: 'DELETE', url: URL_1, headers: [] }));
+  assert.equal(denied.server.limits, undefined);
+});
+
 test('an allowed request shows what its Server route rule does on the server side (filters, a redirect)', () => {
   const withFilters = (filters: NonNullable<HTTPRouteRule['filters']>): ClusterSnapshot => ({
     ...BASE,

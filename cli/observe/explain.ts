@@ -23,6 +23,7 @@ import { networkSetContains, parseIp } from '../../core/cidr.js';
 import { MESHED_LABEL, MESHED_LABEL_VALUE, spiffeId } from '../../core/contract.js';
 import { identityMatches } from '../../core/identity-match.js';
 import { authorizeInbound, type InboundDecision } from '../../core/inbound/authorize.js';
+import { describeLimits } from '../../core/inbound/limits.js';
 import { inboundRuleEffect, type InboundRuleEffect } from '../../core/inbound/filters.js';
 import { compileInboundPort, indexInboundPolicy, type InboundCompileOptions } from '../../core/inbound/compile.js';
 import type { CompiledAuthentication, CompiledAuthorization, InboundPortPolicy } from '../../core/inbound/types.js';
@@ -81,6 +82,8 @@ export interface ServerSide {
   readonly effect?: readonly string[];
   /** Why each applicable AuthorizationPolicy did not allow (on a denial). */
   readonly candidates: readonly string[];
+  /** The InboundLimitPolicies an allowed request is counted against (the Server's, then the route's). */
+  readonly limits?: readonly string[];
   readonly note?: string;
 }
 
@@ -242,6 +245,17 @@ function denialCandidates(policy: InboundPortPolicy, decision: InboundDecision, 
 }
 
 /** The server-side effect of an allowed request's Server route rule, as lines; empty: the rule has no filters. */
+/**
+ * The inbound limits an allowed request is counted against, in words. The limits' state lives in each
+ * proxy, so explain says what applies, not whether this request would find a token or a free slot.
+ */
+function limitsText(policy: InboundPortPolicy, decision: InboundDecision): string[] {
+  const route = decision.selection === undefined ? undefined : policy.routePolicies.get(decision.selection.route)?.limits;
+  return [policy.limits, route].filter((l) => l !== undefined).map((l) =>
+    `InboundLimitPolicy ${l.namespace}/${l.name} on ${l.target.kind} ${l.target.name}: ${describeLimits(l)} per proxy (over it: ${
+      [l.rate !== undefined ? `${answerFor('RATE_LIMITED').http} with Retry-After` : '', l.concurrency !== undefined ? `${answerFor('CONCURRENCY_LIMITED').http}` : ''].filter((x) => x !== '').join(', ')})`);
+}
+
 function inboundEffectText(effect: InboundRuleEffect, filters: readonly CompiledFilter[]): string[] {
   const listed = filters.flatMap(describeFilter);
   if (effect.kind === 'redirect') return [...listed, `the server proxy answers ${effect.status} Location: ${effect.location}`];
@@ -297,7 +311,11 @@ export function explain(snapshot: ClusterSnapshot, client: ExplainClient, reques
     const tls = clientMeshed;
     const decision = explainInbound(authorizeInbound(portPolicy, { ...(identity !== undefined ? { clientIdentity: identity } : {}), tls, clientIp: ip ?? '', req: fwd }));
     const effect = decision.allowed && decision.selection !== undefined ? inboundEffectText(inboundRuleEffect(decision.selection, fwd, targetPort), decision.selection.rule.filters) : undefined;
-    return { ...base, port: targetPort, decision, ...(effect !== undefined ? { effect } : {}), candidates: denialCandidates(portPolicy, decision, tls ? identity : undefined, ip) };
+    const limits = decision.allowed ? limitsText(portPolicy, decision) : [];
+    return {
+      ...base, port: targetPort, decision, ...(effect !== undefined ? { effect } : {}), candidates: denialCandidates(portPolicy, decision, tls ? identity : undefined, ip),
+      ...(limits.length > 0 ? { limits } : {}),
+    };
   };
 
   const clientInfo = {
@@ -397,6 +415,7 @@ export function renderExplanation(e: Explanation): string {
     out.push(`      authorization: ${d.authorization === undefined ? 'none' : `${d.authorization.kind === 'AuthorizationPolicy' ? 'AuthorizationPolicy ' : ''}${d.authorization.name}${d.authorization.kind === 'default' ? ' (default policy)' : d.authorization.kind === 'accessPolicy' ? ' (accessPolicy)' : ''}`}`);
     out.push(`      decision:      ${d.allowed ? (d.audit === true ? 'ALLOWED (audit)' : 'ALLOWED') : `DENIED (${d.status ?? ''}${d.grpcStatus !== undefined ? `, grpc-status ${d.grpcStatus}` : ''})`}`);
     out.push(`      reason:        ${d.reason}`);
+    if (s.limits !== undefined) for (const l of s.limits) out.push(`      limit:         ${l}`);
     if (s.effect !== undefined && s.effect.length > 0) out.push(`      filters:       ${s.effect.join('; ')}`);
     for (const c of s.candidates) out.push(`      - ${c}`);
   }

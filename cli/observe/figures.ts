@@ -11,9 +11,12 @@
  * Classification (the metrics contract): a request failed when the proxy reported an `error`, the
  * HTTP status was 5xx, or the gRPC status was not OK. An inbound request the policy denied counts as
  * denied, not as a failure: success rate is over the requests that were let through, and the
- * latency histogram of denied requests (the app never saw them) is left out.
+ * latency histogram of denied requests (the app never saw them) is left out. An inbound request an
+ * InboundLimitPolicy refused (error rate-limited or concurrency-limited) counts as limited, apart from
+ * failures and denials likewise.
  */
 import { PROXY_METRICS } from '../../core/contract.js';
+import { ERROR_TABLE } from '../../core/reasons.js';
 import { histogramQuantile, type Bucket } from './histogram.js';
 import type { DeltaSample } from './window.js';
 
@@ -58,6 +61,17 @@ export interface Figures {
   readonly denied: number;
   /** Requests the proxy answered because a route timeout expired (error=timeout). */
   readonly timeouts: number;
+  /**
+   * Requests an InboundLimitPolicy refused: inbound, those this proxy refused (429 rate-limited, 503
+   * concurrency-limited); outbound, those the server proxies refused (weft_outbound_limited_total).
+   */
+  readonly limited: number;
+  /** Outbound only: retries sent (weft_outbound_retries_total). */
+  readonly retries: number;
+  /** Outbound only: retries the route's policy wanted but the retry budget did not allow. */
+  readonly budgetSkipped: number;
+  /** Outbound only: endpoints ejected by circuit breaking after this route's failed attempts. */
+  readonly ejections: number;
   /** Seconds; undefined without observations. Same order as QUANTILES. */
   readonly latency: readonly (number | undefined)[];
 }
@@ -67,10 +81,19 @@ export interface Group<K> {
   readonly figures: Figures;
 }
 
-export function metricNames(direction: Direction): { readonly requests: string; readonly buckets: string } {
+export function metricNames(direction: Direction): { readonly requests: string; readonly buckets: string; readonly resilience: readonly string[] } {
   return direction === 'outbound'
-    ? { requests: PROXY_METRICS.outboundRequests, buckets: `${PROXY_METRICS.outboundDuration}_bucket` }
-    : { requests: PROXY_METRICS.inboundRequests, buckets: `${PROXY_METRICS.inboundDuration}_bucket` };
+    ? {
+        requests: PROXY_METRICS.outboundRequests, buckets: `${PROXY_METRICS.outboundDuration}_bucket`,
+        resilience: [PROXY_METRICS.outboundRetries, PROXY_METRICS.outboundRetriesSkipped, PROXY_METRICS.outboundEjections, PROXY_METRICS.outboundLimited],
+      }
+    : { requests: PROXY_METRICS.inboundRequests, buckets: `${PROXY_METRICS.inboundDuration}_bucket`, resilience: [] };
+}
+
+/** Every metric a source collects for `direction`. */
+export function collectedNames(direction: Direction): string[] {
+  const n = metricNames(direction);
+  return [n.requests, n.buckets, ...n.resilience];
 }
 
 /** Whether a counted request failed, by the contract's classification. */
@@ -88,8 +111,15 @@ interface Acc<K> {
   failures: number;
   denied: number;
   timeouts: number;
+  limited: number;
+  retries: number;
+  budgetSkipped: number;
+  ejections: number;
   buckets: Map<number, number>;
 }
+
+/** The `error` label values of the inbound limits' refusals. */
+const LIMITED_ERRORS: ReadonlySet<string> = new Set([ERROR_TABLE.RATE_LIMITED.header, ERROR_TABLE.CONCURRENCY_LIMITED.header]);
 
 /**
  * Groups the samples of one direction by `keyOf` (undefined leaves a sample out) and computes each
@@ -107,19 +137,26 @@ export function summarize<K>(
     const id = JSON.stringify(key);
     let acc = groups.get(id);
     if (acc === undefined) {
-      acc = { key, requests: 0, successes: 0, failures: 0, denied: 0, timeouts: 0, buckets: new Map() };
+      acc = { key, requests: 0, successes: 0, failures: 0, denied: 0, timeouts: 0, limited: 0, retries: 0, budgetSkipped: 0, ejections: 0, buckets: new Map() };
       groups.set(id, acc);
     }
     return acc;
   };
+  const resilience = new Set(names.resilience);
   for (const s of samples) {
-    if (s.name !== names.requests && s.name !== names.buckets) continue;
+    if (s.name !== names.requests && s.name !== names.buckets && !resilience.has(s.name)) continue;
     const key = keyOf(s.labels);
     if (key === undefined) continue;
     const acc = accFor(key);
-    if (s.name === names.requests) {
+    if (resilience.has(s.name)) {
+      if (s.name === PROXY_METRICS.outboundRetries) acc.retries += s.value;
+      else if (s.name === PROXY_METRICS.outboundRetriesSkipped) { if (s.labels['reason'] === 'budget_exhausted') acc.budgetSkipped += s.value; }
+      else if (s.name === PROXY_METRICS.outboundEjections) acc.ejections += s.value;
+      else if (s.name === PROXY_METRICS.outboundLimited) acc.limited += s.value;
+    } else if (s.name === names.requests) {
       acc.requests += s.value;
       if (direction === 'inbound' && s.labels[LABEL.decision] === 'deny') acc.denied += s.value;
+      else if (direction === 'inbound' && LIMITED_ERRORS.has(s.labels[LABEL.error] ?? '')) acc.limited += s.value;
       else if (isFailure(s.labels)) acc.failures += s.value;
       else acc.successes += s.value;
       if (s.labels[LABEL.error] === 'timeout') acc.timeouts += s.value;
@@ -140,6 +177,10 @@ export function summarize<K>(
         failures: a.failures,
         denied: a.denied,
         timeouts: a.timeouts,
+        limited: a.limited,
+        retries: a.retries,
+        budgetSkipped: a.budgetSkipped,
+        ejections: a.ejections,
         latency: QUANTILES.map((q) => histogramQuantile(q, buckets)),
       },
     };

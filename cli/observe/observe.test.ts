@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../test/support/paths.js';
-import { isFailure, metricNames, successRate, summarize } from './figures.js';
+import { collectedNames, isFailure, successRate, summarize } from './figures.js';
 import { histogramQuantile } from './histogram.js';
 import { ExpositionError, parseExposition } from './prom-text.js';
 import { authzKeyOf, renderAuthz, renderRoutes, renderStat, routeKeyOf, type OutputFormat, type Rendered } from './views.js';
@@ -19,8 +19,7 @@ const SCRAPES = join(REPO_ROOT, 'cli', 'testdata', 'scrapes');
 const load = (f: string) => parseExposition(readFileSync(join(SCRAPES, f), 'utf8'));
 
 function fixtureDeltas(pod: 'books' | 'authors', direction: 'outbound' | 'inbound') {
-  const n = metricNames(direction);
-  const d = increases(load(`${pod}-t0.prom`).samples, load(`${pod}-t1.prom`).samples, new Set([n.requests, n.buckets]));
+  const d = increases(load(`${pod}-t0.prom`).samples, load(`${pod}-t1.prom`).samples, new Set(collectedNames(direction)));
   return withTargetLabels(d, { namespace: 'booksapp', pod: `${pod}-5d8f7c9b4-x2x7q` });
 }
 
@@ -91,8 +90,9 @@ test('parser: a malformed line is an error naming the line, never skipped', () =
 test('parser: reads the fixture scrapes whole (every sample of every family)', () => {
   const e = load('books-t1.prom');
   assert.equal(e.types.get('weft_outbound_request_duration_seconds'), 'histogram');
-  // 5 counter series; 4 histogram series x (15 buckets + sum + count).
-  assert.equal(e.samples.length, 5 + 4 * 17);
+  // 5 request counter series; 4 histogram series x (15 buckets + sum + count); 5 resilience counter
+  // series (retries, 2 retries skipped, ejections, limited).
+  assert.equal(e.samples.length, 5 + 4 * 17 + 5);
 });
 
 test('increase: difference of the two scrapes; a new series counts from 0; a reset counts its new value', () => {
@@ -155,6 +155,10 @@ test('routes figures of the fixture: per route and backend of Service booksapp/a
   assert.equal(main?.failures, 6);
   assert.equal(main?.timeouts, 3);
   assert.equal(successRate(main!), 60 / 66);
+  // Resilience: +7 retries, +2 budget skips (body_too_large is not a budget skip), +1 ejection,
+  // +4 answers a server proxy's rate limit refused (a series new since t0 counts whole).
+  assert.deepEqual([main?.retries, main?.budgetSkipped, main?.ejections, main?.limited], [7, 2, 1, 4]);
+  assert.deepEqual([v2?.retries, v2?.budgetSkipped, v2?.ejections, v2?.limited], [0, 0, 0, 0]);
   // Bucket increases (cumulative): 0 0 6 30 54 60 62 63 63 63 63 66 ...
   // p50: rank 33 in (0.01, 0.025] holding 24 from 30: 0.01 + 0.015 * 3/24
   assert.ok(Math.abs((main?.latency[0] ?? 0) - 0.011875) < 1e-12);
@@ -167,12 +171,12 @@ test('routes figures of the fixture: per route and backend of Service booksapp/a
   assert.ok(Math.abs((v2?.latency[0] ?? 0) - 0.00625) < 1e-12);
 });
 
-test('authz figures of the fixture: denials apart from failures, per server, route and authorization', () => {
+test('authz figures of the fixture: denials and limited requests apart from failures, per server, route and authorization', () => {
   const groups = summarize(fixtureDeltas('authors', 'inbound'), 'inbound', authzKeyOf(false));
   const get = groups.find((g) => g.key.route === 'authors-get' && g.key.authorization === 'authors-get')!.figures;
   const denied = groups.find((g) => g.key.route === 'authors-modify' && g.key.authorization === '')!.figures;
-  // authors-get: +90 and +30 x 200, +2 x 500.
-  assert.deepEqual([get.requests, get.successes, get.failures, get.denied], [122, 120, 2, 0]);
+  // authors-get: +90 and +30 x 200, +2 x 500, +12 x 429 rate-limited (limited: neither a failure nor a denial).
+  assert.deepEqual([get.requests, get.successes, get.failures, get.denied, get.limited], [134, 120, 2, 0, 12]);
   // The books client's DELETEs: +6 denied, none a failure, no latency (denied requests are left out).
   assert.deepEqual([denied.requests, denied.successes, denied.failures, denied.denied], [6, 0, 0, 6]);
   assert.equal(successRate(denied), undefined);
@@ -199,7 +203,8 @@ for (const format of ['table', 'wide', 'json'] satisfies OutputFormat[]) {
   });
   test(`golden: weft authz deploy/authors -o ${format}`, () => {
     const groups = summarize(fixtureDeltas('authors', 'inbound'), 'inbound', authzKeyOf(format === 'wide'));
-    golden(`authz.${format}.golden`, renderAuthz(groups, WINDOW, format));
+    const limits = new Map([['HTTPRoute/authors-get', { policy: 'authors-get-rate', limits: '5/s burst 10' }], ['Server/authors', { policy: 'authors-conc', limits: '100 in flight' }]]);
+    golden(`authz.${format}.golden`, renderAuthz(groups, WINDOW, format, limits));
   });
   test(`golden: weft stat deploy -n booksapp -o ${format} (a workload without traffic shows dashes)`, () => {
     const owners = new Map([['booksapp/authors-5d8f7c9b4-x2x7q', 'deploy/authors']]);

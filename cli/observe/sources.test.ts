@@ -10,7 +10,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../test/support/paths.js';
-import { metricNames, summarize } from './figures.js';
+import { collectedNames, summarize } from './figures.js';
 import { parseExposition } from './prom-text.js';
 import { increaseQuery, prometheusSource, scrapeSource, upQuery } from './sources.js';
 import { routeKeyOf } from './views.js';
@@ -38,8 +38,7 @@ test('scrape and Prometheus sources give the same route figures for the same fix
 
   // The fake Prometheus answers each increase() query with the fixture's increases, labelled as
   // Weft's scrape config labels them (plus job/instance, which the CLI ignores).
-  const n = metricNames('outbound');
-  const deltas = withTargetLabels(increases(scrape(0), scrape(1), new Set([n.requests, n.buckets])), { namespace: POD.namespace, pod: POD.name });
+  const deltas = withTargetLabels(increases(scrape(0), scrape(1), new Set(collectedNames('outbound'))), { namespace: POD.namespace, pod: POD.name });
   const queries: string[] = [];
   const server = createServer((req, res) => {
     let form = '';
@@ -57,7 +56,7 @@ test('scrape and Prometheus sources give the same route figures for the same fix
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => server.close());
   const viaProm = await prometheusSource(`http://127.0.0.1:${(server.address() as AddressInfo).port}`).collect('outbound', [POD], 30);
-  assert.equal(queries.length, 3);
+  assert.equal(queries.length, 1 + collectedNames('outbound').length, 'up, then one increase() per collected metric');
   assert.match(queries[0] ?? '', /^POST up\{/);
   assert.match(queries[2] ?? '', /^POST increase\(weft_outbound_request_duration_seconds_bucket\{/);
   assert.deepEqual(viaProm.problems, []);

@@ -15,7 +15,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { fetch } from 'undici';
 import { PROXY_ADMIN_PORT } from '../../core/contract.js';
 import { apiGet, podProxyPath } from './cluster.js';
-import { metricNames, type Direction } from './figures.js';
+import { collectedNames, type Direction } from './figures.js';
 import { parseExposition, type Sample } from './prom-text.js';
 import { increases, withTargetLabels, type DeltaSample } from './window.js';
 
@@ -54,8 +54,7 @@ export function podProxyFetcher(kc: KubeConfig, port = PROXY_ADMIN_PORT): Fetche
 export function scrapeSource(fetcher: Fetcher, sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms))): MetricsSource {
   return {
     async collect(direction, pods, windowSeconds) {
-      const n = metricNames(direction);
-      const names = new Set([n.requests, n.buckets]);
+      const names = new Set(collectedNames(direction));
       const scrapeAll = () => Promise.all(pods.map(async (p) => ({ pod: p, at: performance.now(), r: await fetcher(p) })));
       const first = await scrapeAll();
       await sleep(windowSeconds * 1000);
@@ -137,7 +136,6 @@ export function prometheusSource(baseUrl: string): MetricsSource {
   return {
     async collect(direction, pods, windowSeconds) {
       if (pods.length === 0) return { samples: [], windowSeconds, problems: [] };
-      const n = metricNames(direction);
       const wanted = new Set(pods.map((p) => `${p.namespace}/${p.name}`));
       const key = (m: Record<string, string>) => `${m['namespace'] ?? ''}/${m['pod'] ?? ''}`;
       // Like the scrape source, say which pods the figures leave out: no target (the scrape config
@@ -153,7 +151,7 @@ export function prometheusSource(baseUrl: string): MetricsSource {
         else if (!u) problems.push(`pod ${p}: Prometheus cannot scrape it (up == 0)`);
       }
       const samples: DeltaSample[] = [];
-      for (const name of [n.requests, n.buckets]) {
+      for (const name of collectedNames(direction)) {
         const data = await promQuery(baseUrl, increaseQuery(name, pods, windowSeconds));
         for (const r of data.result) {
           if (!wanted.has(key(r.metric))) continue;

@@ -64,13 +64,14 @@ export function renderStat(resources: readonly StatResource[], groups: readonly 
         successRate: round(f === undefined ? undefined : successRate(f), 4),
         rps: round(rps(f?.requests ?? 0, windowSeconds), 4),
         denied: round(f?.denied ?? 0, 3),
+        limited: round(f?.limited ?? 0, 3),
         ...latencyJson(f),
       };
     }));
   }
   const wide = format === 'wide';
   const nsColumn = options.namespaceColumn === true;
-  const headers = [...(nsColumn ? ['NAMESPACE'] : []), 'NAME', 'MESHED', 'SUCCESS', 'RPS', ...latencyHeaders, ...(wide ? ['REQUESTS', 'FAILURES', 'DENIED'] : [])];
+  const headers = [...(nsColumn ? ['NAMESPACE'] : []), 'NAME', 'MESHED', 'SUCCESS', 'RPS', ...latencyHeaders, ...(wide ? ['REQUESTS', 'FAILURES', 'DENIED', 'LIMITED'] : [])];
   const rows = resources.map((r) => {
     const f = byName.get(keyOf(r));
     return [
@@ -80,7 +81,7 @@ export function renderStat(resources: readonly StatResource[], groups: readonly 
       formatPercent(f === undefined ? undefined : successRate(f)),
       f === undefined ? '-' : formatRps(rps(f.requests, windowSeconds)),
       ...latencyCells(f),
-      ...(wide ? [String(Math.round(f?.requests ?? 0)), String(Math.round(f?.failures ?? 0)), String(Math.round(f?.denied ?? 0))] : []),
+      ...(wide ? [String(Math.round(f?.requests ?? 0)), String(Math.round(f?.failures ?? 0)), String(Math.round(f?.denied ?? 0)), String(Math.round(f?.limited ?? 0))] : []),
     ];
   });
   return { text: renderTable(headers, rows) };
@@ -141,11 +142,15 @@ export function renderRoutes(service: { readonly namespace: string; readonly nam
       successRate: round(successRate(f), 4),
       rps: round(rps(f.requests, windowSeconds), 4),
       timeouts: round(f.timeouts, 3),
+      retries: round(f.retries, 3),
+      retriesSkippedBudget: round(f.budgetSkipped, 3),
+      ejections: round(f.ejections, 3),
+      limited: round(f.limited, 3),
       ...latencyJson(f),
     })));
   }
   const wide = format === 'wide';
-  const headers = [...(wide ? ['PORT'] : []), 'ROUTE', ...(wide ? ['RULE'] : []), 'BACKEND', 'SUCCESS', 'RPS', ...latencyHeaders, 'TIMEOUTS', ...(wide ? ['REQUESTS', 'FAILURES'] : [])];
+  const headers = [...(wide ? ['PORT'] : []), 'ROUTE', ...(wide ? ['RULE'] : []), 'BACKEND', 'SUCCESS', 'RPS', ...latencyHeaders, 'TIMEOUTS', 'RETRIES', 'BUDGET_SKIPS', 'EJECTIONS', 'LIMITED', ...(wide ? ['REQUESTS', 'FAILURES'] : [])];
   const rows = groups.map(({ key: k, figures: f }) => [
     ...(wide ? [k.port === '' || k.port === undefined ? '-' : k.port] : []),
     routeName(k, service.namespace),
@@ -155,6 +160,10 @@ export function renderRoutes(service: { readonly namespace: string; readonly nam
     formatRps(rps(f.requests, windowSeconds)),
     ...latencyCells(f),
     String(Math.round(f.timeouts)),
+    String(Math.round(f.retries)),
+    String(Math.round(f.budgetSkipped)),
+    String(Math.round(f.ejections)),
+    String(Math.round(f.limited)),
     ...(wide ? [String(Math.round(f.requests)), String(Math.round(f.failures))] : []),
   ]);
   return { text: renderTable(headers, rows) };
@@ -178,7 +187,25 @@ export function authzKeyOf(wide: boolean) {
   });
 }
 
-export function renderAuthz(groups: readonly Group<AuthzKey>[], windowSeconds: number, format: OutputFormat): Rendered {
+/**
+ * The InboundLimitPolicies in force, as `weft authz` shows them: per target key `Kind/name`
+ * (`Server/web-http`, `HTTPRoute/slow`), the policy's name and its limits in words.
+ */
+export type LimitsByTarget = ReadonlyMap<string, { readonly policy: string; readonly limits: string }>;
+
+/** The limits a row is subject to: its Server's, then its route's (either Kind). */
+function rowLimits(k: AuthzKey, limits: LimitsByTarget): { policy: string; limits: string }[] {
+  const out: { policy: string; limits: string }[] = [];
+  const s = limits.get(`Server/${k.server}`);
+  if (s !== undefined) out.push(s);
+  if (k.route !== '') {
+    const r = limits.get(`HTTPRoute/${k.route}`) ?? limits.get(`GRPCRoute/${k.route}`);
+    if (r !== undefined) out.push(r);
+  }
+  return out;
+}
+
+export function renderAuthz(groups: readonly Group<AuthzKey>[], windowSeconds: number, format: OutputFormat, limits: LimitsByTarget = new Map()): Rendered {
   if (format === 'json') {
     return json(groups.map(({ key: k, figures: f }) => ({
       ...(k.targetPort !== undefined ? { targetPort: k.targetPort === '' ? null : Number(k.targetPort) } : {}),
@@ -186,25 +213,29 @@ export function renderAuthz(groups: readonly Group<AuthzKey>[], windowSeconds: n
       route: k.route === '' ? null : k.route,
       authorization: k.authorization === '' ? null : k.authorization,
       windowSeconds,
-      allowedRps: round(rps(f.requests - f.denied, windowSeconds), 4),
+      allowedRps: round(rps(f.requests - f.denied - f.limited, windowSeconds), 4),
       deniedRps: round(rps(f.denied, windowSeconds), 4),
+      limitedRps: round(rps(f.limited, windowSeconds), 4),
+      limits: rowLimits(k, limits),
       successRate: round(successRate(f), 4),
       ...latencyJson(f),
     })));
   }
   const wide = format === 'wide';
-  const headers = [...(wide ? ['PORT'] : []), 'SERVER', 'ROUTE', 'AUTHORIZATION', 'ALLOWED_RPS', 'DENIED_RPS', 'SUCCESS', ...latencyHeaders, ...(wide ? ['ALLOWED', 'DENIED'] : [])];
+  const headers = [...(wide ? ['PORT'] : []), 'SERVER', 'ROUTE', 'AUTHORIZATION', 'ALLOWED_RPS', 'DENIED_RPS', 'LIMITED_RPS', 'SUCCESS', ...latencyHeaders, 'LIMITS', ...(wide ? ['ALLOWED', 'DENIED', 'LIMITED'] : [])];
   const dash = (s: string | undefined) => (s === undefined || s === '' ? '-' : s);
   const rows = groups.map(({ key: k, figures: f }) => [
     ...(wide ? [dash(k.targetPort)] : []),
     dash(k.server),
     dash(k.route),
     dash(k.authorization),
-    formatRps(rps(f.requests - f.denied, windowSeconds)),
+    formatRps(rps(f.requests - f.denied - f.limited, windowSeconds)),
     formatRps(rps(f.denied, windowSeconds)),
+    formatRps(rps(f.limited, windowSeconds)),
     formatPercent(successRate(f)),
     ...latencyCells(f),
-    ...(wide ? [String(Math.round(f.requests - f.denied)), String(Math.round(f.denied))] : []),
+    dash(rowLimits(k, limits).map((l) => l.limits).join(' + ')),
+    ...(wide ? [String(Math.round(f.requests - f.denied - f.limited)), String(Math.round(f.denied)), String(Math.round(f.limited))] : []),
   ]);
   return { text: renderTable(headers, rows) };
 }

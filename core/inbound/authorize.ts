@@ -91,6 +91,11 @@ function describeFallback(policy: DefaultInboundPolicy, from: string): string {
   return `${from} ${policy}`;
 }
 
+/** Whether `req` is a kubelet probe of this port: a GET of one of its probe paths from a probe network. */
+export function isKubeletProbe(policy: InboundPortPolicy, req: RequestInfo | undefined, ip: IpAddress | undefined): boolean {
+  return req !== undefined && req.method === 'GET' && policy.probes.paths.has(req.path) && ip !== undefined && networkSetContains(policy.probes.networks, ip);
+}
+
 /** Decides one inbound request (or opaque connection). Never throws. */
 export function authorizeInbound(policy: InboundPortPolicy, client: InboundClient): InboundDecision {
   const ip = parseIp(client.clientIp);
@@ -99,12 +104,7 @@ export function authorizeInbound(policy: InboundPortPolicy, client: InboundClien
   const server = policy.server?.name;
   const named = server !== undefined ? { server } : {};
 
-  const isProbe =
-    req !== undefined &&
-    req.method === 'GET' &&
-    policy.probes.paths.has(req.path) &&
-    ip !== undefined &&
-    networkSetContains(policy.probes.networks, ip);
+  const isProbe = isKubeletProbe(policy, req, ip);
   const probeAllowed = (routeName?: string): InboundDecision => ({
     allowed: true,
     ...named,

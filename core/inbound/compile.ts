@@ -66,6 +66,7 @@ import { compileGrpcRoute, compileHttpRoute, type BackendResolver } from '../rou
 import { buildRouteTable } from '../routes/match.js';
 import type { CompiledRoute } from '../routes/types.js';
 import { matchLabelSelector } from './label-selector.js';
+import { selectInboundLimits, type CompiledLimits } from './limits.js';
 import type {
   CompiledAuthentication,
   CompiledAuthorization,
@@ -113,6 +114,8 @@ export interface InboundIndex {
   readonly authorizations: ReadonlyMap<string, readonly CompiledAuthorization[]>;
   /** Routes by Server key `namespace/name`. */
   readonly routes: ReadonlyMap<string, readonly AttachedRoute[]>;
+  /** The InboundLimitPolicy in force per target key `namespace/Kind/name` (the oldest valid one). */
+  readonly limits: ReadonlyMap<string, CompiledLimits>;
   /** Problems that belong to no single port (bad policies, bad options). */
   readonly diagnostics: readonly PolicyDiagnostic[];
 }
@@ -400,6 +403,15 @@ export function indexInboundPolicy(snapshot: ClusterSnapshot, options: InboundCo
   for (const r of snapshot.httpRoutes) attach(r, 'HTTPRoute');
   for (const r of snapshot.grpcRoutes) attach(r, 'GRPCRoute');
 
+  // InboundLimitPolicies: a bad one applies nowhere; per target the oldest valid one applies.
+  const selected = selectInboundLimits(snapshot.inboundLimitPolicies ?? []);
+  const limits = selected.applied;
+  for (const st of selected.statuses) {
+    if (st.reason === 'Invalid' || st.reason === 'Conflicted') {
+      diagnostics.push(diag({ kind: 'InboundLimitPolicy', namespace: st.namespace, name: st.name }, st.reason, st.message));
+    }
+  }
+
   return {
     snapshot,
     trustDomain,
@@ -411,6 +423,7 @@ export function indexInboundPolicy(snapshot: ClusterSnapshot, options: InboundCo
     servers,
     authorizations,
     routes,
+    limits,
     diagnostics,
   };
 }
@@ -560,6 +573,7 @@ export function compileInboundPort(index: InboundIndex, pod: Pod, port: number):
       namespace: a.compiled.namespace,
       name: a.compiled.name,
       authorizations: index.authorizations.get(`${a.compiled.namespace}/${a.kind}/${a.compiled.name}`) ?? [],
+      ...optionalLimits(index.limits.get(`${a.compiled.namespace}/${a.kind}/${a.compiled.name}`)),
     });
   }
   const invalid = problems.length > 0 ? problems.join('; ') : undefined;
@@ -577,9 +591,14 @@ export function compileInboundPort(index: InboundIndex, pod: Pod, port: number):
     routeTable: buildRouteTable(routes),
     routePolicies,
     probes,
+    ...optionalLimits(index.limits.get(`${podNs}/Server/${serverName}`)),
     clusterNetworks: index.clusterNetworks,
     diagnostics,
   };
+}
+
+function optionalLimits(l: CompiledLimits | undefined): { limits?: CompiledLimits } {
+  return l === undefined ? {} : { limits: l };
 }
 
 /** The ports a pod's inbound proxy serves policy for: container ports and numeric Server ports. */

@@ -23,6 +23,7 @@ import type { NetworkSet } from '../cidr.js';
 import type { IdentityMatcher } from '../identity-match.js';
 import type { DefaultInboundPolicy, ProxyProtocol } from '../kube-policy.js';
 import type { RouteTable } from '../routes/match.js';
+import type { CompiledLimits } from './limits.js';
 import type { CompiledRoute } from '../routes/types.js';
 
 export interface ObjectRef {
@@ -78,6 +79,8 @@ export interface InboundRoute {
   readonly namespace: string;
   readonly name: string;
   readonly authorizations: readonly CompiledAuthorization[];
+  /** The InboundLimitPolicy targeting this route, counted after the Server's (core/inbound/limits.ts). */
+  readonly limits?: CompiledLimits;
 }
 
 export interface ProbeExemption {
@@ -112,6 +115,8 @@ export interface InboundPortPolicy {
   /** Per attached route (keyed by the compiled route object selectInTable returns): its authorizations. */
   readonly routePolicies: ReadonlyMap<CompiledRoute, InboundRoute>;
   readonly probes: ProbeExemption;
+  /** The InboundLimitPolicy targeting the governing Server: counts every HTTP request on the port. */
+  readonly limits?: CompiledLimits;
   readonly clusterNetworks: NetworkSet;
   /** Problems met while compiling this port (the index also keeps cluster-wide ones). */
   readonly diagnostics: readonly PolicyDiagnostic[];

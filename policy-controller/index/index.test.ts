@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { EndpointSlice, FaultInjection, GRPCRoute, HTTPRoute, Namespace, Pod, ReferenceGrant, Service, XBackendTrafficPolicy } from '../../core/kube.js';
-import type { AuthorizationPolicy, MeshTLSAuthentication, NetworkAuthentication, Server } from '../../core/kube-policy.js';
+import type { AuthorizationPolicy, InboundLimitPolicy, MeshTLSAuthentication, NetworkAuthentication, Server } from '../../core/kube-policy.js';
 import { PolicyIndex, routeId } from './index.js';
 import type { DestinationView, ViewKey } from './views.js';
 
@@ -387,6 +387,31 @@ describe('PolicyIndex: inbound', () => {
     assert.deepEqual(w.take(), ['webPod']);
     assert.equal(index.view(ALL.webPod)?.server?.name, 'web-http');
     assert.equal(index.view(ALL.apiPod)?.server, undefined);
+  });
+
+  test('an InboundLimitPolicy changes the inbound view of its Server\'s pods and reports its status (TargetNotFound until the Server exists)', () => {
+    const index = world();
+    const told: string[][] = [];
+    index.onLimitPolicyStatus((ids) => told.push([...ids]));
+    const limit: InboundLimitPolicy = {
+      metadata: meta('shop', 'web-rate', { generation: 1 }) as InboundLimitPolicy['metadata'],
+      spec: { targetRef: { group: 'policy.weft.dev', kind: 'Server', name: 'web-http' }, rateLimit: { requestsPerSecond: 50 } },
+    };
+    index.apply('InboundLimitPolicy', limit);
+    index.flush();
+    assert.deepEqual(told, [['shop/web-rate']]);
+    assert.equal(index.limitPolicyStatus('shop', 'web-rate')?.reason, 'TargetNotFound');
+    const w = watcher(index, ALL);
+    index.apply('Server', server('shop', 'web-http', 'web'));
+    index.flush();
+    assert.deepEqual(w.take(), ['webPod']);
+    assert.deepEqual(told.at(-1), ['shop/web-rate'], 'a Server in the namespace may change the status');
+    assert.deepEqual(index.view(ALL.webPod)?.limits?.rate, { requestsPerSecond: 50, burst: 50 });
+    assert.deepEqual(index.limitPolicyStatus('shop', 'web-rate'), { namespace: 'shop', name: 'web-rate', accepted: true, reason: 'Accepted', message: '50/s burst 50 on Server web-http, per proxy' });
+    index.apply('InboundLimitPolicy', { ...limit, metadata: { ...limit.metadata, resourceVersion: '2', generation: 2 }, spec: { ...limit.spec, rateLimit: { requestsPerSecond: 0 } } });
+    assert.deepEqual(w.take(), ['webPod']);
+    assert.equal(index.view(ALL.webPod)?.limits, undefined, 'a bad policy applies nowhere');
+    assert.match(index.limitPolicyStatus('shop', 'web-rate')?.message ?? '', /^spec\.rateLimit\.requestsPerSecond: 0/);
   });
 
   test('an AuthorizationPolicy with authentications changes the inbound view of its Server\'s pods', () => {

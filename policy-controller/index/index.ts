@@ -34,6 +34,7 @@
  * - Everything here is synchronous and pure apart from the maps it owns: no I/O, no timers except
  *   the optional auto-flush on the next turn of the event loop.
  */
+import { selectInboundLimits, type LimitPolicyStatus } from '../../core/inbound/limits.js';
 import { MESHED_LABEL, MESHED_LABEL_VALUE, spiffeId } from '../../core/contract.js';
 import { compileInboundPort, indexInboundPolicy, type InboundIndex } from '../../core/inbound/compile.js';
 import type { InboundPortPolicy } from '../../core/inbound/types.js';
@@ -229,6 +230,9 @@ export class PolicyIndex {
   /** Namespaces whose XBackendTrafficPolicy status may have changed since the last flush. */
   private readonly dirtyPolicyNs = new Set<string>();
   private readonly policyListeners = new Set<(ids: readonly string[]) => void>();
+  /** Namespaces whose InboundLimitPolicy status may have changed since the last flush. */
+  private readonly dirtyLimitNs = new Set<string>();
+  private readonly limitListeners = new Set<(ids: readonly string[]) => void>();
 
   constructor(private readonly options: IndexOptions) {
     for (const k of RESOURCE_KINDS) this.objects.set(k, new Map());
@@ -328,6 +332,7 @@ export class PolicyIndex {
       }
       case 'HTTPRoute':
       case 'GRPCRoute': {
+        if (this.list('InboundLimitPolicy', ns).length > 0) this.dirtyLimitNs.add(ns);
         const id = routeId(kind, ns, name);
         const oldRoute = old as HTTPRoute | GRPCRoute | undefined;
         const newRoute = next as HTTPRoute | GRPCRoute | undefined;
@@ -367,11 +372,16 @@ export class PolicyIndex {
         for (const shard of [...(this.shardRouteNsDeps.get(ns) ?? [])]) this.invalidateOutboundShard(shard);
         break;
       case 'Server':
+        if (this.list('InboundLimitPolicy', ns).length > 0) this.dirtyLimitNs.add(ns);
         this.invalidateInboundShard(ns);
         for (const id of this.serverParentRoutes.get(ns) ?? []) this.dirtyRoutes.add(id);
         break;
       case 'AuthorizationPolicy':
         this.invalidateInboundShard(ns);
+        break;
+      case 'InboundLimitPolicy':
+        this.invalidateInboundShard(ns);
+        this.dirtyLimitNs.add(ns);
         break;
       case 'MeshTLSAuthentication':
       case 'NetworkAuthentication':
@@ -517,6 +527,7 @@ export class PolicyIndex {
         authorizationPolicies: policies,
         meshTLSAuthentications: [...authnNs].flatMap((n) => this.list('MeshTLSAuthentication', n)),
         networkAuthentications: [...authnNs].flatMap((n) => this.list('NetworkAuthentication', n)),
+        inboundLimitPolicies: this.list('InboundLimitPolicy', ns),
       },
       {
         trustDomain: this.options.trustDomain,
@@ -719,6 +730,26 @@ export class PolicyIndex {
     return compileBackendPolicies(this.list('XBackendTrafficPolicy', ns), services).statuses.find((s) => s.name === name);
   }
 
+  /**
+   * The status of one InboundLimitPolicy, over every such policy, Server and Server-attached route of
+   * its namespace (conflicts and missing targets need them); undefined when the policy is gone.
+   */
+  limitPolicyStatus(ns: string, name: string): LimitPolicyStatus | undefined {
+    const servers = new Set(this.list('Server', ns).map((s) => s.metadata.name));
+    const routes = new Set([
+      ...this.list('HTTPRoute', ns).filter(hasServerParent).map((r) => `HTTPRoute/${r.metadata.name}`),
+      ...this.list('GRPCRoute', ns).filter(hasServerParent).map((r) => `GRPCRoute/${r.metadata.name}`),
+    ]);
+    const exists = (kind: string, _ns: string, target: string) => (kind === 'Server' ? servers.has(target) : routes.has(`${kind}/${target}`));
+    return selectInboundLimits(this.list('InboundLimitPolicy', ns), exists).statuses.find((s) => s.name === name);
+  }
+
+  /** Called after a flush with the InboundLimitPolicies (`namespace/name`) whose status may have changed. */
+  onLimitPolicyStatus(listener: (ids: readonly string[]) => void): () => void {
+    this.limitListeners.add(listener);
+    return () => this.limitListeners.delete(listener);
+  }
+
   /** Called after a flush with the XBackendTrafficPolicies (`namespace/name`) whose status may have changed. */
   onBackendPolicyStatus(listener: (ids: readonly string[]) => void): () => void {
     this.policyListeners.add(listener);
@@ -804,6 +835,11 @@ export class PolicyIndex {
       const ids = [...this.dirtyPolicyNs].flatMap((ns) => this.list('XBackendTrafficPolicy', ns).map((p) => `${ns}/${p.metadata.name}`));
       this.dirtyPolicyNs.clear();
       for (const l of this.policyListeners) l(ids);
+    }
+    if (this.dirtyLimitNs.size > 0) {
+      const ids = [...this.dirtyLimitNs].flatMap((ns) => this.list('InboundLimitPolicy', ns).map((p) => `${ns}/${p.metadata.name}`));
+      this.dirtyLimitNs.clear();
+      for (const l of this.limitListeners) l(ids);
     }
     return changed;
   }

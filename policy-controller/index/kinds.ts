@@ -8,6 +8,7 @@ import type {
   FaultInjection,
   GRPCRoute,
   HTTPRoute,
+  InboundLimitPolicy,
   KubeObject,
   MeshTLSAuthentication,
   Namespace,
@@ -36,6 +37,7 @@ export interface KindObjects {
   FaultInjection: FaultInjection;
   GatewayClass: GatewayClass;
   Gateway: Gateway;
+  InboundLimitPolicy: InboundLimitPolicy;
 }
 
 export type ResourceKind = keyof KindObjects;
@@ -56,6 +58,7 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   'FaultInjection',
   'GatewayClass',
   'Gateway',
+  'InboundLimitPolicy',
 ];
 
 export type AnyKubeObject = KubeObject;

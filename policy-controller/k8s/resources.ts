@@ -40,6 +40,7 @@ export const RESOURCES: readonly ResourceSpec[] = [
   crd('Gateway', GATEWAY_API_GROUP, 'v1', 'gateways'),
   crd('XBackendTrafficPolicy', GATEWAY_API_EXPERIMENTAL_GROUP, 'v1alpha1', 'xbackendtrafficpolicies'),
   crd('FaultInjection', POLICY_API_GROUP, POLICY_API_VERSION, 'faultinjections'),
+  crd('InboundLimitPolicy', POLICY_API_GROUP, POLICY_API_VERSION, 'inboundlimitpolicies'),
 ];
 
 /** The cluster-wide collection path, e.g. /api/v1/pods, /apis/gateway.networking.k8s.io/v1/httproutes. */

@@ -576,7 +576,7 @@ describe('convert: inbound port policy', () => {
   test('a port without routes gets the one default route; probe paths are sorted; probe networks are sent', () => {
     const p = wirePort(port({ probes: { paths: new Set(['/ready', '/healthz']), networks: nets([{ cidr: '172.18.0.2/32' }]) } }));
     assert.deepEqual(p.httpRoutes, [
-      { route: { meta: { group: 'weft.dev', kind: 'default', namespace: '', name: 'default' }, rules: [{ name: '', matches: [], filters: [], backends: [], timeouts: undefined, retry: undefined }] }, authorizations: [] },
+      { route: { meta: { group: 'weft.dev', kind: 'default', namespace: '', name: 'default' }, rules: [{ name: '', matches: [], filters: [], backends: [], timeouts: undefined, retry: undefined }] }, authorizations: [], limits: undefined },
     ]);
     assert.deepEqual(p.grpcRoutes, []);
     assert.deepEqual(p.probes, { paths: ['/healthz', '/ready'], networks: [{ cidr: '172.18.0.2/32', except: [] }] });
@@ -599,6 +599,20 @@ describe('convert: inbound port policy', () => {
     const q = wirePort(port({ protocol: 'gRPC', routes: [g], routePolicies: grpcPolicies }));
     assert.deepEqual(q.httpRoutes, []);
     assert.deepEqual(q.grpcRoutes.map((r) => [r.route?.meta?.kind, r.route?.meta?.name, r.authorizations[0]?.target]), [['GRPCRoute', 'rpc', TargetKind.GRPC_ROUTE]]);
+    assert.equal(p.limits, undefined, 'no InboundLimitPolicy: no limits sent');
+  });
+
+  test('InboundLimitPolicies travel on the port (Server) and on their route; an unenforceable port sends none', () => {
+    const r = route({ name: 'slow' });
+    const onRoute = { namespace: 'shop', name: 'slow-conc', target: { kind: 'HTTPRoute' as const, name: 'slow' }, concurrency: { maxInFlight: 4 } };
+    const onServer = { namespace: 'shop', name: 'web-rate', target: { kind: 'Server' as const, name: 'web-http' }, rate: { requestsPerSecond: 50, burst: 100 } };
+    const policies = new Map<CompiledRoute, InboundRoute>([[r, { kind: 'HTTPRoute', namespace: 'shop', name: 'slow', authorizations: [], limits: onRoute }]]);
+    const p = wirePort(port({ server: { namespace: 'shop', name: 'web-http', accessPolicy: 'deny' }, routes: [r], routePolicies: policies, limits: onServer }));
+    assert.deepEqual(p.limits, { meta: { group: 'policy.weft.dev', kind: 'InboundLimitPolicy', namespace: 'shop', name: 'web-rate' }, rate: { requestsPerSecond: 50, burst: 100 }, concurrency: undefined });
+    assert.deepEqual(p.httpRoutes[0]!.limits?.concurrency, { maxInFlight: 4 });
+    assert.equal(p.httpRoutes[0]!.limits?.rate, undefined);
+    const bad = wirePort(port({ server: { namespace: 'shop', name: 'web-http', accessPolicy: 'deny' }, invalid: 'x', limits: onServer }));
+    assert.equal(bad.limits, undefined);
   });
 
   test('a port whose policy cannot be enforced denies everything but probes: no authorizations, the default route, policy deny', () => {

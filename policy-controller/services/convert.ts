@@ -16,7 +16,7 @@
 import type { Network, ResourceRef, Unsupported } from '../../api/gen/weft/common/v1/common.js';
 import { ProtocolHint as WireProtocolHint } from '../../api/gen/weft/common/v1/common.js';
 import type { Endpoint, Endpoints } from '../../api/gen/weft/discovery/v1/discovery.js';
-import type { Authentication, Authorization, PortPolicy, ProxyProtocol } from '../../api/gen/weft/inbound/v1/inbound.js';
+import type { Authentication, Authorization, InboundLimits, PortPolicy, ProxyProtocol } from '../../api/gen/weft/inbound/v1/inbound.js';
 import { TargetKind } from '../../api/gen/weft/inbound/v1/inbound.js';
 import type { DestinationPolicy, ServicePolicy } from '../../api/gen/weft/outbound/v1/outbound.js';
 import type {
@@ -34,6 +34,7 @@ import type {
 import type { NetworkSet } from '../../core/cidr.js';
 import { GATEWAY_API_GROUP, POLICY_API_GROUP } from '../../core/contract.js';
 import type { CompiledAuthentication, CompiledAuthorization, InboundPortPolicy } from '../../core/inbound/types.js';
+import type { CompiledLimits } from '../../core/inbound/limits.js';
 import type { DefaultInboundPolicy } from '../../core/kube-policy.js';
 import type { OutboundPolicy, ProtocolHint } from '../../core/outbound/policy.js';
 import type {
@@ -418,13 +419,18 @@ export function portPolicy(p: InboundPortPolicy, options: ConvertOptions): Omit<
     ? []
     : [...p.authorizations.map(authorization), ...defaultAuthorizations(fallback, ns, p.clusterNetworks)];
   const routes = invalid ? [] : sortRoutes(p.routes);
+  const limits = invalid ? undefined : inboundLimits(p.limits);
   const grpc = routes.some((r) => r.kind === 'grpc');
   const routeAuthz = (r: CompiledRoute) => (p.routePolicies.get(r)?.authorizations ?? []).map(authorization);
+  const routeLimits = (r: CompiledRoute) => {
+    const l = inboundLimits(p.routePolicies.get(r)?.limits);
+    return l === undefined ? {} : { limits: l };
+  };
   const httpRoutes =
     grpc ? []
     : routes.length === 0 ? [{ route: { meta: defaultRouteMeta(), rules: [{ name: '', matches: [], filters: [], backends: [] }] }, authorizations: [] }]
-    : routes.map((r) => ({ route: httpRoute(r, options), authorizations: routeAuthz(r) }));
-  const grpcRoutes = grpc ? routes.filter((r) => r.kind === 'grpc').map((r) => ({ route: grpcRoute(r, options), authorizations: routeAuthz(r) })) : [];
+    : routes.map((r) => ({ route: httpRoute(r, options), authorizations: routeAuthz(r), ...routeLimits(r) }));
+  const grpcRoutes = grpc ? routes.filter((r) => r.kind === 'grpc').map((r) => ({ route: grpcRoute(r, options), authorizations: routeAuthz(r), ...routeLimits(r) })) : [];
   return {
     server,
     authorizations,
@@ -433,5 +439,16 @@ export function portPolicy(p: InboundPortPolicy, options: ConvertOptions): Omit<
     defaultPolicy: fallback,
     probes: { paths: [...p.probes.paths].sort(), networks: networks(p.probes.networks) },
     audit: fallback === 'audit',
+    ...(limits !== undefined ? { limits } : {}),
+  };
+}
+
+/** An InboundLimitPolicy on the wire (weft.inbound.v1.InboundLimits); undefined: no limit. */
+function inboundLimits(l: CompiledLimits | undefined): InboundLimits | undefined {
+  if (l === undefined) return undefined;
+  return {
+    meta: { group: POLICY_API_GROUP, kind: 'InboundLimitPolicy', namespace: l.namespace, name: l.name },
+    rate: l.rate === undefined ? undefined : { requestsPerSecond: l.rate.requestsPerSecond, burst: l.rate.burst },
+    concurrency: l.concurrency === undefined ? undefined : { maxInFlight: l.concurrency.maxInFlight },
   };
 }

@@ -5,6 +5,7 @@
  *                                        -> RouteStatusWriter (leader only, Lease) -> status subresource
  *                                        -> BackendPolicyStatusWriter (XBackendTrafficPolicy status, same Lease)
  *                                        -> GatewayStatusWriter (GatewayClass, Gateway, routes' Gateway parents; same Lease)
+ *                                        -> LimitPolicyStatusWriter (InboundLimitPolicy status, same Lease)
  *   validating webhook (HTTPS 8443); admin: /metrics gauges, /ready details, /debug/policy dumps
  *
  * main.ts calls `startPolicyController` before the gRPC server listens; the services are added to
@@ -33,6 +34,7 @@ import { GatewayPolicyService } from '../../api/gen/weft/gateway/v1/gateway.js';
 import { GatewayViewService } from './gateway.js';
 import { GatewayWorkloads } from '../status/gateway-workload.js';
 import { CONTROLLER_GRPC_PORT, CONTROLLER_SERVICE } from '../../core/contract.js';
+import { LimitPolicyStatusWriter } from '../status/limit-writer.js';
 import { WebhookServer } from '../webhook/server.js';
 import { DEFAULT_CONVERT_OPTIONS, portPolicy, servicePolicy } from './convert.js';
 import { streamMetrics } from './metrics.js';
@@ -166,6 +168,7 @@ export async function startPolicyController(d: PolicyControllerDeps): Promise<Po
 
   const writer: RouteStatusWriter = new RouteStatusWriter({ kc: d.kc, index, isLeader: () => lease.isLeader(), log: statusLog, registry });
   const policyWriter = new BackendPolicyStatusWriter({ kc: d.kc, index, isLeader: () => lease.isLeader(), log: statusLog, registry });
+  const limitWriter = new LimitPolicyStatusWriter({ kc: d.kc, index, isLeader: () => lease.isLeader(), log: statusLog, registry });
   const lease = new LeaderLease(d.kc, {
     namespace: config.namespace,
     name: CONTROLLER_STATUS_LEASE,
@@ -175,6 +178,7 @@ export async function startPolicyController(d: PolicyControllerDeps): Promise<Po
         writer.enqueueAll();
         policyWriter.enqueueAll();
         gatewayWriter.enqueueAll();
+        limitWriter.enqueueAll();
       }
     },
   });
@@ -223,6 +227,7 @@ export async function startPolicyController(d: PolicyControllerDeps): Promise<Po
       policyWriter.stop();
       gatewayWriter.stop();
       gatewayViews.stop();
+      limitWriter.stop();
       await lease.stop();
       await webhook.close();
       await Promise.all(watches.map((w) => w.stop()));

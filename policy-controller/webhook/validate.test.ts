@@ -68,3 +68,12 @@ test('review answers an AdmissionReview with the request uid and a 400 status me
   assert.match(r.status?.message ?? '', /spec\.rules\[0\]\.matches\[0\]\.path\.value/);
   assert.equal(review({}, o).status, 400);
 });
+
+test('an InboundLimitPolicy is refused naming each bad field; a good one is allowed', () => {
+  const bad = validate('InboundLimitPolicy', { metadata: meta, spec: { targetRef: { kind: 'Service', name: 'web' }, rateLimit: { requestsPerSecond: 0, burst: 5 } } }, o);
+  assert.equal(bad.allowed, false);
+  assert.match(bad.message ?? '', /spec\.targetRef\.kind: "Service" is not Server, HTTPRoute or GRPCRoute/);
+  assert.match(bad.message ?? '', /spec\.rateLimit\.requestsPerSecond: 0 must be an integer from 1/);
+  const good = validate('InboundLimitPolicy', { metadata: meta, spec: { targetRef: { group: 'policy.weft.dev', kind: 'Server', name: 'web' }, concurrency: { maxInFlight: 10 } } }, o);
+  assert.equal(good.allowed, true);
+});

@@ -15,7 +15,8 @@ import { compileNetworks, parseCidr, cidrContains, parseIp } from '../../core/ci
 import { ROUTE_CONTROLLER_NAME } from '../../core/contract.js';
 import { compileMeshTLSAuthentication, parseSpiffeId } from '../../core/identity-match.js';
 import type { GRPCRoute, HTTPRoute, HTTPRouteMatch, GRPCRouteMatch } from '../../core/kube.js';
-import type { AuthorizationPolicy, MeshTLSAuthentication, NetworkAuthentication, Server } from '../../core/kube-policy.js';
+import type { AuthorizationPolicy, InboundLimitPolicy, MeshTLSAuthentication, NetworkAuthentication, Server } from '../../core/kube-policy.js';
+import { compileInboundLimitPolicy } from '../../core/inbound/limits.js';
 import { compileGrpcRoute, compileHttpRoute, type ExtensionResolver } from '../../core/routes/compile.js';
 import { isFaultInjectionRef } from '../../core/routes/fault.js';
 import { compileGrpcMatch, compileHttpMatch } from '../../core/routes/match.js';
@@ -158,6 +159,12 @@ export function validateNetworkAuthentication(n: NetworkAuthentication): Verdict
   return errors.length > 0 ? refuse(errors) : { allowed: true, warnings: [] };
 }
 
+/** InboundLimitPolicy: the checks the controller applies (core/inbound/limits.ts), each naming its field. */
+export function validateInboundLimitPolicy(p: InboundLimitPolicy): Verdict {
+  const c = compileInboundLimitPolicy(p);
+  return c.ok ? { allowed: true, warnings: [] } : refuse(c.problems);
+}
+
 /** Dispatches on the AdmissionReview's kind; kinds Weft does not check are allowed. */
 export function validate(kind: string, obj: unknown, o: ValidateOptions): Verdict {
   switch (kind) {
@@ -172,6 +179,8 @@ export function validate(kind: string, obj: unknown, o: ValidateOptions): Verdic
       return validateMeshTLSAuthentication(obj as MeshTLSAuthentication, o);
     case 'NetworkAuthentication':
       return validateNetworkAuthentication(obj as NetworkAuthentication);
+    case 'InboundLimitPolicy':
+      return validateInboundLimitPolicy(obj as InboundLimitPolicy);
     default:
       return { allowed: true, warnings: [] };
   }

@@ -51,6 +51,10 @@ export function serveStream<C>(dir: Direction<C>, conn: C | undefined, stream: S
     protocol: grpc ? 'grpc' : 'http2', header: (n) => headers[n], rawHeaders: h2FlatHeaders(out),
   }, { responder: dir.h2, sink });
   if (plan === undefined) return;
+  if (plan.onClose !== undefined) {
+    if (stream.closed) plan.onClose();
+    else stream.once('close', plan.onClose);
+  }
   applyPlanH2(out, plan);
   if (plan.mirrors !== undefined) mirrorH2(mirrorContext(dir), stream, plan.mirrors, out);
   const attempts = plan.picker.maxAttempts;

@@ -72,6 +72,10 @@ export function serveHttp1<C>(dir: Direction<C>, conn: C | undefined, req: Incom
   const headers = fwd.headers;
   const plan = forwardPlan(dir, conn, http1HookRequest(req, path, headers), { responder: dir.http1, sink: res });
   if (plan === undefined) return;
+  if (plan.onClose !== undefined) {
+    if (res.closed) plan.onClose();
+    else res.once('close', plan.onClose);
+  }
   applyPlanHttp1(headers, plan);
   const request: ForwardedRequest = { req, res, path: plan.path ?? path, headers, contentLength: fwd.contentLength, chunked: fwd.chunked, plan };
   const alive = () => !res.writableEnded && !res.destroyed;

@@ -34,6 +34,10 @@ export function serveUpgrade<C>(dir: Direction<C>, conn: C | undefined, u: Upgra
   const headers = checked.fwd.headers;
   const plan = forwardPlan(dir, conn, http1HookRequest(req, target, headers), { responder: dir.upgrade, sink: socket });
   if (plan === undefined) return;
+  if (plan.onClose !== undefined) {
+    if (socket.destroyed) plan.onClose();
+    else socket.once('close', plan.onClose);
+  }
   // The route's rewrite and header changes apply to the upgrade request like to any other.
   applyPlanHttp1(headers, plan);
   const stats = dir.stats;

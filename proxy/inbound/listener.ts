@@ -155,7 +155,8 @@ export class InboundListener extends ListenerBase<InboundConnection> {
     } catch {
       d = { kind: 'deny', code: 'FORBIDDEN' }; // fail closed
     }
-    if (d.kind !== 'deny') this.deps.stats.inbound.authzAllow++;
+    // A request refused by an inbound limit was authorized first: it counts as allowed here.
+    if (d.kind !== 'deny' || d.code === 'RATE_LIMITED' || d.code === 'CONCURRENCY_LIMITED') this.deps.stats.inbound.authzAllow++;
     else this.deps.stats.inbound.authzDeny++;
     return d;
   }
@@ -171,7 +172,7 @@ export class InboundListener extends ListenerBase<InboundConnection> {
     const d = this.authorize(conn, req);
     switch (d.kind) {
       case 'deny':
-        return { kind: 'answer', answer: { kind: 'reason', code: d.code ?? 'FORBIDDEN' }, observe: d.observe };
+        return { kind: 'answer', answer: { kind: 'reason', code: d.code ?? 'FORBIDDEN', headers: d.headers }, observe: d.observe };
       case 'respond':
         return { kind: 'answer', answer: { kind: 'respond', status: d.status, headers: d.headers }, observe: d.observe };
       case 'allow':
@@ -187,6 +188,7 @@ export class InboundListener extends ListenerBase<InboundConnection> {
           attemptTimeoutMs: d.attemptTimeoutMs,
           retry: d.retry,
           observe: d.observe,
+          onClose: d.release,
         };
     }
   }

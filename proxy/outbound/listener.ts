@@ -17,7 +17,7 @@ import type { EndpointState } from '../balancer.js';
 import { pipeBoth, redirectedTo, setContext } from '../connection.js';
 import { ListenerBase } from '../listener-base.js';
 import { Balancers } from '../deps.js';
-import type { ProxyDeps } from '../deps.js';
+import type { EndpointsDump, ProxyDeps } from '../deps.js';
 import { detect } from '../detect.js';
 import type { Destination, ServicePort } from '../io.js';
 import { BalancedPicker, FixedPicker, MAX_ATTEMPTS, whenPickable } from '../picker.js';
@@ -171,6 +171,11 @@ export class OutboundListener extends ListenerBase<OutboundConnection> {
   /** Circuit breaking: ejections so far and endpoints ejected now, over every balancer. */
   get accrual(): { readonly ejections: number; readonly ejected: number } {
     return { ejections: this.balancers.counters.ejections, ejected: this.balancers.ejected() };
+  }
+
+  /** Every balanced Service port and its endpoints' circuit-breaking state (admin `/endpoints`). */
+  endpointsDump(): EndpointsDump[] {
+    return this.balancers.dump();
   }
 
   override destroy(): void {

@@ -26,7 +26,8 @@
  */
 import type { RequestInfo, RawRequest } from '../../core/request.js';
 import { makeRequestInfo } from '../../core/request.js';
-import { authorizeInbound } from '../../core/inbound/authorize.js';
+import { authorizeInbound, isKubeletProbe } from '../../core/inbound/authorize.js';
+import { parseIp } from '../../core/cidr.js';
 import { inboundRuleEffect } from '../../core/inbound/filters.js';
 import type { InboundDecision as CoreInboundDecision } from '../../core/inbound/authorize.js';
 import { routeOutbound } from '../../core/outbound/route.js';
@@ -41,12 +42,16 @@ import type { RouteMetrics, RouteSeries } from '../metrics.js';
 import type { ServicePort } from '../io.js';
 import type { ExchangeObserver, HookRequest, InboundContext, InboundAction, MirrorTarget, OutboundContext, OutboundAction, PolicyHook } from '../policy-hook.js';
 import type { PortPolicyView, ServicePortPolicy } from './wire.js';
+import { admit, retryAfterSeconds, type Limiter } from '../../core/inbound/limits.js';
+import { PortLimiters } from './limiters.js';
 
 /** The policy currently in force, per Service port (outbound) and per app port (inbound). */
 export class PolicyStore {
   private readonly outbound = new Map<string, ServicePortPolicy>();
   private readonly inbound = new Map<number, PortPolicyView>();
   private readonly asked = new Set<number>();
+  /** The state of each port's InboundLimitPolicies, kept across snapshots. */
+  readonly limiters = new PortLimiters();
   /** Called once per app port the proxy saw traffic for without knowing its policy. */
   onUnknownPort: (port: number) => void = () => undefined;
 
@@ -61,6 +66,7 @@ export class PolicyStore {
   }
 
   setInbound(port: number, view: PortPolicyView): void {
+    this.limiters.sync(port, view.policy);
     this.inbound.set(port, view);
   }
 
@@ -127,6 +133,8 @@ export interface PolicyHookOptions {
   readonly metrics: RouteMetrics;
   /** Random source in [0, 1) for weights and mirror fractions (tests seed it). */
   readonly random?: () => number;
+  /** Monotonic milliseconds for the inbound token buckets (tests pass their own). */
+  readonly now?: () => number;
   /** `weft gateway`: the Gateway's current view (undefined until the controller sent one). */
   readonly gateway?: () => GatewayView | undefined;
 }
@@ -142,6 +150,7 @@ interface DecisionSeries {
 export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
   const { store, metrics } = o;
   const random = o.random ?? Math.random;
+  const now = o.now ?? (() => performance.now());
   const series = new WeakMap<object, RouteSeries>();
   const seriesFor = (key: object, make: () => RouteSeries): RouteSeries => {
     let s = series.get(key);
@@ -294,10 +303,34 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
     else if (a !== undefined && (d.allowed || view.policy.server === undefined)) authorization = `default:${d.audit === true ? 'audit' : view.defaultPolicy}`;
     const labels = { server: view.serverLabel, route: d.route ?? '', authorization, decision: d.allowed ? (d.audit === true ? 'audit' : 'allow') : 'deny' };
     if (d.allowed) {
+      if (info === undefined) return { kind: 'allow', observe: record(labels) };
+      const effect = d.selection === undefined ? undefined : inboundRuleEffect(d.selection, info, ctx.port);
+      // Inbound limits count what reaches the app: HTTP requests forwarded, after authorization. Kubelet
+      // probes are exempt, as from authorization: a busy pod must not be restarted for being busy.
+      let release: (() => void) | undefined;
+      if (effect === undefined || effect.kind === 'forward') {
+        const applying: Limiter[] = [];
+        const serverLimits = view.policy.limits;
+        const routeLimits = d.selection === undefined ? undefined : view.policy.routePolicies.get(d.selection.route)?.limits;
+        for (const l of [serverLimits, routeLimits]) {
+          const st = l === undefined ? undefined : store.limiters.of(l);
+          if (st !== undefined) applying.push(st);
+        }
+        if (applying.length > 0 && !isKubeletProbe(view.policy, info, parseIp(ctx.clientIp))) {
+          const a = admit(applying, now());
+          if (!a.ok) {
+            const lim = a.limiter.limits;
+            metrics.limited({ target_port: port, server: view.serverLabel, route: d.route ?? '', policy: lim.name, reason: a.code === 'RATE_LIMITED' ? 'rate' : 'concurrency' });
+            const observe = record(labels, { error: a.code });
+            const headers: [string, string][] | undefined = a.retryAfterMs !== undefined ? [['retry-after', String(retryAfterSeconds(a.retryAfterMs))]] : undefined;
+            return { kind: 'deny', code: a.code, ...(headers !== undefined ? { headers } : {}), observe };
+          }
+          release = a.release;
+        }
+      }
       const observe = record(labels);
-      if (info === undefined) return { kind: 'allow', observe };
-      if (d.selection === undefined) return { kind: 'allow', path: target(info.path, info.rawQuery), observe };
-      const effect = inboundRuleEffect(d.selection, info, ctx.port);
+      const held = release !== undefined ? { release } : {};
+      if (d.selection === undefined || effect === undefined) return { kind: 'allow', path: target(info.path, info.rawQuery), observe, ...held };
       switch (effect.kind) {
         case 'redirect':
           return { kind: 'respond', status: effect.status, headers: headerList(applyHeaderOps(new Map([['location', [effect.location]]]), effect.responseHeaderOps)), observe };
@@ -315,6 +348,7 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
             ...(effect.timeouts.backendRequestMs !== undefined ? { attemptTimeoutMs: effect.timeouts.backendRequestMs } : {}),
             ...(effect.retry !== undefined ? { retry: effect.retry } : {}),
             observe,
+            ...held,
           };
       }
     }

@@ -71,6 +71,15 @@ test('PortPolicy: an unknown authentication admits nobody, an unknown protocol i
   assert.ok(badProtocol.policy.invalid !== undefined);
   const audit = portPolicyOf({ ...base, audit: true, defaultPolicy: 'audit', authorizations: [] }, { namespace: 'shop', name: 'api-0' }, 8080, 'cluster.local');
   assert.equal(audit.policy.fallback.policy, 'audit');
+  // Limits: only on a Server; a zero rate (unreadable) is left out, never read as "refuse everything".
+  const meta = { group: 'policy.weft.dev', kind: 'InboundLimitPolicy', namespace: 'shop', name: 'lim' };
+  const withServer = { ...base, server: { ...base.server!, meta: { group: 'policy.weft.dev', kind: 'Server', namespace: 'shop', name: 'api-http' } } };
+  const limited = portPolicyOf({ ...withServer, limits: { meta, rate: { requestsPerSecond: 50, burst: 0 }, concurrency: { maxInFlight: 0 } } }, { namespace: 'shop', name: 'api-0' }, 8080, 'cluster.local');
+  assert.deepEqual(limited.policy.limits, { namespace: 'shop', name: 'lim', target: { kind: 'Server', name: 'api-http' }, rate: { requestsPerSecond: 50, burst: 1 } });
+  const zero = portPolicyOf({ ...withServer, limits: { meta, rate: { requestsPerSecond: 0, burst: 5 }, concurrency: undefined } }, { namespace: 'shop', name: 'api-0' }, 8080, 'cluster.local');
+  assert.equal(zero.policy.limits, undefined);
+  const noServer = portPolicyOf({ ...base, limits: { meta, rate: { requestsPerSecond: 5, burst: 5 }, concurrency: undefined } }, { namespace: 'shop', name: 'api-0' }, 8080, 'cluster.local');
+  assert.equal(noServer.policy.limits, undefined);
 });
 
 test('a wire retry becomes the policy the exchange enforces; codes outside 400-599 are dropped', () => {

@@ -24,7 +24,7 @@
  * - A PortPolicy whose only route is the synthesised `default` route has no routes (every request
  *   is the one implicit route).
  */
-import type { Authentication as WireAuthentication, Authorization as WireAuthorization, PortPolicy, ProxyProtocol as WireProxyProtocol } from '../../api/gen/weft/inbound/v1/inbound.js';
+import type { Authentication as WireAuthentication, Authorization as WireAuthorization, InboundLimits as WireLimits, PortPolicy, ProxyProtocol as WireProxyProtocol } from '../../api/gen/weft/inbound/v1/inbound.js';
 import type { ServicePolicy } from '../../api/gen/weft/outbound/v1/outbound.js';
 import type { GatewayView as WireGatewayView } from '../../api/gen/weft/gateway/v1/gateway.js';
 import { assembleGatewayView, type GatewayView, type ListenerSpec } from '../../core/gateway/view.js';
@@ -43,6 +43,7 @@ import type { FailureAccrualConfig } from '../../core/failure-accrual.js';
 import type { NetworkSet } from '../../core/cidr.js';
 import { spiffeId } from '../../core/contract.js';
 import type { CompiledAuthentication, CompiledAuthorization, InboundPortPolicy, InboundRoute } from '../../core/inbound/types.js';
+import type { CompiledLimits, LimitTargetKind } from '../../core/inbound/limits.js';
 import type { DefaultInboundPolicy, ProxyProtocol } from '../../core/kube-policy.js';
 import { isDefaultInboundPolicy } from '../../core/kube-policy.js';
 import type { GRPCRouteMatch, HTTPRouteMatch } from '../../core/kube.js';
@@ -454,6 +455,25 @@ function authorizationOf(a: WireAuthorization, trustDomain: string, labels: Map<
   return { namespace, name, target, authentications: problems.length > 0 ? [] : authentications, ...(problems.length > 0 ? { invalid: problems.join('; ') } : {}) };
 }
 
+/**
+ * An InboundLimitPolicy from the wire. A zero rate or maximum (a newer controller's alternative this
+ * proxy cannot read) is left out: limits protect capacity, they never grant access.
+ */
+function limitsOf(l: WireLimits | undefined, kind: LimitTargetKind, name: string): { limits?: CompiledLimits } {
+  if (l === undefined) return {};
+  const rate = l.rate !== undefined && l.rate.requestsPerSecond > 0
+    ? { requestsPerSecond: l.rate.requestsPerSecond, burst: Math.max(1, l.rate.burst) }
+    : undefined;
+  const concurrency = l.concurrency !== undefined && l.concurrency.maxInFlight > 0 ? { maxInFlight: l.concurrency.maxInFlight } : undefined;
+  if (rate === undefined && concurrency === undefined) return {};
+  return {
+    limits: {
+      namespace: l.meta?.namespace ?? '', name: l.meta?.name ?? '', target: { kind, name },
+      ...(rate !== undefined ? { rate } : {}), ...(concurrency !== undefined ? { concurrency } : {}),
+    },
+  };
+}
+
 export interface PortPolicyView {
   readonly policy: InboundPortPolicy;
   /** `server` label: the Server's name, or `default:<policy>`. */
@@ -481,13 +501,13 @@ export function portPolicyOf(m: PortPolicy, pod: { namespace: string; name: stri
     if (r.route === undefined) return;
     const c = httpRouteOf(r.route, i);
     routes.push(c);
-    routePolicies.set(c, { kind: 'HTTPRoute', namespace: c.namespace, name: c.name, authorizations: r.authorizations.map((a) => authorizationOf(a, trustDomain, labels)) });
+    routePolicies.set(c, { kind: 'HTTPRoute', namespace: c.namespace, name: c.name, authorizations: r.authorizations.map((a) => authorizationOf(a, trustDomain, labels)), ...limitsOf(r.limits, 'HTTPRoute', c.name) });
   });
   m.grpcRoutes.forEach((r, i) => {
     if (r.route === undefined) return;
     const c = grpcRouteOf(r.route, httpRoutes.length + i);
     routes.push(c);
-    routePolicies.set(c, { kind: 'GRPCRoute', namespace: c.namespace, name: c.name, authorizations: r.authorizations.map((a) => authorizationOf(a, trustDomain, labels)) });
+    routePolicies.set(c, { kind: 'GRPCRoute', namespace: c.namespace, name: c.name, authorizations: r.authorizations.map((a) => authorizationOf(a, trustDomain, labels)), ...limitsOf(r.limits, 'GRPCRoute', c.name) });
   });
 
   const probePaths = new Set<string>();
@@ -512,6 +532,7 @@ export function portPolicyOf(m: PortPolicy, pod: { namespace: string; name: stri
     routeTable: buildRouteTable(routes),
     routePolicies,
     probes: { paths: probePaths, networks: probeNetworks },
+    ...(isServer ? limitsOf(m.limits, 'Server', serverMeta.name) : {}),
     clusterNetworks: { entries: [] },
     diagnostics: [],
   };

@@ -241,16 +241,27 @@ test('circuit breaking: a pod failing every request is ejected (under 5% of requ
   await waitRouteApplied('cb', 'flaky-cb');
   await controlPod(bad.ip, '503');
 
-  // Five failures in a row eject it; 60 requests give it about 20.
-  const warm = await sendTo('flaky-cb', 60, 20);
-  const metrics = await proxyMetrics(mesh.cluster, ns, client);
-  const ejections = sumSeries(metrics, 'weft_proxy_endpoint_ejections_total', {});
-  const ejectedNow = sumSeries(metrics, 'weft_proxy_ejected_endpoints', {});
+  // Five failures in a row eject it. The balancer weighs each pod's recent latency (peak EWMA, a 10 s
+  // time constant, as Linkerd's): a pod that once answered slowly can sit out of the draws for tens of
+  // seconds, so requests are sent in batches until the client proxy has ejected it.
+  const ejections0 = sumSeries(await proxyMetrics(mesh.cluster, ns, client), 'weft_proxy_endpoint_ejections_total', {});
+  const warm: Outcome[] = [];
+  let ejections = 0;
+  let ejectedNow = 0;
+  const warmStart = Date.now();
+  await mesh.cluster.waitFor('the failing pod ejected by the client proxy', async () => {
+    warm.push(...await sendTo('flaky-cb', 20, 20));
+    const metrics = await proxyMetrics(mesh.cluster, ns, client);
+    ejections = sumSeries(metrics, 'weft_proxy_endpoint_ejections_total', {}) - ejections0;
+    ejectedNow = sumSeries(metrics, 'weft_proxy_ejected_endpoints', {});
+    return ejections >= 1 ? true : `no ejection yet after ${warm.length} requests: ${describeByPod(byPod(warm))}`;
+  }, { timeoutMs: 90_000, intervalMs: 100 });
+  const warmMs = Date.now() - warmStart;
   const M = 300;
   const during = await sendTo('flaky-cb', M, 20);
   const atBad = byPod(during).get(bad.name) ?? 0;
   const failed = during.filter((o) => o.status !== 200).length;
-  process.stdout.write(`# circuit breaking: warm-up ${describeByPod(byPod(warm))}; client proxy ejections so far ${ejections}, ejected now ${ejectedNow}; `
+  process.stdout.write(`# circuit breaking: warm-up ${warm.length} requests in ${warmMs} ms (${describeByPod(byPod(warm))}); client proxy ejections ${ejections}, ejected now ${ejectedNow}; `
     + `while ejected the failing pod received ${atBad}/${M} = ${pct(atBad / M)} (probes), ${failed} requests failed; answered by ${describeByPod(byPod(during))}\n`);
   assert.ok(ejections >= 1, `the client proxy counted an ejection (ejected now: ${ejectedNow})`);
   assert.ok(atBad / M < 0.05, `the ejected pod receives under 5% of requests: ${pct(atBad / M)}`);

@@ -13,6 +13,7 @@ import type { ServerHttp2Stream } from 'node:http2';
 import { HEADER_PROXY_ERROR } from '../../core/contract.js';
 import type { HTTPRoute, HTTPRouteRule, XBackendTrafficPolicy } from '../../core/kube.js';
 import { deadPort } from '../support/proxy-fixtures.js';
+import { runDiagnostics } from '../../cli/observe/diagnostics-command.js';
 import { OutboundWorld, scrape, sum } from './proxy-policy-harness.js';
 import type { AppHandler } from './proxy-policy-harness.js';
 
@@ -221,6 +222,10 @@ describe('retries', () => {
     world.setSnapshot(only('fails', { retry: { attempts: 2, codes: [503] } }));
     const app = counting('fails-0', status(503));
     const before = await skipped('budget_exhausted');
+    const perRoute = async (name: string, match: Record<string, string> = {}) =>
+      sum(await scrape((await world.client('prod')).proxy.adminPort!), name, { route_name: 'to-fails', ...match });
+    const routeRetries0 = await perRoute('weft_outbound_retries_total');
+    const routeSkips0 = await perRoute('weft_outbound_retries_skipped_total', { reason: 'budget_exhausted' });
     const n = 600;
     const t0 = performance.now();
     let next = 0;
@@ -240,6 +245,9 @@ describe('retries', () => {
     assert.ok(extra <= bound, `${extra} retries over ${bound.toFixed(0)}`);
     assert.ok(extra > 0, 'retries were made');
     assert.ok(denied > 0, 'the budget refused retries');
+    // The route's own series (what `weft routes` shows) count the same retries and refusals.
+    assert.equal((await perRoute('weft_outbound_retries_total')) - routeRetries0, extra, 'weft_outbound_retries_total of route to-fails');
+    assert.equal((await perRoute('weft_outbound_retries_skipped_total', { reason: 'budget_exhausted' })) - routeSkips0, denied, 'weft_outbound_retries_skipped_total of route to-fails');
   });
 });
 
@@ -296,6 +304,7 @@ describe('circuit breaking (failure accrual by Service annotation)', () => {
     const c = await world.client('prod');
     const metric = async (name: string) => sum(await scrape(c.proxy.adminPort!), name);
     const ejections0 = await metric('weft_proxy_endpoint_ejections_total');
+    const routeEjections0 = await metric('weft_outbound_ejections_total');
     const n = 400;
     const t0 = performance.now();
     const first = await inParallel(n, 4, (i) => world.request('prod', `http://web.prod/cb/${i}`).then((r) => r.status));
@@ -306,6 +315,19 @@ describe('circuit breaking (failure accrual by Service annotation)', () => {
     assert.ok(whileBroken >= 3, 'it failed its three in a row first');
     assert.ok(whileBroken < 0.05 * n, `${whileBroken} requests reached the ejected endpoint`);
     assert.ok(ejections >= 1);
+    assert.equal((await metric('weft_outbound_ejections_total')) - routeEjections0, ejections, 'the route series count every ejection its attempts caused');
+    // weft diagnostics endpoints reads the proxy's admin /endpoints: the failing endpoint is ejected.
+    let out = '';
+    const code = await runDiagnostics(['endpoints', 'pod/client-0', '--proxy-admin', `http://127.0.0.1:${c.proxy.adminPort!}`, '-o', 'json'], { out: (t) => { out += t; }, err: (t) => assert.fail(t) });
+    assert.equal(code, 0);
+    type Dump = { service: string; circuitBreaking: boolean; endpoints: { address: string; state: string; ejectedForMs?: number }[] }[];
+    const cb = (JSON.parse(out) as Dump).find((d) => d.service === 'prod/cb:80');
+    assert.equal(cb?.circuitBreaking, true);
+    assert.equal(cb?.endpoints.length, 4);
+    const states = cb?.endpoints.map((e) => e.state) ?? [];
+    console.log(`# weft diagnostics endpoints: prod/cb:80 ${cb?.endpoints.map((e) => `${e.address} ${e.state}${e.ejectedForMs !== undefined ? ` (${e.ejectedForMs} ms left)` : ''}`).join(', ')}`);
+    assert.ok(states.includes('ejected') || states.includes('probing'), `the failing endpoint is out of the draw or on probation: ${states.join(', ')}`);
+    assert.equal(states.filter((s) => s === 'ready').length, 3);
     broken = false;
     // The back-off is at most 2 s: after it one probe succeeds and the endpoint is in the draw again.
     await new Promise((res) => setTimeout(res, 2_100));

@@ -152,6 +152,11 @@ export interface PortPolicy {
    * would-be denials. Set for the "audit" default policy.
    */
   audit: boolean;
+  /**
+   * The InboundLimitPolicy on the Server: counts every HTTP/1.1, HTTP/2 and gRPC request of the port
+   * after authorization. Absent: no limit. (Opaque connections are not requests: never limited.)
+   */
+  limits?: InboundLimits | undefined;
 }
 
 /** The Server (or the synthesised default) that selects the port. */
@@ -205,11 +210,45 @@ export interface ProxyProtocol_Tls {
 export interface InboundHttpRoute {
   route?: HttpRoute | undefined;
   authorizations: Authorization[];
+  /** The InboundLimitPolicy on this route: counts the requests it selects, after the Server's limits. */
+  limits?: InboundLimits | undefined;
 }
 
 export interface InboundGrpcRoute {
   route?: GrpcRoute | undefined;
   authorizations: Authorization[];
+  limits?: InboundLimits | undefined;
+}
+
+/** An InboundLimitPolicy, enforced by each proxy on its own (a limit per pod, not per Service). */
+export interface InboundLimits {
+  /** kind "InboundLimitPolicy" (group policy.weft.dev); names the limited-request metrics. */
+  meta?:
+    | ResourceRef
+    | undefined;
+  /** Absent: no rate limit. */
+  rate?:
+    | RateLimit
+    | undefined;
+  /** Absent: no concurrency limit. */
+  concurrency?: ConcurrencyLimit | undefined;
+}
+
+/**
+ * A token bucket: `burst` tokens, refilled at `requests_per_second`; an empty bucket answers 429 with
+ * Retry-After (gRPC RESOURCE_EXHAUSTED), `weft-proxy-error: rate-limited`.
+ */
+export interface RateLimit {
+  requestsPerSecond: number;
+  burst: number;
+}
+
+/**
+ * At most `max_in_flight` requests forwarded and not yet over; one more answers 503 (gRPC
+ * UNAVAILABLE), `weft-proxy-error: concurrency-limited`.
+ */
+export interface ConcurrencyLimit {
+  maxInFlight: number;
 }
 
 /**
@@ -360,6 +399,7 @@ function createBasePortPolicy(): PortPolicy {
     defaultPolicy: "",
     probes: undefined,
     audit: false,
+    limits: undefined,
   };
 }
 
@@ -391,6 +431,9 @@ export const PortPolicy: MessageFns<PortPolicy> = {
     }
     if (message.audit !== false) {
       writer.uint32(72).bool(message.audit);
+    }
+    if (message.limits !== undefined) {
+      InboundLimits.encode(message.limits, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -480,6 +523,14 @@ export const PortPolicy: MessageFns<PortPolicy> = {
             message.audit = reader.bool();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.limits = InboundLimits.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -510,6 +561,9 @@ export const PortPolicy: MessageFns<PortPolicy> = {
       ? ProbePolicy.fromPartial(object.probes)
       : undefined;
     message.audit = object.audit ?? false;
+    message.limits = (object.limits !== undefined && object.limits !== null)
+      ? InboundLimits.fromPartial(object.limits)
+      : undefined;
     return message;
   },
 };
@@ -1022,7 +1076,7 @@ export const ProxyProtocol_Tls: MessageFns<ProxyProtocol_Tls> = {
 };
 
 function createBaseInboundHttpRoute(): InboundHttpRoute {
-  return { route: undefined, authorizations: [] };
+  return { route: undefined, authorizations: [], limits: undefined };
 }
 
 export const InboundHttpRoute: MessageFns<InboundHttpRoute> = {
@@ -1032,6 +1086,9 @@ export const InboundHttpRoute: MessageFns<InboundHttpRoute> = {
     }
     for (const v of message.authorizations) {
       Authorization.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.limits !== undefined) {
+      InboundLimits.encode(message.limits, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -1065,6 +1122,14 @@ export const InboundHttpRoute: MessageFns<InboundHttpRoute> = {
             message.authorizations.push(Authorization.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.limits = InboundLimits.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1086,12 +1151,15 @@ export const InboundHttpRoute: MessageFns<InboundHttpRoute> = {
       ? HttpRoute.fromPartial(object.route)
       : undefined;
     message.authorizations = object.authorizations?.map((e) => Authorization.fromPartial(e)) || [];
+    message.limits = (object.limits !== undefined && object.limits !== null)
+      ? InboundLimits.fromPartial(object.limits)
+      : undefined;
     return message;
   },
 };
 
 function createBaseInboundGrpcRoute(): InboundGrpcRoute {
-  return { route: undefined, authorizations: [] };
+  return { route: undefined, authorizations: [], limits: undefined };
 }
 
 export const InboundGrpcRoute: MessageFns<InboundGrpcRoute> = {
@@ -1101,6 +1169,9 @@ export const InboundGrpcRoute: MessageFns<InboundGrpcRoute> = {
     }
     for (const v of message.authorizations) {
       Authorization.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.limits !== undefined) {
+      InboundLimits.encode(message.limits, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -1134,6 +1205,14 @@ export const InboundGrpcRoute: MessageFns<InboundGrpcRoute> = {
             message.authorizations.push(Authorization.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.limits = InboundLimits.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1155,6 +1234,214 @@ export const InboundGrpcRoute: MessageFns<InboundGrpcRoute> = {
       ? GrpcRoute.fromPartial(object.route)
       : undefined;
     message.authorizations = object.authorizations?.map((e) => Authorization.fromPartial(e)) || [];
+    message.limits = (object.limits !== undefined && object.limits !== null)
+      ? InboundLimits.fromPartial(object.limits)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseInboundLimits(): InboundLimits {
+  return { meta: undefined, rate: undefined, concurrency: undefined };
+}
+
+export const InboundLimits: MessageFns<InboundLimits> = {
+  encode(message: InboundLimits, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.meta !== undefined) {
+      ResourceRef.encode(message.meta, writer.uint32(10).fork()).join();
+    }
+    if (message.rate !== undefined) {
+      RateLimit.encode(message.rate, writer.uint32(18).fork()).join();
+    }
+    if (message.concurrency !== undefined) {
+      ConcurrencyLimit.encode(message.concurrency, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InboundLimits {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInboundLimits();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.meta = ResourceRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rate = RateLimit.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.concurrency = ConcurrencyLimit.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<InboundLimits>, I>>(base?: I): InboundLimits {
+    return InboundLimits.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<InboundLimits>, I>>(object: I): InboundLimits {
+    const message = createBaseInboundLimits();
+    message.meta = (object.meta !== undefined && object.meta !== null)
+      ? ResourceRef.fromPartial(object.meta)
+      : undefined;
+    message.rate = (object.rate !== undefined && object.rate !== null) ? RateLimit.fromPartial(object.rate) : undefined;
+    message.concurrency = (object.concurrency !== undefined && object.concurrency !== null)
+      ? ConcurrencyLimit.fromPartial(object.concurrency)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRateLimit(): RateLimit {
+  return { requestsPerSecond: 0, burst: 0 };
+}
+
+export const RateLimit: MessageFns<RateLimit> = {
+  encode(message: RateLimit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestsPerSecond !== 0) {
+      writer.uint32(8).uint32(message.requestsPerSecond);
+    }
+    if (message.burst !== 0) {
+      writer.uint32(16).uint32(message.burst);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RateLimit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRateLimit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.requestsPerSecond = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.burst = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<RateLimit>, I>>(base?: I): RateLimit {
+    return RateLimit.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RateLimit>, I>>(object: I): RateLimit {
+    const message = createBaseRateLimit();
+    message.requestsPerSecond = object.requestsPerSecond ?? 0;
+    message.burst = object.burst ?? 0;
+    return message;
+  },
+};
+
+function createBaseConcurrencyLimit(): ConcurrencyLimit {
+  return { maxInFlight: 0 };
+}
+
+export const ConcurrencyLimit: MessageFns<ConcurrencyLimit> = {
+  encode(message: ConcurrencyLimit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.maxInFlight !== 0) {
+      writer.uint32(8).uint32(message.maxInFlight);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConcurrencyLimit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConcurrencyLimit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.maxInFlight = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ConcurrencyLimit>, I>>(base?: I): ConcurrencyLimit {
+    return ConcurrencyLimit.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConcurrencyLimit>, I>>(object: I): ConcurrencyLimit {
+    const message = createBaseConcurrencyLimit();
+    message.maxInFlight = object.maxInFlight ?? 0;
     return message;
   },
 };
