@@ -281,7 +281,9 @@ test('circuit breaking: a pod failing every request is ejected (under 5% of requ
   const share = (byPod(afterRecovery).get(bad.name) ?? 0) / A;
   process.stdout.write(`# circuit breaking: recovered pod answered again after ${rejoinMs} ms (max penalty 4 s); then ${pct(share)} of ${A} requests (${describeByPod(byPod(afterRecovery))}; ${describeTally(tally(afterRecovery))})\n`);
   assert.equal(tally(afterRecovery).get(200), A, 'every request succeeds once the pod recovered');
-  assert.ok(share >= 0.15, `the recovered pod takes its share again (1/3 expected): ${pct(share)}`);
+  // Back in the draw its share is not a fixed third: the balancer weighs recent latency (16-29% seen).
+  // Still ejected, it would get one probe per penalty (4 s at most), 2 of these 150 at 20/s.
+  assert.ok(share >= 0.05, `the recovered pod is in the draw again: ${pct(share)} of ${A} requests`);
 });
 
 test('fault injection: a FaultInjection aborting 20% with 503 aborts 20% of 1,000 requests within 3 standard deviations', async () => {
