@@ -26,6 +26,7 @@ export interface CommandSpec {
 const LOADERS: Readonly<Record<keyof typeof VERBS & string, () => Promise<CommandModule>>> = {
   // The components: commander parses their flags from their tables (components.ts), then their main runs.
   proxy: () => import('./components.js').then((m) => m.COMPONENTS.proxy),
+  gateway: () => import('./components.js').then((m) => m.COMPONENTS.gateway),
   controller: () => import('./components.js').then((m) => m.COMPONENTS.controller),
   injector: () => import('./components.js').then((m) => m.COMPONENTS.injector),
   'proxy-init': () => import('./components.js').then((m) => m.COMPONENTS['proxy-init']),

@@ -16,6 +16,7 @@ import { INJECTOR_FLAGS, loadInjectorConfig } from '../injector/config.js';
 import { loadProxyInitConfig, PROXY_INIT_FLAGS } from '../injector/proxy-init/config.js';
 import { CONTROLLER_FLAGS, loadConfig as loadControllerConfig } from '../policy-controller/config.js';
 import { PROXY_SETTINGS } from '../proxy/config.js';
+import { GATEWAY_SETTINGS } from '../proxy/gateway/config.js';
 import { captureOutput, usageError } from './args.js';
 
 interface Io { out(text: string): void; err(text: string): void }
@@ -128,4 +129,6 @@ export const COMPONENTS = {
   'proxy-init': component({ verb: 'proxy-init', spec: PROXY_INIT_FLAGS, configure: loadProxyInitConfig, main: () => import('../injector/proxy-init/main.js') }),
   // The proxy takes no flags; its main reads and reports its environment (proxy/config.ts).
   proxy: component({ verb: 'proxy', spec: PROXY_SETTINGS, configure: () => ({ ok: true, config: undefined }), main: () => import('../proxy/main.js') }),
+  // Likewise: a Gateway's proxy, configured by the controller's Deployment (proxy/gateway/config.ts).
+  gateway: component({ verb: 'gateway', spec: GATEWAY_SETTINGS, configure: () => ({ ok: true, config: undefined }), main: () => import('../proxy/gateway/main.js') }),
 } as const satisfies Readonly<Record<string, ComponentCommand>>;

@@ -12,6 +12,7 @@ import { INJECTOR_FLAGS } from '../injector/config.js';
 import { PROXY_INIT_FLAGS } from '../injector/proxy-init/config.js';
 import { CONTROLLER_FLAGS } from '../policy-controller/config.js';
 import { PROXY_SETTINGS } from '../proxy/config.js';
+import { GATEWAY_SETTINGS } from '../proxy/gateway/config.js';
 import { REPO_ROOT } from '../test/support/paths.js';
 import { flagTerm } from './components.js';
 
@@ -45,7 +46,7 @@ function componentTables(spec: ExecutableSpec): string {
 
 test('docs/cli.md documents every flag and variable of each component, as generated from its table', () => {
   let doc = readFileSync(DOC, 'utf8');
-  for (const spec of [CONTROLLER_FLAGS, INJECTOR_FLAGS, PROXY_INIT_FLAGS, PROXY_SETTINGS]) {
+  for (const spec of [CONTROLLER_FLAGS, INJECTOR_FLAGS, PROXY_INIT_FLAGS, PROXY_SETTINGS, GATEWAY_SETTINGS]) {
     const begin = `<!-- generated: ${spec.command} -->\n`;
     const end = `<!-- end: ${spec.command} -->`;
     const from = doc.indexOf(begin);

@@ -193,6 +193,8 @@ export const CONTROL_PLANE_ENV = {
   tokenReviewConcurrency: 'WEFT_TOKEN_REVIEW_CONCURRENCY',
   /** Cluster-wide default inbound policy of ports no Server selects. */
   defaultInboundPolicy: 'WEFT_DEFAULT_INBOUND_POLICY',
+  /** The image the controller's gateway Deployments run (`weft gateway`). */
+  gatewayImage: 'WEFT_GATEWAY_IMAGE',
 } as const;
 
 // --- Control plane ----------------------------------------------------------------------------------

@@ -71,3 +71,15 @@ test('--cert-lifetime and WEFT_CERT_LIFETIME take the CLI\'s one duration gramma
   assert.ok(!short.ok);
   assert.deepEqual(short.errors, ['--cert-lifetime: "500ms" is not between 1s and 8784h']);
 });
+
+test('gateway image: Weft\'s image by default, WEFT_GATEWAY_IMAGE or --gateway-image otherwise; whitespace is refused', () => {
+  const d = parseConfig({}, {});
+  assert.ok(d.ok);
+  assert.match(d.config.gatewayImage, /^ghcr\.io\/weft-dev\/weft:/);
+  const e = parseConfig({}, { WEFT_GATEWAY_IMAGE: 'registry.example/weft:dev' });
+  assert.ok(e.ok);
+  assert.equal(e.config.gatewayImage, 'registry.example/weft:dev');
+  const bad = parseConfig({ 'gateway-image': 'a b' }, {});
+  assert.ok(!bad.ok);
+  if (!bad.ok) assert.deepEqual(bad.errors, ['gateway image "a b" is not an image reference']);
+});

@@ -11,6 +11,7 @@ import {
   CONTROLLER_GRPC_PORT,
   CONTROLLER_WEBHOOK_PORT,
   DEFAULT_CLUSTER_NETWORKS,
+  DEFAULT_IMAGE,
   DEFAULT_TRUST_DOMAIN,
   ISSUER_SECRET_NAME,
 } from '../core/contract.js';
@@ -51,6 +52,8 @@ export interface ControllerConfig {
   readonly webhookPort: number;
   /** Directory with the webhook's tls.crt and tls.key; undefined: issued by the mesh issuer. */
   readonly webhookTlsDir: string | undefined;
+  /** Image of the gateway proxies the controller deploys for Gateways (docs/gateway.md). */
+  readonly gatewayImage: string;
 }
 
 const DEFAULT_CERT_LIFETIME_MS = 24 * 3_600_000;
@@ -85,6 +88,7 @@ and discovery streams, route status), the validating webhook and the admin serve
     { name: 'default-inbound-policy', value: 'policy', env: CONTROL_PLANE_ENV.defaultInboundPolicy, default: FALLBACK_DEFAULT_INBOUND_POLICY, help: `policy of ports no Server selects: ${DEFAULT_INBOUND_POLICIES.join(', ')}` },
     { name: 'webhook-port', value: 'port', env: CONTROL_PLANE_ENV.webhookPort, default: String(CONTROLLER_WEBHOOK_PORT), help: 'validating webhook HTTPS port (0-65535)' },
     { name: 'tls-dir', value: 'dir', env: CONTROL_PLANE_ENV.tlsDir, help: "the webhook's tls.crt and tls.key (default: issued by the mesh issuer)" },
+    { name: 'gateway-image', value: 'image', env: CONTROL_PLANE_ENV.gatewayImage, default: DEFAULT_IMAGE, help: "image of the Gateways' proxies (weft gateway) the controller deploys" },
   ],
 };
 
@@ -179,6 +183,8 @@ export function parseConfig(values: FlagValues, env: Readonly<Record<string, str
   const webhookPort = port('webhook-port', CONTROLLER_WEBHOOK_PORT);
   if (webhookPort !== 0 && (webhookPort === grpcPort || webhookPort === adminPort)) errors.push(`the webhook port ${webhookPort} is also the gRPC or admin port`);
   const webhookTlsDir = pick('tls-dir')?.value;
+  const gatewayImage = pick('gateway-image')?.value ?? DEFAULT_IMAGE;
+  if (/\s/.test(gatewayImage) || gatewayImage === '') errors.push(`gateway image ${JSON.stringify(gatewayImage)} is not an image reference`);
 
   if (errors.length > 0) return { ok: false, errors };
   return {
@@ -199,6 +205,7 @@ export function parseConfig(values: FlagValues, env: Readonly<Record<string, str
       defaultInboundPolicy,
       webhookPort,
       webhookTlsDir,
+      gatewayImage,
     }),
   };
 }

@@ -144,6 +144,7 @@ export async function startController(config: ControllerConfig, deps: Controller
         grpc,
         registry,
         log,
+        anchorsPem: () => ca.anchorsPem,
         issueWebhookCert: async () => {
           const s = await ca.issueServing({ spiffeId: controllerSpiffeId(config.trustDomain), dnsNames: controllerDnsNames(), lifetimeMs: config.certLifetimeMs });
           return { certPem: [s.certPem, ...s.chainPem].join(''), keyPem: s.keyPem };

@@ -11,6 +11,8 @@
  *             namespace) -> PolicyStore; inbound: InboundPolicy.Watch(pod, port), one stream per app port
  *             (the configured ones at start, others on first traffic) -> PolicyStore; the hook
  *             (proxy/policy/hook.ts) reads the store per request. Wire -> domain: proxy/policy/wire.ts.
+ *   gateway   (`weft gateway` only) GatewayPolicy.Watch(gateway) -> the Gateway's view, replaced per
+ *             snapshot; the hook's `gateway.route` reads it per request
  *
  * The gRPC channel runs over mTLS with the proxy's own certificate and checks the controller's SPIFFE
  * ID; a new certificate replaces the channel and every watch re-subscribes on the new one, keeping its
@@ -27,6 +29,10 @@ import type { Endpoint as WireEndpoint, Endpoints as WireEndpoints } from '../ap
 import { OutboundPolicyClient } from '../api/gen/weft/outbound/v1/outbound.js';
 import type { DestinationPolicy } from '../api/gen/weft/outbound/v1/outbound.js';
 import { InboundPolicyClient } from '../api/gen/weft/inbound/v1/inbound.js';
+import { GatewayPolicyClient } from '../api/gen/weft/gateway/v1/gateway.js';
+import type { GatewayView as WireGatewayView } from '../api/gen/weft/gateway/v1/gateway.js';
+import type { GatewayView } from '../core/gateway/view.js';
+import type { GatewayViewSource } from './gateway/server.js';
 import type { PortPolicy } from '../api/gen/weft/inbound/v1/inbound.js';
 import type { ProtocolHint as WireProtocolHint } from '../api/gen/weft/common/v1/common.js';
 import { checkSpiffeServerIdentity, GrpcCertifier } from '../identity/certifier-grpc.js';
@@ -37,7 +43,7 @@ import { controllerSpiffeId } from '../identity/spiffe.js';
 import type { ProxyConfig } from './config.js';
 import { RouteMetrics } from './metrics.js';
 import { createPolicyHook, PolicyStore } from './policy/hook.js';
-import { portPolicyOf, servicePortPolicyOf } from './policy/wire.js';
+import { gatewayViewOf, portPolicyOf, servicePortPolicyOf } from './policy/wire.js';
 import { StreamHealth } from './stream-health.js';
 import type { Certificate, CertificateProvider, Destination, Destinations, Endpoint, Endpoints, ProtocolHint, ReadinessSource, ServicePort } from './io.js';
 import type { PolicyHook } from './policy-hook.js';
@@ -50,12 +56,16 @@ export interface ControlPlane {
   readonly routeMetrics: RouteMetrics;
   readonly certificates: CertificateProvider;
   readonly readiness: readonly ReadinessSource[];
+  /** `weft gateway`: its Gateway's view (with ControlPlaneOptions.gateway only). */
+  readonly gatewayView?: GatewayViewSource;
   close(): void;
 }
 
 export interface ControlPlaneOptions {
   /** How long a new destination waits for the controller's first answer before it is refused. */
   readonly lookupTimeoutMs?: number;
+  /** `weft gateway`: the Gateway whose view to watch (GatewayPolicy.Watch). */
+  readonly gateway?: { readonly namespace: string; readonly name: string };
   /** Backoff of re-subscriptions. */
   readonly retryMs?: { readonly initial: number; readonly max: number };
   readonly log?: (line: string) => void;
@@ -106,6 +116,7 @@ interface Clients {
   readonly outbound: OutboundPolicyClient;
   readonly inbound: InboundPolicyClient;
   readonly discovery: DiscoveryClient;
+  readonly gateway: GatewayPolicyClient;
 }
 
 /** A server-streaming watch that re-subscribes with backoff whenever its stream ends. */
@@ -218,11 +229,13 @@ export function connectControlPlane(config: ProxyConfig, o: ControlPlaneOptions 
       outbound: new OutboundPolicyClient(config.controllerAddr, creds, channelOptions),
       inbound: new InboundPolicyClient(config.controllerAddr, creds, channelOptions),
       discovery: new DiscoveryClient(config.controllerAddr, creds, channelOptions),
+      gateway: new GatewayPolicyClient(config.controllerAddr, creds, channelOptions),
     };
     for (const w of watches) w.restart();
     old?.outbound.close();
     old?.inbound.close();
     old?.discovery.close();
+    old?.gateway.close();
   };
   provider.on('change', connect);
   const health = new StreamHealth(log);
@@ -247,7 +260,19 @@ export function connectControlPlane(config: ProxyConfig, o: ControlPlaneOptions 
   store.onUnknownPort = watchPort;
   store.watching(config.inboundPorts);
   for (const port of config.inboundPorts) watchPort(port);
-  const policy = createPolicyHook({ store, metrics: routeMetrics });
+  // --- gateway (`weft gateway`) ---------------------------------------------------------------------
+  let gatewayView: GatewayView | undefined;
+  let gatewayAnswered = false;
+  const gatewayListeners = new Set<() => void>();
+  const gw = o.gateway;
+  if (gw !== undefined) {
+    watch(`gateway policy of ${gw.namespace}/${gw.name}`, (c) => c.gateway.watch({ namespace: gw.namespace, name: gw.name }, new Metadata()), (m: WireGatewayView) => {
+      gatewayView = gatewayViewOf(m);
+      gatewayAnswered = true;
+      for (const l of gatewayListeners) l();
+    });
+  }
+  const policy = createPolicyHook({ store, metrics: routeMetrics, ...(gw !== undefined ? { gateway: () => gatewayView } : {}) });
 
   // --- outbound destinations ------------------------------------------------------------------------
   // One policy watch per original destination, held by the connections that resolved it and forgotten
@@ -391,6 +416,17 @@ export function connectControlPlane(config: ProxyConfig, o: ControlPlaneOptions 
       clients?.outbound.close();
       clients?.inbound.close();
       clients?.discovery.close();
+      clients?.gateway.close();
     },
+    ...(gw !== undefined ? {
+      gatewayView: {
+        current: () => gatewayView,
+        answered: () => gatewayAnswered,
+        onChange: (l: () => void) => {
+          gatewayListeners.add(l);
+          return () => gatewayListeners.delete(l);
+        },
+      },
+    } : {}),
   });
 }

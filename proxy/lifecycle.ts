@@ -5,7 +5,7 @@
  */
 import type { RunningProxy } from './proxy.js';
 
-export function serveUntilSignal(proxy: RunningProxy, graceMs: number, log: (line: string) => void): Promise<number> {
+export function serveUntilSignal(proxy: Pick<RunningProxy, 'shutdown'>, graceMs: number, log: (line: string) => void): Promise<number> {
   return new Promise((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       process.removeListener('SIGTERM', stop);

@@ -23,7 +23,8 @@ import { applyFlatHeaderOps, applyResponseHeaderOps, isSafeHeaderValue, setHost 
 import type { Upstream } from './http1-exchange.js';
 import type { DirectionStats } from './metrics.js';
 import type { EndpointPicker } from './picker.js';
-import type { ExchangeObserver, HeaderOps, HookRequest } from './policy-hook.js';
+import type { ExchangeObserver, HeaderOps, HookRequest, OutboundAction } from './policy-hook.js';
+import type { ServicePort } from './io.js';
 import { isRetired } from './pool.js';
 import { h2Responder, http1Responder, upgradeResponder } from './respond.js';
 import type { H2Sink, Responder, Synthetic } from './respond.js';
@@ -55,6 +56,35 @@ export interface ForwardPlan {
   readonly observe?: ExchangeObserver | undefined;
   /** Called once when the downstream side of the exchange closes (an inbound concurrency limit's slot). */
   readonly onClose?: (() => void) | undefined;
+}
+
+/** A routing action (the sidecar's outbound or the gateway's) as a plan; `pickerFor` gives each Service port's picker. */
+export function planOfAction(a: OutboundAction, pickerFor: (sp: ServicePort) => EndpointPicker): Plan {
+  switch (a.kind) {
+    case 'respond':
+      return { kind: 'answer', answer: { kind: 'respond', status: a.status, headers: a.headers, body: a.body }, observe: a.observe };
+    case 'error':
+      return { kind: 'answer', answer: { kind: 'reason', code: a.code }, observe: a.observe };
+    case 'forward':
+      return {
+        kind: 'forward',
+        picker: pickerFor(a.backend),
+        path: a.path,
+        authority: a.authority,
+        requestHeaders: a.requestHeaders === undefined ? undefined : opsList(a.requestHeaders),
+        responseHeaders: a.responseHeaders,
+        timeoutMs: a.timeoutMs,
+        attemptTimeoutMs: a.attemptTimeoutMs,
+        retry: a.retry,
+        mirrors: a.mirrors?.map((m) => pickerFor(m.backend)),
+        delayMs: a.delayMs,
+        observe: a.observe,
+      };
+  }
+}
+
+function opsList(ops: HeaderOps | readonly HeaderOps[]): readonly HeaderOps[] {
+  return Array.isArray(ops) ? (ops as readonly HeaderOps[]) : [ops as HeaderOps];
 }
 
 /** Runs `go` after the plan's fault delay (at once without one), unless the client went away meanwhile. */

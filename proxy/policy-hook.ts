@@ -151,6 +151,10 @@ export interface PolicyHook {
   readonly outbound: {
     route(ctx: OutboundContext, req: HookRequest): OutboundAction;
   };
+  /** `weft gateway` only: routes a request that arrived on a Gateway listener's `port`. */
+  readonly gateway?: {
+    route(port: number, req: HookRequest): OutboundAction;
+  };
   readonly inbound: {
     /** `req` is null for an opaque connection: the decision is per connection. */
     authorize(ctx: InboundContext, req: HookRequest | null): InboundAction;

@@ -125,6 +125,10 @@ function controllerRbac(): KubeObject[] {
     rule([POLICY_API_GROUP], ['inboundlimitpolicies'], READ),
     rule([POLICY_API_GROUP], ['inboundlimitpolicies/status'], ['get', 'update', 'patch']),
     rule(['authentication.k8s.io'], ['tokenreviews'], ['create']),
+    // The gateway controller server-side applies each Gateway's ServiceAccount, Deployment and Service
+    // (create and patch) and reads the Deployment's availability (docs/gateway.md).
+    rule([''], ['serviceaccounts', 'services'], ['create', 'patch']),
+    rule(['apps'], ['deployments'], ['get', 'create', 'patch']),
   ], [
     rule([''], ['secrets'], ['get', 'watch', 'list'], [ISSUER_SECRET_NAME]),
     rule(['coordination.k8s.io'], ['leases'], ['create']),
@@ -243,6 +247,7 @@ function controllerObjects(o: RenderOptions): KubeObject[] {
         { name: CONTROL_PLANE_ENV.clusterNetworks, value: o.clusterNetworks.join(',') },
         { name: CONTROL_PLANE_ENV.logLevel, value: o.controllerLogLevel },
         { name: CONTROL_PLANE_ENV.tlsDir, value: TLS_MOUNT },
+        { name: CONTROL_PLANE_ENV.gatewayImage, value: o.image },
         ...CONTROLLER_RUNTIME_ENV,
       ],
       ports: [

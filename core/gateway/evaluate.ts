@@ -170,6 +170,12 @@ export interface GatewayContext {
    * another protocol is not accepted (UnsupportedProtocol), and the message names the ones served.
    */
   readonly protocols?: ReadonlySet<string>;
+  /**
+   * The route kinds the gateway proxy serves (default every kind of the protocol). Other kinds are
+   * left out of supportedKinds, so they do not attach (NotAllowedByListeners) and naming them in
+   * allowedRoutes.kinds is InvalidRouteKinds.
+   */
+  readonly routeKinds?: ReadonlySet<string>;
 }
 
 export function evaluateListeners(gw: Gateway, ctx: GatewayContext): readonly ListenerEvaluation[] {
@@ -205,7 +211,7 @@ export function evaluateListeners(gw: Gateway, ctx: GatewayContext): readonly Li
       : cond('Conflicted', false, 'NoConflicts', 'no conflict with other listeners', gen));
 
     // Route kinds: the protocol's, narrowed by allowedRoutes.kinds; unknown kinds are refused by name.
-    const protocolKinds = kindsForProtocol(l.protocol, mode);
+    const protocolKinds = kindsForProtocol(l.protocol, mode).filter((k) => ctx.routeKinds === undefined || ctx.routeKinds.has(k.kind));
     const wanted = l.allowedRoutes?.kinds ?? [];
     const same = (a: RouteGroupKind, b: RouteGroupKind) => (a.group ?? GATEWAY_GROUP) === (b.group ?? GATEWAY_GROUP) && a.kind === b.kind;
     const supportedKinds = wanted.length === 0 ? protocolKinds : protocolKinds.filter((k) => wanted.some((w) => same(w, k)));
@@ -331,6 +337,8 @@ export interface GatewayEvaluation {
 export interface GatewayRuntime {
   /** The address clients reach the gateway on, once its Service has one. */
   readonly address?: string;
+  /** What `address` is (status.addresses[].type); default IPAddress. */
+  readonly addressType?: 'IPAddress' | 'Hostname';
   /** Whether the gateway's proxies are ready. */
   readonly ready: boolean;
   /**

@@ -44,6 +44,7 @@ test('the workload: a ServiceAccount, a Deployment running `weft gateway`, a Loa
   const pod = dep!['spec'].template.spec;
   assert.equal(pod.serviceAccountName, 'gw-weft-gateway', 'the gateway\'s identity is its own ServiceAccount');
   assert.deepEqual(dep!['spec'].selector.matchLabels, { [GATEWAY_NAME_LABEL]: 'gw' });
+  assert.equal(dep!['spec'].template.metadata.annotations['weft.dev/inject'], 'disabled', 'the injector adds no sidecar to the gateway');
   const c = pod.containers[0];
   assert.deepEqual(c.args, ['gateway']);
   assert.equal(c.image, options.image);

@@ -1,7 +1,6 @@
 /**
- * What the controller will deploy for a Gateway of Weft's class, and the address it will publish.
- * Pure, and NOT WIRED YET: no component calls it, because `weft gateway` (the proxy in ingress mode
- * these objects run) does not exist yet. docs/gateway.md, "Target design".
+ * What the controller deploys for a Gateway of Weft's class, and the address it publishes. Pure; the
+ * controller applies it (policy-controller/status/gateway-workload.ts). docs/gateway.md.
  *
  *   Gateway (+ its listener evaluation) -> ServiceAccount, Deployment, Service, each owned by the Gateway
  *   the Service (as the API server returns it)  -> the Gateway's status.addresses
@@ -14,7 +13,7 @@
  *   below 1024 as non-root through the safe sysctl `net.ipv4.ip_unprivileged_port_start=0`.
  * - The Service (type LoadBalancer) has one port per distinct port of the valid listeners.
  */
-import { GATEWAY_API_GROUP, PROXY_ADMIN_PORT, PROXY_ADMIN_PORT_NAME, PROXY_UID } from '../contract.js';
+import { GATEWAY_API_GROUP, INJECT_ANNOTATION, INJECT_DISABLED, PROXY_ADMIN_PORT, PROXY_ADMIN_PORT_NAME, PROXY_UID } from '../contract.js';
 import type { KubeObject, Service } from '../kube.js';
 import { identityTokenMount, identityTokenVolume, proxyBaseEnv, type EnvVar } from '../proxy-env.js';
 import type { ListenerEvaluation } from './evaluate.js';
@@ -81,7 +80,8 @@ export function renderGatewayWorkload(gw: Gateway & { readonly metadata: { reado
       replicas: 1,
       selector: { matchLabels: { [GATEWAY_NAME_LABEL]: gw.metadata.name } },
       template: {
-        metadata: { labels },
+        // The gateway is itself a proxy: the injector must not add a sidecar to it.
+        metadata: { labels, annotations: { [INJECT_ANNOTATION]: INJECT_DISABLED } },
         spec: {
           serviceAccountName: name,
           terminationGracePeriodSeconds: grace,

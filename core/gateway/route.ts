@@ -2,8 +2,7 @@
  * The gateway proxy's per-request decision, pure: which listener of the port serves the Host, which
  * rule of its routes matches, then exactly the mesh's rule decision (core/outbound/route.ts decideRule:
  * filters including a FaultInjection's abort or delay, backend by weight, unresolved and not-permitted
- * backends). NOT WIRED YET: `weft gateway`
- * does not exist (docs/gateway.md).
+ * backends). `weft gateway` calls it per request (proxy/policy/hook.ts, gateway.route).
  *
  *   port without listeners, no listener for the Host, no matching rule -> ROUTE_NOT_FOUND (404)
  *   backend in another namespace without a ReferenceGrant           -> NOT_PERMITTED (500)

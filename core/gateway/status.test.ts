@@ -109,3 +109,23 @@ test('a served Gateway publishes its address; a Weft class with parametersRef is
   assert.equal(refused.gateways.size, 0);
   assert.equal(refused.routes.size, 0);
 });
+
+test('views: each served Gateway gets its valid listeners, the routes attached to each, and nothing for another class', () => {
+  const s = computeGatewayStatuses(world(), options);
+  assert.deepEqual([...s.views.keys()], ['infra/gw']);
+  const v = s.views.get('infra/gw')!;
+  assert.deepEqual(v.ports.map((p) => [p.port, p.listeners.map((l) => l.name)]), [[80, ['web']], [8080, ['admin']]], 'the HTTPS listener is not valid here, so not served');
+  const web = v.ports[0]!.listeners[0]!;
+  assert.deepEqual(web.hosts.map((h) => [h.hostname, h.routes.map((r) => `${r.namespace}/${r.name}`).sort()]), [['', ['apps/cross', 'infra/split']]]);
+  assert.deepEqual(v.ports[1]!.listeners[0]!.hosts, [], 'routes attached by sectionName web are not on admin');
+});
+
+test('route kinds the proxy does not serve do not attach: a GRPCRoute is NotAllowedByListeners and supportedKinds say HTTPRoute only', () => {
+  const grpc = { metadata: { namespace: 'infra', name: 'rpc', generation: 1 }, spec: { parentRefs: [{ name: 'gw', sectionName: 'web' }], rules: [{ backendRefs: [{ name: 'v1', port: 8080 }] }] } };
+  const s = computeGatewayStatuses(world({ grpcRoutes: [grpc] }), { ...options, routeKinds: new Set(['HTTPRoute']) });
+  const g = s.gateways.get('infra/gw')!;
+  assert.deepEqual(g.listeners?.find((l) => l.name === 'web')?.supportedKinds.map((k) => k.kind), ['HTTPRoute']);
+  const entry = s.routes.get('GRPCRoute/infra/rpc')![0]!;
+  assert.equal(c(entry.conditions, 'Accepted'), 'False/NotAllowedByListeners');
+  assert.equal(g.listeners?.find((l) => l.name === 'web')?.attachedRoutes, 2, 'the two HTTPRoutes only');
+});

@@ -18,9 +18,11 @@ import type { RouteParentStatus } from '../outbound/policy.js';
 import { compileGrpcRoute, compileHttpRoute, type RouteCompileResult, type RouteKind } from '../routes/compile.js';
 import type { BackendFailure, BackendTarget } from '../routes/types.js';
 import {
-  evaluateGateway, evaluateGatewayClass, referenceGranted, routeKey, type AttachableRoute, type GatewayContext, type GatewayRuntime,
+  evaluateGateway, evaluateGatewayClass, referenceGranted, routeKey, type AttachableRoute, type GatewayContext, type GatewayRuntime, type ListenerEvaluation,
 } from './evaluate.js';
 import { GATEWAY_GROUP, type Gateway, type GatewayClass, type GatewayStatusJson } from './types.js';
+import { buildGatewayView, type GatewayView } from './view.js';
+import type { CompiledRoute } from '../routes/types.js';
 
 const CORE_GROUPS = new Set(['', 'core']);
 
@@ -34,7 +36,7 @@ export interface GatewayWorld {
   readonly namespaces: readonly Namespace[];
 }
 
-export interface GatewayStatusOptions extends Pick<GatewayContext, 'secrets' | 'checkKeyPair' | 'protocols'> {
+export interface GatewayStatusOptions extends Pick<GatewayContext, 'secrets' | 'checkKeyPair' | 'protocols' | 'routeKinds'> {
   readonly controllerName: string;
   /** What serves each Gateway (`namespace/name`): its address and readiness, or why nothing does. */
   readonly runtime: (namespace: string, name: string) => GatewayRuntime;
@@ -47,6 +49,10 @@ export interface GatewayStatuses {
   readonly gateways: ReadonlyMap<string, GatewayStatusJson>;
   /** `Kind/namespace/name` -> this controller's parent entries, in parentRefs order. */
   readonly routes: ReadonlyMap<string, readonly RouteParentStatus[]>;
+  /** `namespace/name` -> what the Gateway's proxy serves (./view.ts): its valid listeners and their routes. */
+  readonly views: ReadonlyMap<string, GatewayView>;
+  /** `namespace/name` -> the Gateway (as given) and its listeners' evaluation: what its workload is rendered from. */
+  readonly served: ReadonlyMap<string, { readonly gateway: Gateway; readonly listeners: readonly ListenerEvaluation[] }>;
 }
 
 const cond = (type: string, ok: boolean, reason: string, message: string, generation: number | undefined): Condition => ({
@@ -122,6 +128,8 @@ export function computeGatewayStatuses(world: GatewayWorld, o: GatewayStatusOpti
   }
 
   const gateways = new Map<string, GatewayStatusJson>();
+  const views = new Map<string, GatewayView>();
+  const served = new Map<string, { gateway: Gateway; listeners: readonly ListenerEvaluation[] }>();
   const routeEntries = new Map<string, Map<object, RouteParentStatus>>();
   for (const gw of world.gateways) {
     if (!acceptedClasses.has(gw.spec?.gatewayClassName ?? '')) continue;
@@ -130,20 +138,23 @@ export function computeGatewayStatuses(world: GatewayWorld, o: GatewayStatusOpti
     const e = evaluateGateway(gw, {
       secrets: o.secrets, checkKeyPair: o.checkKeyPair, referenceGrants: world.referenceGrants,
       ...(o.protocols !== undefined ? { protocols: o.protocols } : {}),
+      ...(o.routeKinds !== undefined ? { routeKinds: o.routeKinds } : {}),
       namespaces: world.namespaces, routes: attachable, runtime,
     });
     gateways.set(`${gwNs}/${gw.metadata.name}`, {
-      ...(runtime.address !== undefined && runtime.unserved === undefined ? { addresses: [{ type: 'IPAddress', value: runtime.address }] } : {}),
+      ...(runtime.address !== undefined && runtime.unserved === undefined ? { addresses: [{ type: runtime.addressType ?? 'IPAddress', value: runtime.address }] } : {}),
       conditions: e.conditions,
       listeners: e.listeners.map((l) => ({
         name: l.listener.name, supportedKinds: l.supportedKinds.map((k) => ({ group: k.group ?? GATEWAY_GROUP, kind: k.kind })),
         attachedRoutes: e.attachedRoutes.get(l.listener.name) ?? 0, conditions: l.conditions,
       })),
     });
+    const routesOfGateway = new Map<string, CompiledRoute>();
     for (const [key, parents] of e.routes) {
       const r = byKey.get(key);
       if (r === undefined) continue;
       const c = compile(r.kind, r.route);
+      if (c.result.route !== undefined) routesOfGateway.set(key, c.result.route);
       const gen = r.route.metadata.generation;
       const entries = routeEntries.get(key) ?? new Map<object, RouteParentStatus>();
       routeEntries.set(key, entries);
@@ -156,6 +167,8 @@ export function computeGatewayStatuses(world: GatewayWorld, o: GatewayStatusOpti
         entries.set(p.parentRef, { parentRef: p.parentRef, controllerName: o.controllerName, conditions: [accepted, resolvedRefs(c.result, gen)] });
       }
     }
+    served.set(`${gwNs}/${gw.metadata.name}`, { gateway: gw, listeners: e.listeners });
+    views.set(`${gwNs}/${gw.metadata.name}`, buildGatewayView({ namespace: gwNs, name: gw.metadata.name }, e, routesOfGateway));
   }
 
   // In parentRefs order (the entries are keyed by the parentRef objects themselves).
@@ -167,5 +180,5 @@ export function computeGatewayStatuses(world: GatewayWorld, o: GatewayStatusOpti
       return entry === undefined ? [] : [entry];
     }));
   }
-  return { classes, gateways, routes };
+  return { classes, gateways, routes, views, served };
 }

@@ -82,23 +82,48 @@ export function buildGatewayView(
       }
     }
   }
-  const ports = new Map<number, ListenerView[]>();
+  const ports: ListenerSpec[] = [];
   for (const e of evaluation.listeners) {
     if (!e.valid) continue;
     const l = e.listener;
-    const hosts = [...(byListener.get(l.name) ?? new Map<string, CompiledRoute[]>())]
-      .map(([hostname, routes]): HostTable => ({ hostname, specificity: hostnameSpecificity(hostname) + hostname.length / 1000, routes, table: buildRouteTable(routes) }))
-      .sort((a, b) => b.specificity - a.specificity || (a.hostname < b.hostname ? -1 : 1));
-    const view: ListenerView = {
+    ports.push({
       name: l.name, port: l.port, protocol: l.protocol as ListenerView['protocol'], hostname: hostOf(l.hostname),
-      specificity: hostnameSpecificity(l.hostname) + hostOf(l.hostname).length / 1000,
-      certificates: e.certificates.map((c) => ({ certPem: c.certPem, keyPem: c.keyPem })), hosts,
-    };
+      certificates: e.certificates.map((c) => ({ certPem: c.certPem, keyPem: c.keyPem })),
+      hosts: [...(byListener.get(l.name) ?? new Map<string, CompiledRoute[]>())].map(([hostname, routes]) => ({ hostname, routes })),
+    });
+  }
+  return assembleGatewayView(gateway, ports);
+}
+
+/** A listener as the controller sends it (and as buildGatewayView collects it): no tables, any order. */
+export interface ListenerSpec {
+  readonly name: string;
+  readonly port: number;
+  readonly protocol: ListenerView['protocol'];
+  readonly hostname: string;
+  readonly certificates: ListenerView['certificates'];
+  readonly hosts: readonly { readonly hostname: string; readonly routes: readonly CompiledRoute[] }[];
+}
+
+const specificityOf = (hostname: string) => hostnameSpecificity(hostname) + hostname.length / 1000;
+
+/**
+ * The view from its listeners: ports ascending, listeners and host tables most specific first, one
+ * route table per host. The controller's view and the proxy's (rebuilt from the wire) go through here.
+ */
+export function assembleGatewayView(gateway: { readonly namespace: string; readonly name: string }, listeners: readonly ListenerSpec[]): GatewayView {
+  const ports = new Map<number, ListenerView[]>();
+  for (const l of listeners) {
+    const hosts = l.hosts
+      .map((h): HostTable => ({ hostname: h.hostname.toLowerCase(), specificity: specificityOf(h.hostname), routes: h.routes, table: buildRouteTable(h.routes) }))
+      .sort((a, b) => b.specificity - a.specificity || (a.hostname < b.hostname ? -1 : 1));
+    const hostname = l.hostname.toLowerCase();
+    const view: ListenerView = { name: l.name, port: l.port, protocol: l.protocol, hostname, specificity: specificityOf(hostname), certificates: l.certificates, hosts };
     ports.set(l.port, [...(ports.get(l.port) ?? []), view]);
   }
   return {
     namespace: gateway.namespace, name: gateway.name,
-    ports: [...ports].sort(([a], [b]) => a - b).map(([port, listeners]) => ({ port, listeners: listeners.sort((a, b) => b.specificity - a.specificity) })),
+    ports: [...ports].sort(([a], [b]) => a - b).map(([port, ls]) => ({ port, listeners: ls.sort((a, b) => b.specificity - a.specificity) })),
   };
 }
 

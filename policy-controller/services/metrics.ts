@@ -5,7 +5,7 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
-export type StreamService = 'inbound' | 'outbound' | 'discovery';
+export type StreamService = 'inbound' | 'outbound' | 'discovery' | 'gateway';
 
 export interface StreamMetrics {
   readonly subscribers: Gauge<'service'>;

@@ -30,11 +30,18 @@ import { LeaderLease } from '../status/lease.js';
 import { RouteStatusWriter } from '../status/writer.js';
 import { BackendPolicyStatusWriter } from '../status/policy-writer.js';
 import { GatewayStatusWriter } from '../status/gateway-writer.js';
+import { GatewayPolicyService } from '../../api/gen/weft/gateway/v1/gateway.js';
+import { GatewayViewService } from './gateway.js';
+import { GatewayWorkloads } from '../status/gateway-workload.js';
+import { CONTROLLER_GRPC_PORT, CONTROLLER_SERVICE } from '../../core/contract.js';
 import { LimitPolicyStatusWriter } from '../status/limit-writer.js';
 import { WebhookServer } from '../webhook/server.js';
 import { DEFAULT_CONVERT_OPTIONS, portPolicy, servicePolicy } from './convert.js';
 import { streamMetrics } from './metrics.js';
 import { PolicyServices } from './services.js';
+
+/** The proxy's log levels (proxy/config.ts); another controller level gives the gateways `info`. */
+const PROXY_LOG_LEVELS: ReadonlySet<string> = new Set(['debug', 'info', 'warn', 'error']);
 
 export interface PolicyControllerDeps {
   readonly config: ControllerConfig;
@@ -42,6 +49,8 @@ export interface PolicyControllerDeps {
   readonly grpc: GrpcServer;
   readonly registry: Registry;
   readonly log: Logger;
+  /** The trust anchors the gateway proxies the controller deploys must trust (the issuer's ca.crt). */
+  readonly anchorsPem?: () => string;
   /** A serving certificate for the webhook from the mesh issuer (used without --tls-dir). */
   readonly issueWebhookCert: () => Promise<{ certPem: string; keyPem: string }>;
 }
@@ -69,16 +78,21 @@ export async function startPolicyController(d: PolicyControllerDeps): Promise<Po
     autoFlush: true,
   });
 
+  const smetrics = streamMetrics(registry);
   const services = new PolicyServices({
     index,
     trustDomain: config.trustDomain,
     convert: DEFAULT_CONVERT_OPTIONS,
-    metrics: streamMetrics(registry),
+    metrics: smetrics,
     log: log.child({ component: 'policy' }),
   });
   d.grpc.addService('weft.inbound.v1.InboundPolicy', InboundPolicyService, services.inboundHandlers());
   d.grpc.addService('weft.outbound.v1.OutboundPolicy', OutboundPolicyService, services.outboundHandlers());
   d.grpc.addService('weft.discovery.v1.Discovery', DiscoveryService, services.discoveryHandlers());
+  const gatewayViews = new GatewayViewService({
+    index, trustDomain: config.trustDomain, convert: DEFAULT_CONVERT_OPTIONS, metrics: smetrics, log: log.child({ component: 'gateway' }),
+  });
+  d.grpc.addService('weft.gateway.v1.GatewayPolicy', GatewayPolicyService, gatewayViews.handlers());
 
   const sizes = () => index.sizes();
   new Gauge({
@@ -106,7 +120,17 @@ export async function startPolicyController(d: PolicyControllerDeps): Promise<Po
   });
 
   const statusLog = log.child({ component: 'status' });
-  const gatewayWriter = new GatewayStatusWriter({ kc: d.kc, index, isLeader: () => lease.isLeader(), log: statusLog, registry });
+  const anchorsPem = d.anchorsPem;
+  const workloads = anchorsPem === undefined ? undefined : new GatewayWorkloads({
+    kc: d.kc,
+    log: statusLog,
+    render: () => ({
+      image: config.gatewayImage, trustDomain: config.trustDomain, trustAnchorsPem: anchorsPem(),
+      controllerAddr: `${CONTROLLER_SERVICE}.${config.namespace}.svc.cluster.local:${CONTROLLER_GRPC_PORT}`,
+      clusterNetworks: config.clusterNetworks, logLevel: PROXY_LOG_LEVELS.has(config.logLevel) ? config.logLevel : 'info',
+    }),
+  });
+  const gatewayWriter = new GatewayStatusWriter({ kc: d.kc, index, isLeader: () => lease.isLeader(), log: statusLog, registry, ...(workloads !== undefined ? { workloads } : {}) });
   const imetrics = informerMetrics(registry);
   const watchLog = log.child({ component: 'watch' });
   const watches = RESOURCES.map(
@@ -114,12 +138,18 @@ export async function startPolicyController(d: PolicyControllerDeps): Promise<Po
       new ResourceWatch(d.kc, r, {
         apply: (kind, obj) => {
           const changed = index.apply(kind, obj as never);
-          if (changed) gatewayWriter.changed(kind);
+          if (changed) {
+            gatewayWriter.changed(kind);
+            gatewayViews.changed(kind);
+          }
           return changed;
         },
         delete: (kind, obj) => {
           const changed = index.delete(kind, obj as never);
-          if (changed) gatewayWriter.changed(kind);
+          if (changed) {
+            gatewayWriter.changed(kind);
+            gatewayViews.changed(kind);
+          }
           return changed;
         },
       }, {
@@ -196,6 +226,7 @@ export async function startPolicyController(d: PolicyControllerDeps): Promise<Po
       writer.stop();
       policyWriter.stop();
       gatewayWriter.stop();
+      gatewayViews.stop();
       limitWriter.stop();
       await lease.stop();
       await webhook.close();

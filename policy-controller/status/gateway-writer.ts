@@ -11,16 +11,18 @@
  * something changed. A 409 means the object moved on: its watch event schedules another pass. Other
  * failures schedule a pass after 2 s. One pass runs at a time; events during a pass schedule the next.
  *
- * What serves a Gateway: nothing yet. Weft does not deploy gateway proxies (`weft gateway`) so far, so
- * every Gateway is Programmed=False (Pending) with that reason, its listeners too, and it has no
- * address; listeners other than HTTP are not accepted (UnsupportedProtocol). See docs/gateway.md.
+ * What serves a Gateway: with `workloads` (the controller), the pass server-side applies each served
+ * Gateway's ServiceAccount, Deployment and Service (./gateway-workload.ts) and writes status.addresses
+ * and Programmed from what it observes (Programmed=True once addressed and a gateway pod is
+ * available). Without it, every Gateway is Programmed=False (Pending, GATEWAY_UNSERVED). Listeners
+ * other than HTTP are not accepted (UnsupportedProtocol). See docs/gateway.md.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { GATEWAY_CONTROLLER_NAME } from '../../core/contract.js';
 import type { GatewayRuntime } from '../../core/gateway/evaluate.js';
-import { computeGatewayStatuses } from '../../core/gateway/status.js';
+import { computeGatewayStatuses, type GatewayStatuses, type GatewayStatusOptions } from '../../core/gateway/status.js';
 import type { GatewayStatusJson, ListenerStatusJson } from '../../core/gateway/types.js';
 import type { GRPCRoute, HTTPRoute, KubeObject } from '../../core/kube.js';
 import { kubeRequest, KubeHttpError } from '../k8s/http.js';
@@ -28,15 +30,19 @@ import { objectPath, resourceOf } from '../k8s/resources.js';
 import type { PolicyIndex } from '../index/index.js';
 import type { ResourceKind } from '../index/kinds.js';
 import { mergeConditions, mergeRouteParents } from './merge.js';
+import type { GatewayWorkloads } from './gateway-workload.js';
 
 /** The kinds whose changes can change gateway status. */
-const INPUT_KINDS: ReadonlySet<ResourceKind> = new Set<ResourceKind>(['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'Service', 'ReferenceGrant', 'Namespace']);
+export const GATEWAY_INPUT_KINDS: ReadonlySet<ResourceKind> = new Set<ResourceKind>(['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'Service', 'ReferenceGrant', 'Namespace']);
 
 /** The listener protocols this slice evaluates; HTTPS/TLS need certificate Secrets, not watched yet. */
 export const GATEWAY_PROTOCOLS: ReadonlySet<string> = new Set(['HTTP']);
 
+/** The route kinds `weft gateway` serves: GRPCRoutes do not attach to Gateways yet (NotAllowedByListeners). */
+export const GATEWAY_ROUTE_KINDS: ReadonlySet<string> = new Set(['HTTPRoute']);
+
 export const GATEWAY_UNSERVED =
-  'Weft does not deploy gateway proxies yet (`weft gateway` is not implemented): nothing serves this Gateway; see docs/gateway.md';
+  'this controller deploys no gateway proxies (it runs without gateway workloads): nothing serves this Gateway; see docs/gateway.md';
 
 const unservedRuntime = (): GatewayRuntime => ({ ready: false, unserved: GATEWAY_UNSERVED });
 
@@ -48,6 +54,19 @@ export interface GatewayStatusWriterOptions {
   readonly registry: Registry;
   /** Debounce between an event and the pass (default 100 ms). */
   readonly delayMs?: number;
+  /**
+   * Deploys and observes the gateway proxies. Absent (tests of the status alone): nothing serves a
+   * Gateway, which its status says (Programmed=False Pending, GATEWAY_UNSERVED).
+   */
+  readonly workloads?: GatewayWorkloads;
+}
+
+/** Every gateway decision (status and the proxies' views) from the index's objects; both the writer and the views use it. */
+export function computeIndexGateways(ix: PolicyIndex, runtime: GatewayStatusOptions['runtime']): GatewayStatuses {
+  return computeGatewayStatuses({
+    gatewayClasses: ix.list('GatewayClass'), gateways: ix.list('Gateway'), httpRoutes: ix.list('HTTPRoute'), grpcRoutes: ix.list('GRPCRoute'),
+    services: ix.list('Service'), referenceGrants: ix.list('ReferenceGrant'), namespaces: ix.list('Namespace'),
+  }, { controllerName: GATEWAY_CONTROLLER_NAME, secrets: [], checkKeyPair: () => undefined, protocols: GATEWAY_PROTOCOLS, routeKinds: GATEWAY_ROUTE_KINDS, runtime });
 }
 
 /** The merged Gateway status and whether it differs from `current`. */
@@ -79,7 +98,7 @@ export class GatewayStatusWriter {
 
   /** A watch event: schedules a pass when the kind is one the decision reads. */
   changed(kind: ResourceKind): void {
-    if (INPUT_KINDS.has(kind)) this.schedule(this.o.delayMs ?? 100);
+    if (GATEWAY_INPUT_KINDS.has(kind)) this.schedule(this.o.delayMs ?? 100);
   }
 
   /** After becoming leader: a pass repairs whatever the previous leader left. */
@@ -118,10 +137,17 @@ export class GatewayStatusWriter {
   private async pass(): Promise<void> {
     if (!this.o.isLeader()) return;
     const ix = this.o.index;
-    const s = computeGatewayStatuses({
-      gatewayClasses: ix.list('GatewayClass'), gateways: ix.list('Gateway'), httpRoutes: ix.list('HTTPRoute'), grpcRoutes: ix.list('GRPCRoute'),
-      services: ix.list('Service'), referenceGrants: ix.list('ReferenceGrant'), namespaces: ix.list('Namespace'),
-    }, { controllerName: GATEWAY_CONTROLLER_NAME, secrets: [], checkKeyPair: () => undefined, protocols: GATEWAY_PROTOCOLS, runtime: unservedRuntime });
+    const w = this.o.workloads;
+    const runtime = (ns: string, name: string) => (w === undefined ? unservedRuntime() : w.runtime(ns, name));
+    let s = computeIndexGateways(ix, runtime);
+    if (w !== undefined) {
+      if (await w.sync(s.served)) s = computeIndexGateways(ix, runtime);
+      // Deployments are not watched: while a gateway is not ready or addressed, look again soon.
+      if (w.pending) {
+        const t = setTimeout(() => this.schedule(0), 2000);
+        t.unref();
+      }
+    }
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
     const jobs: Promise<void>[] = [];
 

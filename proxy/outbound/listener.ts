@@ -22,9 +22,9 @@ import { detect } from '../detect.js';
 import type { Destination, ServicePort } from '../io.js';
 import { BalancedPicker, FixedPicker, MAX_ATTEMPTS, whenPickable } from '../picker.js';
 import type { EndpointPicker, Pick } from '../picker.js';
-import { createDirection } from '../plan.js';
+import { createDirection, planOfAction } from '../plan.js';
 import type { Direction, Plan } from '../plan.js';
-import type { HeaderOps, HookRequest, OutboundAction } from '../policy-hook.js';
+import type { HookRequest, OutboundAction } from '../policy-hook.js';
 
 interface OutboundConnection {
   readonly dest: Destination;
@@ -118,27 +118,7 @@ export class OutboundListener extends ListenerBase<OutboundConnection> {
     } catch {
       return undefined;
     }
-    switch (a.kind) {
-      case 'respond':
-        return { kind: 'answer', answer: { kind: 'respond', status: a.status, headers: a.headers, body: a.body }, observe: a.observe };
-      case 'error':
-        return { kind: 'answer', answer: { kind: 'reason', code: a.code }, observe: a.observe };
-      case 'forward':
-        return {
-          kind: 'forward',
-          picker: this.pickerFor(a.backend),
-          path: a.path,
-          authority: a.authority,
-          requestHeaders: a.requestHeaders === undefined ? undefined : opsList(a.requestHeaders),
-          responseHeaders: a.responseHeaders,
-          timeoutMs: a.timeoutMs,
-          attemptTimeoutMs: a.attemptTimeoutMs,
-          retry: a.retry,
-          mirrors: a.mirrors?.map((m) => this.pickerFor(m.backend)),
-          delayMs: a.delayMs,
-          observe: a.observe,
-        };
-    }
+    return planOfAction(a, (sp) => this.pickerFor(sp));
   }
 
   /** One picker per ServicePort object (the policy hook hands back the same objects). */
@@ -202,8 +182,4 @@ export class OutboundListener extends ListenerBase<OutboundConnection> {
     super.destroy();
     this.balancers.close();
   }
-}
-
-function opsList(ops: HeaderOps | readonly HeaderOps[]): readonly HeaderOps[] {
-  return Array.isArray(ops) ? (ops as readonly HeaderOps[]) : [ops as HeaderOps];
 }

@@ -31,6 +31,8 @@ import { parseIp } from '../../core/cidr.js';
 import { inboundRuleEffect } from '../../core/inbound/filters.js';
 import type { InboundDecision as CoreInboundDecision } from '../../core/inbound/authorize.js';
 import { routeOutbound } from '../../core/outbound/route.js';
+import { routeGateway } from '../../core/gateway/route.js';
+import type { GatewayView } from '../../core/gateway/view.js';
 import type { OutboundDecision as CoreOutboundDecision } from '../../core/outbound/route.js';
 import type { RouteRef, RuleRef } from '../../core/outbound/route.js';
 import { applyHeaderOps } from '../../core/routes/filters.js';
@@ -133,6 +135,16 @@ export interface PolicyHookOptions {
   readonly random?: () => number;
   /** Monotonic milliseconds for the inbound token buckets (tests pass their own). */
   readonly now?: () => number;
+  /** `weft gateway`: the Gateway's current view (undefined until the controller sent one). */
+  readonly gateway?: () => GatewayView | undefined;
+}
+
+type RoutedDecision = Exclude<CoreOutboundDecision, { readonly kind: 'passthrough' }>;
+
+interface DecisionSeries {
+  backend(backend: ServiceTarget, route: RouteRef, rule: RuleRef): RouteSeries;
+  rule(route: RouteRef, rule: RuleRef): RouteSeries;
+  unrouted(): RouteSeries;
 }
 
 export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
@@ -173,12 +185,20 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
     const r = random();
     // FaultInjection filters draw from the same source, after it (only routes that have them).
     const d: CoreOutboundDecision = routeOutbound(entry.policy, info, () => r, { faultRand: random });
+    if (d.kind === 'passthrough') return { kind: 'forward', backend: sp, path: target(info.path, info.rawQuery), observe: observer(unrouted()) };
+    return actionOf(d, info, {
+      backend: (backend, route, rule) => seriesFor(backend, () => metrics.outbound(ruleLabels(sp, route, rule, backend))),
+      rule: (route, rule) => ruleSeries(sp, route, rule),
+      unrouted,
+    });
+  };
+
+  /** A routed decision (the sidecar's or the gateway's) as the transport's action, with its metric series. */
+  const actionOf = (d: RoutedDecision, info: RequestInfo, series: DecisionSeries): OutboundAction => {
     switch (d.kind) {
-      case 'passthrough':
-        return { kind: 'forward', backend: sp, path: target(info.path, info.rawQuery), observe: observer(unrouted()) };
       case 'forward': {
         const backend = d.backend;
-        const s = seriesFor(backend, () => metrics.outbound(ruleLabels(sp, d.route, d.rule, backend)));
+        const s = series.backend(backend, d.route, d.rule);
         const t = d.timeouts;
         let mirrors: MirrorTarget[] | undefined;
         for (const m of d.mirrors) {
@@ -201,20 +221,47 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
         };
       }
       case 'abort': {
-        const s = ruleSeries(sp, d.route, d.rule);
+        const s = series.rule(d.route, d.rule);
         const headers = applyHeaderOps(new Map([['content-type', ['text/plain']]]), d.responseHeaderOps);
         return { kind: 'respond', status: d.status, headers: headerList(headers), body: `fault injected by ${d.fault}\n`, observe: observer(s) };
       }
       case 'redirect': {
-        const s = ruleSeries(sp, d.route, d.rule);
+        const s = series.rule(d.route, d.rule);
         const headers = applyHeaderOps(new Map([['location', [d.location]]]), d.responseHeaderOps);
         return { kind: 'respond', status: d.status, headers: headerList(headers), observe: observer(s) };
       }
       case 'error': {
-        const s = d.route !== undefined && d.rule !== undefined ? ruleSeries(sp, d.route, d.rule) : unrouted();
+        const s = d.route !== undefined && d.rule !== undefined ? series.rule(d.route, d.rule) : series.unrouted();
         return { kind: 'error', code: d.code, message: d.message, observe: observer(s) };
       }
     }
+  };
+
+  /**
+   * The gateway's routing (`weft gateway`): core's routeGateway over the Gateway's current view, for a
+   * request that arrived on `port`. Metric series as the sidecar's outbound ones, the `service_*`
+   * labels naming the Gateway and the listener's port.
+   */
+  const gatewayRoute = (port: number, req: HookRequest): OutboundAction => {
+    const view = o.gateway?.();
+    const gwLabels = { service_namespace: view?.namespace ?? '', service_name: view?.name ?? '', service_port: String(port) };
+    const none = { ...gwLabels, route_kind: 'none', route_namespace: '', route_name: '', route_rule: '', backend_namespace: '', backend_name: '', backend_port: '' };
+    const unrouted = (): RouteSeries => metrics.outbound(none);
+    const built = requestInfo(req);
+    if (!built.ok) return { kind: 'error', code: 'BAD_REQUEST', message: built.reason, observe: observer(unrouted()) };
+    if (view === undefined) return { kind: 'error', code: 'NOT_READY', message: 'the gateway has not received its configuration yet', observe: observer(unrouted()) };
+    const info = built.request;
+    const r = random();
+    const d = routeGateway(view, port, info, () => r, { faultRand: random });
+    const labels = (route: RouteRef, rule: RuleRef, backend: ServiceTarget | undefined) => ({
+      ...gwLabels, route_kind: route.kind, route_namespace: route.namespace, route_name: route.name, route_rule: rule.name ?? String(rule.index),
+      backend_namespace: backend?.namespace ?? '', backend_name: backend?.name ?? '', backend_port: backend !== undefined ? String(backend.port) : '',
+    });
+    return actionOf(d, info, {
+      backend: (backend, route, rule) => seriesFor(backend, () => metrics.outbound(labels(route, rule, backend))),
+      rule: (route, rule) => seriesFor(rule, () => metrics.outbound(labels(route, rule, undefined))),
+      unrouted,
+    });
   };
 
   const authorize = (ctx: InboundContext, req: HookRequest | null): InboundAction => {
@@ -311,5 +358,5 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
   };
 
   const opaque = (port: number): boolean => store.inboundFor(port)?.policy.protocol === 'opaque';
-  return { outbound: { route }, inbound: { authorize, opaque } };
+  return { outbound: { route }, inbound: { authorize, opaque }, gateway: { route: gatewayRoute } };
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { PortPolicy } from '../../api/gen/weft/inbound/v1/inbound.js';
 import type { ServicePolicy } from '../../api/gen/weft/outbound/v1/outbound.js';
 import type { Filter, HttpRoute } from '../../api/gen/weft/route/v1/route.js';
-import { backendTargetOf, failureAccrualOf, httpRouteOf, portPolicyOf, retryBudgetOf, retryOf, servicePortPolicyOf } from './wire.js';
+import { backendTargetOf, failureAccrualOf, gatewayViewOf, httpRouteOf, portPolicyOf, retryBudgetOf, retryOf, servicePortPolicyOf } from './wire.js';
 
 const service = { namespace: 'prod', name: 'web', port: 80, authority: 'web.prod.svc.cluster.local:80' };
 const backend = { name: 'prod/v1:80', kind: { $case: 'service' as const, value: { namespace: 'prod', name: 'v1', port: 80, authority: '' } } };
@@ -109,4 +109,20 @@ test('a wire FaultInjection filter becomes the fault core decides; one out of bo
   assert.deepEqual(ok.rules[0]!.filters[0], { kind: 'fault', fault: { ref: 'prod/chaos', abort: { status: 503, percentage: 10 }, delay: { ms: 2000, percentage: 20 } } });
   assert.match(httpRouteOf(fault(700, 2), 0).rules[0]!.unsupported ?? '', /FaultInjection prod\/chaos/);
   assert.match(httpRouteOf(fault(503, 600), 0).rules[0]!.unsupported ?? '', /FaultInjection prod\/chaos/);
+});
+
+test('gatewayViewOf: not served is undefined; listeners of a protocol this proxy does not serve are left out', () => {
+  assert.equal(gatewayViewOf({ version: 1, namespace: 'edge', name: 'gw', served: false, ports: [] }), undefined);
+  const v = gatewayViewOf({
+    version: 1, namespace: 'edge', name: 'gw', served: true,
+    ports: [{ port: 443, listeners: [{ name: 'tls', protocol: 'HTTPS', hostname: '', hosts: [] }] }, {
+      port: 80, listeners: [
+        { name: 'any', protocol: 'HTTP', hostname: '', hosts: [] },
+        { name: 'shop', protocol: 'HTTP', hostname: 'Shop.Example.com', hosts: [{ hostname: '', httpRoutes: [{ meta: { group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'edge', name: 'r' }, rules: [] }] }] },
+      ],
+    }],
+  });
+  assert.ok(v);
+  assert.deepEqual(v.ports.map((p) => [p.port, p.listeners.map((l) => `${l.name}:${l.hostname}`)]), [[80, ['shop:shop.example.com', 'any:']]]);
+  assert.deepEqual(v.ports[0]!.listeners[0]!.hosts[0]!.routes.map((r) => `${r.namespace}/${r.name}`), ['edge/r']);
 });

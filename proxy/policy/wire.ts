@@ -6,6 +6,8 @@
  *   ServicePolicy  -> ServicePortPolicy (a core OutboundPolicy + the Service's authority), or
  *                     'unsupported' routes (every request answers 500)
  *   PortPolicy     -> core InboundPortPolicy
+ *   GatewayView    -> core GatewayView (`weft gateway`), its HTTP listeners only; undefined when
+ *                     the controller says the Gateway is not served
  *
  * Fail closed (api/README.md): an `Unsupported` item or a oneof with no case set (a newer controller's
  * alternative) becomes the domain's "unsupported": a match or filter makes its rule answer 500, a
@@ -24,6 +26,8 @@
  */
 import type { Authentication as WireAuthentication, Authorization as WireAuthorization, InboundLimits as WireLimits, PortPolicy, ProxyProtocol as WireProxyProtocol } from '../../api/gen/weft/inbound/v1/inbound.js';
 import type { ServicePolicy } from '../../api/gen/weft/outbound/v1/outbound.js';
+import type { GatewayView as WireGatewayView } from '../../api/gen/weft/gateway/v1/gateway.js';
+import { assembleGatewayView, type GatewayView, type ListenerSpec } from '../../core/gateway/view.js';
 import type {
   Backend as WireBackend, Filter as WireFilter, GrpcRoute as WireGrpcRoute, GrpcRouteMatch as WireGrpcMatch, HeaderModifier,
   HttpRoute as WireHttpRoute, HttpRouteMatch as WireHttpMatch, PathModifier as WirePathModifier, Timeouts as WireTimeouts, Retry as WireRetry, RetryBudget as WireRetryBudget, FailureAccrual as WireFailureAccrual,
@@ -533,4 +537,25 @@ export function portPolicyOf(m: PortPolicy, pod: { namespace: string; name: stri
     diagnostics: [],
   };
   return { policy, serverLabel: isServer ? serverMeta.name : `default:${defaultPolicy}`, defaultPolicy, authorizationLabels: labels };
+}
+
+// --- gateway ----------------------------------------------------------------------------------------
+
+/** Listener protocols this proxy serves; a listener of another protocol (a newer controller's) is left out. */
+const GATEWAY_PROTOCOLS: ReadonlySet<string> = new Set(['HTTP']);
+
+/** The domain view of a GatewayView message; undefined when the Gateway is not served. */
+export function gatewayViewOf(m: WireGatewayView): GatewayView | undefined {
+  if (!m.served) return undefined;
+  const listeners: ListenerSpec[] = [];
+  for (const p of m.ports) {
+    for (const l of p.listeners) {
+      if (!GATEWAY_PROTOCOLS.has(l.protocol)) continue;
+      listeners.push({
+        name: l.name, port: p.port, protocol: 'HTTP', hostname: l.hostname, certificates: [],
+        hosts: l.hosts.map((h) => ({ hostname: h.hostname, routes: h.httpRoutes.map(httpRouteOf) })),
+      });
+    }
+  }
+  return assembleGatewayView({ namespace: m.namespace, name: m.name }, listeners);
 }
