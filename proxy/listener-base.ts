@@ -116,3 +116,18 @@ export abstract class ListenerBase<C> {
     return { port: (this.server.address() as { port: number }).port };
   }
 }
+
+/**
+ * The shutdown of a set of listeners (the sidecar's two, a gateway's per port): stop accepting, close
+ * idle HTTP/1 connections every 50 ms, wait until every connection has ended or `graceMs` passed, then
+ * close whatever is left.
+ */
+export async function drainListeners(listeners: readonly Pick<ListenerBase<never>, 'beginDrain' | 'closeIdle' | 'whenEmpty' | 'destroy'>[], graceMs: number): Promise<void> {
+  for (const l of listeners) l.beginDrain();
+  const tick = setInterval(() => {
+    for (const l of listeners) l.closeIdle();
+  }, 50);
+  await Promise.race([Promise.all(listeners.map((l) => l.whenEmpty())), new Promise((r) => setTimeout(r, Math.max(0, graceMs)))]);
+  clearInterval(tick);
+  for (const l of listeners) l.destroy();
+}

@@ -149,6 +149,24 @@ export function createDirection<C>(o: DirectionOptions<C>): Direction<C> {
 }
 
 /**
+ * The client side's direction (the sidecar's outbound listener and the gateway's listeners): an
+ * upstream that cannot be reached is CONNECT_FAILED, bodies up to the retry bound are kept to be sent
+ * again, HTTP/2 CONNECT is refused before the fields are checked, refusals are counted, and a bad
+ * request does not close the connection.
+ */
+export function clientSideDirection<C>(
+  deps: ProxyDeps,
+  o: Pick<DirectionOptions<C>, 'draining' | 'resumeHttp1' | 'plan'>,
+): Direction<C> {
+  return createDirection<C>({
+    stats: deps.stats.outbound, deps, connectError: 'CONNECT_FAILED', replayBytes: deps.limits.maxRetryBodyBytes, connectBeforeFieldCheck: true,
+    countRefusals: true, closeOnBadRequest: false, draining: o.draining,
+    resumeHttp1: o.resumeHttp1,
+    plan: (conn, req) => o.plan(conn, req),
+  });
+}
+
+/**
  * Plans a request and, when the plan is an answer (or the policy hook threw), has the protocol's
  * responder write it. Returns the plan to forward, or undefined when the request is answered.
  */

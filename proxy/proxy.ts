@@ -13,6 +13,7 @@ import type { ProxyLimits } from './config.js';
 import type { OriginalDestinationFn } from './connection.js';
 import type { ProxyDeps } from './deps.js';
 import { InboundListener } from './inbound/listener.js';
+import { drainListeners } from './listener-base.js';
 import { createRegistry, ProxyStats } from './metrics.js';
 import type { RouteMetrics } from './metrics.js';
 import { MeshTls } from './mtls.js';
@@ -124,20 +125,7 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
     closing ??= (async () => {
       draining = true;
       clearInterval(sweeper);
-      outbound.beginDrain();
-      inbound.beginDrain();
-      const deadline = Date.now() + graceMs;
-      const tick = setInterval(() => {
-        outbound.closeIdle();
-        inbound.closeIdle();
-      }, 50);
-      await Promise.race([
-        Promise.all([outbound.whenEmpty(), inbound.whenEmpty()]),
-        new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now()))),
-      ]);
-      clearInterval(tick);
-      outbound.destroy();
-      inbound.destroy();
+      await drainListeners([outbound, inbound], graceMs);
       pools.destroy();
       mesh.close();
       if (admin !== undefined) {

@@ -19,7 +19,7 @@ import { detect } from '../detect.js';
 import type { ServicePort } from '../io.js';
 import { ListenerBase } from '../listener-base.js';
 import { BalancedPicker } from '../picker.js';
-import { createDirection, planOfAction } from '../plan.js';
+import { clientSideDirection, planOfAction } from '../plan.js';
 import type { Direction, Plan } from '../plan.js';
 import type { HookRequest } from '../policy-hook.js';
 
@@ -39,9 +39,8 @@ export class GatewayListener extends ListenerBase<GatewayConnection> {
     private readonly pickers: WeakMap<ServicePort, BalancedPicker>,
   ) {
     super(deps, deps.stats.outbound, { allowHalfOpen: false, noDelay: true });
-    this.direction = createDirection<GatewayConnection>({
-      stats: deps.stats.outbound, deps, connectError: 'CONNECT_FAILED', replayBytes: deps.limits.maxRetryBodyBytes, connectBeforeFieldCheck: true,
-      countRefusals: true, closeOnBadRequest: false, draining: this.isDraining,
+    this.direction = clientSideDirection<GatewayConnection>(deps, {
+      draining: this.isDraining,
       resumeHttp1: (s) => this.resumeHttp1(s),
       plan: (conn, req) => this.plan(conn, req),
     });

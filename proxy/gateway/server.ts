@@ -24,6 +24,7 @@ import type { PolicyHook } from '../policy-hook.js';
 import { UpstreamPools } from '../pool.js';
 import type { ListenAddress } from '../proxy.js';
 import { SelfAddresses } from '../self-guard.js';
+import { drainListeners } from '../listener-base.js';
 import { GatewayListener } from './listener.js';
 
 /** The Gateway's view as the control plane keeps it. */
@@ -162,14 +163,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       off();
       clearInterval(sweeper);
       await running;
-      const all = [...listeners.values()].map((l) => l.listener);
-      for (const l of all) l.beginDrain();
-      const tick = setInterval(() => {
-        for (const l of all) l.closeIdle();
-      }, 50);
-      await Promise.race([Promise.all(all.map((l) => l.whenEmpty())), new Promise((r) => setTimeout(r, graceMs))]);
-      clearInterval(tick);
-      for (const l of all) l.destroy();
+      await drainListeners([...listeners.values()].map((l) => l.listener), graceMs);
       balancers.close();
       pools.destroy();
       mesh.close();

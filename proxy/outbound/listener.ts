@@ -22,7 +22,7 @@ import { detect } from '../detect.js';
 import type { Destination, ServicePort } from '../io.js';
 import { BalancedPicker, FixedPicker, MAX_ATTEMPTS, whenPickable } from '../picker.js';
 import type { EndpointPicker, Pick } from '../picker.js';
-import { createDirection, planOfAction } from '../plan.js';
+import { clientSideDirection, planOfAction } from '../plan.js';
 import type { Direction, Plan } from '../plan.js';
 import type { HookRequest, OutboundAction } from '../policy-hook.js';
 
@@ -42,9 +42,8 @@ export class OutboundListener extends ListenerBase<OutboundConnection> {
   constructor(private readonly deps: ProxyDeps) {
     super(deps, deps.stats.outbound, { allowHalfOpen: false, noDelay: true });
     this.balancers = new Balancers(deps.endpoints, deps.limits.destinationIdleTimeoutMs, deps.limits.maxDestinations);
-    this.direction = createDirection<OutboundConnection>({
-      stats: deps.stats.outbound, deps, connectError: 'CONNECT_FAILED', replayBytes: deps.limits.maxRetryBodyBytes, connectBeforeFieldCheck: true,
-      countRefusals: true, closeOnBadRequest: false, draining: this.isDraining,
+    this.direction = clientSideDirection<OutboundConnection>(deps, {
+      draining: this.isDraining,
       resumeHttp1: (s) => this.resumeHttp1(s),
       plan: (conn, req) => this.plan(conn, req),
     });
