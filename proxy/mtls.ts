@@ -72,6 +72,17 @@ export class MeshTls {
     return this.cert !== undefined;
   }
 
+  /** Resolves once the first certificate is in (at once when it already is). */
+  whenReady(): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const off = this.provider.onChange(() => {
+        off();
+        resolve();
+      });
+    });
+  }
+
   get identity(): string | undefined {
     return this.cert?.identity;
   }

@@ -85,14 +85,7 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
     self.addPort(adminPort);
   }
 
-  if (!mesh.ready) {
-    await new Promise<void>((resolve) => {
-      const off = o.certificates.onChange(() => {
-        off();
-        resolve();
-      });
-    });
-  }
+  await mesh.whenReady();
 
   const outbound = new OutboundListener(deps);
   const inbound = new InboundListener(deps);

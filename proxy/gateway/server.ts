@@ -102,14 +102,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     self.addPort(adminPort);
   }
 
-  if (!mesh.ready) {
-    await new Promise<void>((resolve) => {
-      const off = o.certificates.onChange(() => {
-        off();
-        resolve();
-      });
-    });
-  }
+  await mesh.whenReady();
 
   // One reconciliation at a time; a view change during one runs another after it.
   let running: Promise<void> = Promise.resolve();
