@@ -60,3 +60,10 @@ export function createAdminServer(o: AdminOptions): Server {
   server.on('clientError', (_err, socket) => socket.destroy());
   return server;
 }
+
+/** Closes an admin server on shutdown: its keep-alive connections at once, then the listener. */
+export async function closeAdmin(admin: Server | undefined): Promise<void> {
+  if (admin === undefined) return;
+  admin.closeAllConnections();
+  await new Promise((r) => admin.close(r));
+}

@@ -8,7 +8,7 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAdminServer } from './admin.js';
+import { closeAdmin, createAdminServer } from './admin.js';
 import type { ProxyLimits } from './config.js';
 import type { OriginalDestinationFn } from './connection.js';
 import type { ProxyDeps } from './deps.js';
@@ -121,10 +121,7 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
       await drainListeners([outbound, inbound], graceMs);
       pools.destroy();
       mesh.close();
-      if (admin !== undefined) {
-        admin.closeAllConnections();
-        await new Promise((r) => admin.close(r));
-      }
+      await closeAdmin(admin);
     })();
     return closing;
   };

@@ -13,7 +13,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GatewayView } from '../../core/gateway/view.js';
-import { createAdminServer } from '../admin.js';
+import { closeAdmin, createAdminServer } from '../admin.js';
 import type { ProxyLimits } from '../config.js';
 import { Balancers, type ProxyDeps } from '../deps.js';
 import type { CertificateProvider, Endpoints, ReadinessSource, ServicePort } from '../io.js';
@@ -160,10 +160,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       balancers.close();
       pools.destroy();
       mesh.close();
-      if (admin !== undefined) {
-        admin.closeAllConnections();
-        await new Promise((r) => admin.close(r));
-      }
+      await closeAdmin(admin);
     })();
     return closing;
   };
