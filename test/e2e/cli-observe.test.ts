@@ -96,12 +96,12 @@ spec:
   const authz = await weft(['authz', 'deploy/authors', ...kc]);
   assert.equal(authz.code, 0, authz.stderr);
   const lines = authz.stdout.trimEnd().split('\n');
-  assert.match(lines[0] ?? '', /^SERVER +ROUTE +AUTHORIZATION +ALLOWED_RPS +DENIED_RPS +SUCCESS +LATENCY_P50 +LATENCY_P95 +LATENCY_P99$/);
-  assert.match(lines[1] ?? '', /^authors +authors-get +authors-get +\S+rps +0rps +98\.36% +3\.79ms +9\.32ms +16ms$/);
-  assert.match(lines[2] ?? '', /^authors +authors-modify +- +0rps +\S+rps +- +- +- +-$/);
+  assert.match(lines[0] ?? '', /^SERVER +ROUTE +AUTHORIZATION +ALLOWED_RPS +DENIED_RPS +LIMITED_RPS +SUCCESS +LATENCY_P50 +LATENCY_P95 +LATENCY_P99 +LIMITS$/);
+  assert.match(lines[1] ?? '', /^authors +authors-get +authors-get +\S+rps +0rps +\S+rps +98\.36% +3\.79ms +9\.32ms +16ms +-$/, 'no InboundLimitPolicy in the namespace: LIMITS is -');
+  assert.match(lines[2] ?? '', /^authors +authors-modify +- +0rps +\S+rps +0rps +- +- +- +- +-$/);
 
   const stat = await weft(['stat', 'deploy', ...kc, '-o', 'wide']);
   assert.equal(stat.code, 0, stat.stderr);
-  assert.match(stat.stdout, /\ndeploy\/authors +1\/1 +98\.51% +\S+rps +3\.79ms +9\.89ms +33ms +140 +2 +6\n/);
-  assert.match(stat.stdout, /\ndeploy\/books +1\/1 +- +- +- +- +- +0 +0 +0\n/);
+  assert.match(stat.stdout, /\ndeploy\/authors +1\/1 +98\.51% +\S+rps +3\.79ms +9\.89ms +33ms +152 +2 +6 +12\n/);
+  assert.match(stat.stdout, /\ndeploy\/books +1\/1 +- +- +- +- +- +0 +0 +0 +0\n/);
 });
