@@ -244,7 +244,7 @@ circuit-breaking state (ready; ejected, with the time left; probing), from the p
       { ...NAMESPACE, help: "namespace of the pod or Service (default: the context's, else default)" },
       { flags: '--client-namespace <ns>', help: "svc only: the clients' namespace (default: the Service's)" },
       { flags: '--controller-admin <url>', value: 'url', help: "the controller's admin server, e.g. http://127.0.0.1:9990" },
-      { flags: '--proxy-admin <url>', value: 'url', help: "endpoints only: the proxy's admin server, e.g. http://127.0.0.1:7191" },
+      { flags: '--proxy-admin <url>', value: 'url', help: `endpoints only: the proxy's admin server, e.g. http://127.0.0.1:${PROXY_ADMIN_PORT}` },
       { flags: '-o, --output <format>', choices: ['yaml', 'json'], help: 'yaml (default) or json' },
       ...KUBE,
     ],
