@@ -2,7 +2,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
-import { CertificateAuthority, createCsr, createTrustAnchor, parseCsr } from './ca.js';
+import { CertificateAuthority, createCsr, createTrustAnchor, parseCsr, serialNumber } from './ca.js';
 import type { CaCredential } from './ca.js';
 import { IdentityError } from './errors.js';
 import { generateRsaKeyPair, nodeSigner } from './keys.js';
@@ -255,3 +255,15 @@ function forgeLeaf(signer: CaCredential, altNames: { type: number; value: string
   cert.sign(nodeSigner(signer.keyPem), forge.md.sha256.create());
   return forge.pki.certificateToPem(cert);
 }
+
+test('serials are positive minimal DER integers: a zero or high first byte is never issued (OpenSSL refused 1 in 256)', () => {
+  const fixed = (first: number, second: number) => (n: number) => { const b = Buffer.alloc(n, 0x11); b[0] = first; b[1] = second; return b; };
+  assert.equal(serialNumber(fixed(0x00, 0x10)).slice(0, 4), '0110');
+  assert.equal(serialNumber(fixed(0x80, 0x10)).slice(0, 4), '0110');
+  assert.equal(serialNumber(fixed(0xff, 0x90)).slice(0, 4), '7f90');
+  assert.equal(serialNumber(fixed(0x42, 0x00)).slice(0, 4), '4200');
+  for (let i = 0; i < 2000; i++) {
+    const first = Number.parseInt(serialNumber().slice(0, 2), 16);
+    assert.ok(first >= 0x01 && first <= 0x7f, `first byte ${first}`);
+  }
+});

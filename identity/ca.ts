@@ -50,9 +50,14 @@ export const DEFAULT_BACKDATE_MS = 30_000;
 
 const SHA256 = () => forge.md.sha256.create();
 
-function serialNumber(): string {
-  const bytes = randomBytes(16);
-  bytes[0] = (bytes[0] ?? 0) & 0x7f; // positive INTEGER
+/**
+ * A random positive serial in minimal DER: the first byte is 0x01..0x7f. A zero first byte would be
+ * padding DER forbids (OpenSSL refuses such a certificate with "illegal padding"), one of 0x80 or more
+ * a negative number.
+ */
+export function serialNumber(random: (n: number) => Buffer = randomBytes): string {
+  const bytes = random(16);
+  bytes[0] = ((bytes[0] ?? 0) & 0x7f) || 0x01;
   return bytes.toString('hex');
 }
 
