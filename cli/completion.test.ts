@@ -40,7 +40,7 @@ test('bash completes every flag of every verb from its definition, and choice va
   assert.deepEqual(complete(['weft', 'stat', '--output', 'w']), ['wide']);
   assert.deepEqual(complete(['weft', 'inject', '--proxy-log-level', 'd']), ['debug']);
   assert.deepEqual(complete(['weft', 'completion', '']), ['bash', 'zsh']);
-  assert.deepEqual(complete(['weft', 'stat', '']), ['deploy', 'sts', 'ds', 'job', 'cronjob', 'pod', 'ns']);
+  assert.deepEqual(complete(['weft', 'stat', '']), ['deploy', 'sts', 'ds', 'job', 'cronjob', 'pod', 'ns', 'gateway']);
 });
 
 test('bash completes the flags of the components from their flag tables, and file and directory values', () => {

@@ -115,6 +115,9 @@ restart the workloads (or pipe their YAML through weft uninject) first.`,
   check: {
     kind: 'user', summary: 'check the cluster and the mesh, with a fix for each failure',
     description: `Checks the cluster and the mesh; each check passes or fails with the problem and a fix.
+After install it also checks the gateways: Weft's GatewayClasses Accepted, each of their Gateways
+Accepted and Programmed with an available proxy Deployment, listeners without problems, and routes
+attached to them Accepted with resolved references (each problem named with its reason).
 Exits 1 when any check fails.`,
     flags: [
       { flags: '--pre', help: 'checks before install: API, Gateway API CRDs, Kubernetes 1.29+, Pod Security of namespaces annotated for injection, no other sidecar injector, permissions, no Weft yet' },
@@ -156,9 +159,11 @@ annotate the pod template weft.dev/inject: disabled to keep them out.`,
   },
   stat: {
     kind: 'user', summary: 'success rate, RPS and latency per workload',
-    args: ['<resource>'], usage: '<deploy|sts|ds|job|cronjob|pod|ns>[/<name>] [flags]', argChoices: ['deploy', 'sts', 'ds', 'job', 'cronjob', 'pod', 'ns'],
+    args: ['<resource>'], usage: '<deploy|sts|ds|job|cronjob|pod|ns|gateway>[/<name>] [flags]', argChoices: ['deploy', 'sts', 'ds', 'job', 'cronjob', 'pod', 'ns', 'gateway'],
     description: `Success rate, requests per second and latency percentiles (p50, p95, p99) of each workload's meshed
 pods, as their inbound proxies saw them, over a window. MESHED counts pods with the proxy.
+gateway lists the Gateways Weft serves (READY: ready gateway pods) with their proxies' figures;
+gateway/<name> gives one row per listener and route (-o wide: per rule) from the gateway's pods.
 Scraping the proxies takes the window (--window, 30s by default); progress goes to stderr.`,
     flags: [
       { flags: '--from <client>', help: "only requests from this client, <deploy|pod>/<name> in -n (its outbound proxies' view of the Services that select each workload)" },
@@ -170,10 +175,14 @@ Scraping the proxies takes the window (--window, 30s by default); progress goes 
   },
   routes: {
     kind: 'user', summary: 'success rate, RPS and latency per route and backend of a Service',
-    args: ['<service>'], usage: 'svc/<name> [flags]', argChoices: ['svc/'],
+    args: ['<service>'], usage: '(svc|gateway)/<name> [flags]', argChoices: ['svc/', 'gateway/'],
     description: `Success rate, RPS, latency percentiles and timeouts per route and backend of a Service, as the
 meshed clients' outbound proxies saw them. [no route] counts requests on a port with no route.
--o wide splits by Service port and route rule.`,
+-o wide splits by Service port and route rule.
+gateway/<name>: the Gateway's address and conditions, its listeners (port, protocol, hostname,
+attached routes, status), then one row per listener, route, rule and backend it serves (the
+controller's own decision) with the gateway pods' figures, and the routes naming the Gateway that
+are refused or have unresolved backends, with the reason. -o wide adds hostnames, filters, timeouts.`,
     flags: [
       { flags: '--from <clients>', help: 'only these clients, <deploy|pod|ns>/<name> (default: every meshed pod in the cluster)' },
       NAMESPACE, TABLE_OUTPUT, WINDOW, PROMETHEUS, ...KUBE,
@@ -189,7 +198,7 @@ policy allowed. -o wide splits by target port.`,
   },
   explain: {
     kind: 'user', summary: 'show which route, backend and authorization decide a request',
-    args: ['<request...>'], usage: '(--from pod/<name> | --service-account <sa>) [-n NS] [flags] [METHOD] URL',
+    args: ['<request...>'], usage: '(--from pod/<name> | --service-account <sa>) [-n NS] [flags] [METHOD] URL\n       weft explain gateway/<name> [-n NS] [--port P] [--host H] [--path /x] [flags] [METHOD] [URL]',
     description: `Shows what the mesh does with one request, on the live cluster state and with the proxies' own code:
 on the client side the route, rule, filters, timeouts and weighted backends; on the server side (a
 pod behind each backend) the Server, route and authorization that decide, and for a denial each
@@ -198,13 +207,24 @@ AuthorizationPolicy that would allow it and what this client lacks, or that none
   weft explain --from pod/books-5d8f7c9b4-x2x7q -n booksapp DELETE http://authors.booksapp.svc.cluster.local:7001/authors/1.json
 
 METHOD defaults to GET. URL names a Service by DNS name (name, name.ns, name.ns.svc[.domain]) or
-ClusterIP, and its port.`,
+ClusterIP, and its port.
+
+gateway/<name>: what the Gateway's proxy does with a request from outside the mesh: the listener (by
+port and Host), the route and rule (the gateway's own decision), each backend by weight (or 404 with
+the routes and listeners that did not match, 500 not-permitted for a cross-namespace backend without
+a ReferenceGrant), and each backend's server side for the gateway's identity.
+
+  weft explain gateway/edge -n infra --port 80 --host shop.example.com --path /cart
+  weft explain gateway/edge -n infra POST http://shop.example.com/cart`,
     flags: [
       { flags: '--from <pod>', help: 'the client pod, pod/<name> (its ServiceAccount, IP and whether it is meshed)' },
       { flags: '--service-account <sa>', help: 'or: a meshed client running as this ServiceAccount in -n NS' },
       { ...NAMESPACE, help: "the client's namespace (default: the kubeconfig context's, else default)" },
       { flags: '-H, --header <header>', help: "a request header, 'NAME: VALUE' (repeatable)", repeatable: true },
       { flags: '--client-ip <ip>', help: "the client's address (default: the pod's IP)" },
+      { flags: '--port <port>', help: "gateway/<name> only: the listener port (default: the URL's, else the Gateway's only port)" },
+      { flags: '--host <host>', help: "gateway/<name> only: the Host header (default: the URL's, else the Gateway's address)" },
+      { flags: '--path <path>', help: "gateway/<name> only: the path and query (default: the URL's, else /)" },
       { flags: '-o, --output <format>', choices: ['text', 'json'], help: 'text (default) or json' },
       ...KUBE,
     ],

@@ -268,6 +268,7 @@ function send(snapshot: ClusterSnapshot, index: OutboundIndex, c: CaseSpec, rand
     case 'error':
       return { status: answerFor(decision.code).http, requestHeaders: new Map(), responseHeaders: new Map() };
     case 'abort':
+    case 'preflight':
       return { status: decision.status, requestHeaders: new Map(), responseHeaders: applyHeaderOps(new Map(), decision.responseHeaderOps) };
     case 'redirect':
       return {

@@ -208,6 +208,9 @@ export const CONTROLLER_WEBHOOK_PORT = 8443;
 export const CONTROLLER_ADMIN_PORT = 9990;
 /** Secret (in the control-plane namespace) holding the mesh issuer: ca.crt, tls.crt, tls.key. */
 export const ISSUER_SECRET_NAME = 'weft-identity-issuer';
+
+/** The Secret type of a Gateway listener's certificateRef (tls.crt, tls.key); the controller watches only these. */
+export const TLS_SECRET_TYPE = 'kubernetes.io/tls';
 export const INJECTOR_NAME = 'weft-injector';
 export const INJECTOR_SERVICE = 'weft-injector';
 export const INJECTOR_SERVICE_PORT = 443;

@@ -11,12 +11,15 @@
 
 export type Reason =
   | 'NO_ENDPOINTS' // the Service port has no ready endpoint
+  | 'DNS_FAILED' // an ExternalName Service's DNS name does not resolve (no address, or the lookup failed)
   | 'CONNECT_FAILED' // no connection to the peer proxy (or plaintext endpoint) could be made
   | 'PEER_IDENTITY' // the peer's certificate is not the identity discovery announced
+  | 'BACKEND_TLS' // the gateway's TLS to a backend outside the mesh did not verify (BackendTLSPolicy: CA, hostname, SANs)
   | 'APP_UNREACHABLE' // inbound: the local app refused or dropped the connection before answering
   | 'UPSTREAM_RESET' // the upstream closed or reset the exchange after it began
   | 'UPSTREAM_TIMEOUT' // the upstream did not answer in time
   | 'ROUTE_NOT_FOUND' // routes are attached but none matches
+  | 'MISDIRECTED' // gateway HTTPS: the Host belongs to another listener than the one the TLS SNI chose (421: connect again)
   | 'BACKEND_UNRESOLVED' // the chosen backendRef does not resolve (BackendNotFound, InvalidKind) or no backend has weight
   | 'NOT_PERMITTED' // the chosen backendRef is in another namespace without a ReferenceGrant (RefNotPermitted)
   | 'UNSUPPORTED' // the selected rule (or the policy) uses something this proxy does not implement: fail closed
@@ -47,12 +50,15 @@ const G = GRPC_STATUS;
 
 export const ERROR_TABLE: Readonly<Record<Reason, Answer>> = Object.freeze({
   NO_ENDPOINTS: { http: 503, grpc: G.UNAVAILABLE, header: 'no-endpoints' },
+  DNS_FAILED: { http: 503, grpc: G.UNAVAILABLE, header: 'dns-failed' },
   CONNECT_FAILED: { http: 502, grpc: G.UNAVAILABLE, header: 'connect-failed' },
   PEER_IDENTITY: { http: 502, grpc: G.UNAVAILABLE, header: 'peer-identity' },
+  BACKEND_TLS: { http: 502, grpc: G.UNAVAILABLE, header: 'backend-tls' },
   APP_UNREACHABLE: { http: 502, grpc: G.UNAVAILABLE, header: 'app-unreachable' },
   UPSTREAM_RESET: { http: 502, grpc: G.UNAVAILABLE, header: 'upstream-reset' },
   UPSTREAM_TIMEOUT: { http: 504, grpc: G.DEADLINE_EXCEEDED, header: 'timeout' },
   ROUTE_NOT_FOUND: { http: 404, grpc: G.UNIMPLEMENTED, header: 'no-route' },
+  MISDIRECTED: { http: 421, grpc: G.UNAVAILABLE, header: 'misdirected' },
   BACKEND_UNRESOLVED: { http: 500, grpc: G.INTERNAL, header: 'backend-unresolved' },
   NOT_PERMITTED: { http: 500, grpc: G.INTERNAL, header: 'not-permitted' },
   UNSUPPORTED: { http: 500, grpc: G.INTERNAL, header: 'unsupported' },

@@ -106,8 +106,8 @@ export function backoffDelayMs(backoffMs: number, retry: number, rand: () => num
 
 export type RetryVerdict =
   | { readonly kind: 'retry'; readonly delayMs: number }
-  /** Not retried: the outcome is not retryable, the attempts are used, or the deadline is too close. */
-  | { readonly kind: 'no'; readonly why: 'not-retryable' | 'attempts' | 'deadline' }
+  /** Not retried: the outcome is not retryable, or the attempts are used. */
+  | { readonly kind: 'no'; readonly why: 'not-retryable' | 'attempts' }
   /** Would be retried, but the body was not kept (larger than the bound or streamed). */
   | { readonly kind: 'no'; readonly why: 'body' };
 
@@ -117,20 +117,19 @@ export interface RetryInput {
   /** Retries already made for this request. */
   readonly retries: number;
   readonly bodyReplayable: boolean;
-  /** Time left before `timeouts.request`; undefined when there is none. */
-  readonly remainingMs: number | undefined;
   readonly rand: () => number;
 }
 
 /**
  * Whether to send a request once more, and after which pause. The budget is asked last (by the caller),
- * only for a request this says yes to, so a denied retry is one that would have been made.
+ * only for a request this says yes to, so a denied retry is one that would have been made. The time
+ * left before `timeouts.request` is not a reason to give up: a retry whose backoff runs past it is
+ * still scheduled and the request timeout then answers 504 (what upstream's
+ * HTTPRouteRetryWithRequestTimeout asks, and Envoy does), rather than the error the route retries.
  */
 export function decideRetry(i: RetryInput): RetryVerdict {
   if (!isRetryableOutcome(i.policy, i.outcome)) return { kind: 'no', why: 'not-retryable' };
   if (i.retries >= i.policy.attempts) return { kind: 'no', why: 'attempts' };
   if (!i.bodyReplayable) return { kind: 'no', why: 'body' };
-  const delayMs = backoffDelayMs(i.policy.backoffMs, i.retries + 1, i.rand);
-  if (i.remainingMs !== undefined && delayMs >= i.remainingMs) return { kind: 'no', why: 'deadline' };
-  return { kind: 'retry', delayMs };
+  return { kind: 'retry', delayMs: backoffDelayMs(i.policy.backoffMs, i.retries + 1, i.rand) };
 }

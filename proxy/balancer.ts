@@ -84,7 +84,7 @@ export class EndpointState {
 }
 
 export function endpointKey(e: Endpoint): string {
-  return `${e.ip.includes(':') ? `[${e.ip}]` : e.ip}:${e.port}/${e.identity ?? ''}${e.source === undefined ? '' : `<${e.source}`}`;
+  return `${e.ip.includes(':') ? `[${e.ip}]` : e.ip}:${e.port}/${e.identity ?? ''}${e.source === undefined ? '' : `<${e.source}`}${e.tlsKey === undefined ? '' : `+tls:${e.tlsKey}`}`;
 }
 
 /** Circuit-breaking counts of one proxy's balancers (weft_proxy_endpoint_ejections_total). */

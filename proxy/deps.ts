@@ -29,7 +29,7 @@ export interface ProxyDeps {
 }
 
 export function servicePortKey(sp: ServicePort): string {
-  return `${sp.namespace}/${sp.name}:${sp.port}`;
+  return `${sp.namespace}/${sp.name}:${sp.port}${sp.externalName !== undefined ? ` (${sp.externalName})` : ''}`;
 }
 
 /** One balanced Service port as the proxy's admin `/endpoints` shows it. */
@@ -83,6 +83,11 @@ export class Balancers {
     }
     e.lastUsed = this.clock;
     return e.balancer;
+  }
+
+  /** Why the Service port has no endpoint when that is a failure (proxy/external-name.ts); else undefined. */
+  failure(sp: ServicePort): string | undefined {
+    return this.endpoints.failure?.(sp);
   }
 
   private entryFor(sp: ServicePort): Entry {

@@ -28,3 +28,13 @@ export function isConnectErrno(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && CONNECT_ERRNOS.has(code);
 }
+
+/**
+ * The Reason of a connection attempt that failed with `code` for a reason more precise than
+ * CONNECT_FAILED: the peer proxy's identity, or a backend's certificate under a BackendTLSPolicy.
+ */
+export function connectReason(code: string | undefined): Reason | undefined {
+  if (code === 'ERR_WEFT_PEER_IDENTITY') return 'PEER_IDENTITY';
+  if (code === 'ERR_WEFT_BACKEND_TLS') return 'BACKEND_TLS';
+  return undefined;
+}

@@ -31,6 +31,7 @@ import { applyResponseHeaderOps, forwardH2Headers } from './headers.js';
 import type { DirectionStats } from './metrics.js';
 import type { ExchangeObserver, HeaderOps } from './policy-hook.js';
 import { writeH2Error } from './respond.js';
+import { connectReason } from './errors.js';
 
 export interface H2Upstream {
   readonly session: ClientHttp2Session;
@@ -42,6 +43,8 @@ export interface H2ExchangeOptions {
   readonly grpc: boolean;
   readonly pick: (tried: ReadonlySet<EndpointState> | undefined) => H2Upstream | undefined;
   readonly connectError: Reason;
+  /** The error reported when no endpoint was picked at all; default NO_ENDPOINTS. */
+  readonly noEndpoints?: Reason | undefined;
   readonly retryPeerErrors: boolean;
   readonly maxAttempts: number;
   readonly maxReplayBytes: number;
@@ -135,8 +138,7 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
     if (r === undefined || done || down.closed) return false;
     const now = performance.now();
     const v = decideRetry({
-      policy: r.policy, outcome, retries: routeRetries, bodyReplayable: replay !== null,
-      remainingMs: o.timeoutMs === undefined ? undefined : t0 + o.timeoutMs - now, rand: r.rand ?? Math.random,
+      policy: r.policy, outcome, retries: routeRetries, bodyReplayable: replay !== null, rand: r.rand ?? Math.random,
     });
     if (v.kind === 'no') {
       if (v.why === 'body') {
@@ -169,7 +171,7 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
   const attempt = (anyEndpoint = false) => {
     const next = o.pick(tried) ?? (anyEndpoint ? o.pick(undefined) : undefined);
     if (next === undefined) {
-      fail(attempts === 0 ? 'NO_ENDPOINTS' : lastError);
+      fail(attempts === 0 ? o.noEndpoints ?? 'NO_ENDPOINTS' : lastError);
       return;
     }
     attempts++;
@@ -293,7 +295,7 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
       }
       if (o.retry !== undefined || attemptExpired) {
         if (!sent) next.state?.fail();
-        if (!sent && (error as { code?: string } | undefined)?.code === 'ERR_WEFT_PEER_IDENTITY') lastError = 'PEER_IDENTITY';
+        if (!sent) lastError = connectReason((error as { code?: string } | undefined)?.code) ?? lastError;
         if (attemptExpired) lastError = 'UPSTREAM_TIMEOUT';
         else if (sent && stream.rstCode !== h2c.NGHTTP2_REFUSED_STREAM) lastError = 'UPSTREAM_RESET';
         if (wantRetry(attemptExpired ? { kind: 'attempt-timeout' } : { kind: 'connection' })) retryAfterBackoff();
@@ -303,7 +305,7 @@ export function forwardH2Stream(down: ServerHttp2Stream, o: H2ExchangeOptions): 
       const refused = stream.rstCode === h2c.NGHTTP2_REFUSED_STREAM;
       if (peerRefused || refused || !sent) {
         if (!sent || peerRefused) next.state?.fail();
-        if (!sent && (error as { code?: string } | undefined)?.code === 'ERR_WEFT_PEER_IDENTITY') lastError = 'PEER_IDENTITY';
+        if (!sent) lastError = connectReason((error as { code?: string } | undefined)?.code) ?? lastError;
         retryOrFail(true);
         return;
       }

@@ -31,7 +31,7 @@ import type { RetryBudget } from '../core/retry-budget.js';
 import type { EndpointState } from './balancer.js';
 import { ERROR_TABLE, RETRYABLE_PEER_ERROR } from '../core/reasons.js';
 import type { RetrySkip } from './metrics.js';
-import { ProxyError } from './errors.js';
+import { connectReason, ProxyError } from './errors.js';
 import type { Reason } from '../core/reasons.js';
 import { applyResponseHeaderOps, forwardResponseHeaders } from './headers.js';
 import type { DirectionStats } from './metrics.js';
@@ -54,6 +54,8 @@ export interface ExchangeOptions {
   readonly pick: (tried: ReadonlySet<EndpointState> | undefined) => Upstream | undefined;
   /** The error reported when no connection could be made. */
   readonly connectError: Reason;
+  /** The error reported when no endpoint was picked at all; default NO_ENDPOINTS. */
+  readonly noEndpoints?: Reason | undefined;
   /** Whether a peer proxy's `app-unreachable` answer is retried (outbound to meshed endpoints). */
   readonly retryPeerErrors: boolean;
   readonly maxAttempts: number;
@@ -180,7 +182,7 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
 
   private dispatchTo(up: Upstream | undefined): void {
     if (up === undefined) {
-      this.fail(this.attempts === 0 ? 'NO_ENDPOINTS' : this.lastConnectError ?? this.o.connectError);
+      this.fail(this.attempts === 0 ? this.o.noEndpoints ?? 'NO_ENDPOINTS' : this.lastConnectError ?? this.o.connectError);
       return;
     }
     this.attempts++;
@@ -226,8 +228,7 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
     if (r === undefined || this.downstreamGone || this.finished) return false;
     const now = performance.now();
     const v = decideRetry({
-      policy: r.policy, outcome, retries: this.routeRetries, bodyReplayable: this.replayable(),
-      remainingMs: this.o.timeoutMs === undefined ? undefined : this.t0 + this.o.timeoutMs - now, rand: r.rand ?? Math.random,
+      policy: r.policy, outcome, retries: this.routeRetries, bodyReplayable: this.replayable(), rand: r.rand ?? Math.random,
     });
     if (v.kind === 'no') {
       if (v.why === 'body') {
@@ -424,7 +425,7 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
     this.settle(false);
     if (this.finished) return;
     this.clearAttemptTimer();
-    if (neverSent) this.lastConnectError = (err as { code?: string }).code === 'ERR_WEFT_PEER_IDENTITY' ? 'PEER_IDENTITY' : this.o.connectError;
+    if (neverSent) this.lastConnectError = connectReason((err as { code?: string }).code) ?? this.o.connectError;
     if (this.o.retry !== undefined && this.routeOutcome(err, neverSent)) return;
     if (this.o.retry === undefined && neverSent && this.canRetry() && !(err instanceof ProxyError)) {
       this.retry();

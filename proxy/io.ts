@@ -11,6 +11,7 @@
  */
 import type { RetryBudgetConfig } from '../core/retry-budget.js';
 import type { FailureAccrualConfig } from '../core/failure-accrual.js';
+import type { OriginateTls } from './backend-tls.js';
 
 export interface ServicePort {
   readonly namespace: string;
@@ -20,6 +21,8 @@ export interface ServicePort {
   readonly retryBudget?: RetryBudgetConfig | undefined;
   /** The Service's circuit breaking; absent: off. Not part of its identity. */
   readonly failureAccrual?: FailureAccrualConfig | undefined;
+  /** An ExternalName Service's DNS name: its endpoints are the name's addresses (proxy/external-name.ts). */
+  readonly externalName?: string | undefined;
 }
 
 export type ProtocolHint = 'detect' | 'http1' | 'http2' | 'opaque';
@@ -51,6 +54,10 @@ export interface Endpoint {
   readonly identity?: string;
   /** The local address to connect from (the inbound side's connections to its app). */
   readonly source?: string;
+  /** TLS to originate to a backend outside the mesh (the gateway's BackendTLSPolicy); never with `meshed`. */
+  readonly tls?: OriginateTls;
+  /** originateKey(tls): part of the endpoint's pooling key. */
+  readonly tlsKey?: string;
 }
 
 export interface Endpoints {
@@ -59,6 +66,8 @@ export interface Endpoints {
    * known, then on every change. Returns the function that stops the watch.
    */
   watch(service: ServicePort, onUpdate: (endpoints: readonly Endpoint[]) => void): () => void;
+  /** Why a watched Service port has no endpoint, when that is a failure (an ExternalName that does not resolve). */
+  failure?(service: ServicePort): string | undefined;
 }
 
 export interface Certificate {

@@ -11,6 +11,7 @@
  * Invariants: a picker never answers an endpoint in `tried`; a balanced picker looks its balancer up on
  * every pick, so a balancer the idle sweep forgot is replaced instead of used.
  */
+import type { Reason } from '../core/reasons.js';
 import type { RetryBudget } from '../core/retry-budget.js';
 import type { Balancers } from './deps.js';
 import { EndpointState, endpointKey } from './balancer.js';
@@ -31,6 +32,8 @@ export interface EndpointPicker {
   pick(tried?: ReadonlySet<EndpointState>): PickResult;
   /** Resolves once discovery has answered, or after the wait bound (then `pick` still may say `wait`). */
   settled(): Promise<void>;
+  /** What a request is answered when no endpoint was picked; absent or undefined: NO_ENDPOINTS. */
+  emptyReason?(): Reason | undefined;
 }
 
 export class BalancedPicker implements EndpointPicker {
@@ -53,6 +56,10 @@ export class BalancedPicker implements EndpointPicker {
 
   settled(): Promise<void> {
     return this.balancers.whenKnown(this.backend, this.waitMs);
+  }
+
+  emptyReason(): Reason | undefined {
+    return this.balancers.failure(this.backend) !== undefined ? 'DNS_FAILED' : undefined;
   }
 }
 

@@ -147,13 +147,27 @@ export interface InboundContext {
   readonly port: number;
 }
 
+/** What the gateway does with a TLS connection it passes through (TLSRoute). */
+export type GatewayPassthroughAction =
+  | { readonly kind: 'forward'; readonly backend: ServicePort }
+  | { readonly kind: 'error'; readonly code: Reason; readonly message: string };
+
 export interface PolicyHook {
   readonly outbound: {
     route(ctx: OutboundContext, req: HookRequest): OutboundAction;
   };
-  /** `weft gateway` only: routes a request that arrived on a Gateway listener's `port`. */
+  /**
+   * `weft gateway` only: routes a request that arrived on a Gateway listener's `port`; `tlsListener`:
+   * the HTTPS listener the connection's TLS SNI selected (absent for plaintext HTTP).
+   */
   readonly gateway?: {
-    route(port: number, req: HookRequest): OutboundAction;
+    route(port: number, req: HookRequest, tlsListener?: string): OutboundAction;
+    /**
+     * A TLS connection whose ClientHello names `sni`: the backend when its listener is a TLS
+     * (Passthrough) one, an error when that listener cannot serve it, undefined when the SNI's
+     * listener is not a TLS one (an HTTPS listener terminates it, or none serves it).
+     */
+    passthrough?(port: number, sni: string | undefined): GatewayPassthroughAction | undefined;
   };
   readonly inbound: {
     /** `req` is null for an opaque connection: the decision is per connection. */

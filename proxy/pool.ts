@@ -6,6 +6,9 @@
  *   http2(ep)  one multiplexed node:http2 session (ALPN weft/h2 when meshed, h2c otherwise)
  *   opaque(ep) a fresh connection per downstream connection (ALPN weft/opaque when meshed)
  *
+ * An endpoint with `tls` (a backend outside the mesh under the gateway's BackendTLSPolicy) is dialled
+ * with TLS verified as the policy says (./backend-tls.ts) instead of plain TCP.
+ *
  * A mutual-TLS handshake costs ~1.5 ms of CPU, so reuse is what keeps handshakes under 1 per 1,000
  * requests. Pools idle out after the keep-alive time; sessions that received GOAWAY are replaced.
  */
@@ -21,6 +24,7 @@ import type { MeshTls } from './mtls.js';
 import type { Endpoint } from './io.js';
 import { endpointKey } from './balancer.js';
 import { loopError } from './self-guard.js';
+import { BackendTlsContexts } from './backend-tls.js';
 import type { SelfAddresses } from './self-guard.js';
 
 /**
@@ -48,6 +52,8 @@ export class UpstreamPools {
   /** When each HTTP/1 pool was last handed out. */
   private readonly h1Used = new Map<string, number>();
   private readonly h2 = new Map<string, ClientHttp2Session>();
+  /** TLS origination to backends outside the mesh (Endpoint.tls, the gateway's BackendTLSPolicy). */
+  private readonly backendTls = new BackendTlsContexts();
   private closed = false;
 
   constructor(private readonly mesh: MeshTls, private readonly limits: ProxyLimits, private readonly self: SelfAddresses) {}
@@ -112,6 +118,10 @@ export class UpstreamPools {
       ? (_opts: object, cb: (err: Error | null, socket: Socket | null) => void) => {
         this.mesh.connect({ host: ep.ip, port: ep.port, identity, alpn: MESH_ALPN.http1, timeoutMs }).then((s) => cb(null, s), (err: Error) => cb(err, null));
       }
+      : ep.tls !== undefined
+      ? (_opts: object, cb: (err: Error | null, socket: Socket | null) => void) => {
+        this.backendTls.connect(ep.ip, ep.port, ep.tls!, ['http/1.1'], timeoutMs, ep.source).then((s) => cb(null, s), (err: Error) => cb(err, null));
+      }
       : { timeout: timeoutMs, noDelay: true };
     return new Pool(`http://${hostOf(ep.ip)}:${ep.port}`, {
       connect: connect as unknown as NonNullable<UndiciPool.Options['connect']>,
@@ -139,6 +149,8 @@ export class UpstreamPools {
         ? refusedSocket(this.loop(ep)!)
         : identity !== undefined
         ? this.mesh.connectSocket({ host: ep.ip, port: ep.port, identity, alpn: MESH_ALPN.h2, timeoutMs })
+        : ep.tls !== undefined
+        ? this.backendTls.connectSocket(ep.ip, ep.port, ep.tls, ['h2'], timeoutMs, ep.source)
         : netConnect({ host: ep.ip, port: ep.port, noDelay: true, ...(ep.source === undefined ? {} : { localAddress: ep.source }) }),
       settings: { enablePush: false, maxHeaderListSize: this.limits.h2MaxHeaderListBytes * 2 },
       maxSessionMemory: 32,
@@ -173,6 +185,7 @@ export class UpstreamPools {
     if (ep.meshed && ep.identity !== undefined) {
       return this.mesh.connect({ host: ep.ip, port: ep.port, identity: ep.identity, alpn, timeoutMs: this.limits.connectTimeoutMs });
     }
+    if (ep.tls !== undefined) return this.backendTls.connect(ep.ip, ep.port, ep.tls, ['http/1.1'], this.limits.connectTimeoutMs, ep.source);
     return new Promise((resolve, reject) => {
       const s = netConnect({ host: ep.ip, port: ep.port, noDelay: true, ...(ep.source === undefined ? {} : { localAddress: ep.source }) });
       const timer = setTimeout(() => s.destroy(Object.assign(new Error('connect timed out'), { code: 'UND_ERR_CONNECT_TIMEOUT' })), this.limits.connectTimeoutMs);

@@ -6,6 +6,7 @@
  * Shutdown (SIGTERM): stop accepting, drain (HTTP/2 GOAWAY, HTTP/1 `Connection: close` on the next
  * response and idle keep-alive connections closed), then close whatever is left at the grace period.
  */
+import { ExternalNameEndpoints, type NameResolver } from './external-name.js';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closeAdmin, createAdminServer } from './admin.js';
@@ -46,6 +47,8 @@ export interface ProxyOptions {
   readonly configDump?: () => unknown;
   /** The per-route series the policy hook records into, exposed on /metrics. */
   readonly routeMetrics?: RouteMetrics;
+  /** Test seam: how ExternalName backends' DNS names are resolved (proxy/external-name.ts); default DNS. */
+  readonly resolveName?: NameResolver;
 }
 
 export interface RunningProxy {
@@ -67,7 +70,9 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
   const self = new SelfAddresses(o.podIp);
   const pools = new UpstreamPools(mesh, o.limits, self);
   const deps: ProxyDeps = {
-    limits: o.limits, podIp: o.podIp, opaquePorts: o.opaquePorts, destinations: o.destinations, endpoints: o.endpoints,
+    limits: o.limits, podIp: o.podIp, opaquePorts: o.opaquePorts, destinations: o.destinations,
+    // ExternalName backends of routes resolve by DNS; every other Service port through discovery.
+    endpoints: new ExternalNameEndpoints(o.endpoints, o.resolveName !== undefined ? { resolve: o.resolveName } : {}),
     policy: o.policy, mesh, pools, stats, originalDestination: o.originalDestination, self,
   };
   let draining = false;

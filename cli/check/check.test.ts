@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { uninstallObjects } from '../install/uninstall.js';
-import { formatResults, parseCheckArgs } from './command.js';
+import { formatResults, formatResultsJson, parseCheckArgs } from './command.js';
 import type { Check } from './command.js';
 import { dataPlaneFindings, failureAccrualFindings } from './data-plane.js';
 import type { PodWithStatus } from './data-plane.js';
@@ -41,6 +41,19 @@ test('check output shows every failure with its problem and fix, and counts them
   assert.match(text, /√ one \(fine\)/);
   assert.match(text, /× two\n {4}broken\n {4}fix: mend it/);
   assert.match(text, /1 of 2 failed/);
+});
+
+test('a warning is printed with its problem and fix but does not fail the run', () => {
+  const c = (section: string, name: string): Check => ({ section, name, run: () => Promise.resolve({ ok: true }) });
+  const results = [
+    { check: c('a', 'one'), result: { ok: true as const } },
+    { check: c('a', 'routes'), result: { ok: false as const, problem: 'HTTPRoute x/y: ResolvedRefs=False BackendNotFound', hint: 'fix the backendRef', warning: true as const } },
+  ];
+  const text = formatResults(results);
+  assert.match(text, /‼ routes\n {4}HTTPRoute x\/y: ResolvedRefs=False BackendNotFound\n {4}fix: fix the backendRef/);
+  assert.match(text, /Status check results are √ \(2 checks, 1 warning\)/);
+  const json = JSON.parse(formatResultsJson(results)) as { ok: boolean; failed: number; warnings: number; checks: { warning?: boolean }[] };
+  assert.deepEqual([json.ok, json.failed, json.warnings, json.checks[1]?.warning], [true, 0, 1, true]);
 });
 
 test('check flags: unknown flags, bad durations and --pre with -n are refused', () => {

@@ -5,6 +5,8 @@
  *   --pre       before install: API reachable, Gateway API CRDs, permission to install, no Weft yet
  *   (default)   after install: API, Gateway API and Weft CRDs, control plane ready, webhooks answering
  *               the API server, certificates valid and not expiring soon
+ *               and the gateways (./gateways.ts): Weft's GatewayClasses, Gateways, their proxies, listeners
+ *               and attached routes, from the status the controller wrote
  *   -n NS       also the data plane of NS: proxies ready and on this version, pods missing the proxy
  *   --wait D    retry until every check passes or D (e.g. 2m) elapses
  */
@@ -12,7 +14,7 @@ import { X509Certificate } from 'node:crypto';
 import { AuthorizationV1Api } from '@kubernetes/client-node';
 import type { V1CustomResourceDefinition, V1Deployment } from '@kubernetes/client-node';
 import {
-  CONTROL_PLANE_NAMESPACE, CONTROLLER_NAME, CONTROLLER_SERVICE, CONTROLLER_WEBHOOK_TLS_SECRET, INJECT_ANNOTATION, INJECT_ENABLED,
+  CONTROL_PLANE_NAMESPACE, CONTROLLER_NAME, CONTROLLER_SERVICE, CONTROLLER_WEBHOOK_TLS_SECRET, GATEWAY_API_GROUP, GATEWAY_CONTROLLER_NAME, INJECT_ANNOTATION, INJECT_ENABLED,
   INJECTOR_NAME, INJECTOR_SERVICE, INJECTOR_TLS_SECRET, ISSUER_SECRET_NAME, MUTATING_WEBHOOK_CONFIGURATION, PROXY_CONTAINER_NAME,
   TRUST_ANCHORS_CONFIGMAP, VALIDATING_WEBHOOK_CONFIGURATION, WEFT_VERSION,
 } from '../../core/contract.js';
@@ -28,13 +30,23 @@ import { RENEW_BEFORE_MS, webhookDnsNames, webhookTlsUsable } from '../install/p
 import { connectKube, orAbsent } from '../kube/client.js';
 import type { KubeClients } from '../kube/client.js';
 import { dataPlaneFindings, failureAccrualFindings } from './data-plane.js';
+import { gatewayFindings, type DeploymentLike, type Finding, type GatewayFindings, type GatewayRouteLike } from './gateways.js';
+import { ApiError, apiJson } from '../observe/cluster.js';
+import type { Gateway, GatewayClass } from '../../core/gateway/types.js';
 import { judgeKubernetesVersion, judgeOtherInjectors, judgePodSecurity, MIN_KUBERNETES_MINOR } from './pre.js';
 import type { Verdict } from './pre.js';
 import type { PodWithStatus } from './data-plane.js';
 
 export type CheckResult =
   | { readonly ok: true; readonly detail?: string }
-  | { readonly ok: false; readonly problem: string; readonly hint: string };
+  /**
+   * warning: a problem of the user's objects (a refused route, an invalid listener) that Weft reports
+   * but that does not make the mesh unhealthy: printed with ‼, it does not fail `weft check`.
+   */
+  | { readonly ok: false; readonly problem: string; readonly hint: string; readonly warning?: true };
+
+/** A failed result that counts against the exit code (not a warning). */
+const failing = (r: CheckResult) => !r.ok && r.warning !== true;
 
 export interface Check {
   readonly section: string;
@@ -313,6 +325,84 @@ function dataPlaneChecks(namespace: string): Check[] {
   ];
 }
 
+async function listOr404<T>(kube: KubeClients, path: string): Promise<T[]> {
+  try {
+    return (await apiJson<{ items?: T[] }>(kube.kc, path)).items ?? [];
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return [];
+    throw err;
+  }
+}
+
+/** The gateway checks (./gateways.ts), on one listing per run: the first check lists, the others reuse it. */
+function gatewayChecks(): Check[] {
+  let loading: Promise<GatewayFindings> | undefined;
+  const load = async (kube: KubeClients): Promise<GatewayFindings> => {
+    const g = `/apis/${GATEWAY_API_GROUP}/v1`;
+    const [classes, gateways, deployments, http, grpc] = await Promise.all([
+      listOr404<GatewayClass>(kube, `${g}/gatewayclasses`),
+      listOr404<Gateway>(kube, `${g}/gateways`),
+      listOr404<DeploymentLike>(kube, `/apis/apps/v1/deployments?labelSelector=${encodeURIComponent('app.kubernetes.io/managed-by=weft')}`),
+      listOr404<Omit<GatewayRouteLike, 'kind'>>(kube, `${g}/httproutes`),
+      listOr404<Omit<GatewayRouteLike, 'kind'>>(kube, `${g}/grpcroutes`),
+    ]);
+    return gatewayFindings(classes, gateways, deployments, [
+      ...http.map((r) => ({ ...r, kind: 'HTTPRoute' as const })), ...grpc.map((r) => ({ ...r, kind: 'GRPCRoute' as const })),
+    ]);
+  };
+  const judge = (list: readonly Finding[], passed: string, warning = false): CheckResult => {
+    if (list.length === 0) return pass(passed === '' ? undefined : passed);
+    const r = fail(list.map((f) => f.problem).join('\n    '), [...new Set(list.map((f) => f.hint))].join('\n         '));
+    return warning && !r.ok ? { ...r, warning: true } : r;
+  };
+  const section = 'gateways';
+  return [
+    {
+      section, name: `GatewayClasses of ${GATEWAY_CONTROLLER_NAME} are Accepted`,
+      async run(kube) {
+        loading = load(kube);
+        const f = await loading;
+        return judge(f.classes, f.classNames.length === 0 ? 'none: no Gateway is Weft\'s' : f.classNames.join(', '));
+      },
+    },
+    {
+      section, name: "Weft's accepted Gateways are Programmed (served by a ready proxy)",
+      async run(kube) {
+        const f = await (loading ?? load(kube));
+        return judge(f.gateways, `${f.gatewayNames.length} Gateway${f.gatewayNames.length === 1 ? '' : 's'}`);
+      },
+    },
+    {
+      section, name: "Weft's Gateways' specs are valid (Accepted)",
+      async run(kube) {
+        const f = await (loading ?? load(kube));
+        return judge(f.specs, '', true);
+      },
+    },
+    {
+      section, name: "each Gateway's proxy Deployment has an available pod",
+      async run(kube) {
+        const f = await (loading ?? load(kube));
+        return judge(f.workloads, `${f.gatewayNames.length} checked`);
+      },
+    },
+    {
+      section, name: 'Gateway listeners are accepted, resolved and programmed',
+      async run(kube) {
+        const f = await (loading ?? load(kube));
+        return judge(f.listeners, '', true);
+      },
+    },
+    {
+      section, name: "routes attached to Weft's Gateways are Accepted with resolved references",
+      async run(kube) {
+        const f = await (loading ?? load(kube));
+        return judge(f.routes, `${f.routesChecked} route${f.routesChecked === 1 ? '' : 's'}`, true);
+      },
+    },
+  ];
+}
+
 export type CheckArgs = { ok: true; pre: boolean; namespace: string | undefined; waitMs: number; output: 'text' | 'json'; kubeconfig: string | undefined; context: string | undefined };
 
 export function parseCheckArgs(argv: readonly string[]): CheckArgs | { ok: false; help: boolean; text: string } {
@@ -348,20 +438,24 @@ export function formatResults(results: readonly { check: Check; result: CheckRes
       lines.push(lines.length > 0 ? `\n${section}` : section, '-'.repeat(section.length));
     }
     if (result.ok) lines.push(`√ ${check.name}${result.detail !== undefined ? ` (${result.detail})` : ''}`);
-    else lines.push(`× ${check.name}`, `    ${result.problem}`, `    fix: ${result.hint}`);
+    else lines.push(`${result.warning === true ? '‼' : '×'} ${check.name}`, `    ${result.problem}`, `    fix: ${result.hint}`);
   }
-  const failed = results.filter((r) => !r.result.ok).length;
-  lines.push('', failed === 0 ? `Status check results are √ (${results.length} checks)` : `Status check results are × (${failed} of ${results.length} failed)`, '');
+  const failed = results.filter((r) => failing(r.result)).length;
+  const warned = results.filter((r) => !r.result.ok && r.result.warning === true).length;
+  const warnings = warned === 0 ? '' : `, ${warned} warning${warned === 1 ? '' : 's'}`;
+  lines.push('', failed === 0 ? `Status check results are √ (${results.length} checks${warnings})` : `Status check results are × (${failed} of ${results.length} failed${warnings})`, '');
   return lines.join('\n');
 }
 
-/** `-o json`: every check with its section, name and outcome, and whether all passed. */
+/** `-o json`: every check with its section, name and outcome (a warning: ok false, warning true), and whether none failed. */
 export function formatResultsJson(results: readonly { check: Check; result: CheckResult }[]): string {
   const checks = results.map(({ check, result }) => ({
     section: check.section, name: check.name, ok: result.ok,
-    ...(result.ok ? (result.detail !== undefined ? { detail: result.detail } : {}) : { problem: result.problem, hint: result.hint }),
+    ...(result.ok ? (result.detail !== undefined ? { detail: result.detail } : {}) : { problem: result.problem, hint: result.hint, ...(result.warning === true ? { warning: true } : {}) }),
   }));
-  return `${JSON.stringify({ ok: checks.every((c) => c.ok), failed: checks.filter((c) => !c.ok).length, checks }, null, 2)}\n`;
+  const failed = results.filter((r) => failing(r.result)).length;
+  const warnings = results.filter((r) => !r.result.ok && r.result.warning === true).length;
+  return `${JSON.stringify({ ok: failed === 0, failed, warnings, checks }, null, 2)}\n`;
 }
 
 export async function runCheck(argv: readonly string[], io: Io = stdio): Promise<number> {
@@ -377,13 +471,13 @@ export async function runCheck(argv: readonly string[], io: Io = stdio): Promise
   const checks = [apiCheck(), gatewayCheck()];
   if (args.pre) checks.push(...preChecks());
   else {
-    checks.push(...controlPlaneChecks(), injectorAnswersCheck(args.namespace ?? 'default'));
+    checks.push(...controlPlaneChecks(), injectorAnswersCheck(args.namespace ?? 'default'), ...gatewayChecks());
     if (args.namespace !== undefined) checks.push(...dataPlaneChecks(args.namespace));
   }
   const deadline = Date.now() + args.waitMs;
   for (;;) {
     const results = await runChecks(kube, checks);
-    const failed = results.some((r) => !r.result.ok);
+    const failed = results.some((r) => failing(r.result));
     if (!failed || Date.now() >= deadline) {
       io.out(args.output === 'json' ? formatResultsJson(results) : formatResults(results));
       return failed ? 1 : 0;

@@ -39,7 +39,7 @@ test('weft check -o json: every check with its outcome; ok false when any failed
     { check: check('two'), result: { ok: false, problem: 'broken', hint: 'mend it' } },
   ]);
   assert.deepEqual(JSON.parse(text), {
-    ok: false, failed: 1,
+    ok: false, failed: 1, warnings: 0,
     checks: [
       { section: 'pre-install', name: 'one', ok: true, detail: 'fine' },
       { section: 'pre-install', name: 'two', ok: false, problem: 'broken', hint: 'mend it' },

@@ -66,7 +66,7 @@ test('`weft install --crds` prints exactly the CRDs of manifests/crds; `weft ins
   assert.equal(docs(upgradeCrds.out).length, 6);
 });
 
-test('RBAC is least privilege: the injector only reads namespaces; the controller writes only route, GatewayClass, Gateway, XBackendTrafficPolicy and InboundLimitPolicy status, TokenReviews, its Lease and the gateways\' ServiceAccounts, Deployments and Services', () => {
+test('RBAC is least privilege: the injector only reads namespaces; the controller writes only route (HTTP, GRPC, TLS), GatewayClass, Gateway, ListenerSet, BackendTLSPolicy, XBackendTrafficPolicy and InboundLimitPolicy status, TokenReviews, its Lease and the gateways\' ServiceAccounts, Deployments and Services', () => {
   const objs = renderInstall({ ...DEFAULT_VALUES, crds: [] }, FAKE_PKI);
   type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
   const rules = (kind: string, name: string) => (objs.find((o) => o.kind === kind && o.metadata.name === name)?.['rules'] ?? []) as Rule[];
@@ -74,10 +74,11 @@ test('RBAC is least privilege: the injector only reads namespaces; the controlle
   const writes = [...rules('ClusterRole', 'weft-controller'), ...rules('Role', 'weft-controller')]
     .filter((r) => r.verbs.some((v) => !['get', 'list', 'watch'].includes(v)))
     .flatMap((r) => r.resources);
-  assert.deepEqual(writes.sort(), ['deployments', 'gatewayclasses/status', 'gateways/status', 'grpcroutes/status', 'httproutes/status', 'inboundlimitpolicies/status', 'leases', 'leases', 'serviceaccounts', 'services', 'tokenreviews', 'xbackendtrafficpolicies/status']);
+  assert.deepEqual(writes.sort(), ['backendtlspolicies/status', 'deployments', 'gatewayclasses/status', 'gateways/status', 'grpcroutes/status', 'httproutes/status', 'inboundlimitpolicies/status', 'leases', 'leases', 'listenersets/status', 'serviceaccounts', 'services', 'tlsroutes/status', 'tokenreviews', 'xbackendtrafficpolicies/status']);
   const secrets = rules('Role', 'weft-controller').find((r) => r.resources.includes('secrets'));
   assert.deepEqual(secrets?.resourceNames, ['weft-identity-issuer']);
-  assert.equal(rules('ClusterRole', 'weft-controller').some((r) => r.resources.includes('secrets')), false, 'no cluster-wide Secret access');
+  // Cluster-wide Secret access is read only: Gateways' certificateRefs may name a Secret in any namespace.
+  assert.deepEqual(rules('ClusterRole', 'weft-controller').filter((r) => r.resources.includes('secrets')), [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] }], 'cluster-wide Secret access is read only');
   assert.equal(rules('ClusterRole', 'weft-controller').some((r) => r.verbs.includes('delete') || r.verbs.includes('update') && !r.resources.every((x) => x.endsWith('/status'))), false, 'the gateway objects are applied, never deleted (owner references do)');
 });
 

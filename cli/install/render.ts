@@ -114,9 +114,9 @@ function controllerRbac(): KubeObject[] {
     // The identity service checks that a token's pod and ServiceAccount still exist.
     rule([''], ['serviceaccounts'], ['get']),
     rule(['discovery.k8s.io'], ['endpointslices'], READ),
-    rule([GATEWAY_API_GROUP], ['httproutes', 'grpcroutes', 'referencegrants', 'gatewayclasses', 'gateways'], READ),
-    // Route status (Service, Server and Gateway parents) and the gateway controller's GatewayClass and Gateway status.
-    rule([GATEWAY_API_GROUP], ['httproutes/status', 'grpcroutes/status', 'gatewayclasses/status', 'gateways/status'], ['get', 'update', 'patch']),
+    rule([GATEWAY_API_GROUP], ['httproutes', 'grpcroutes', 'referencegrants', 'gatewayclasses', 'gateways', 'tlsroutes', 'listenersets'], READ),
+    // Route status (Service, Server and Gateway parents) and the gateway controller's GatewayClass, Gateway and ListenerSet status.
+    rule([GATEWAY_API_GROUP], ['httproutes/status', 'grpcroutes/status', 'gatewayclasses/status', 'gateways/status', 'tlsroutes/status', 'listenersets/status'], ['get', 'update', 'patch']),
     // XBackendTrafficPolicy (experimental channel): retry budgets per Service, and their status.
     rule([GATEWAY_API_EXPERIMENTAL_GROUP], ['xbackendtrafficpolicies'], READ),
     rule([GATEWAY_API_EXPERIMENTAL_GROUP], ['xbackendtrafficpolicies/status'], ['get', 'update', 'patch']),
@@ -129,6 +129,15 @@ function controllerRbac(): KubeObject[] {
     // (create and patch) and reads the Deployment's availability (docs/gateway.md).
     rule([''], ['serviceaccounts', 'services'], ['create', 'patch']),
     rule(['apps'], ['deployments'], ['get', 'create', 'patch']),
+    // The certificates of Gateways' HTTPS listeners (certificateRefs), in any namespace; read only.
+    // The controller lists and watches only type kubernetes.io/tls (a field selector) and sends a
+    // certificate only to the gateway of the Gateway that refers to it (docs/gateway.md).
+    rule([''], ['secrets'], READ),
+    // BackendTLSPolicy: TLS from gateways to backends outside the mesh, its status (ancestors), and the
+    // CA bundles it names (ConfigMaps' ca.crt; the controller keeps only that key).
+    rule([GATEWAY_API_GROUP], ['backendtlspolicies'], READ),
+    rule([GATEWAY_API_GROUP], ['backendtlspolicies/status'], ['get', 'update', 'patch']),
+    rule([''], ['configmaps'], READ),
   ], [
     rule([''], ['secrets'], ['get', 'watch', 'list'], [ISSUER_SECRET_NAME]),
     rule(['coordination.k8s.io'], ['leases'], ['create']),

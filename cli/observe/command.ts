@@ -8,6 +8,8 @@
  *   routes svc/<name>               outbound figures of every meshed client (or --from's pods) for the
  *                                   Service, per route and backend
  *   authz <deploy|pod>/<name>       inbound figures of the workload's pods per server, route, authorization
+ *   stat gateway[/<name>], routes gateway/<name>
+ *                                   the gateway proxies' figures (./gateway-command.ts)
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Pod, Service } from '../../core/kube.js';
@@ -19,6 +21,7 @@ import { loadKubeConfig as loadKubeconfigFile } from '../kube/kubeconfig.js';
 import type { Io } from '../install/command.js';
 import { stdio } from '../install/command.js';
 import { ApiError, apiJson, listPods } from './cluster.js';
+import { runGatewayObserve } from './gateway-command.js';
 import { LABEL, summarize, type Direction } from './figures.js';
 import { podProxyFetcher, prometheusSource, scrapeSource, type MetricsSource, type PodTarget } from './sources.js';
 import { authzKeyOf, renderAuthz, renderRoutes, renderStat, routeKeyOf, type LimitsByTarget, type OutputFormat, type StatResource } from './views.js';
@@ -48,7 +51,7 @@ export interface ObserveArgs {
   readonly context?: string;
 }
 
-const KINDS: Readonly<Record<Verb, readonly ResourceKind[]>> = { stat: [...WORKLOAD_KINDS, 'pod', 'ns'], routes: ['svc'], authz: [...WORKLOAD_KINDS, 'pod'] };
+const KINDS: Readonly<Record<Verb, readonly ResourceKind[]>> = { stat: [...WORKLOAD_KINDS, 'pod', 'ns', 'gateway'], routes: ['svc', 'gateway'], authz: [...WORKLOAD_KINDS, 'pod'] };
 
 interface ObserveOpts {
   namespace?: string; output?: OutputFormat; window?: number; prometheus?: string; from?: string; kubeconfig?: string; context?: string;
@@ -80,6 +83,8 @@ export function parseObserveArgs(verb: Verb, argv: readonly string[]): { ok: tru
     if (from !== undefined) return bad('-A and --from do not go together (--from names a client in one namespace)');
   }
   if (v.selector !== undefined && v.selector.trim() === '') return bad('-l: the selector is empty; give one such as app=web or tier in (web,api)');
+  if (resource.kind === 'gateway' && from !== undefined) return bad("--from does not apply to gateways: a gateway's clients are outside the mesh; its figures are its own proxy's");
+  if (resource.kind === 'gateway' && v.selector !== undefined) return bad('-l does not apply to gateways: name one (gateway/NAME) or list them all (gateway)');
   const prometheus = v.prometheus;
   if (prometheus !== undefined && !/^https?:\/\//.test(prometheus)) return bad(`--prometheus must be an http(s) URL, not ${JSON.stringify(prometheus)}`);
   return {
@@ -136,15 +141,15 @@ const PROGRESS_EVERY_MS = 5000;
  * default), so the user hears at once how many proxies are read and how long it takes, then how long
  * is left every few seconds. Prometheus answers at once: one line.
  */
-export async function withProgress<T>(io: Io, verb: Verb, args: Pick<ObserveArgs, 'windowSeconds' | 'prometheus'>, pods: number, run: () => Promise<T>, everyMs = PROGRESS_EVERY_MS): Promise<T> {
+export async function withProgress<T>(io: Io, verb: Verb, args: Pick<ObserveArgs, 'windowSeconds' | 'prometheus'>, pods: number, run: () => Promise<T>, everyMs = PROGRESS_EVERY_MS, kind = 'meshed'): Promise<T> {
   if (args.prometheus !== undefined) {
-    io.err(`weft ${verb}: querying Prometheus at ${args.prometheus} for ${pods} meshed pod${pods === 1 ? '' : 's'} over the last ${formatDuration(args.windowSeconds * 1000)}\n`);
+    io.err(`weft ${verb}: querying Prometheus at ${args.prometheus} for ${pods} ${kind} pod${pods === 1 ? '' : 's'} over the last ${formatDuration(args.windowSeconds * 1000)}\n`);
     return run();
   }
   if (pods === 0) return run();
   const started = Date.now();
   const total = args.windowSeconds * 1000;
-  io.err(`weft ${verb}: scraping ${pods} meshed pod${pods === 1 ? '' : 's'}' proxies now and after ${formatDuration(total)} (--window); results then\n`);
+  io.err(`weft ${verb}: scraping ${pods} ${kind} pod${pods === 1 ? '' : 's'}' proxies now and after ${formatDuration(total)} (--window); results then\n`);
   const timer = setInterval(() => {
     const left = Math.max(0, total - (Date.now() - started));
     io.err(`weft ${verb}: ${left > 0 ? `${formatDuration(Math.ceil(left / 1000) * 1000)} left` : 'reading the second scrape'}\n`);
@@ -189,6 +194,12 @@ export async function runObserve(verb: Verb, argv: readonly string[], io: Io = s
   const ns = args.namespace ?? contextNamespace(kc);
   const source = deps.source?.(args, kc) ?? (args.prometheus !== undefined ? prometheusSource(args.prometheus) : scrapeSource(podProxyFetcher(kc)));
   try {
+    if (args.resource.kind === 'gateway' && verb !== 'authz') {
+      return await runGatewayObserve(verb, kc, {
+        ...(args.resource.name !== undefined ? { name: args.resource.name } : {}),
+        namespace: ns, allNamespaces: args.allNamespaces === true, format: args.format, windowSeconds: args.windowSeconds,
+      }, source, io, (pods, run) => withProgress(io, verb, args, pods, run, PROGRESS_EVERY_MS, 'gateway'));
+    }
     const fromPods = args.from === undefined ? undefined
       : args.from.kind === 'ns' ? await listPods(kc, args.from.name)
       : groupPods(await listPods(kc, ns), args.from).flatMap((g) => g.pods);

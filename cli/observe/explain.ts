@@ -35,6 +35,7 @@ import { routeOutbound, type ErrorDecision, type OutboundDecision } from '../../
 import { answerFor, type Reason } from '../../core/reasons.js';
 import { makeRequestInfo, type RequestInfo } from '../../core/request.js';
 import { applyHeaderOps } from '../../core/routes/filters.js';
+import { corsFilterOf } from '../../core/routes/cors.js';
 import { selectInTable } from '../../core/routes/match.js';
 import type { CompiledFilter, HeaderOps, ServiceTarget } from '../../core/routes/types.js';
 
@@ -160,6 +161,8 @@ export function describeFilter(f: CompiledFilter): string[] {
       return [`URLRewrite:${f.hostname !== undefined ? ` host ${f.hostname}` : ''}${f.path !== undefined ? ` path ${f.path.kind === 'full' ? '' : 'prefix '}${f.path.value}` : ''}`];
     case 'mirror':
       return [`RequestMirror: ${f.target.kind === 'service' ? `${f.target.namespace}/${f.target.name}:${f.target.port}` : `unresolved (${f.target.reason})`} ${f.numerator}/${f.denominator}`];
+    case 'cors':
+      return [`CORS: origins ${corsFilterOf(f.cors).allowOrigins.join(', ') || '(none)'}${f.cors.credentials ? ', credentials' : ''}; preflights answered by the proxy`];
     case 'fault':
       return [`FaultInjection ${f.fault.ref}:${f.fault.abort !== undefined ? ` abort ${f.fault.abort.status} for ${f.fault.abort.percentage}%` : ''}${f.fault.delay !== undefined ? ` delay ${f.fault.delay.ms}ms for ${f.fault.delay.percentage}%` : ''}`];
     case 'unsupported':
@@ -263,10 +266,45 @@ function inboundEffectText(effect: InboundRuleEffect, filters: readonly Compiled
   return listed;
 }
 
-function forwardedRequest(req: RequestInfo, d: OutboundDecision): RequestInfo {
+export function forwardedRequest(req: RequestInfo, d: OutboundDecision): RequestInfo {
   if (d.kind !== 'forward') return req;
   const headers = applyHeaderOps(new Map([...req.headers].map(([k, v]) => [k, [...v]])), d.requestHeaderOps);
   return { ...req, path: d.path, headers };
+}
+
+/** Who the server proxy sees: the client's mTLS identity (when meshed), its IP, and whether the connection is mTLS. */
+export interface ServerSideClient {
+  readonly identity?: string;
+  readonly ip?: string;
+  readonly tls: boolean;
+  /** Who answers when no pod is behind the backend (default: the client proxy). */
+  readonly proxy?: string;
+}
+
+/**
+ * The server side of a forwarded request: the first ready pod behind `backend`, its target port, and
+ * what its inbound proxy decides (core authorizeInbound) for this client; `weft explain` runs it for
+ * each backend of the mesh's client side and of a gateway.
+ */
+export function explainServerSide(snapshot: ClusterSnapshot, inIndex: ReturnType<typeof indexInboundPolicy>, backend: ServiceTarget, fwd: RequestInfo, client: ServerSideClient): ServerSide {
+  const { identity, ip } = client;
+  const pods = podsBehind(snapshot, backend.namespace, backend.name);
+  const pod = pods[0];
+  if (pod === undefined) return { backend, podCount: 0, meshed: false, candidates: [], note: `Service ${backend.namespace}/${backend.name} has no pods: ${client.proxy ?? 'the client proxy'} answers ${answerFor('NO_ENDPOINTS').http}` };
+  const backendSvc = snapshot.services.find((s) => s.metadata.name === backend.name && (s.metadata.namespace ?? '') === backend.namespace);
+  const targetPort = targetPortOf(backendSvc, backend.port, pod);
+  const base = { backend, pod: pod.metadata.name, podCount: pods.length, meshed: isMeshed(pod) };
+  if (targetPort === undefined) return { ...base, candidates: [], note: `the target port of ${serviceTargetText(backend)} does not resolve on pod ${pod.metadata.name}` };
+  if (!base.meshed) return { ...base, port: targetPort, candidates: [], note: `pod ${pod.metadata.name} is not meshed: no inbound policy is enforced` };
+  const portPolicy = compileInboundPort(inIndex, pod, targetPort);
+  const tls = client.tls;
+  const decision = explainInbound(authorizeInbound(portPolicy, { ...(identity !== undefined ? { clientIdentity: identity } : {}), tls, clientIp: ip ?? '', req: fwd }));
+  const effect = decision.allowed && decision.selection !== undefined ? inboundEffectText(inboundRuleEffect(decision.selection, fwd, targetPort), decision.selection.rule.filters) : undefined;
+  const limits = decision.allowed ? limitsText(portPolicy, decision) : [];
+  return {
+    ...base, port: targetPort, decision, ...(effect !== undefined ? { effect } : {}), candidates: denialCandidates(portPolicy, decision, tls ? identity : undefined, ip),
+    ...(limits.length > 0 ? { limits } : {}),
+  };
 }
 
 export function explain(snapshot: ClusterSnapshot, client: ExplainClient, request: ExplainRequest, options: ExplainOptions = {}): Explanation {
@@ -298,25 +336,7 @@ export function explain(snapshot: ClusterSnapshot, client: ExplainClient, reques
   const ip = client.ip ?? client.pod?.status?.podIP;
   const inIndex = indexInboundPolicy(snapshot, options);
 
-  const serverSide = (backend: ServiceTarget, fwd: RequestInfo): ServerSide => {
-    const pods = podsBehind(snapshot, backend.namespace, backend.name);
-    const pod = pods[0];
-    if (pod === undefined) return { backend, podCount: 0, meshed: false, candidates: [], note: `Service ${backend.namespace}/${backend.name} has no pods: the client proxy answers ${answerFor('NO_ENDPOINTS').http}` };
-    const backendSvc = snapshot.services.find((s) => s.metadata.name === backend.name && (s.metadata.namespace ?? '') === backend.namespace);
-    const targetPort = targetPortOf(backendSvc, backend.port, pod);
-    const base = { backend, pod: pod.metadata.name, podCount: pods.length, meshed: isMeshed(pod) };
-    if (targetPort === undefined) return { ...base, candidates: [], note: `the target port of ${serviceTargetText(backend)} does not resolve on pod ${pod.metadata.name}` };
-    if (!base.meshed) return { ...base, port: targetPort, candidates: [], note: `pod ${pod.metadata.name} is not meshed: no inbound policy is enforced` };
-    const portPolicy = compileInboundPort(inIndex, pod, targetPort);
-    const tls = clientMeshed;
-    const decision = explainInbound(authorizeInbound(portPolicy, { ...(identity !== undefined ? { clientIdentity: identity } : {}), tls, clientIp: ip ?? '', req: fwd }));
-    const effect = decision.allowed && decision.selection !== undefined ? inboundEffectText(inboundRuleEffect(decision.selection, fwd, targetPort), decision.selection.rule.filters) : undefined;
-    const limits = decision.allowed ? limitsText(portPolicy, decision) : [];
-    return {
-      ...base, port: targetPort, decision, ...(effect !== undefined ? { effect } : {}), candidates: denialCandidates(portPolicy, decision, tls ? identity : undefined, ip),
-      ...(limits.length > 0 ? { limits } : {}),
-    };
-  };
+  const serverSide = (backend: ServiceTarget, fwd: RequestInfo): ServerSide => explainServerSide(snapshot, inIndex, backend, fwd, { ...(identity !== undefined ? { identity } : {}), ...(ip !== undefined ? { ip } : {}), tls: clientMeshed });
 
   const clientInfo = {
     namespace: client.namespace,
@@ -371,7 +391,7 @@ export function explain(snapshot: ClusterSnapshot, client: ExplainClient, reques
   return { ...common, route: routeInfo, outcome: unsupported ? 'unsupported' : 'routed', backends };
 }
 
-function decisionText(d: ExplainedOutboundDecision): string {
+export function decisionText(d: ExplainedOutboundDecision, who = 'the client proxy'): string {
   switch (d.kind) {
     case 'passthrough':
       return 'forwarded to the Service';
@@ -379,11 +399,31 @@ function decisionText(d: ExplainedOutboundDecision): string {
       return `forwarded to ${serviceTargetText(d.backend)} as ${d.path}${d.hostRewritten ? ` (host ${d.authority})` : ''}${d.mirrors.length > 0 ? `, mirrored to ${d.mirrors.map((m) => serviceTargetText(m.target)).join(', ')}` : ''}`;
     case 'redirect':
       return `redirected: ${d.status} Location: ${d.location}`;
+    case 'preflight':
+      return `answered ${d.status} by the client proxy: a CORS preflight, answered by the route's CORS filter`;
     case 'abort':
-      return `answered ${d.status} by the client proxy: FaultInjection ${d.fault} aborted it`;
+      return `answered ${d.status} by ${who}: FaultInjection ${d.fault} aborted it`;
     case 'error':
-      return `answered ${d.status ?? ''}${d.grpcStatus !== undefined ? ` (grpc-status ${d.grpcStatus})` : ''} by the client proxy: ${d.message}`;
+      return `answered ${d.status ?? ''}${d.grpcStatus !== undefined ? ` (grpc-status ${d.grpcStatus})` : ''} by ${who}: ${d.message}`;
   }
+}
+
+/** The lines of a server-side explanation (indented under its backend). */
+export function serverSideLines(s: ServerSide): string[] {
+  const out: string[] = [];
+  out.push(`    Server side (inbound)${s.pod !== undefined ? `: pod ${s.backend.namespace}/${s.pod}${s.podCount > 1 ? ` (1 of ${s.podCount})` : ''}${s.port !== undefined ? ` port ${s.port}` : ''}` : ''}`);
+  if (s.note !== undefined) out.push(`      ${s.note}`);
+  const d = s.decision;
+  if (d === undefined) return out;
+  out.push(`      server:        ${d.server ?? `none (default policy)`}`);
+  out.push(`      route:         ${d.route ?? 'none'}`);
+  out.push(`      authorization: ${d.authorization === undefined ? 'none' : `${d.authorization.kind === 'AuthorizationPolicy' ? 'AuthorizationPolicy ' : ''}${d.authorization.name}${d.authorization.kind === 'default' ? ' (default policy)' : d.authorization.kind === 'accessPolicy' ? ' (accessPolicy)' : ''}`}`);
+  out.push(`      decision:      ${d.allowed ? (d.audit === true ? 'ALLOWED (audit)' : 'ALLOWED') : `DENIED (${d.status ?? ''}${d.grpcStatus !== undefined ? `, grpc-status ${d.grpcStatus}` : ''})`}`);
+  out.push(`      reason:        ${d.reason}`);
+  if (s.limits !== undefined) for (const l of s.limits) out.push(`      limit:         ${l}`);
+  if (s.effect !== undefined && s.effect.length > 0) out.push(`      filters:       ${s.effect.join('; ')}`);
+  for (const c of s.candidates) out.push(`      - ${c}`);
+  return out;
 }
 
 /** The text `weft explain` prints. */
@@ -406,18 +446,7 @@ export function renderExplanation(e: Explanation): string {
     out.push(`  backend ${b.target}: weight ${b.weight} (${(b.share * 100).toFixed(1)}%): ${decisionText(b.decision)}`);
     const s = b.server;
     if (s === undefined) continue;
-    out.push(`    Server side (inbound)${s.pod !== undefined ? `: pod ${s.backend.namespace}/${s.pod}${s.podCount > 1 ? ` (1 of ${s.podCount})` : ''}${s.port !== undefined ? ` port ${s.port}` : ''}` : ''}`);
-    if (s.note !== undefined) out.push(`      ${s.note}`);
-    const d = s.decision;
-    if (d === undefined) continue;
-    out.push(`      server:        ${d.server ?? `none (default policy)`}`);
-    out.push(`      route:         ${d.route ?? 'none'}`);
-    out.push(`      authorization: ${d.authorization === undefined ? 'none' : `${d.authorization.kind === 'AuthorizationPolicy' ? 'AuthorizationPolicy ' : ''}${d.authorization.name}${d.authorization.kind === 'default' ? ' (default policy)' : d.authorization.kind === 'accessPolicy' ? ' (accessPolicy)' : ''}`}`);
-    out.push(`      decision:      ${d.allowed ? (d.audit === true ? 'ALLOWED (audit)' : 'ALLOWED') : `DENIED (${d.status ?? ''}${d.grpcStatus !== undefined ? `, grpc-status ${d.grpcStatus}` : ''})`}`);
-    out.push(`      reason:        ${d.reason}`);
-    if (s.limits !== undefined) for (const l of s.limits) out.push(`      limit:         ${l}`);
-    if (s.effect !== undefined && s.effect.length > 0) out.push(`      filters:       ${s.effect.join('; ')}`);
-    for (const c of s.candidates) out.push(`      - ${c}`);
+    out.push(...serverSideLines(s));
   }
   return `${out.join('\n')}\n`;
 }

@@ -76,7 +76,15 @@ test('-A and -l parse; -A with a name, with -n or with --from, and an empty -l a
 test('progress: what is scraped and for how long at once, then the time left, on stderr until the results', async () => {
   const lines: string[] = [];
   const io = { out: () => assert.fail('progress never goes to stdout'), err: (t: string) => lines.push(t) };
-  const result = await withProgress(io, 'stat', { windowSeconds: 30 }, 3, () => new Promise<string>((r) => setTimeout(() => r('done'), 130)), 40);
+  // The scrape ends once two ticks have printed (a fixed delay undercounts ticks on a loaded machine).
+  const scrape = () => new Promise<string>((r) => {
+    const check = setInterval(() => {
+      if (lines.length < 3) return;
+      clearInterval(check);
+      r('done');
+    }, 5);
+  });
+  const result = await withProgress(io, 'stat', { windowSeconds: 30 }, 3, scrape, 40);
   assert.equal(result, 'done');
   assert.equal(lines[0], "weft stat: scraping 3 meshed pods' proxies now and after 30s (--window); results then\n");
   assert.ok(lines.length >= 3, lines.join(''));

@@ -1,6 +1,6 @@
 /**
  * Resource arguments (`deploy/books`, `sts/db`, `ds/agent`, `job/x`, `cronjob/nightly`, `pod/x`,
- * `ns/booksapp`, `svc/authors`) and the pods behind them, as pure functions of listed pods, Services
+ * `ns/booksapp`, `svc/authors`, `gateway/edge`) and the pods behind them (a Gateway's: ./gateway.ts), as pure functions of listed pods, Services
  * and (for CronJobs) Jobs. A pod belongs to a Deployment through its ReplicaSet owner: the ReplicaSet
  * is named `<deployment>-<pod-template-hash>`, so the pod's pod-template-hash label gives the
  * Deployment without listing ReplicaSets. StatefulSets, DaemonSets and Jobs own their pods directly;
@@ -10,7 +10,7 @@ import { MESHED_LABEL, MESHED_LABEL_VALUE } from '../../core/contract.js';
 import { matchLabelSelector } from '../../core/inbound/label-selector.js';
 import type { Pod, Service } from '../../core/kube.js';
 
-export type ResourceKind = 'deploy' | 'sts' | 'ds' | 'job' | 'cronjob' | 'pod' | 'ns' | 'svc';
+export type ResourceKind = 'deploy' | 'sts' | 'ds' | 'job' | 'cronjob' | 'pod' | 'ns' | 'svc' | 'gateway';
 
 /** The workload kinds whose pods are grouped by owner. */
 export const WORKLOAD_KINDS: readonly ResourceKind[] = ['deploy', 'sts', 'ds', 'job', 'cronjob'];
@@ -24,6 +24,7 @@ const ALIASES: Readonly<Record<string, ResourceKind>> = {
   po: 'pod', pod: 'pod', pods: 'pod',
   ns: 'ns', namespace: 'ns', namespaces: 'ns',
   svc: 'svc', service: 'svc', services: 'svc',
+  gateway: 'gateway', gateways: 'gateway', gtw: 'gateway', gw: 'gateway', 'gateway.gateway.networking.k8s.io': 'gateway',
 };
 
 export interface ResourceArg {
@@ -88,6 +89,7 @@ export function resourceNameOf(p: Pod, kind: ResourceKind, owners: JobOwners = n
     case 'ns':
       return `ns/${p.metadata.namespace ?? ''}`;
     case 'svc':
+    case 'gateway':
       return undefined;
   }
 }

@@ -184,6 +184,25 @@ test('the Gateway: attachedRoutes per listener, Accepted with ListenersNotValid 
   assert.equal(c(none.conditions, 'Programmed'), 'False/Invalid');
   const addressed = evaluateGateway(gateway([{ name: 'http', port: 80, protocol: 'HTTP' }], { addresses: [{ type: 'IPAddress', value: '1.2.3.4' }] }), { ...base, runtime: { ready: true, address: '10.0.0.9' } });
   assert.equal(c(addressed.conditions, 'Accepted'), 'False/UnsupportedAddress');
+  const anyAddress = evaluateGateway(gateway([{ name: 'http', port: 80, protocol: 'HTTP' }], { addresses: [{ type: 'IPAddress' }] }), { ...base, runtime: { ready: true, address: '10.0.0.9' } });
+  assert.equal(c(anyAddress.conditions, 'Accepted'), 'True/Accepted', 'an IPAddress without a value: the Service assigns it');
+  assert.equal(c(anyAddress.conditions, 'Programmed'), 'True/Programmed');
+  const hostname = evaluateGateway(gateway([{ name: 'http', port: 80, protocol: 'HTTP' }], { addresses: [{ type: 'Hostname' }] }), { ...base, runtime: { ready: true, address: '10.0.0.9' } });
+  assert.equal(c(hostname.conditions, 'Accepted'), 'False/UnsupportedAddress');
+  const params = evaluateGateway(gateway([{ name: 'http', port: 80, protocol: 'HTTP' }], { infrastructure: { parametersRef: { group: 'invalid.io', kind: 'InvalidParameters', name: 'invalid' } } }), { ...base, runtime: { ready: true, address: '10.0.0.9' } });
+  assert.equal(c(params.conditions, 'Accepted'), 'False/InvalidParameters');
+  assert.equal(c(params.conditions, 'Programmed'), 'False/Invalid');
+  const withClient = (name: string, ns?: string) => evaluateGateway(gateway([{ name: 'http', port: 80, protocol: 'HTTP' }], { tls: { backend: { clientCertificateRef: { name, ...(ns !== undefined ? { namespace: ns } : {}) } } } }), { ...base, runtime: { ready: true, address: '10.0.0.9' } });
+  const good = withClient('cert');
+  assert.equal(c(good.conditions, 'ResolvedRefs'), 'True/ResolvedRefs');
+  assert.deepEqual(good.backendClientCertificate, { certPem: 'CERT', keyPem: 'KEY' });
+  assert.equal(c(withClient('missing').conditions, 'ResolvedRefs'), 'False/InvalidClientCertificateRef');
+  assert.equal(withClient('missing').backendClientCertificate, undefined);
+  assert.equal(c(withClient('cert', 'elsewhere').conditions, 'ResolvedRefs'), 'False/RefNotPermitted');
+  assert.equal(good.conditions.filter((x) => x.type === 'ResolvedRefs').length, 1);
+  assert.equal(evaluateGateway(gateway([{ name: 'http', port: 80, protocol: 'HTTP' }]), { ...base, runtime: { ready: true, address: '10.0.0.9' } }).conditions.some((x) => x.type === 'ResolvedRefs'), false, 'no clientCertificateRef: no ResolvedRefs');
+  const labelled = evaluateGateway(gateway([{ name: 'http', port: 80, protocol: 'HTTP' }], { infrastructure: { labels: { a: 'b' } } }), { ...base, runtime: { ready: true, address: '10.0.0.9' } });
+  assert.equal(c(labelled.conditions, 'Accepted'), 'True/Accepted');
 });
 
 test('a narrower protocol set refuses the other listeners by name; an unserved Gateway and its valid listeners are Programmed=False Pending', () => {
@@ -204,4 +223,25 @@ test('a narrower protocol set refuses the other listeners by name; an unserved G
   assert.equal(e.conditions.find((x) => x.type === 'Programmed')?.message, why);
   assert.equal(c(e.listeners[0]!.conditions, 'Programmed'), 'False/Pending');
   assert.equal(c(e.listeners[1]!.conditions, 'Programmed'), 'False/Invalid', 'an invalid listener keeps its own reason');
+});
+
+test('client certificate validation (spec.tls.frontend) is not implemented: the HTTPS listeners it covers are not served (fail closed)', () => {
+  const listeners: Listener[] = [
+    { name: 'a', port: 443, protocol: 'HTTPS', hostname: 'a.example.com', tls: { certificateRefs: [{ name: 'cert' }] } },
+    { name: 'b', port: 8443, protocol: 'HTTPS', hostname: 'b.example.com', tls: { certificateRefs: [{ name: 'cert' }] } },
+    { name: 'web', port: 80, protocol: 'HTTP' },
+  ];
+  const validation = { caCertificateRefs: [{ group: '', kind: 'ConfigMap', name: 'client-ca' }] };
+  const byDefault = evaluateListeners(gateway(listeners, { tls: { frontend: { default: { validation } } } }), ctx());
+  assert.deepEqual(byDefault.map((e) => [e.listener.name, e.valid]), [['a', false], ['b', false], ['web', true]], 'the default covers every HTTPS listener, not HTTP');
+  assert.equal(c(byDefault[0]!.conditions, 'Accepted'), 'False/NoValidCACertificate');
+  assert.equal(c(byDefault[0]!.conditions, 'ResolvedRefs'), 'False/InvalidCACertificateRef');
+  assert.equal(c(byDefault[0]!.conditions, 'Programmed'), 'False/Invalid');
+  assert.match(byDefault[0]!.conditions.find((x) => x.type === 'Accepted')?.message ?? '', /ConfigMap infra\/client-ca.*not supported.*rather than served without validating clients/);
+
+  // perPort: only its port; an entry without validation exempts its port from the default.
+  const perPort = evaluateListeners(gateway(listeners, { tls: { frontend: { perPort: [{ port: 8443, tls: { validation } }] } } }), ctx());
+  assert.deepEqual(perPort.map((e) => [e.listener.name, e.valid]), [['a', true], ['b', false], ['web', true]]);
+  const exempt = evaluateListeners(gateway(listeners, { tls: { frontend: { default: { validation }, perPort: [{ port: 443, tls: {} }] } } }), ctx());
+  assert.deepEqual(exempt.map((e) => [e.listener.name, e.valid]), [['a', true], ['b', false], ['web', true]]);
 });

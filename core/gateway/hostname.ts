@@ -60,6 +60,18 @@ export function effectiveHostnames(
 }
 
 /**
+ * For each hostname effectiveHostnames returns (same order), the route hostname it came from: the first
+ * of the route's hostnames whose intersection it is, or '' when the route sets none. Requests pick among
+ * a listener's routes by these (GatewayRouteHostnameIntersectionPrecedence): a route naming
+ * `abc.example.com` goes before one naming `*.example.com`, though both serve `abc.example.com`.
+ */
+export function hostnameOrigins(listenerHostname: string | undefined, routeHostnames: readonly string[] | undefined, effective: readonly string[]): string[] {
+  const route = (routeHostnames ?? []).map((h) => h.toLowerCase());
+  if (route.length === 0) return effective.map(() => '');
+  return effective.map((e) => route.find((h) => (listenerHostname === undefined || listenerHostname === '' ? h : intersectHostname(listenerHostname, h)) === e) ?? e);
+}
+
+/**
  * Precedence of listener hostnames for one request host: exact before wildcard, longer wildcard
  * suffixes (more dots) before shorter, and the empty hostname last. Larger is more specific.
  */

@@ -69,3 +69,16 @@ test('addresses: the load balancer\'s ingress (IP or hostname) when filled, else
   assert.deepEqual(gatewayAddresses(undefined), []);
   assert.deepEqual(gatewayAddresses({ metadata: { name: 'x' }, spec: { clusterIP: 'None' } }), []);
 });
+
+test('spec.infrastructure labels and annotations reach every object and the pods; Weft\'s own keys win', () => {
+  const withInfra = { ...gw, spec: { ...gw.spec!, infrastructure: { labels: { team: 'edge', [GATEWAY_NAME_LABEL]: 'spoof' }, annotations: { 'example.com/owner': 'edge', 'weft.dev/inject': 'enabled' } } } };
+  const [sa, dep, svc] = renderGatewayWorkload(withInfra, listeners, options) as Any[];
+  for (const o of [sa, dep, svc, dep!['spec'].template]) {
+    assert.equal(o!['metadata'].labels.team, 'edge');
+    assert.equal(o!['metadata'].labels[GATEWAY_NAME_LABEL], 'gw');
+    assert.equal(o!['metadata'].annotations['example.com/owner'], 'edge');
+  }
+  assert.equal(dep!['spec'].template.metadata.annotations['weft.dev/inject'], 'disabled');
+  const [plainSa] = renderGatewayWorkload(gw, listeners, options) as Any[];
+  assert.equal(plainSa!['metadata'].annotations, undefined);
+});

@@ -12,6 +12,8 @@
  *   (core/proxy-env.ts: identity, trust, controller) plus the Gateway's name; the pod may bind ports
  *   below 1024 as non-root through the safe sysctl `net.ipv4.ip_unprivileged_port_start=0`.
  * - The Service (type LoadBalancer) has one port per distinct port of the valid listeners.
+ * - `spec.infrastructure.labels` and `annotations` are put on the three objects and the pod template
+ *   (Weft's own keys, the gateway-name label and the injection opt-out, take precedence).
  */
 import { GATEWAY_API_GROUP, INJECT_ANNOTATION, INJECT_DISABLED, PROXY_ADMIN_PORT, PROXY_ADMIN_PORT_NAME, PROXY_UID } from '../contract.js';
 import type { KubeObject, Service } from '../kube.js';
@@ -58,6 +60,22 @@ export interface GatewayWorkloadOptions {
   readonly shutdownGraceSeconds?: number;
 }
 
+/**
+ * The gateway container's runtime settings (passed as GatewayWorkloadOptions.runtimeEnv; bench/gateway-tls
+ * runs the gateway, and its Node.js floor, with the same flags):
+ * - `--max-semi-space-size=16`: a gateway is one proxy for many clients, where a sidecar (2 MB
+ *   semi-spaces, injector/patch.ts) serves one pod; a larger young generation trades about 30 MB of
+ *   memory for far fewer scavenges of the per-request garbage, and bounds what V8 would otherwise size
+ *   from the node's memory. No old-space limit: the heap a gateway needs grows with its connections
+ *   and routes, so V8's default (from the node's memory) applies.
+ * - `MALLOC_ARENA_MAX=2`: glibc otherwise keeps up to 8 malloc arenas per core for Node's threads.
+ */
+export const GATEWAY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=16'];
+export const GATEWAY_RUNTIME_ENV: readonly { readonly name: string; readonly value: string }[] = [
+  { name: 'NODE_OPTIONS', value: GATEWAY_NODE_FLAGS.join(' ') },
+  { name: 'MALLOC_ARENA_MAX', value: '2' },
+];
+
 /** The ports the Service and the container expose: each distinct port of the valid listeners, ascending. */
 export function gatewayPorts(listeners: readonly ListenerEvaluation[]): number[] {
   return [...new Set(listeners.filter((l) => l.valid).map((l) => l.listener.port))].sort((a, b) => a - b);
@@ -67,9 +85,12 @@ export function gatewayPorts(listeners: readonly ListenerEvaluation[]): number[]
 export function renderGatewayWorkload(gw: Gateway & { readonly metadata: { readonly uid: string } }, listeners: readonly ListenerEvaluation[], o: GatewayWorkloadOptions): KubeObject[] {
   const ns = gw.metadata.namespace ?? 'default';
   const name = gatewayWorkloadName(gw.metadata.name);
-  const labels = { [GATEWAY_NAME_LABEL]: gw.metadata.name, 'app.kubernetes.io/managed-by': 'weft' };
+  // spec.infrastructure's labels and annotations go on every object and the pods; Weft's own keys win.
+  const infra = gw.spec?.infrastructure;
+  const labels = { ...infra?.labels, [GATEWAY_NAME_LABEL]: gw.metadata.name, 'app.kubernetes.io/managed-by': 'weft' };
+  const annotations = { ...infra?.annotations };
   const owner = { apiVersion: `${GATEWAY_API_GROUP}/v1`, kind: 'Gateway', name: gw.metadata.name, uid: gw.metadata.uid, controller: true, blockOwnerDeletion: true };
-  const meta = { name, namespace: ns, labels, ownerReferences: [owner] };
+  const meta = { name, namespace: ns, labels, ...(Object.keys(annotations).length > 0 ? { annotations } : {}), ownerReferences: [owner] };
   const ports = gatewayPorts(listeners);
   const grace = o.shutdownGraceSeconds ?? 30;
   const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({ httpGet: { path, port: PROXY_ADMIN_PORT }, periodSeconds, timeoutSeconds: 1, failureThreshold });
@@ -81,7 +102,7 @@ export function renderGatewayWorkload(gw: Gateway & { readonly metadata: { reado
       selector: { matchLabels: { [GATEWAY_NAME_LABEL]: gw.metadata.name } },
       template: {
         // The gateway is itself a proxy: the injector must not add a sidecar to it.
-        metadata: { labels, annotations: { [INJECT_ANNOTATION]: INJECT_DISABLED } },
+        metadata: { labels, annotations: { ...annotations, [INJECT_ANNOTATION]: INJECT_DISABLED } },
         spec: {
           serviceAccountName: name,
           terminationGracePeriodSeconds: grace,

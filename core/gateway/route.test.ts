@@ -102,3 +102,67 @@ test('no listener on the port: ROUTE_NOT_FOUND; a cross-namespace backend: NOT_P
   assert.equal(granted.kind, 'forward');
   if (granted.kind === 'forward') assert.deepEqual([granted.backend.namespace, granted.backend.name], ['backend', 'v1']);
 });
+
+// --- HTTPS: the listener the TLS SNI chose must serve the Host -------------------------------------------
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+function httpsView(): GatewayView {
+  const tlsGw: Gateway = {
+    metadata: { namespace: 'infra', name: 'gw', generation: 1 },
+    spec: {
+      gatewayClassName: 'weft',
+      listeners: [
+        { name: 'exact', port: 443, protocol: 'HTTPS', hostname: 'a.example.com', tls: { certificateRefs: [{ name: 'cert' }] } },
+        { name: 'wild', port: 443, protocol: 'HTTPS', hostname: '*.example.com', tls: { certificateRefs: [{ name: 'cert' }] } },
+      ],
+    },
+  };
+  const tlsRoutes: HTTPRoute[] = [
+    { metadata: { namespace: 'infra', name: 'a' }, spec: { parentRefs: [{ name: 'gw', sectionName: 'exact' }], rules: [{ backendRefs: [{ name: 'v1', port: 8080 }] }] } },
+    {
+      metadata: { namespace: 'infra', name: 'wild' },
+      spec: {
+        parentRefs: [{ name: 'gw', sectionName: 'wild' }],
+        rules: [
+          { matches: [{ path: { type: 'PathPrefix', value: '/old' } }], filters: [{ type: 'RequestRedirect', requestRedirect: { path: { type: 'ReplaceFullPath', replaceFullPath: '/new' } } }] },
+          { backendRefs: [{ name: 'v2', port: 8080 }] },
+        ],
+      },
+    },
+  ];
+  const evaluation = evaluateGateway(tlsGw, {
+    secrets: [{ metadata: { namespace: 'infra', name: 'cert' }, type: 'kubernetes.io/tls', data: { 'tls.crt': b64('CERT'), 'tls.key': b64('KEY') } }],
+    referenceGrants: [], checkKeyPair: () => undefined, namespaces: [], runtime: { ready: true, address: '10.0.0.1' },
+    routes: tlsRoutes.map((r) => ({ kind: 'HTTPRoute' as const, namespace: 'infra', name: r.metadata.name, parentRefs: r.spec?.parentRefs ?? [] })),
+  });
+  assert.ok(evaluation.listeners.every((l) => l.valid));
+  const compiled = new Map<string, CompiledRoute>();
+  for (const r of tlsRoutes) {
+    const c = compileHttpRoute(r, gatewayBackendResolver('infra', services, []));
+    assert.ok(c.route !== undefined);
+    compiled.set(routeKey({ kind: 'HTTPRoute', namespace: 'infra', name: r.metadata.name }), c.route);
+  }
+  return buildGatewayView({ namespace: 'infra', name: 'gw' }, evaluation, compiled);
+}
+
+const outcome = (d: ReturnType<typeof routeGateway>): string => (d.kind === 'forward' ? `${d.listener ?? ''} -> ${d.backend.name}` : d.kind === 'error' ? d.code : d.kind);
+
+test('HTTPS: the Host must belong to the listener the SNI chose; another listener\'s Host is MISDIRECTED, no listener\'s ROUTE_NOT_FOUND', () => {
+  const v = httpsView();
+  const on = (listener: string, host: string, path = '/') => outcome(routeGateway(v, 443, req(host, path), () => 0, {}, { tls: { listener } }));
+  assert.equal(on('exact', 'a.example.com'), 'exact -> v1');
+  assert.equal(on('wild', 'b.example.com'), 'wild -> v2');
+  assert.equal(on('wild', 'x.y.example.com'), 'wild -> v2');
+  assert.equal(on('exact', 'b.example.com'), 'MISDIRECTED', 'the Host is the wildcard listener\'s');
+  assert.equal(on('wild', 'a.example.com'), 'MISDIRECTED', 'a more specific listener serves the Host');
+  assert.equal(on('exact', 'shop.example.org'), 'ROUTE_NOT_FOUND', 'no listener serves the Host');
+  assert.equal(on('gone', 'a.example.com'), 'MISDIRECTED', 'the listener the handshake chose has left the view');
+  assert.equal(outcome(routeGateway(v, 443, req('a.example.com', '/'), () => 0)), 'ROUTE_NOT_FOUND', 'plaintext requests never reach an HTTPS listener');
+});
+
+test('HTTPS: a redirect keeps the https scheme (and the default port is left out)', () => {
+  const d = routeGateway(httpsView(), 443, req('b.example.com', '/old'), () => 0, {}, { tls: { listener: 'wild' } });
+  assert.equal(d.kind, 'redirect');
+  if (d.kind === 'redirect') assert.equal(d.location, 'https://b.example.com/new');
+});

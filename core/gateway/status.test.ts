@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Condition, HTTPRoute, ReferenceGrant, Service } from '../kube.js';
 import { computeGatewayStatuses, type GatewayWorld } from './status.js';
+import { assembleGatewayView, selectGatewayRule } from './view.js';
 import type { Gateway, GatewayClass } from './types.js';
+import type { RequestInfo } from '../request.js';
 
 const CONTROLLER = 'weft.dev/gateway-controller';
 const c = (conds: readonly Condition[] | undefined, type: string) => {
@@ -128,4 +130,49 @@ test('route kinds the proxy does not serve do not attach: a GRPCRoute is NotAllo
   const entry = s.routes.get('GRPCRoute/infra/rpc')![0]!;
   assert.equal(c(entry.conditions, 'Accepted'), 'False/NotAllowedByListeners');
   assert.equal(g.listeners?.find((l) => l.name === 'web')?.attachedRoutes, 2, 'the two HTTPRoutes only');
+});
+
+test('an HTTPRoute and a GRPCRoute may share a listener and a hostname: both attach (Gateway API v1.7 lets an implementation keep both) and the host table holds both kinds', () => {
+  const grpc = {
+    metadata: { namespace: 'infra', name: 'rpc', generation: 1, creationTimestamp: '2026-02-01T00:00:00Z' },
+    spec: { parentRefs: [{ name: 'gw', sectionName: 'web' }], hostnames: ['api.example.com'], rules: [{ backendRefs: [{ name: 'v1', port: 8080 }] }] },
+  };
+  const http: HTTPRoute = {
+    metadata: { namespace: 'infra', name: 'site', generation: 1, creationTimestamp: '2026-01-01T00:00:00Z' },
+    spec: { parentRefs: [{ name: 'gw', sectionName: 'web' }], hostnames: ['*.example.com'], rules: [{ backendRefs: [{ name: 'v2', port: 8080 }] }] },
+  };
+  const s = computeGatewayStatuses(world({ grpcRoutes: [grpc], httpRoutes: [http] }), options);
+  assert.equal(c(s.routes.get('GRPCRoute/infra/rpc')![0]!.conditions, 'Accepted'), 'True/Accepted');
+  assert.equal(c(s.routes.get('HTTPRoute/infra/site')![0]!.conditions, 'Accepted'), 'True/Accepted');
+  const g = s.gateways.get('infra/gw')!;
+  assert.deepEqual(g.listeners?.find((l) => l.name === 'web')?.supportedKinds.map((k) => k.kind), ['HTTPRoute', 'GRPCRoute']);
+  assert.equal(g.listeners?.find((l) => l.name === 'web')?.attachedRoutes, 2);
+  const web = s.views.get('infra/gw')!.ports.find((p) => p.port === 80)!.listeners[0]!;
+  assert.deepEqual(web.hosts.map((h) => [h.hostname, h.routes.map((r) => `${r.kind}:${r.name}`).join()]), [['api.example.com', 'grpc:rpc'], ['*.example.com', 'http:site']]);
+});
+
+test('hostname precedence: on a listener abc.example.com, a newer route naming abc.example.com goes before an older *.example.com or hostname-less one narrowed to it', () => {
+  const listenerGw: Gateway = { metadata: { namespace: 'infra', name: 'gw', generation: 1 }, spec: { gatewayClassName: 'weft', listeners: [{ name: 'exact', port: 80, protocol: 'HTTP', hostname: 'abc.example.com' }] } };
+  const mk = (name: string, created: string, hostnames: string[] | undefined, path: string, backend: string): HTTPRoute => ({
+    metadata: { namespace: 'infra', name, generation: 1, creationTimestamp: created },
+    spec: {
+      parentRefs: [{ name: 'gw' }], ...(hostnames !== undefined ? { hostnames } : {}),
+      rules: [{ matches: [{ path: { type: 'PathPrefix', value: path } }], backendRefs: [{ name: backend, port: 8080 }] }],
+    },
+  });
+  const httpRoutes = [
+    mk('none-oldest', '2026-01-01T00:00:00Z', undefined, '/path/longer', 'v1'),
+    mk('wildcard-older', '2026-01-02T00:00:00Z', ['*.example.com'], '/path/longer', 'v1'),
+    mk('exact-newer', '2026-01-03T00:00:00Z', ['abc.example.com'], '/path', 'v2'),
+  ];
+  const s = computeGatewayStatuses(world({ gateways: [listenerGw], httpRoutes }), options);
+  const listener = s.views.get('infra/gw')!.ports[0]!.listeners[0]!;
+  assert.deepEqual(listener.hosts.map((h) => [h.hostname, h.routes.map((r) => r.name).join()]),
+    [['abc.example.com', 'exact-newer'], ['abc.example.com', 'wildcard-older'], ['abc.example.com', 'none-oldest']]);
+  const req = (path: string): RequestInfo => ({ method: 'GET', path, rawQuery: '', query: new Map(), headers: new Map(), authority: 'abc.example.com', host: 'abc.example.com' });
+  assert.equal(selectGatewayRule(listener, req('/path/longer/x'))?.route.name, 'exact-newer', 'the exact route wins though its path is less specific');
+  assert.equal(selectGatewayRule(listener, req('/other')), undefined);
+  // The proxy rebuilds the view from the wire with assembleGatewayView: the tables keep the order sent.
+  const rebuilt = assembleGatewayView({ namespace: 'infra', name: 'gw' }, [{ ...listener, hosts: listener.hosts.map((h) => ({ hostname: h.hostname, routes: h.routes })) }]);
+  assert.deepEqual(rebuilt.ports[0]!.listeners[0]!.hosts.map((h) => h.routes[0]!.name), ['exact-newer', 'wildcard-older', 'none-oldest']);
 });

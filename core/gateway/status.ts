@@ -4,7 +4,7 @@
  *   GatewayClasses with Weft's controllerName        -> their conditions (Accepted)
  *   Gateways of an accepted Weft GatewayClass         -> Accepted, Programmed, each listener's
  *                                                        conditions, supportedKinds and attachedRoutes
- *   HTTPRoutes/GRPCRoutes with parentRefs to them     -> one status.parents[] entry per such parentRef:
+ *   HTTPRoutes/GRPCRoutes/TLSRoutes with parentRefs   -> one status.parents[] entry per such parentRef:
  *                                                        Accepted (attachment, ./evaluate.ts) and
  *                                                        ResolvedRefs (backends: kind, ReferenceGrant,
  *                                                        Service and port)
@@ -17,10 +17,12 @@ import type { BackendObjectReference } from '../kube.js';
 import type { RouteParentStatus } from '../outbound/policy.js';
 import { compileGrpcRoute, compileHttpRoute, type RouteCompileResult, type RouteKind } from '../routes/compile.js';
 import type { BackendFailure, BackendTarget } from '../routes/types.js';
+import { externalNameOf } from '../routes/external-name.js';
 import {
-  evaluateGateway, evaluateGatewayClass, referenceGranted, routeKey, type AttachableRoute, type GatewayContext, type GatewayRuntime, type ListenerEvaluation,
+  allListeners, evaluateGateway, evaluateGatewayClass, referenceGranted, routeKey, type AttachableRoute, type GatewayContext, type GatewayRuntime, type ListenerEvaluation,
 } from './evaluate.js';
-import { GATEWAY_GROUP, type Gateway, type GatewayClass, type GatewayStatusJson } from './types.js';
+import { compileTlsRoute, type TlsRouteCompiled } from './tls-route.js';
+import { GATEWAY_GROUP, type Gateway, type GatewayClass, type GatewayStatusJson, type ListenerSet, type ListenerSetStatusJson, type TLSRoute } from './types.js';
 import { buildGatewayView, type GatewayView } from './view.js';
 import type { CompiledRoute } from '../routes/types.js';
 
@@ -31,9 +33,13 @@ export interface GatewayWorld {
   readonly gateways: readonly Gateway[];
   readonly httpRoutes: readonly HTTPRoute[];
   readonly grpcRoutes: readonly GRPCRoute[];
+  /** TLSRoutes (TLS listeners in Passthrough mode); absent: none. */
+  readonly tlsRoutes?: readonly TLSRoute[];
   readonly services: readonly Service[];
   readonly referenceGrants: readonly ReferenceGrant[];
   readonly namespaces: readonly Namespace[];
+  /** ListenerSets (listeners added to Gateways); absent: none. */
+  readonly listenerSets?: readonly ListenerSet[];
 }
 
 export interface GatewayStatusOptions extends Pick<GatewayContext, 'secrets' | 'checkKeyPair' | 'protocols' | 'routeKinds'> {
@@ -47,11 +53,13 @@ export interface GatewayStatuses {
   readonly classes: ReadonlyMap<string, readonly Condition[]>;
   /** `namespace/name` -> status (conditions and listeners; addresses when the runtime has one). */
   readonly gateways: ReadonlyMap<string, GatewayStatusJson>;
+  /** `namespace/name` -> the status of each ListenerSet referring to one of those Gateways. */
+  readonly listenerSets: ReadonlyMap<string, ListenerSetStatusJson>;
   /** `Kind/namespace/name` -> this controller's parent entries, in parentRefs order. */
   readonly routes: ReadonlyMap<string, readonly RouteParentStatus[]>;
   /** `namespace/name` -> what the Gateway's proxy serves (./view.ts): its valid listeners and their routes. */
   readonly views: ReadonlyMap<string, GatewayView>;
-  /** `namespace/name` -> the Gateway (as given) and its listeners' evaluation: what its workload is rendered from. */
+  /** `namespace/name` -> the Gateway (as given) and its listeners' evaluation (its ListenerSets' included): what its workload is rendered from. */
   readonly served: ReadonlyMap<string, { readonly gateway: Gateway; readonly listeners: readonly ListenerEvaluation[] }>;
 }
 
@@ -59,12 +67,15 @@ const cond = (type: string, ok: boolean, reason: string, message: string, genera
   type, status: ok ? 'True' : 'False', reason, message, ...(generation !== undefined ? { observedGeneration: generation } : {}),
 });
 
-/** Resolves a gateway route's backendRef: a core Service with that port, across namespaces only by ReferenceGrant. */
+/**
+ * Resolves a gateway route's backendRef: a core Service with that port, across namespaces only by
+ * ReferenceGrant. An ExternalName Service resolves at any port (its DNS name rides along).
+ */
 export function gatewayBackendResolver(
   routeNamespace: string,
   services: ReadonlyMap<string, Service>,
   grants: readonly ReferenceGrant[],
-): (ref: BackendObjectReference, kind: RouteKind) => BackendTarget {
+): (ref: BackendObjectReference, kind: RouteKind | 'TLSRoute') => BackendTarget {
   return (ref, kind) => {
     const group = ref.group ?? '';
     const refKind = ref.kind ?? 'Service';
@@ -80,6 +91,9 @@ export function gatewayBackendResolver(
     const svc = services.get(key);
     if (svc === undefined) return err('BackendNotFound', `backend Service ${key} does not exist`);
     if (ref.port === undefined) return err('BackendNotFound', `backendRef to Service ${key} needs a port`);
+    const ext = externalNameOf(svc);
+    if (ext?.ok === false) return err('BackendNotFound', `backend Service ${key} is of type ExternalName but ${ext.message}`);
+    if (ext?.ok === true) return { kind: 'service', namespace: ns, name: ref.name, port: ref.port, externalName: ext.name };
     if (!(svc.spec?.ports ?? []).some((p) => p.port === ref.port)) return err('BackendNotFound', `backend Service ${key} has no port ${ref.port}`);
     return { kind: 'service', namespace: ns, name: ref.name, port: ref.port };
   };
@@ -92,6 +106,13 @@ function resolvedRefs(result: RouteCompileResult, gen: number | undefined): Cond
   if (failures.length === 0) return cond('ResolvedRefs', true, 'ResolvedRefs', 'all backendRefs are resolved', gen);
   const reason = FAILURE_ORDER.find((r) => failures.some((f) => f.reason === r)) ?? 'BackendNotFound';
   return cond('ResolvedRefs', false, reason, `requests for these backends are answered 500: ${failures.map((f) => f.message).join('; ')}`, gen);
+}
+
+function tlsResolvedRefs(result: TlsRouteCompiled, gen: number | undefined): Condition {
+  const failures = result.refFailures;
+  if (failures.length === 0) return cond('ResolvedRefs', true, 'ResolvedRefs', 'all backendRefs are resolved', gen);
+  const reason = FAILURE_ORDER.find((r) => failures.some((f) => f.reason === r)) ?? 'BackendNotFound';
+  return cond('ResolvedRefs', false, reason, `connections picking these backends are closed: ${failures.map((f) => f.message).join('; ')}`, gen);
 }
 
 export function computeGatewayStatuses(world: GatewayWorld, o: GatewayStatusOptions): GatewayStatuses {
@@ -117,7 +138,15 @@ export function computeGatewayStatuses(world: GatewayWorld, o: GatewayStatusOpti
     }
     return c;
   };
-  const attachable: AttachableRoute[] = [];
+  const tlsCompiled = new Map<string, TlsRouteCompiled & { namespace: string; name: string; route: TLSRoute }>();
+  for (const r of world.tlsRoutes ?? []) {
+    const ns = r.metadata.namespace ?? '';
+    const result = compileTlsRoute(r, gatewayBackendResolver(ns, services, world.referenceGrants));
+    tlsCompiled.set(routeKey({ kind: 'TLSRoute', namespace: ns, name: r.metadata.name }), { ...result, namespace: ns, name: r.metadata.name, route: r });
+  }
+  const attachable: AttachableRoute[] = [...tlsCompiled.values()].map((t) => ({
+    kind: 'TLSRoute', namespace: t.namespace, name: t.name, parentRefs: t.route.spec?.parentRefs ?? [], ...(t.route.spec?.hostnames !== undefined ? { hostnames: t.route.spec.hostnames } : {}),
+  }));
   const byKey = new Map<string, { kind: RouteKind; route: HTTPRoute | GRPCRoute }>();
   for (const [kind, list] of [['HTTPRoute', world.httpRoutes], ['GRPCRoute', world.grpcRoutes]] as const) {
     for (const r of list) {
@@ -128,6 +157,7 @@ export function computeGatewayStatuses(world: GatewayWorld, o: GatewayStatusOpti
   }
 
   const gateways = new Map<string, GatewayStatusJson>();
+  const listenerSets = new Map<string, ListenerSetStatusJson>();
   const views = new Map<string, GatewayView>();
   const served = new Map<string, { gateway: Gateway; listeners: readonly ListenerEvaluation[] }>();
   const routeEntries = new Map<string, Map<object, RouteParentStatus>>();
@@ -139,18 +169,34 @@ export function computeGatewayStatuses(world: GatewayWorld, o: GatewayStatusOpti
       secrets: o.secrets, checkKeyPair: o.checkKeyPair, referenceGrants: world.referenceGrants,
       ...(o.protocols !== undefined ? { protocols: o.protocols } : {}),
       ...(o.routeKinds !== undefined ? { routeKinds: o.routeKinds } : {}),
-      namespaces: world.namespaces, routes: attachable, runtime,
+      namespaces: world.namespaces, routes: attachable, runtime, listenerSets: world.listenerSets ?? [],
+    });
+    const listenerStatus = (l: ListenerEvaluation) => ({
+      name: l.listener.name, supportedKinds: l.supportedKinds.map((k) => ({ group: k.group ?? GATEWAY_GROUP, kind: k.kind })),
+      attachedRoutes: e.attachedRoutes.get(l.key) ?? 0, conditions: l.conditions,
     });
     gateways.set(`${gwNs}/${gw.metadata.name}`, {
       ...(runtime.address !== undefined && runtime.unserved === undefined ? { addresses: [{ type: runtime.addressType ?? 'IPAddress', value: runtime.address }] } : {}),
       conditions: e.conditions,
-      listeners: e.listeners.map((l) => ({
-        name: l.listener.name, supportedKinds: l.supportedKinds.map((k) => ({ group: k.group ?? GATEWAY_GROUP, kind: k.kind })),
-        attachedRoutes: e.attachedRoutes.get(l.listener.name) ?? 0, conditions: l.conditions,
-      })),
+      listeners: e.listeners.map(listenerStatus),
+      attachedListenerSets: e.attachedListenerSets,
     });
+    for (const ls of e.listenerSets) {
+      listenerSets.set(`${ls.listenerSet.metadata.namespace ?? 'default'}/${ls.listenerSet.metadata.name}`, { conditions: ls.conditions, listeners: ls.listeners.map(listenerStatus) });
+    }
     const routesOfGateway = new Map<string, CompiledRoute>();
     for (const [key, parents] of e.routes) {
+      const tls = tlsCompiled.get(key);
+      if (tls !== undefined) {
+        const gen = tls.route.metadata.generation;
+        const entries = routeEntries.get(key) ?? new Map<object, RouteParentStatus>();
+        routeEntries.set(key, entries);
+        for (const p of parents) {
+          const accepted = p.accepted ? cond('Accepted', true, 'Accepted', p.message, gen) : cond('Accepted', false, p.reason, p.message, gen);
+          entries.set(p.parentRef, { parentRef: p.parentRef, controllerName: o.controllerName, conditions: [accepted, tlsResolvedRefs(tls, gen)] });
+        }
+        continue;
+      }
       const r = byKey.get(key);
       if (r === undefined) continue;
       const c = compile(r.kind, r.route);
@@ -167,18 +213,18 @@ export function computeGatewayStatuses(world: GatewayWorld, o: GatewayStatusOpti
         entries.set(p.parentRef, { parentRef: p.parentRef, controllerName: o.controllerName, conditions: [accepted, resolvedRefs(c.result, gen)] });
       }
     }
-    served.set(`${gwNs}/${gw.metadata.name}`, { gateway: gw, listeners: e.listeners });
-    views.set(`${gwNs}/${gw.metadata.name}`, buildGatewayView({ namespace: gwNs, name: gw.metadata.name }, e, routesOfGateway));
+    served.set(`${gwNs}/${gw.metadata.name}`, { gateway: gw, listeners: allListeners(e) });
+    views.set(`${gwNs}/${gw.metadata.name}`, buildGatewayView({ namespace: gwNs, name: gw.metadata.name }, e, routesOfGateway, tlsCompiled));
   }
 
   // In parentRefs order (the entries are keyed by the parentRef objects themselves).
   const routes = new Map<string, readonly RouteParentStatus[]>();
   for (const [key, entries] of routeEntries) {
-    const r = byKey.get(key)!;
+    const r = byKey.get(key) ?? tlsCompiled.get(key)!;
     routes.set(key, (r.route.spec?.parentRefs ?? []).flatMap((ref) => {
       const entry = entries.get(ref);
       return entry === undefined ? [] : [entry];
     }));
   }
-  return { classes, gateways, routes, views, served };
+  return { classes, gateways, listenerSets, routes, views, served };
 }

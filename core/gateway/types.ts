@@ -54,11 +54,35 @@ export interface Listener extends Extra {
   readonly allowedRoutes?: AllowedRoutes;
 }
 
+/** Client certificate validation on a Gateway's HTTPS listeners (spec.tls.frontend). */
+export interface FrontendValidation extends Extra {
+  readonly caCertificateRefs?: readonly (Extra & { readonly group?: string; readonly kind?: string; readonly name: string; readonly namespace?: string })[];
+  readonly mode?: 'AllowValidOnly' | 'AllowInsecureFallback' | (string & {});
+}
+
+/** Which namespaces' ListenerSets may attach to a Gateway (spec.allowedListeners); default none. */
+export interface AllowedListeners extends Extra {
+  readonly namespaces?: Extra & { readonly from?: 'All' | 'Same' | 'Selector' | 'None' | (string & {}); readonly selector?: LabelSelector };
+}
+
 export interface GatewaySpec extends Extra {
   readonly gatewayClassName: string;
   readonly listeners?: readonly Listener[];
+  readonly allowedListeners?: AllowedListeners;
   readonly addresses?: readonly (Extra & { readonly type?: string; readonly value?: string })[];
-  readonly tls?: Extra & { readonly backend?: Extra & { readonly clientCertificateRef?: SecretObjectReference } };
+  readonly tls?: Extra & {
+    readonly backend?: Extra & { readonly clientCertificateRef?: SecretObjectReference };
+    readonly frontend?: Extra & {
+      readonly default?: Extra & { readonly validation?: FrontendValidation };
+      readonly perPort?: readonly (Extra & { readonly port: number; readonly tls?: Extra & { readonly validation?: FrontendValidation } })[];
+    };
+  };
+  /** Metadata for the objects the controller creates for the Gateway; parametersRef is not supported. */
+  readonly infrastructure?: Extra & {
+    readonly labels?: Readonly<Record<string, string>>;
+    readonly annotations?: Readonly<Record<string, string>>;
+    readonly parametersRef?: Extra & { readonly group: string; readonly kind: string; readonly name: string };
+  };
 }
 
 export interface ListenerStatusJson extends Extra {
@@ -72,6 +96,27 @@ export interface GatewayStatusJson extends Extra {
   readonly addresses?: readonly (Extra & { readonly type?: string; readonly value: string })[];
   readonly conditions?: readonly Condition[];
   readonly listeners?: readonly ListenerStatusJson[];
+  /** How many ListenerSets are attached (allowed, referring to the Gateway, Accepted). */
+  readonly attachedListenerSets?: number;
+}
+
+/** A ListenerSet's parentRef: a Gateway (group and kind default to the Gateway API's Gateway). */
+export interface ParentGatewayReference extends Extra {
+  readonly group?: string;
+  readonly kind?: string;
+  readonly name: string;
+  readonly namespace?: string;
+}
+
+export interface ListenerSetStatusJson extends Extra {
+  readonly conditions?: readonly Condition[];
+  readonly listeners?: readonly ListenerStatusJson[];
+}
+
+/** Listeners added to a Gateway from another object (and possibly another namespace) than the Gateway. */
+export interface ListenerSet extends KubeObject {
+  readonly spec?: Extra & { readonly parentRef: ParentGatewayReference; readonly listeners?: readonly Listener[] };
+  readonly status?: ListenerSetStatusJson;
 }
 
 export interface Gateway extends KubeObject {

@@ -6,7 +6,7 @@ import { compileHttpRoute } from '../routes/compile.js';
 import type { CompiledRoute } from '../routes/types.js';
 import { evaluateGateway, routeKey, type AttachableRoute } from './evaluate.js';
 import type { Gateway, Secret } from './types.js';
-import { buildGatewayView, selectGatewayRule, selectListener } from './view.js';
+import { buildGatewayView, selectGatewayRule, selectListener, selectTlsListener } from './view.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const secrets: Secret[] = [{ metadata: { namespace: 'infra', name: 'cert' }, type: 'kubernetes.io/tls', data: { 'tls.crt': b64('CERT'), 'tls.key': b64('KEY') } }];
@@ -91,10 +91,29 @@ test('a request picks the most specific listener, then the most specific route h
   assert.equal(backendOf(80, 'bar.example.com', '/'), 'http: default-svc');
   assert.equal(backendOf(80, 'other.org', '/'), 'http: other-svc');
   assert.equal(backendOf(443, 'api.example.com', '/'), 'exact: api-svc');
-  assert.equal(backendOf(443, 'api.example.com', '/very/long/path'), 'exact: path-svc', 'a route without hostnames takes the listener\'s, so within it the longer path wins');
+  assert.equal(backendOf(443, 'api.example.com', '/very/long/path'), 'exact: api-svc',
+    'a route without hostnames serves the listener\'s, but the route naming api.example.com itself goes first, whatever the paths (GatewayRouteHostnameIntersectionPrecedence)');
   assert.equal(backendOf(443, 'api.example.com', '/other'), 'exact: api-svc', 'listener isolation: foo.example.com\'s route is not served on the exact listener');
   assert.equal(backendOf(443, 'foo.example.com', '/'), 'wild: foo-svc');
   assert.equal(backendOf(443, 'x.example.com', '/very/long/path'), 'wild: path-svc');
   assert.equal(backendOf(443, 'example.com', '/'), 'no listener', 'a wildcard listener does not serve the bare suffix');
   assert.equal(backendOf(443, 'other.org', '/'), 'no listener');
+});
+
+test('selectTlsListener: the SNI picks the most specific HTTPS listener (exact before wildcard); no SNI only a listener without hostname', () => {
+  const { v } = view();
+  const p443 = v.ports.find((p) => p.port === 443);
+  assert.ok(p443 !== undefined);
+  assert.equal(selectTlsListener(p443, 'api.example.com')?.name, 'exact');
+  assert.equal(selectTlsListener(p443, 'API.Example.com')?.name, 'exact', 'SNI is matched case-insensitively');
+  assert.equal(selectTlsListener(p443, 'www.example.com')?.name, 'wild');
+  assert.equal(selectTlsListener(p443, 'a.b.example.com')?.name, 'wild', 'a wildcard listener hostname covers several labels');
+  assert.equal(selectTlsListener(p443, 'example.com'), undefined, 'never the bare suffix');
+  assert.equal(selectTlsListener(p443, undefined), undefined, 'no SNI and every listener has a hostname: no handshake');
+  const withCatchAll = { port: 443, listeners: [...p443.listeners, { ...p443.listeners[1]!, name: 'any', hostname: '', specificity: 0 }] };
+  assert.equal(selectTlsListener(withCatchAll, undefined)?.name, 'any');
+  assert.equal(selectTlsListener(withCatchAll, 'other.org')?.name, 'any');
+  const p80 = v.ports.find((p) => p.port === 80);
+  assert.ok(p80 !== undefined);
+  assert.equal(selectTlsListener(p80, undefined), undefined, 'an HTTP listener terminates no TLS');
 });

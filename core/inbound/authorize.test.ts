@@ -369,7 +369,7 @@ test('a request matching no route of a Server with routes gets 404 (gRPC UNIMPLE
 test('a selected rule that uses an unsupported filter is refused with 500', () => {
   const snap = snapshot({
     servers: [server('api', { accessPolicy: 'all-unauthenticated' })],
-    httpRoutes: [serverRoute('cors', 'api', [{ filters: [{ type: 'CORS', cors: { allowOrigins: ['*'] } }] }])],
+    httpRoutes: [serverRoute('cors', 'api', [{ filters: [{ type: 'ExternalAuth' }] }])],
   });
   const d = decide(snap, {});
   assert.equal(d.allowed, false);

@@ -27,6 +27,8 @@ export type InboundRuleEffect =
       readonly retry?: RetryPolicy;
     }
   | { readonly kind: 'redirect'; readonly status: number; readonly location: string; readonly responseHeaderOps: readonly HeaderOps[] }
+  /** A CORS preflight, answered by the server proxy (core/routes/cors.ts). */
+  | { readonly kind: 'preflight'; readonly status: number; readonly responseHeaderOps: readonly HeaderOps[] }
   | { readonly kind: 'unsupported'; readonly message: string };
 
 /** Why the rule cannot be enforced on the server side, or undefined when it can. */
@@ -50,7 +52,9 @@ export function inboundRuleEffect(sel: RuleSelection, req: RequestInfo, port: nu
     // The port the client dialled is not known here: the request's own authority says it, else the app port.
     listenerPort: normalizeAuthority(req.authority)?.port ?? port,
     rawQuery: req.rawQuery,
+    request: req,
   });
+  if (redirect?.kind === 'preflight') return { kind: 'preflight', status: redirect.status, responseHeaderOps: [...acc.res, redirect.headers] };
   if (redirect !== undefined) return { kind: 'redirect', status: redirect.status, location: redirect.location, responseHeaderOps: acc.res };
   return {
     kind: 'forward', requestHeaderOps: acc.req, responseHeaderOps: acc.res, path: acc.path, ...(acc.hostRewritten ? { authority: acc.authority } : {}),

@@ -295,10 +295,18 @@ describe('outbound backends', () => {
     assert.equal(dz.kind === 'forward' ? dz.retry?.attempts : undefined, 0);
   });
 
+  test('retry.attempts has no maximum (the API sets none): 100 is Accepted and kept', () => {
+    const snap = snapshot({ httpRoutes: [httpRoute('prod', 'many', [{ ...toWebV2, retry: { attempts: 100, codes: [503] } as never }])] });
+    assert.equal(cond(status(snap, 'many'), 'Accepted').status, 'True');
+    const d = decide(view(snap, 'client-a'), req('/'));
+    assert.ok(d.kind === 'forward');
+    assert.equal(d.retry?.attempts, 100);
+  });
+
   test('a bad retry is not Accepted, names the field, and its rule answers UNSUPPORTED', () => {
     for (const [retry, words] of [
       [{ attempts: -1 }, 'retry.attempts -1'],
-      [{ attempts: 11 }, 'retry.attempts 11'],
+      [{ attempts: 1.5 }, 'retry.attempts 1.5'],
       [{ codes: [200] }, 'retry.codes: 200'],
       [{ backoff: 'soon' }, 'retry.backoff "soon"'],
       [{ perTryTimeout: '1s' }, 'retry.perTryTimeout'],
@@ -551,7 +559,7 @@ describe('fault injection filters', () => {
 describe('unsupported input fails closed with status', () => {
   for (const filter of [
     { type: 'ExtensionRef', extensionRef: { group: 'example.com', kind: 'Auth', name: 'x' } },
-    { type: 'CORS', cors: { allowOrigins: ['*'] } },
+    { type: 'CORS', cors: { allowOrigins: ['not-an-origin'] } },
     { type: 'ExternalAuth' },
   ]) {
     test(`a ${filter.type} filter makes the route not Accepted and its rule answer 500`, () => {
@@ -615,5 +623,62 @@ describe('route status', () => {
         ['ResolvedRefs', 'True', 'ResolvedRefs', 3],
       ]);
     }
+  });
+});
+
+// --- CORS ---------------------------------------------------------------------------------------------
+
+describe('the CORS filter', () => {
+  const cors = { type: 'CORS', cors: { allowOrigins: ['https://app.example'], allowMethods: ['GET'], exposeHeaders: ['x-total'] } };
+  const snap = () => snapshot({ httpRoutes: [httpRoute('prod', 'c', [{ ...toWebV2, filters: [cors] }])] });
+
+  test('the route is Accepted; a preflight is answered by the proxy with the allow headers, never forwarded', () => {
+    const s = snap();
+    assert.equal(cond(status(s, 'c'), 'Accepted').status, 'True');
+    const d = decide(view(s, 'client-a'), req('/x', [['origin', 'https://app.example'], ['access-control-request-method', 'GET']], 'OPTIONS'));
+    assert.equal(d.kind, 'preflight');
+    if (d.kind !== 'preflight') return;
+    assert.equal(d.status, 204);
+    const headers = applyHeaderOps(new Map(), d.responseHeaderOps);
+    assert.deepEqual(headers.get('access-control-allow-origin'), ['https://app.example']);
+    assert.deepEqual(headers.get('access-control-allow-methods'), ['GET']);
+  });
+
+  test('an actual request from an allowed origin is forwarded with the allow headers on its response; others untouched', () => {
+    const s = snap();
+    const d = decide(view(s, 'client-a'), req('/x', [['origin', 'https://app.example']]));
+    assert.equal(backendOf(d), 'prod/web-v2:80');
+    assert.ok(d.kind === 'forward');
+    const headers = applyHeaderOps(new Map(), d.responseHeaderOps);
+    assert.deepEqual(headers.get('access-control-allow-origin'), ['https://app.example']);
+    assert.deepEqual(headers.get('access-control-expose-headers'), ['x-total']);
+    const other = decide(view(s, 'client-a'), req('/x', [['origin', 'https://evil.example']]));
+    assert.ok(other.kind === 'forward');
+    assert.deepEqual(other.responseHeaderOps, []);
+  });
+});
+
+// --- ExternalName backends ----------------------------------------------------------------------------
+
+describe('outbound ExternalName backends', () => {
+  test('a backendRef to an ExternalName Service forwards to it with its DNS name, ResolvedRefs True; without a name it is BackendNotFound', () => {
+    const ext: Service = { metadata: { namespace: 'prod', name: 'legacy' }, spec: { type: 'ExternalName', externalName: 'legacy.example.com' } };
+    const nameless: Service = { metadata: { namespace: 'prod', name: 'nameless' }, spec: { type: 'ExternalName' } };
+    const snap = snapshot({
+      services: [...SERVICES, ext, nameless],
+      httpRoutes: [
+        httpRoute('prod', 'to-legacy', [{ matches: [{ path: { value: '/legacy' } }], backendRefs: [{ name: 'legacy', port: 8443 }] }]),
+        httpRoute('prod', 'to-nameless', [{ matches: [{ path: { value: '/nameless' } }], backendRefs: [{ name: 'nameless', port: 80 }] }]),
+      ],
+    });
+    const d = decide(view(snap, 'client-a'), req('/legacy'));
+    assert.equal(d.kind, 'forward');
+    assert.ok(d.kind === 'forward');
+    assert.deepEqual({ ns: d.backend.namespace, name: d.backend.name, port: d.backend.port, ext: d.backend.externalName }, { ns: 'prod', name: 'legacy', port: 8443, ext: 'legacy.example.com' });
+    assert.equal(cond(status(snap, 'to-legacy'), 'ResolvedRefs').status, 'True');
+    assert.equal(backendOf(decide(view(snap, 'client-a'), req('/nameless'))), 'error 500 BACKEND_UNRESOLVED');
+    const c = cond(status(snap, 'to-nameless'), 'ResolvedRefs');
+    assert.equal(c.status, 'False');
+    assert.equal(c.reason, 'BackendNotFound');
   });
 });

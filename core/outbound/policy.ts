@@ -44,6 +44,7 @@ import type {
   ServicePort,
 } from '../kube.js';
 import { referenceGranted } from '../gateway/evaluate.js';
+import { externalNameOf } from '../routes/external-name.js';
 import { compileGrpcRoute, compileHttpRoute, type ExtensionResolver, type RouteCompileResult, type RouteKind } from '../routes/compile.js';
 import { compileFaultInjection, FAULT_INJECTION_KIND, isFaultInjectionRef } from '../routes/fault.js';
 import { POLICY_API_GROUP } from '../contract.js';
@@ -238,7 +239,10 @@ export function indexSnapshot(snapshot: ClusterSnapshot, options: OutboundOption
       const svc = services.get(key);
       if (svc === undefined) return err('BackendNotFound', `backend Service ${key} does not exist`);
       if (ref.port === undefined) return err('BackendNotFound', `backendRef to Service ${key} needs a port`);
-      if (!servicePorts(svc).some((p) => p.port === ref.port)) {
+      // An ExternalName Service is a DNS alias: the proxy resolves the name and connects at the ref's port.
+      const ext = externalNameOf(svc);
+      if (ext?.ok === false) return err('BackendNotFound', `backend Service ${key} is of type ExternalName but ${ext.message}`);
+      if (ext === undefined && !servicePorts(svc).some((p) => p.port === ref.port)) {
         return err('BackendNotFound', `backend Service ${key} has no port ${ref.port}`);
       }
       const retryBudget = backendPolicies.budgets.get(key);
@@ -247,6 +251,7 @@ export function indexSnapshot(snapshot: ClusterSnapshot, options: OutboundOption
       return {
         kind: 'service', namespace: ns, name: ref.name, port: ref.port,
         ...(retryBudget !== undefined ? { retryBudget } : {}), ...(failureAccrual !== undefined ? { failureAccrual } : {}),
+        ...(ext?.ok === true ? { externalName: ext.name } : {}),
       };
     };
     // An ExtensionRef names a FaultInjection in the route's own namespace (a LocalObjectReference).

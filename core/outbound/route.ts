@@ -99,6 +99,18 @@ export interface RedirectDecision {
   readonly responseHeaderOps: readonly HeaderOps[];
 }
 
+/**
+ * A CORS preflight on a rule with a CORS filter: the proxy answers `status` with these headers (the
+ * allow headers when the origin is allowed, none otherwise) and never forwards it (core/routes/cors.ts).
+ */
+export interface PreflightDecision {
+  readonly kind: 'preflight';
+  readonly route: RouteRef;
+  readonly rule: RuleRef;
+  readonly status: number;
+  readonly responseHeaderOps: readonly HeaderOps[];
+}
+
 export interface ErrorDecision {
   readonly kind: 'error';
   readonly code: OutboundReason;
@@ -108,7 +120,7 @@ export interface ErrorDecision {
   readonly message: string;
 }
 
-export type OutboundDecision = ForwardDecision | RedirectDecision | AbortDecision | ErrorDecision | { readonly kind: 'passthrough' };
+export type OutboundDecision = ForwardDecision | RedirectDecision | PreflightDecision | AbortDecision | ErrorDecision | { readonly kind: 'passthrough' };
 
 export interface RouteOptions {
   /** Scheme the client used (mesh traffic reaches the proxy in plaintext: `http`). */
@@ -162,8 +174,8 @@ interface FilterScope {
   readonly selected: Selected;
 }
 
-/** Applies one filter list; returns a redirect decision when the list redirects. */
-function applyFilters(filters: readonly CompiledFilter[], scope: FilterScope): RedirectDecision | undefined {
+/** Applies one filter list; returns a redirect or preflight decision when the list answers itself. */
+function applyFilters(filters: readonly CompiledFilter[], scope: FilterScope): RedirectDecision | PreflightDecision | undefined {
   const { acc, match, req, arrival, options, selected } = scope;
   const r = applyFilterList(filters, acc, match, {
     requestScheme: options.scheme ?? 'http',
@@ -171,8 +183,10 @@ function applyFilters(filters: readonly CompiledFilter[], scope: FilterScope): R
     fallbackHost: arrival.fallbackHost,
     listenerPort: arrival.listenerPort,
     rawQuery: req.rawQuery,
+    request: req,
   });
   if (r === undefined) return undefined;
+  if (r.kind === 'preflight') return { kind: 'preflight', route: selected.route, rule: selected.rule, status: r.status, responseHeaderOps: [...acc.res, r.headers] };
   return { kind: 'redirect', route: selected.route, rule: selected.rule, status: r.status, location: r.location, responseHeaderOps: acc.res };
 }
 
@@ -218,7 +232,7 @@ export function decideRule(
   rand: () => number,
   arrival: ArrivalContext,
   options: RouteOptions = {},
-): ForwardDecision | AbortDecision | RedirectDecision | ErrorDecision {
+): ForwardDecision | AbortDecision | RedirectDecision | PreflightDecision | ErrorDecision {
   const { route, match } = sel;
   const rule: CompiledRule = sel.rule;
   const selected = refsOf(sel.route, rule);

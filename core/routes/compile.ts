@@ -35,6 +35,7 @@ import type {
   LocalObjectReference,
 } from '../kube.js';
 import type { FaultSpec } from './fault.js';
+import { compileCors } from './cors.js';
 import { DEFAULT_BACKOFF_MS, DEFAULT_RETRY_ATTEMPTS } from '../retry.js';
 import type { RetryPolicy } from '../retry.js';
 import { normalizeRequestTarget } from '../path.js';
@@ -84,7 +85,6 @@ const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
 
 const RULE_FIELDS = new Set(['name', 'matches', 'filters', 'backendRefs', 'timeouts', 'retry']);
 /** Retries beyond this many per request are refused: the budget bounds the load, this the latency. */
-const MAX_RETRY_ATTEMPTS = 10;
 const BACKEND_FIELDS = new Set(['group', 'kind', 'name', 'namespace', 'port', 'weight', 'filters']);
 
 /** Parses a Gateway API Duration (`1h2m3s`, `500ms`) into milliseconds; undefined when malformed. */
@@ -274,6 +274,16 @@ function compileFilters(
         out.push({ kind: 'mirror', target, numerator, denominator });
         break;
       }
+      case 'CORS': {
+        if (kind === 'GRPCRoute') {
+          out.push({ kind: 'unsupported', type: 'CORS' });
+          problems.unsupported.push(`${at}: CORS is not a GRPCRoute filter`);
+          break;
+        }
+        const cors = compileCors((f as HTTPRouteFilter).cors, `${at} (CORS)`, problems.unsupported);
+        if (cors !== undefined) out.push({ kind: 'cors', cors });
+        break;
+      }
       case 'ExtensionRef': {
         const ref = f.extensionRef;
         if (ref === undefined || ref === null || typeof ref.name !== 'string' || typeof ref.kind !== 'string') {
@@ -335,7 +345,8 @@ function compileTimeouts(t: HTTPRouteTimeouts | undefined, where: string, proble
 }
 
 /**
- * HTTPRoute `retry` (v1.7): attempts (default 1, 0 disables, at most MAX_RETRY_ATTEMPTS), codes
+ * HTTPRoute `retry` (v1.7): attempts (default 1, 0 disables; the API sets no maximum, the Service's retry
+ * budget and the route's timeouts bound what a large value can cost), codes
  * 400-599, backoff a duration (the base of an exponential backoff; default DEFAULT_BACKOFF_MS).
  */
 function compileRetry(r: HTTPRouteRetry | undefined, where: string, problems: string[]): RetryPolicy | undefined {
@@ -348,8 +359,8 @@ function compileRetry(r: HTTPRouteRetry | undefined, where: string, problems: st
     if (key !== 'attempts' && key !== 'codes' && key !== 'backoff') problems.push(`${where}.retry.${key} is not supported`);
   }
   const attempts = r.attempts ?? DEFAULT_RETRY_ATTEMPTS;
-  if (!Number.isInteger(attempts) || attempts < 0 || attempts > MAX_RETRY_ATTEMPTS) {
-    problems.push(`${where}.retry.attempts ${JSON.stringify(r.attempts)} must be an integer from 0 to ${MAX_RETRY_ATTEMPTS}`);
+  if (!Number.isInteger(attempts) || attempts < 0) {
+    problems.push(`${where}.retry.attempts ${JSON.stringify(r.attempts)} must be a non-negative integer`);
   }
   const codes: number[] = [];
   if (r.codes !== undefined && !Array.isArray(r.codes)) problems.push(`${where}.retry.codes must be a list of status codes`);
@@ -363,7 +374,7 @@ function compileRetry(r: HTTPRouteRetry | undefined, where: string, problems: st
     if (ms === undefined) problems.push(`${where}.retry.backoff ${JSON.stringify(r.backoff)} is not a duration`);
     else backoffMs = ms;
   }
-  return { attempts: Number.isInteger(attempts) && attempts >= 0 ? Math.min(attempts, MAX_RETRY_ATTEMPTS) : 0, codes, backoffMs };
+  return { attempts: Number.isInteger(attempts) && attempts >= 0 ? attempts : 0, codes, backoffMs };
 }
 
 function compileRule(

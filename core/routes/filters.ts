@@ -17,6 +17,7 @@
  */
 
 import type { FaultSpec } from './fault.js';
+import { corsOutcome } from './cors.js';
 import type { CompiledFilter, CompiledMatch, HeaderOps, PathModifier, ServiceTarget } from './types.js';
 
 export type HeaderMap = Map<string, string[]>;
@@ -105,17 +106,23 @@ export function startEffects(path: string, authority: string): FilterEffects {
   return { req: [], res: [], mirrors: [], faults: [], path, authority, pathRewritten: false, hostRewritten: false };
 }
 
+/** What the proxy answers itself instead of forwarding: a redirect, or a CORS preflight's answer. */
+export type DirectAnswer =
+  | { readonly kind: 'redirect'; readonly status: number; readonly location: string }
+  | { readonly kind: 'preflight'; readonly status: number; readonly headers: HeaderOps };
+
 /**
- * Applies one filter list in order into `acc`; returns the redirect when the list redirects (the
- * Location composed from `redirect` and the path rewritten so far). Unsupported filters are the
- * caller's to refuse before this runs.
+ * Applies one filter list in order into `acc`; returns the answer when the list answers the request
+ * itself: a redirect (the Location composed from `redirect` and the path rewritten so far) or a CORS
+ * preflight. Unsupported filters are the caller's to refuse before this runs. `request` (method and
+ * headers) is what CORS looks at; without it the CORS filter does nothing.
  */
 export function applyFilterList(
   filters: readonly CompiledFilter[],
   acc: FilterEffects,
   match: CompiledMatch,
-  redirect: Omit<RedirectContext, 'path'>,
-): { readonly status: number; readonly location: string } | undefined {
+  redirect: Omit<RedirectContext, 'path'> & { readonly request?: { readonly method: string; readonly headers: ReadonlyMap<string, readonly string[]> } },
+): DirectAnswer | undefined {
   for (const f of filters) {
     switch (f.kind) {
       case 'requestHeaders':
@@ -138,7 +145,14 @@ export function applyFilterList(
         }
         break;
       case 'redirect':
-        return { status: f.statusCode, location: redirectLocation(f, match, { ...redirect, path: acc.path }) };
+        return { kind: 'redirect', status: f.statusCode, location: redirectLocation(f, match, { ...redirect, path: acc.path }) };
+      case 'cors': {
+        if (redirect.request === undefined) break;
+        const c = corsOutcome(f.cors, redirect.request.method, redirect.request.headers);
+        if (c?.kind === 'preflight') return { kind: 'preflight', status: c.status, headers: c.headers };
+        if (c?.kind === 'actual') acc.res.push(c.headers);
+        break;
+      }
       case 'fault':
         acc.faults.push(f.fault);
         break;

@@ -18,6 +18,7 @@ import type { RetryPolicy } from '../retry.js';
 import type { RetryBudgetConfig } from '../retry-budget.js';
 import type { FailureAccrualConfig } from '../failure-accrual.js';
 import type { FaultSpec } from './fault.js';
+import type { CorsPolicy } from './cors.js';
 
 export type StringMatcher =
   | { readonly kind: 'exact'; readonly value: string }
@@ -72,6 +73,11 @@ export interface ServiceTarget {
   readonly retryBudget?: RetryBudgetConfig;
   /** The Service's circuit breaking (its failure-accrual annotations); absent: off. */
   readonly failureAccrual?: FailureAccrualConfig;
+  /**
+   * A Service of type ExternalName: the DNS name it aliases (./external-name.ts). The proxy resolves
+   * it and connects to its addresses at `port`; it watches no endpoints for it.
+   */
+  readonly externalName?: string;
 }
 
 export type BackendFailure = 'BackendNotFound' | 'RefNotPermitted' | 'InvalidKind';
@@ -98,6 +104,8 @@ export type CompiledFilter =
       readonly numerator: number;
       readonly denominator: number;
     }
+  /** HTTPRoute's CORS filter (core/routes/cors.ts). */
+  | { readonly kind: 'cors'; readonly cors: CorsPolicy }
   /** An ExtensionRef filter naming a FaultInjection (core/routes/fault.ts). */
   | { readonly kind: 'fault'; readonly fault: FaultSpec }
   /** A filter Weft does not implement: the rule fails closed (500) rather than ignoring it. */

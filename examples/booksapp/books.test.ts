@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { test } from 'node:test';
 
 import { startAuthors } from './authors.js';
@@ -13,13 +12,11 @@ async function stack(t: Parameters<typeof started>[0], authorsOver: { failureRat
 }
 
 /** A port nothing listens on: bound, then closed. */
-async function deadPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+/**
+ * A port nothing listens on: 1 (tcpmux), outside the ephemeral range. A port freed by a closed server
+ * (the old way) could be handed to another test file running in parallel before this one dialled it.
+ */
+const DEAD_PORT = 1;
 
 test('books lists each book with its author, asking authors once per book', async (t) => {
   const { authors, books } = await stack(t);
@@ -52,8 +49,7 @@ test('an authors 500 reaches the caller of books as 500', async (t) => {
 });
 
 test('authors unreachable is 502; authors slower than UPSTREAM_TIMEOUT_MS is 504', async (t) => {
-  const port = await deadPort();
-  const lonely = await started(t, (log) => startBooks({ port: 0, authorsUrl: `http://127.0.0.1:${port}`, upstreamTimeoutMs: 1000, log }));
+  const lonely = await started(t, (log) => startBooks({ port: 0, authorsUrl: `http://127.0.0.1:${DEAD_PORT}`, upstreamTimeoutMs: 1000, log }));
   assert.equal((await call(`${lonely.url}/books/1`)).status, 502);
   const { books } = await stack(t, { delayMs: 500 }, 100);
   const r = await call(`${books.url}/books/1`);

@@ -11,7 +11,7 @@ const HOSTNAME = 'echo-v2-5f6-xyz12';
 
 async function start(t: TestContext): Promise<RunningEchoServer> {
   const server = await startEchoServer({
-    httpPorts: [0], grpcPorts: [0], tcpPorts: [], tlsPorts: [], crt: '', key: '', version: 'v2', cluster: '', controlPort: undefined, codes: '', hostname: HOSTNAME, log: () => {},
+    httpPorts: [0], grpcPorts: [0], tcpPorts: [], tlsPorts: [], crt: '', key: '', clientCa: '', version: 'v2', cluster: '', controlPort: undefined, codes: '', hostname: HOSTNAME, log: () => {},
   });
   t.after(() => server.close());
   return server;

@@ -12,13 +12,14 @@ import forge from 'node-forge';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { startEchoServer, type EchoServerOptions, type RunningEchoServer } from './echo-server.js';
 import { EchoClient, type EchoResponse } from './gen/weft/echo/v1/echo.js';
+import { CertificateAuthority, createTrustAnchor } from '../../identity/ca.js';
 
 const HOSTNAME = 'echo-v1-7d9f-abcde';
 
 async function start(t: TestContext, over: Partial<EchoServerOptions>): Promise<RunningEchoServer & { logs: string[] }> {
   const logs: string[] = [];
   const server = await startEchoServer({
-    httpPorts: [], grpcPorts: [], tcpPorts: [], tlsPorts: [], crt: '', key: '', version: 'v1', cluster: 'test-cluster', controlPort: undefined, codes: '',
+    httpPorts: [], grpcPorts: [], tcpPorts: [], tlsPorts: [], crt: '', key: '', clientCa: '', version: 'v1', cluster: 'test-cluster', controlPort: undefined, codes: '',
     hostname: HOSTNAME, log: (l) => logs.push(l), ...over,
   });
   t.after(() => server.close());
@@ -165,6 +166,34 @@ test('a --tls port serves HTTPS when the certificate files exist, reporting the 
   });
   assert.ok(lines(body).includes(`ServicePort=${port}`), body);
   assert.ok(lines(body).includes('Alpn=http/1.1'), body);
+});
+
+test('--client-ca: a TLS port refuses a client without a certificate from the CA and reports the one it verified', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'echo-mtls-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const anchor = await createTrustAnchor({ trustDomain: 'echo.test' });
+  const ca = CertificateAuthority.load(anchor);
+  const server = await ca.issueServing({ spiffeId: 'spiffe://echo.test/ns/apps/sa/echo', dnsNames: ['echo.apps'] });
+  const client = await ca.issueServing({ spiffeId: 'spiffe://echo.test/ns/infra/sa/gw', dnsNames: [] });
+  const files = { crt: join(dir, 's.crt'), key: join(dir, 's.key'), clientCa: join(dir, 'ca.crt') };
+  writeFileSync(files.crt, server.certPem);
+  writeFileSync(files.key, server.keyPem);
+  writeFileSync(files.clientCa, anchor.certPem);
+  const s = await start(t, { tlsPorts: [0], ...files });
+  const port = s.ports.tls[0] as number;
+  const get = (cert?: { cert: string; key: string }) => new Promise<string>((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port, path: '/m', agent: new https.Agent({ ca: anchor.certPem, servername: 'echo.apps', ALPNProtocols: ['http/1.1'], ...cert }) }, (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (data += c));
+      res.on('end', () => resolve(data));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const body = await get({ cert: client.certPem, key: client.keyPem });
+  assert.ok(lines(body).some((l) => l.startsWith('ClientCert=') && l.includes('URI:spiffe://echo.test/ns/infra/sa/gw')), body);
+  await assert.rejects(get(), /certificate|socket hang up|ECONNRESET|alert/i);
 });
 
 test('a --tls port whose certificate files are missing is skipped with a log line, also as an HTTP port', async (t) => {

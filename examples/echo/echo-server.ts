@@ -63,6 +63,13 @@ function isHttp2(req: AnyRequest): req is http2.Http2ServerRequest {
   return req.httpVersionMajor === 2;
 }
 
+/** The verified client certificate's subject alternative names on a TLS port that asked for one. */
+function clientCertOf(socket: net.Socket): string {
+  const tls = socket as net.Socket & { authorized?: boolean; getPeerCertificate?: () => { subjectaltname?: string } };
+  if (tls.authorized !== true || tls.getPeerCertificate === undefined) return '';
+  return tls.getPeerCertificate().subjectaltname ?? '';
+}
+
 function requestFields(req: AnyRequest, servicePort: number, opts: Required<Pick<EchoServerOptions, 'version' | 'cluster' | 'hostname'>>): EchoFields {
   const socket = req.socket as net.Socket & { alpnProtocol?: string | false };
   const host = isHttp2(req) ? req.authority : (req.headers.host ?? '');
@@ -76,6 +83,7 @@ function requestFields(req: AnyRequest, servicePort: number, opts: Required<Pick
     proto: `HTTP/${req.httpVersionMajor}.${req.httpVersionMinor}`,
     ip: (isHttp2(req) && req.stream.session !== undefined ? h2cPeers.get(req.stream.session) : undefined) ?? plainAddress(socket.remoteAddress),
     alpn: typeof socket.alpnProtocol === 'string' ? socket.alpnProtocol : '',
+    clientCert: clientCertOf(socket),
     requestHeaders: canonicalHeaderPairs(req.rawHeaders, SKIPPED_REQUEST_HEADERS),
     hostname: opts.hostname,
   };
@@ -264,7 +272,11 @@ export async function startEchoServer(options: EchoServerOptions): Promise<Runni
       }
       let bound = p;
       const server = http2.createSecureServer(
-        { cert: readFileSync(options.crt), key: readFileSync(options.key), allowHTTP1: true },
+        {
+          cert: readFileSync(options.crt), key: readFileSync(options.key), allowHTTP1: true,
+          // --client-ca: a client without a certificate from these CAs fails the handshake.
+          ...(options.clientCa !== '' ? { ca: readFileSync(options.clientCa), requestCert: true, rejectUnauthorized: true } : {}),
+        },
         httpHandler(() => bound, fieldOpts, state),
       );
       const sessions = new Set<http2.ServerHttp2Session>();

@@ -12,6 +12,8 @@ export interface ServerFlags {
   tlsPorts: number[];
   crt: string;
   key: string;
+  /** `--client-ca=FILE`: TLS ports require a client certificate chaining to these CAs ('' : none asked). */
+  clientCa: string;
   version: string;
   cluster: string;
   /** `--control=N`: the control port (control.ts); undefined when absent (0 picks a free port). */
@@ -81,10 +83,10 @@ export function withDefaultPorts(flags: ServerFlags): ServerFlags {
   return { ...flags, httpPorts: [DEFAULT_SERVER_PORTS.http], grpcPorts: [DEFAULT_SERVER_PORTS.grpc], tcpPorts: [DEFAULT_SERVER_PORTS.tcp] };
 }
 
-const SERVER_VALUE_FLAGS = new Set(['port', 'grpc', 'tcp', 'tls', 'crt', 'key', 'version', 'cluster', 'control', 'codes']);
+const SERVER_VALUE_FLAGS = new Set(['port', 'grpc', 'tcp', 'tls', 'crt', 'key', 'client-ca', 'version', 'cluster', 'control', 'codes']);
 
 export function parseServerFlags(argv: readonly string[]): Parsed<ServerFlags> {
-  const flags: ServerFlags = { httpPorts: [], grpcPorts: [], tcpPorts: [], tlsPorts: [], crt: '', key: '', version: '', cluster: '', controlPort: undefined, codes: '' };
+  const flags: ServerFlags = { httpPorts: [], grpcPorts: [], tcpPorts: [], tlsPorts: [], crt: '', key: '', clientCa: '', version: '', cluster: '', controlPort: undefined, codes: '' };
   const warnings: string[] = [];
   const errors: string[] = [];
   const lists = { port: flags.httpPorts, grpc: flags.grpcPorts, tcp: flags.tcpPorts, tls: flags.tlsPorts } as const;
@@ -107,6 +109,9 @@ export function parseServerFlags(argv: readonly string[]): Parsed<ServerFlags> {
       case 'version':
       case 'cluster':
         flags[t.name] = t.value ?? '';
+        break;
+      case 'client-ca':
+        flags.clientCa = t.value ?? '';
         break;
       case 'control': {
         const p = port(t.name, t.value, errors);

@@ -44,7 +44,7 @@ test('echo lines come in the documented order, Alpn only when negotiated', () =>
 test('server flags accept the upstream echo image arguments, repeated --port, and warn on unknown flags', () => {
   const { flags, warnings, errors } = parseServerFlags(['--tcp=9090', '--port=8080', '--grpc=7070', '--port=8443', '--tls=8443', '--crt=/cert.crt', '--key=/cert.key', '--server-first', '--version', 'v2']);
   assert.deepEqual(errors, []);
-  assert.deepEqual(flags, { httpPorts: [8080, 8443], grpcPorts: [7070], tcpPorts: [9090], tlsPorts: [8443], crt: '/cert.crt', key: '/cert.key', version: 'v2', cluster: '', controlPort: undefined, codes: '' });
+  assert.deepEqual(flags, { httpPorts: [8080, 8443], grpcPorts: [7070], tcpPorts: [9090], tlsPorts: [8443], crt: '/cert.crt', key: '/cert.key', clientCa: '', version: 'v2', cluster: '', controlPort: undefined, codes: '' });
   assert.deepEqual(warnings, ['ignoring unknown flag --server-first']);
 });
 

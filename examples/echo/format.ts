@@ -18,6 +18,8 @@ export interface EchoFields {
   ip: string;
   /** Negotiated ALPN protocol on TLS ports; omitted when empty. */
   alpn: string;
+  /** The subject alternative names of the client certificate a TLS port verified; omitted when none. */
+  clientCert?: string;
   /** [canonical name, value] pairs, one per value, sorted by name (stable within a name). */
   requestHeaders: ReadonlyArray<readonly [string, string]>;
   hostname: string;
@@ -36,6 +38,7 @@ export function echoLines(f: EchoFields): string[] {
     `IP=${f.ip}`,
   ];
   if (f.alpn !== '') lines.push(`Alpn=${f.alpn}`);
+  if (f.clientCert !== undefined && f.clientCert !== '') lines.push(`ClientCert=${f.clientCert}`);
   for (const [name, value] of f.requestHeaders) lines.push(`RequestHeader=${name}:${value}`);
   lines.push(`Hostname=${f.hostname}`);
   return lines;

@@ -288,12 +288,12 @@ describe('PolicyIndex: routes', () => {
 
   test('a route with an unsupported filter is not Accepted and says which filter', () => {
     const index = world();
-    index.apply('HTTPRoute', httpRoute('shop', 'cors', { name: 'web' }, [{ name: 'web' }], { filters: [{ type: 'CORS', cors: {} }] }));
+    index.apply('HTTPRoute', httpRoute('shop', 'cors', { name: 'web' }, [{ name: 'web' }], { filters: [{ type: 'ExternalAuth' }] }));
     index.flush();
     const st = index.routeStatus(routeId('HTTPRoute', 'shop', 'cors'));
     const accepted = st?.[0]?.conditions.find((c) => c.type === 'Accepted');
     assert.equal(accepted?.status, 'False');
-    assert.match(accepted?.message ?? '', /CORS/);
+    assert.match(accepted?.message ?? '', /ExternalAuth/);
   });
 
   test('route status listeners hear about the routes an event touched', () => {

@@ -19,7 +19,8 @@ import type {
   Service,
   XBackendTrafficPolicy,
 } from '../../core/kube.js';
-import type { Gateway, GatewayClass } from '../../core/gateway/types.js';
+import type { Gateway, GatewayClass, ListenerSet, Secret, TLSRoute } from '../../core/gateway/types.js';
+import type { BackendTLSPolicy, CaSource } from '../../core/gateway/backend-tls.js';
 
 export interface KindObjects {
   Namespace: Namespace;
@@ -38,6 +39,14 @@ export interface KindObjects {
   GatewayClass: GatewayClass;
   Gateway: Gateway;
   InboundLimitPolicy: InboundLimitPolicy;
+  /** Only type kubernetes.io/tls (../k8s/resources.ts): the certificates of Gateways' HTTPS listeners. */
+  Secret: Secret;
+  BackendTLSPolicy: BackendTLSPolicy;
+  /** Kept: only data['ca.crt'] (../k8s/slim.ts), the CA bundles BackendTLSPolicies name. */
+  ConfigMap: CaSource;
+  TLSRoute: TLSRoute;
+  /** Listeners added to Gateways (spec.allowedListeners decides which). */
+  ListenerSet: ListenerSet;
 }
 
 export type ResourceKind = keyof KindObjects;
@@ -59,6 +68,11 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   'GatewayClass',
   'Gateway',
   'InboundLimitPolicy',
+  'Secret',
+  'BackendTLSPolicy',
+  'ConfigMap',
+  'TLSRoute',
+  'ListenerSet',
 ];
 
 export type AnyKubeObject = KubeObject;

@@ -33,8 +33,10 @@ type WatchPlan = (res: ServerResponse, rv: string) => void;
 /** Serves GET /api/v1/namespaces (list) and ?watch=true (watch) from what the test sets. */
 class ApiDouble {
   readonly server: Server;
-  lists: { at: number; items: string[] }[] = [];
-  watches: { at: number; rv: string; closed: boolean }[] = [];
+  lists: { at: number; items: string[]; fieldSelector: string | null }[] = [];
+  watches: { at: number; rv: string; closed: boolean; fieldSelector: string | null }[] = [];
+  /** The collection served (default Namespaces). */
+  path = '/api/v1/namespaces';
   items: Obj[] = [];
   listRv = '1';
   /** How the next watch requests are answered (shifted per request; the last one repeats). */
@@ -53,17 +55,17 @@ class ApiDouble {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname !== '/api/v1/namespaces') {
+    if (url.pathname !== this.path) {
       res.writeHead(404).end();
       return;
     }
     if (url.searchParams.get('watch') !== 'true') {
-      this.lists.push({ at: Date.now(), items: this.items.map((i) => i.metadata.name) });
+      this.lists.push({ at: Date.now(), items: this.items.map((i) => i.metadata.name), fieldSelector: url.searchParams.get('fieldSelector') });
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ kind: 'NamespaceList', apiVersion: 'v1', metadata: { resourceVersion: this.listRv }, items: this.items }));
       return;
     }
-    const record = { at: Date.now(), rv: url.searchParams.get('resourceVersion') ?? '', closed: false };
+    const record = { at: Date.now(), rv: url.searchParams.get('resourceVersion') ?? '', closed: false, fieldSelector: url.searchParams.get('fieldSelector') };
     this.watches.push(record);
     this.open.add(res);
     res.on('close', () => {
@@ -144,7 +146,7 @@ after(async () => {
   }
 });
 
-async function harness(setup: (api: ApiDouble) => void, options: { silenceMs?: number } = {}): Promise<Harness> {
+async function harness(setup: (api: ApiDouble) => void, options: { silenceMs?: number; kind?: 'Namespace' | 'Secret' } = {}): Promise<Harness> {
   const api = new ApiDouble();
   setup(api);
   const server = await api.listen();
@@ -153,7 +155,7 @@ async function harness(setup: (api: ApiDouble) => void, options: { silenceMs?: n
   const records: { msg?: string }[] = [];
   const log = pino({ level: 'debug' }, { write: (line: string) => records.push(JSON.parse(line) as { msg?: string }) });
   const sink = new Sink();
-  const watch = new ResourceWatch(kubeConfig(server), resourceOf('Namespace'), sink, {
+  const watch = new ResourceWatch(kubeConfig(server), resourceOf(options.kind ?? 'Namespace'), sink, {
     log,
     metrics,
     backoff: { initialMs: 100, maxMs: 400 },
@@ -176,6 +178,20 @@ async function counter(registry: Registry, name: string, labels: Record<string, 
   const values = (await registry.getSingleMetric(name)?.get())?.values ?? [];
   return values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((n, v) => n + v.value, 0);
 }
+
+test('Secrets: the list and the watch both carry the field selector type=kubernetes.io/tls', async () => {
+  const h = await harness((api) => {
+    api.path = '/api/v1/secrets';
+    api.items = [ns('cert', 5)];
+    api.plans = [silent];
+  }, { kind: 'Secret' });
+  h.watch.start();
+  await h.watch.synced();
+  await until('the watch', () => h.api.watches.length > 0);
+  assert.deepEqual(h.api.lists.map((l) => l.fieldSelector), ['type=kubernetes.io/tls']);
+  assert.deepEqual(h.api.watches.map((w) => w.fieldSelector), ['type=kubernetes.io/tls']);
+  assert.deepEqual(h.sink.log, ['apply cert@5']);
+});
 
 describe('ResourceWatch: 410 Gone', () => {
   for (const [name, plan] of [

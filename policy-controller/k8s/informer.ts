@@ -153,7 +153,9 @@ export class ResourceWatch {
     this._state = this.hasSynced ? this._state : 'starting';
     this.lastActivity = Date.now();
     const path = collectionPath(this.resource);
-    const inf: ListWatch<KubernetesObject> = new ListWatch<KubernetesObject>(path, new Watch(this.kc), (): Promise<KubernetesListObject<KubernetesObject>> => this.list(inf), false);
+    const inf: ListWatch<KubernetesObject> = new ListWatch<KubernetesObject>(
+      path, new Watch(this.kc), (): Promise<KubernetesListObject<KubernetesObject>> => this.list(inf), false, undefined, this.resource.fieldSelector,
+    );
     this.informer = inf;
     const mine = () => this.informer === inf && !this.stopped;
     inf.on('add', (obj) => mine() && this.deliver('add', obj));
@@ -178,7 +180,8 @@ export class ResourceWatch {
     let cont = '';
     let resourceVersion = '';
     do {
-      const q = `?limit=${limit}${cont !== '' ? `&continue=${encodeURIComponent(cont)}` : ''}`;
+      const selector = this.resource.fieldSelector;
+      const q = `?limit=${limit}${selector !== undefined ? `&fieldSelector=${encodeURIComponent(selector)}` : ''}${cont !== '' ? `&continue=${encodeURIComponent(cont)}` : ''}`;
       const page = await kubeRequest<{ metadata?: { resourceVersion?: string; continue?: string }; items?: KubernetesObject[] }>(
         this.kc,
         'GET',

@@ -8,7 +8,7 @@
  * XBackendTrafficPolicy comes from the experimental channel (gateway.networking.x-k8s.io v1alpha1,
  * Gateway API v1.7.0); on a cluster with only the standard channel its watch reports the CRD missing.
  */
-import { GATEWAY_API_EXPERIMENTAL_GROUP, GATEWAY_API_GROUP, POLICY_API_GROUP, POLICY_API_VERSION } from '../../core/contract.js';
+import { GATEWAY_API_EXPERIMENTAL_GROUP, GATEWAY_API_GROUP, POLICY_API_GROUP, POLICY_API_VERSION, TLS_SECRET_TYPE } from '../../core/contract.js';
 import type { ResourceKind } from '../index/kinds.js';
 
 export interface ResourceSpec {
@@ -18,6 +18,8 @@ export interface ResourceSpec {
   readonly plural: string;
   /** Name of the CRD that defines the kind; absent for built-in kinds. */
   readonly crd?: string;
+  /** A field selector the list and the watch carry: the API server sends only the matching objects. */
+  readonly fieldSelector?: string;
 }
 
 function crd(kind: ResourceKind, group: string, version: string, plural: string): ResourceSpec {
@@ -41,6 +43,17 @@ export const RESOURCES: readonly ResourceSpec[] = [
   crd('XBackendTrafficPolicy', GATEWAY_API_EXPERIMENTAL_GROUP, 'v1alpha1', 'xbackendtrafficpolicies'),
   crd('FaultInjection', POLICY_API_GROUP, POLICY_API_VERSION, 'faultinjections'),
   crd('InboundLimitPolicy', POLICY_API_GROUP, POLICY_API_VERSION, 'inboundlimitpolicies'),
+  // Gateways' HTTPS certificates. Only TLS Secrets: the API server filters them (a field selector
+  // Secrets support), so the cache never holds tokens, registry credentials or other Secrets; and of
+  // those only tls.crt and tls.key are kept (./slim.ts).
+  { kind: 'Secret', group: '', version: 'v1', plural: 'secrets', fieldSelector: `type=${TLS_SECRET_TYPE}` },
+  crd('BackendTLSPolicy', GATEWAY_API_GROUP, 'v1', 'backendtlspolicies'),
+  // BackendTLSPolicies' CA bundles; only data['ca.crt'] is kept (./slim.ts).
+  { kind: 'ConfigMap', group: '', version: 'v1', plural: 'configmaps' },
+  // TLS listeners in Passthrough mode; Gateway API v1.7.0's standard channel serves v1 (v1alpha2 and
+  // v1alpha3 are defined but not served).
+  crd('TLSRoute', GATEWAY_API_GROUP, 'v1', 'tlsroutes'),
+  crd('ListenerSet', GATEWAY_API_GROUP, 'v1', 'listenersets'),
 ];
 
 /** The cluster-wide collection path, e.g. /api/v1/pods, /apis/gateway.networking.k8s.io/v1/httproutes. */

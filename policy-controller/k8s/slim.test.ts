@@ -140,3 +140,13 @@ test('other kinds lose only managedFields and the last-applied annotation', () =
   slimObject('HTTPRoute', copy);
   assert.deepEqual(JSON.parse(JSON.stringify(copy)), { ...route, metadata: { name: 'r', namespace: NS, annotations: { keep: 'me' } } });
 });
+
+test('a TLS Secret keeps only tls.crt and tls.key', () => {
+  const secret: Record<string, unknown> = {
+    metadata: { namespace: NS, name: 'cert', managedFields: [{ manager: 'cert-manager' }] },
+    type: 'kubernetes.io/tls',
+    data: { 'tls.crt': 'Q0VSVA==', 'tls.key': 'S0VZ', 'ca.crt': 'Q0E=' },
+  };
+  slimObject('Secret', secret);
+  assert.deepEqual(JSON.parse(JSON.stringify(secret)), { metadata: { namespace: NS, name: 'cert' }, type: 'kubernetes.io/tls', data: { 'tls.crt': 'Q0VSVA==', 'tls.key': 'S0VZ' } });
+});

@@ -9,6 +9,9 @@
  * - Pod: container statuses, and the parts of the spec that only the kubelet and the scheduler use
  *   (volumes, tolerations, affinity, scheduling and DNS settings, and per container its image,
  *   command, environment, mounts, resources and security context).
+ * - ConfigMap: every data key but ca.crt (BackendTLSPolicy CA bundles), and binaryData.
+ * - Secret (only kubernetes.io/tls ones are watched): every data key but tls.crt and tls.key (a
+ *   ca.crt, say), and stringData.
  * Kept for a Pod: metadata (labels, the config annotations, deletionTimestamp), the containers' and
  * init containers' names, ports, probes and restartPolicy (inbound policy, probe exemptions, native
  * sidecars), serviceAccountName, nodeName, hostNetwork, and the status with its IPs and conditions.
@@ -61,6 +64,21 @@ export function slimObject(kind: ResourceKind, obj: Mutable): void {
     const annotations = meta['annotations'];
     // Annotation keys vary per object: these maps are dictionaries anyway, so delete is right here.
     if (isRecord(annotations) && LAST_APPLIED_ANNOTATION in annotations) delete annotations[LAST_APPLIED_ANNOTATION];
+  }
+  if (kind === 'ConfigMap') {
+    const data = obj['data'];
+    if (isRecord(data)) for (const k of Object.keys(data)) if (k !== 'ca.crt') delete data[k];
+    drop(obj, ['binaryData']);
+    return;
+  }
+  if (kind === 'Secret') {
+    const data = obj['data'];
+    if (isRecord(data)) {
+      // Keys vary per Secret (a dictionary anyway): delete is right here.
+      for (const k of Object.keys(data)) if (k !== 'tls.crt' && k !== 'tls.key') delete data[k];
+    }
+    drop(obj, ['stringData']);
+    return;
   }
   if (kind !== 'Pod') return;
   const spec = obj['spec'];

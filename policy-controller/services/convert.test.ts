@@ -302,6 +302,17 @@ describe('convert: backends and timeouts', () => {
     }
   });
 
+  test('an ExternalName Service backend is sent as externalName: its Service port and its DNS name', () => {
+    const ext = wire(Backend, backend({ ...svc('legacy', 8443, 'pay'), externalName: 'legacy.example.com' }, OPTS));
+    assert.deepEqual(ext, {
+      name: 'pay/legacy:8443',
+      kind: {
+        $case: 'externalName',
+        value: { externalName: 'legacy.example.com', service: { namespace: 'pay', name: 'legacy', port: 8443, authority: 'legacy.pay.svc.corp.example:8443', retryBudget: undefined, failureAccrual: undefined } },
+      },
+    });
+  });
+
   test('weighted backends keep weight, order and their own filters', () => {
     const r = wireHttp(
       route({

@@ -18,6 +18,7 @@ import { ProtocolHint as WireProtocolHint } from '../../api/gen/weft/common/v1/c
 import type { Endpoint, Endpoints } from '../../api/gen/weft/discovery/v1/discovery.js';
 import type { Authentication, Authorization, InboundLimits, PortPolicy, ProxyProtocol } from '../../api/gen/weft/inbound/v1/inbound.js';
 import { TargetKind } from '../../api/gen/weft/inbound/v1/inbound.js';
+import { corsFilterOf } from '../../core/routes/cors.js';
 import type { DestinationPolicy, ServicePolicy } from '../../api/gen/weft/outbound/v1/outbound.js';
 import type {
   Backend,
@@ -28,6 +29,7 @@ import type {
   HttpRoute,
   HttpRouteMatch,
   PathModifier,
+  ServiceBackend,
   Timeouts,
   WeightedBackend,
 } from '../../api/gen/weft/route/v1/route.js';
@@ -134,34 +136,32 @@ export function backend(target: BackendTarget, options: ConvertOptions): Backend
   if (target.kind === 'error') {
     return { name: target.reason, kind: { $case: 'failure', value: { status: target.status, reason: target.reason, message: target.message } } };
   }
-  return {
-    name: `${target.namespace}/${target.name}:${target.port}`,
-    kind: {
-      $case: 'service',
-      value: {
-        namespace: target.namespace,
-        name: target.name,
-        port: target.port,
-        authority: `${target.name}.${target.namespace}.svc.${options.clusterDomain}:${target.port}`,
-        ...(target.retryBudget !== undefined
-          ? {
-              retryBudget: {
-                percent: target.retryBudget.percent, interval: durationOf(target.retryBudget.intervalMs),
-                minRetries: target.retryBudget.minRetries, minInterval: durationOf(target.retryBudget.minIntervalMs),
-              },
-            }
-          : {}),
-        ...(target.failureAccrual !== undefined
-          ? {
-              failureAccrual: {
-                maxFailures: target.failureAccrual.maxFailures, minPenalty: durationOf(target.failureAccrual.minPenaltyMs),
-                maxPenalty: durationOf(target.failureAccrual.maxPenaltyMs),
-              },
-            }
-          : {}),
-      },
-    },
+  const service: ServiceBackend = {
+    namespace: target.namespace,
+    name: target.name,
+    port: target.port,
+    authority: `${target.name}.${target.namespace}.svc.${options.clusterDomain}:${target.port}`,
+    ...(target.retryBudget !== undefined
+      ? {
+          retryBudget: {
+            percent: target.retryBudget.percent, interval: durationOf(target.retryBudget.intervalMs),
+            minRetries: target.retryBudget.minRetries, minInterval: durationOf(target.retryBudget.minIntervalMs),
+          },
+        }
+      : {}),
+    ...(target.failureAccrual !== undefined
+      ? {
+          failureAccrual: {
+            maxFailures: target.failureAccrual.maxFailures, minPenalty: durationOf(target.failureAccrual.minPenaltyMs),
+            maxPenalty: durationOf(target.failureAccrual.maxPenaltyMs),
+          },
+        }
+      : {}),
   };
+  const name = `${target.namespace}/${target.name}:${target.port}`;
+  // An ExternalName Service: the proxy resolves the name instead of watching endpoints.
+  if (target.externalName !== undefined) return { name, kind: { $case: 'externalName', value: { service, externalName: target.externalName } } };
+  return { name, kind: { $case: 'service', value: service } };
 }
 
 function filter(f: CompiledFilter, routeKind: string, options: ConvertOptions): Filter {
@@ -200,6 +200,15 @@ function filter(f: CompiledFilter, routeKind: string, options: ConvertOptions): 
             ...(abort !== undefined ? { abort: { httpStatus: abort.status, percentage: abort.percentage } } : {}),
             ...(delay !== undefined ? { delay: { duration: durationOf(delay.ms), percentage: delay.percentage } } : {}),
           },
+        },
+      };
+    }
+    case 'cors': {
+      const c = corsFilterOf(f.cors);
+      return {
+        kind: {
+          $case: 'cors',
+          value: { allowOrigins: [...c.allowOrigins], allowCredentials: c.allowCredentials, allowMethods: [...c.allowMethods], allowHeaders: [...c.allowHeaders], exposeHeaders: [...c.exposeHeaders], maxAgeSeconds: c.maxAge },
         },
       };
     }

@@ -4,7 +4,8 @@
  * Kubernetes). Checked: only the Gateway's own ServiceAccount may watch it (another identity is
  * PERMISSION_DENIED, no certificate UNAUTHENTICATED); the first message is the current view; a route
  * change pushes a new snapshot; a Gateway that does not exist is `served: false` and the stream stays
- * open until it appears.
+ * open until it appears; an HTTPS listener is served with its Secret's PEM once the Secret exists, and
+ * a Secret update pushes the new certificate.
  */
 import assert from 'node:assert/strict';
 import { after, before, test, type TestContext } from 'node:test';
@@ -13,11 +14,12 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { GatewayPolicyClient, GatewayPolicyService, type GatewayView } from '../../api/gen/weft/gateway/v1/gateway.js';
 import { controllerDnsNames } from '../../core/contract.js';
-import type { Gateway, GatewayClass } from '../../core/gateway/types.js';
+import type { Gateway, GatewayClass, Secret } from '../../core/gateway/types.js';
 import type { HTTPRoute, Namespace, Service } from '../../core/kube.js';
 import { CertificateAuthority } from '../../identity/ca.js';
 import { controllerSpiffeId } from '../../identity/spiffe.js';
 import { Collected, createMesh, TRUST_DOMAIN, workloadCert, type Mesh, type WorkloadCert } from '../../test/support/policy-controller.js';
+import { selfSignedServer, type TestServerCertificate } from '../../test/support/tls-certs.js';
 import { GrpcServer } from '../grpc/server.js';
 import { PolicyIndex } from '../index/index.js';
 import { DEFAULT_CONVERT_OPTIONS } from './convert.js';
@@ -124,4 +126,33 @@ test('a Gateway that does not exist yet is served: false, then its view arrives 
   views.changed('Gateway');
   const served = await s.waitFor('the view once the Gateway exists', (m) => m.served);
   assert.deepEqual(served.msg.ports.map((p) => p.port), [8080]);
+});
+
+test('an HTTPS listener is served once its kubernetes.io/tls Secret exists, with the Secret\'s PEM; a Secret update pushes the new certificate', async (t) => {
+  const tlsSecret = (c: TestServerCertificate): Secret => ({
+    metadata: meta('edge', 'shop-cert'), type: 'kubernetes.io/tls',
+    data: { 'tls.crt': Buffer.from(c.certPem).toString('base64'), 'tls.key': Buffer.from(c.keyPem).toString('base64') },
+  });
+  const secure: Gateway = {
+    metadata: meta('edge', 'secure'),
+    spec: { gatewayClassName: 'weft', listeners: [{ name: 'shop', port: 8443, protocol: 'HTTPS', hostname: 'shop.example.com', tls: { certificateRefs: [{ name: 'shop-cert' }] } }] },
+  };
+  index.apply('Gateway', secure as never);
+  views.changed('Gateway');
+  const s = watch(t, await workloadCert(mesh, 'edge', 'secure-weft-gateway'), 'secure');
+  const first = (await s.waitFor('the first snapshot', (m) => m.served)).msg;
+  assert.deepEqual(first.ports, [], 'no Secret yet: the listener is not valid, nothing is served');
+
+  const one = selfSignedServer(['shop.example.com']);
+  index.apply('Secret', tlsSecret(one) as never);
+  views.changed('Secret');
+  const served = (await s.waitFor('the listener with its certificate', (m) => m.ports.length > 0)).msg;
+  assert.deepEqual(served.ports.map((p) => [p.port, p.listeners.map((l) => `${l.name}/${l.protocol}/${l.hostname}`)]), [[8443, ['shop/HTTPS/shop.example.com']]]);
+  assert.deepEqual(served.ports[0]!.listeners[0]!.certificates, [{ certChainPem: one.certPem, keyPem: one.keyPem }]);
+
+  const two = selfSignedServer(['shop.example.com']);
+  index.apply('Secret', tlsSecret(two) as never);
+  views.changed('Secret');
+  const rotated = (await s.waitFor('the rotated certificate', (m) => m.ports[0]?.listeners[0]?.certificates[0]?.certChainPem === two.certPem)).msg;
+  assert.equal(rotated.ports[0]!.listeners[0]!.certificates[0]!.keyPem, two.keyPem);
 });

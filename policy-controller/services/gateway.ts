@@ -17,13 +17,14 @@
 import { status } from '@grpc/grpc-js';
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { GatewayView as GatewayViewMsg, type GatewayTarget } from '../../api/gen/weft/gateway/v1/gateway.js';
+import { GatewayView as GatewayViewMsg, type BackendTls, type GatewayTarget } from '../../api/gen/weft/gateway/v1/gateway.js';
+import { decisionPolicyKey, type BackendTlsDecision } from '../../core/gateway/backend-tls.js';
 import { gatewayWorkloadName } from '../../core/gateway/render.js';
 import type { GatewayView } from '../../core/gateway/view.js';
 import type { PolicyIndex } from '../index/index.js';
 import type { ResourceKind } from '../index/kinds.js';
 import { computeIndexGateways, GATEWAY_INPUT_KINDS } from '../status/gateway-writer.js';
-import { httpRoute, sortRoutes, type ConvertOptions } from './convert.js';
+import { backend, grpcRoute, httpRoute, sortRoutes, type ConvertOptions } from './convert.js';
 import type { StreamMetrics } from './metrics.js';
 import { peerIdentity } from './peer.js';
 import { SnapshotStream, type Snapshot } from './snapshot-stream.js';
@@ -40,9 +41,13 @@ export interface GatewayServiceDeps {
   readonly delayMs?: number;
 }
 
-/** The wire form of a Gateway's view; `served: false` without one. Only HTTPRoutes are sent (HTTP listeners). */
+/**
+ * The wire form of a Gateway's view; `served: false` without one. HTTPRoutes are sent for HTTP and
+ * HTTPS listeners, TLSRoutes for TLS ones; an HTTPS listener carries its certificates' PEM (private keys included: the stream
+ * goes only to the Gateway's own identity).
+ */
 export function gatewayViewMessage(target: { namespace: string; name: string }, view: GatewayView | undefined, convert: ConvertOptions): Body {
-  if (view === undefined) return { namespace: target.namespace, name: target.name, served: false, ports: [] };
+  if (view === undefined) return { namespace: target.namespace, name: target.name, served: false, ports: [], backendTls: [] };
   return {
     namespace: view.namespace,
     name: view.name,
@@ -53,9 +58,32 @@ export function gatewayViewMessage(target: { namespace: string; name: string }, 
         name: l.name,
         protocol: l.protocol,
         hostname: l.hostname,
-        hosts: l.hosts.map((h) => ({ hostname: h.hostname, httpRoutes: sortRoutes(h.routes.filter((r) => r.kind === 'http')).map((r) => httpRoute(r, convert)) })),
+        certificates: l.certificates.map((c) => ({ certChainPem: c.certPem, keyPem: c.keyPem })),
+        tlsRoutes: l.tlsRoutes.map((r) => ({
+          namespace: r.namespace, name: r.name, hostnames: [...r.hostnames], hostnameOrigins: [...(r.origins ?? [])],
+          backends: r.backends.map((b) => ({ backend: backend(b.target, convert), weight: b.weight, filters: [] })),
+        })),
+        hosts: l.hosts.map((h) => ({
+          hostname: h.hostname,
+          httpRoutes: sortRoutes(h.routes.filter((r) => r.kind === 'http')).map((r) => httpRoute(r, convert)),
+          grpcRoutes: sortRoutes(h.routes.filter((r) => r.kind === 'grpc')).map((r) => grpcRoute(r, convert)),
+        })),
       })),
     })),
+    backendTls: [...(view.backendTls ?? [])].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, d]) => backendTlsMessage(key, d)),
+    ...(view.backendClientCertificate !== undefined ? { backendClientCertificate: { certChainPem: view.backendClientCertificate.certPem, keyPem: view.backendClientCertificate.keyPem } } : {}),
+  };
+}
+
+/** One Service port's BackendTLSPolicy decision on the wire (key: backendPortKey). */
+function backendTlsMessage(key: string, d: BackendTlsDecision): BackendTls {
+  const [namespace = '', name = '', port = '0'] = key.split('/');
+  const base = { namespace, name, port: Number(port), policy: decisionPolicyKey(d) };
+  if (!d.ok) return { ...base, hostname: '', caPem: '', systemCa: false, subjectAltNames: [], invalid: d.message };
+  const c = d.config;
+  return {
+    ...base, hostname: c.hostname, caPem: c.ca.kind === 'pem' ? c.ca.pem : '', systemCa: c.ca.kind === 'system',
+    subjectAltNames: c.subjectAltNames.map((s) => ({ type: s.type, value: s.value })), invalid: '',
   };
 }
 

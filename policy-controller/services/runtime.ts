@@ -33,6 +33,7 @@ import { GatewayStatusWriter } from '../status/gateway-writer.js';
 import { GatewayPolicyService } from '../../api/gen/weft/gateway/v1/gateway.js';
 import { GatewayViewService } from './gateway.js';
 import { GatewayWorkloads } from '../status/gateway-workload.js';
+import { GATEWAY_RUNTIME_ENV } from '../../core/gateway/render.js';
 import { CONTROLLER_GRPC_PORT, CONTROLLER_SERVICE } from '../../core/contract.js';
 import { LimitPolicyStatusWriter } from '../status/limit-writer.js';
 import { WebhookServer } from '../webhook/server.js';
@@ -128,6 +129,7 @@ export async function startPolicyController(d: PolicyControllerDeps): Promise<Po
       image: config.gatewayImage, trustDomain: config.trustDomain, trustAnchorsPem: anchorsPem(),
       controllerAddr: `${CONTROLLER_SERVICE}.${config.namespace}.svc.cluster.local:${CONTROLLER_GRPC_PORT}`,
       clusterNetworks: config.clusterNetworks, logLevel: PROXY_LOG_LEVELS.has(config.logLevel) ? config.logLevel : 'info',
+      runtimeEnv: GATEWAY_RUNTIME_ENV,
     }),
   });
   const gatewayWriter = new GatewayStatusWriter({ kc: d.kc, index, isLeader: () => lease.isLeader(), log: statusLog, registry, ...(workloads !== undefined ? { workloads } : {}) });

@@ -1,3 +1,4 @@
+import type { Condition } from '../../core/kube.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { GatewayStatusJson } from '../../core/gateway/types.js';
@@ -28,4 +29,24 @@ test('a Gateway status is written once, then only when a condition, a listener\'
   const fewer = mergeGatewayStatus({ ...first.status, listeners: [...(first.status.listeners ?? []), { name: 'gone', supportedKinds: [], attachedRoutes: 0, conditions: [] }] }, desired(), 'T4');
   assert.equal(fewer.changed, true, 'a removed listener is dropped');
   assert.deepEqual(fewer.status.listeners?.map((l) => l.name), ['web']);
+});
+
+test('conditions of other controllers (domain-prefixed types) on a Gateway are kept; a Weft type no longer wanted goes', async () => {
+  const { withForeignConditions } = await import('./gateway-writer.js');
+  const { mergeConditions } = await import('./merge.js');
+  const current: Condition[] = [
+    { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'accepted', lastTransitionTime: 'T0' },
+    { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: 'old', lastTransitionTime: 'T0' },
+    { type: 'conformance.gateway.networking.k8s.io/StaleCondition', status: 'True', reason: 'Foreign', message: 'theirs', lastTransitionTime: 'T0' },
+  ];
+  const desired: Condition[] = [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: 'accepted' }];
+  const m = withForeignConditions(current, mergeConditions(current, desired, 'T1'));
+  assert.deepEqual(m.conditions.map((c) => c.type), ['Accepted', 'conformance.gateway.networking.k8s.io/StaleCondition']);
+  assert.equal(m.changed, true, 'ResolvedRefs was removed');
+  const again = withForeignConditions(m.conditions, mergeConditions(m.conditions, desired, 'T2'));
+  assert.equal(again.changed, false, 'nothing to write the second time');
+  const listener = (conditions: Condition[]) => ({ name: 'http', supportedKinds: [], attachedRoutes: 0, conditions });
+  const full = mergeGatewayStatus({ conditions: current, listeners: [listener(current)] }, { conditions: desired, listeners: [listener(desired)] }, 'T1');
+  assert.ok(full.status.conditions?.some((c) => c.type.endsWith('/StaleCondition')));
+  assert.ok(full.status.listeners?.[0]?.conditions.some((c) => c.type.endsWith('/StaleCondition')), 'a listener\'s foreign condition is kept too');
 });

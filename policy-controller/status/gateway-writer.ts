@@ -1,7 +1,7 @@
 /**
  * Writes the gateway controller's status: GatewayClasses with Weft's controllerName, the Gateways of
- * an accepted one (conditions and listeners), and the status.parents[] entries of HTTPRoutes and
- * GRPCRoutes for their parentRefs to those Gateways (controllerName weft.dev/gateway-controller).
+ * an accepted one (conditions and listeners), and the status.parents[] entries of HTTPRoutes,
+ * GRPCRoutes and TLSRoutes for their parentRefs to those Gateways (controllerName weft.dev/gateway-controller).
  * core/gateway/status.ts decides all of it from the index's objects.
  *
  * Flow: every watch event of a kind the decision reads schedules one pass (debounced); a pass computes
@@ -14,32 +14,39 @@
  * What serves a Gateway: with `workloads` (the controller), the pass server-side applies each served
  * Gateway's ServiceAccount, Deployment and Service (./gateway-workload.ts) and writes status.addresses
  * and Programmed from what it observes (Programmed=True once addressed and a gateway pod is
- * available). Without it, every Gateway is Programmed=False (Pending, GATEWAY_UNSERVED). Listeners
- * other than HTTP are not accepted (UnsupportedProtocol). See docs/gateway.md.
+ * available). Without it, every Gateway is Programmed=False (Pending, GATEWAY_UNSERVED). HTTP and
+ * HTTPS listeners are accepted (HTTPS certificateRefs resolved against the watched kubernetes.io/tls
+ * Secrets, key pairs checked by ./key-pair.ts), and TLS ones in Passthrough mode with TLSRoutes. See
+ * docs/gateway.md.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { GATEWAY_CONTROLLER_NAME } from '../../core/contract.js';
 import type { GatewayRuntime } from '../../core/gateway/evaluate.js';
+import { GATEWAY_SERVED_PROTOCOLS, GATEWAY_SERVED_ROUTE_KINDS } from '../../core/gateway/served.js';
 import { computeGatewayStatuses, type GatewayStatuses, type GatewayStatusOptions } from '../../core/gateway/status.js';
-import type { GatewayStatusJson, ListenerStatusJson } from '../../core/gateway/types.js';
-import type { GRPCRoute, HTTPRoute, KubeObject } from '../../core/kube.js';
+import type { GatewayStatusJson, ListenerStatusJson, TLSRoute } from '../../core/gateway/types.js';
+import { backendTlsAncestors, backendTlsForRoutes, evaluateBackendTls, policyAncestors, type BackendTlsEvaluation } from '../../core/gateway/backend-tls.js';
+import { viewRoutes } from '../../core/gateway/view.js';
+import { gatewayClassSupportedFeatures } from '../../core/gateway/features.js';
+import type { Condition, GRPCRoute, HTTPRoute, KubeObject } from '../../core/kube.js';
 import { kubeRequest, KubeHttpError } from '../k8s/http.js';
 import { objectPath, resourceOf } from '../k8s/resources.js';
 import type { PolicyIndex } from '../index/index.js';
 import type { ResourceKind } from '../index/kinds.js';
+import { checkCaBundle, checkKeyPair } from './key-pair.js';
 import { mergeConditions, mergeRouteParents } from './merge.js';
 import type { GatewayWorkloads } from './gateway-workload.js';
 
 /** The kinds whose changes can change gateway status. */
-export const GATEWAY_INPUT_KINDS: ReadonlySet<ResourceKind> = new Set<ResourceKind>(['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'Service', 'ReferenceGrant', 'Namespace']);
+export const GATEWAY_INPUT_KINDS: ReadonlySet<ResourceKind> = new Set<ResourceKind>(['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'TLSRoute', 'Service', 'ReferenceGrant', 'Namespace', 'Secret', 'BackendTLSPolicy', 'ConfigMap', 'ListenerSet']);
 
-/** The listener protocols this slice evaluates; HTTPS/TLS need certificate Secrets, not watched yet. */
-export const GATEWAY_PROTOCOLS: ReadonlySet<string> = new Set(['HTTP']);
+/** The listener protocols this slice evaluates (core/gateway/served.ts, which the CLI reads too). */
+export const GATEWAY_PROTOCOLS: ReadonlySet<string> = GATEWAY_SERVED_PROTOCOLS;
 
-/** The route kinds `weft gateway` serves: GRPCRoutes do not attach to Gateways yet (NotAllowedByListeners). */
-export const GATEWAY_ROUTE_KINDS: ReadonlySet<string> = new Set(['HTTPRoute']);
+/** The route kinds `weft gateway` serves (core/gateway/served.ts). */
+export const GATEWAY_ROUTE_KINDS: ReadonlySet<string> = GATEWAY_SERVED_ROUTE_KINDS;
 
 export const GATEWAY_UNSERVED =
   'this controller deploys no gateway proxies (it runs without gateway workloads): nothing serves this Gateway; see docs/gateway.md';
@@ -61,28 +68,60 @@ export interface GatewayStatusWriterOptions {
   readonly workloads?: GatewayWorkloads;
 }
 
-/** Every gateway decision (status and the proxies' views) from the index's objects; both the writer and the views use it. */
-export function computeIndexGateways(ix: PolicyIndex, runtime: GatewayStatusOptions['runtime']): GatewayStatuses {
-  return computeGatewayStatuses({
-    gatewayClasses: ix.list('GatewayClass'), gateways: ix.list('Gateway'), httpRoutes: ix.list('HTTPRoute'), grpcRoutes: ix.list('GRPCRoute'),
-    services: ix.list('Service'), referenceGrants: ix.list('ReferenceGrant'), namespaces: ix.list('Namespace'),
-  }, { controllerName: GATEWAY_CONTROLLER_NAME, secrets: [], checkKeyPair: () => undefined, protocols: GATEWAY_PROTOCOLS, routeKinds: GATEWAY_ROUTE_KINDS, runtime });
+/**
+ * Every gateway decision (status and the proxies' views) from the index's objects; both the writer and
+ * the views use it. Each view also carries the BackendTLSPolicy decisions of the Service ports its
+ * routes send to (core/gateway/backend-tls.ts); `backendTls` is the evaluation of every policy.
+ */
+export function computeIndexGateways(ix: PolicyIndex, runtime: GatewayStatusOptions['runtime']): GatewayStatuses & { readonly backendTls: BackendTlsEvaluation } {
+  const services = ix.list('Service');
+  const s = computeGatewayStatuses({
+    gatewayClasses: ix.list('GatewayClass'), gateways: ix.list('Gateway'), httpRoutes: ix.list('HTTPRoute'), grpcRoutes: ix.list('GRPCRoute'), tlsRoutes: ix.list('TLSRoute'),
+    services, referenceGrants: ix.list('ReferenceGrant'), namespaces: ix.list('Namespace'), listenerSets: ix.list('ListenerSet'),
+  }, { controllerName: GATEWAY_CONTROLLER_NAME, secrets: ix.list('Secret'), checkKeyPair, protocols: GATEWAY_PROTOCOLS, routeKinds: GATEWAY_ROUTE_KINDS, runtime });
+  const backendTls = evaluateBackendTls(ix.list('BackendTLSPolicy'), services, ix.list('ConfigMap'), checkCaBundle);
+  if (backendTls.byTarget.size === 0) return { ...s, backendTls };
+  const views = new Map([...s.views].map(([k, v]) => {
+    const tls = backendTlsForRoutes(backendTls, viewRoutes(v), services);
+    return [k, tls.size === 0 ? v : { ...v, backendTls: tls }];
+  }));
+  return { ...s, views, backendTls };
 }
 
 /** The merged Gateway status and whether it differs from `current`. */
 export function mergeGatewayStatus(current: GatewayStatusJson | undefined, desired: GatewayStatusJson, now: string): { readonly status: GatewayStatusJson; readonly changed: boolean } {
-  const conditions = mergeConditions(current?.conditions, desired.conditions ?? [], now);
+  const conditions = withForeignConditions(current?.conditions, mergeConditions(current?.conditions, desired.conditions ?? [], now));
   let changed = conditions.changed;
   const listeners: ListenerStatusJson[] = (desired.listeners ?? []).map((l, i) => {
     const before = current?.listeners?.find((x) => x.name === l.name);
-    const merged = mergeConditions(before?.conditions, l.conditions, now);
+    const merged = withForeignConditions(before?.conditions, mergeConditions(before?.conditions, l.conditions, now));
     if (merged.changed || before === undefined || current?.listeners?.[i]?.name !== l.name || before.attachedRoutes !== l.attachedRoutes
       || JSON.stringify(before.supportedKinds) !== JSON.stringify(l.supportedKinds)) changed = true;
     return { ...l, conditions: merged.conditions };
   });
   if ((current?.listeners?.length ?? 0) !== listeners.length) changed = true;
   if (JSON.stringify(current?.addresses ?? []) !== JSON.stringify(desired.addresses ?? [])) changed = true;
-  return { status: { ...(desired.addresses !== undefined ? { addresses: desired.addresses } : {}), conditions: conditions.conditions, listeners }, changed };
+  if (desired.attachedListenerSets !== undefined && current?.attachedListenerSets !== desired.attachedListenerSets) changed = true;
+  return {
+    status: {
+      ...(desired.addresses !== undefined ? { addresses: desired.addresses } : {}), conditions: conditions.conditions, listeners,
+      ...(desired.attachedListenerSets !== undefined ? { attachedListenerSets: desired.attachedListenerSets } : {}),
+    },
+    changed,
+  };
+}
+
+/**
+ * Conditions another controller put on an object are not Weft's to remove: types with a domain prefix
+ * (`example.com/Ready`; the Gateway API's own types have none) are kept as they are, after Weft's.
+ */
+export function withForeignConditions(current: readonly Condition[] | undefined, merged: { readonly conditions: readonly Condition[]; readonly changed: boolean }): { readonly conditions: readonly Condition[]; readonly changed: boolean } {
+  const foreign = (current ?? []).filter((c) => c.type.includes('/') && !merged.conditions.some((m) => m.type === c.type));
+  if (foreign.length === 0) return merged;
+  const conditions = [...merged.conditions, ...foreign];
+  const before = current ?? [];
+  const changed = before.length !== conditions.length || conditions.some((c) => !before.some((b) => b.type === c.type && b.status === c.status && b.reason === c.reason && b.message === c.message && b.observedGeneration === c.observedGeneration));
+  return { conditions, changed };
 }
 
 export class GatewayStatusWriter {
@@ -154,8 +193,13 @@ export class GatewayStatusWriter {
     for (const [name, desired] of s.classes) {
       const gc = ix.get('GatewayClass', '', name);
       if (gc === undefined) continue;
-      const m = mergeConditions(gc.status?.conditions, desired, now);
-      if (m.changed) jobs.push(this.patch('GatewayClass', gc, { conditions: m.conditions }));
+      const m = withForeignConditions(gc.status?.conditions, mergeConditions(gc.status?.conditions, desired, now));
+      // An accepted class lists what Weft's gateway implements (core/gateway/features.ts); a refused one, nothing.
+      const accepted = desired.some((c) => c.type === 'Accepted' && c.status === 'True');
+      const features = accepted ? gatewayClassSupportedFeatures() : [];
+      const current = (gc.status as { supportedFeatures?: readonly { name: string }[] } | undefined)?.supportedFeatures ?? [];
+      const featuresChanged = current.map((f) => f.name).join(',') !== features.map((f) => f.name).join(',');
+      if (m.changed || featuresChanged) jobs.push(this.patch('GatewayClass', gc, { conditions: m.conditions, supportedFeatures: features.length > 0 ? features : null }));
     }
     for (const [key, desired] of s.gateways) {
       const [ns, name] = key.split('/') as [string, string];
@@ -163,16 +207,50 @@ export class GatewayStatusWriter {
       if (gw === undefined) continue;
       const m = mergeGatewayStatus(gw.status, desired, now);
       // addresses: null removes an address a previous state wrote (merge patch).
-      if (m.changed) jobs.push(this.patch('Gateway', gw, { addresses: m.status.addresses ?? null, conditions: m.status.conditions, listeners: m.status.listeners }));
+      if (m.changed) {
+        jobs.push(this.patch('Gateway', gw, {
+          addresses: m.status.addresses ?? null, conditions: m.status.conditions, listeners: m.status.listeners, attachedListenerSets: m.status.attachedListenerSets ?? null,
+        }));
+      }
+    }
+    // ListenerSets referring to those Gateways: the same shape as a Gateway's conditions and listeners.
+    for (const [key, desired] of s.listenerSets) {
+      const [ns, name] = key.split('/') as [string, string];
+      const ls = ix.get('ListenerSet', ns, name);
+      if (ls === undefined) continue;
+      const m = mergeGatewayStatus(ls.status, desired, now);
+      if (m.changed) jobs.push(this.patch('ListenerSet', ls, { conditions: m.status.conditions, listeners: m.status.listeners }));
     }
     // Every route: one with entries of ours that no longer refers to our Gateways loses them.
-    for (const kind of ['HTTPRoute', 'GRPCRoute'] as const) {
-      for (const r of ix.list(kind) as (HTTPRoute | GRPCRoute)[]) {
+    for (const kind of ['HTTPRoute', 'GRPCRoute', 'TLSRoute'] as const) {
+      for (const r of ix.list(kind) as (HTTPRoute | GRPCRoute | TLSRoute)[]) {
         const desired = s.routes.get(`${kind}/${r.metadata.namespace ?? ''}/${r.metadata.name}`) ?? [];
         if (desired.length === 0 && !(r.status?.parents ?? []).some((p) => p.controllerName === GATEWAY_CONTROLLER_NAME)) continue;
         const m = mergeRouteParents(r.status?.parents, desired, GATEWAY_CONTROLLER_NAME, now);
         if (m.changed) jobs.push(this.patch(kind, r, { parents: m.parents }));
       }
+    }
+    // BackendTLSPolicies: one ancestor entry per Gateway whose routes send to a target of theirs.
+    const routed = new Map([...s.views].map(([k, v]) => [k, { namespace: v.namespace, name: v.name, routes: viewRoutes(v) }]));
+    const services = ix.list('Service');
+    for (const [key, e] of s.backendTls.policies) {
+      const [ns, name] = key.split('/') as [string, string];
+      const p = ix.get('BackendTLSPolicy', ns, name);
+      if (p === undefined) continue;
+      const current = p.status?.ancestors ?? [];
+      const ancestors = policyAncestors(p, routed, services);
+      if (ancestors.length === 0 && !current.some((a) => a.controllerName === GATEWAY_CONTROLLER_NAME)) continue;
+      const desired = backendTlsAncestors(p, e, ancestors, GATEWAY_CONTROLLER_NAME);
+      let changed = desired.length !== current.length;
+      const merged = desired.map((a) => {
+        if (a.controllerName !== GATEWAY_CONTROLLER_NAME) return a;
+        const before = current.find((c) => c.controllerName === GATEWAY_CONTROLLER_NAME && c.ancestorRef.name === a.ancestorRef.name && c.ancestorRef.namespace === a.ancestorRef.namespace);
+        if (before === undefined) changed = true;
+        const m = mergeConditions(before?.conditions, a.conditions, now);
+        if (m.changed) changed = true;
+        return { ...a, conditions: m.conditions };
+      });
+      if (changed) jobs.push(this.patch('BackendTLSPolicy', p, { ancestors: merged }));
     }
     await Promise.all(jobs);
   }

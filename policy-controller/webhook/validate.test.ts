@@ -29,9 +29,9 @@ test('a route without a Service or Server parent is not Weft\'s and is allowed',
 });
 
 test('an unsupported filter is allowed with a warning so that status can explain it', () => {
-  const v = validate('HTTPRoute', { metadata: meta, spec: { parentRefs: [svcParent], rules: [{ filters: [{ type: 'CORS', cors: {} }] }] } }, o);
+  const v = validate('HTTPRoute', { metadata: meta, spec: { parentRefs: [svcParent], rules: [{ filters: [{ type: 'ExternalAuth' }] }] } }, o);
   assert.equal(v.allowed, true);
-  assert.match(v.warnings.join(), /CORS/);
+  assert.match(v.warnings.join(), /ExternalAuth/);
 });
 
 test('NetworkAuthentication exceptions must lie inside their network', () => {

@@ -61,7 +61,7 @@ export function serveStream<C>(dir: Direction<C>, conn: C | undefined, stream: S
   const budget = plan.picker.budget();
   budget?.request(performance.now());
   afterFaultDelay(plan, () => !stream.closed, () => whenPickable(plan.picker, (pick) => forwardH2Stream(stream, {
-    headers: out, grpc, connectError: dir.connectError, retryPeerErrors: attempts > 1, maxAttempts: attempts,
+    headers: out, grpc, connectError: dir.connectError, noEndpoints: plan.picker.emptyReason?.(), retryPeerErrors: attempts > 1, maxAttempts: attempts,
     pick: (tried) => {
       const st = pick(tried);
       return st === undefined ? undefined : { session: dir.deps.pools.http2(st.endpoint), state: st };

@@ -99,7 +99,7 @@ function forward<C>(dir: Direction<C>, r: ForwardedRequest, pick: Pick): void {
   const budget = plan.picker.budget();
   budget?.request(performance.now());
   const base: Omit<ExchangeOptions, 'body'> = {
-    method, path: r.path, headers: r.headers, connectError: dir.connectError, retryPeerErrors: attempts > 1, maxAttempts: attempts,
+    method, path: r.path, headers: r.headers, connectError: dir.connectError, noEndpoints: plan.picker.emptyReason?.(), retryPeerErrors: attempts > 1, maxAttempts: attempts,
     pick: (tried) => {
       const st = pick(tried);
       return st === undefined ? undefined : dir.upstreams.of(st);

@@ -45,7 +45,7 @@ export function serveUpgrade<C>(dir: Direction<C>, conn: C | undefined, u: Upgra
     if (socket.destroyed) return;
     const ep = pick()?.endpoint;
     if (ep === undefined) {
-      dir.upgrade.answer(socket, { kind: 'reason', code: 'NO_ENDPOINTS' }, plan.observe);
+      dir.upgrade.answer(socket, { kind: 'reason', code: plan.picker.emptyReason?.() ?? 'NO_ENDPOINTS' }, plan.observe);
       return;
     }
     // Bytes are piped only after the upstream's 101; any other answer is relayed and the connection

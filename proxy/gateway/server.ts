@@ -3,7 +3,9 @@
  * admin server, one mTLS identity (the gateway's ServiceAccount) and one set of pools and balancers.
  * The same building blocks as the sidecar (proxy/proxy.ts), without the inbound and outbound listeners.
  *
- *   view (GatewayPolicy.Watch) -> ports to serve: new ports are bound, ports gone are drained and closed
+ *   view (GatewayPolicy.Watch) -> ports to serve: new ports are bound, ports gone are drained and closed;
+ *                                 every served port gets its part of the view (HTTPS certificates
+ *                                 swapped in place, the port stays bound)
  *   readiness: the certificate, the control plane's answers, a view received and every port bound
  *
  * The data ports open only once the proxy has its certificate (as the sidecar's). A port that cannot be
@@ -25,7 +27,10 @@ import { UpstreamPools } from '../pool.js';
 import type { ListenAddress } from '../proxy.js';
 import { SelfAddresses } from '../self-guard.js';
 import { drainListeners } from '../listener-base.js';
+import { ExternalNameEndpoints, type NameResolver } from '../external-name.js';
 import { GatewayListener } from './listener.js';
+import { BackendTlsEndpoints } from './backend-tls.js';
+import type { OriginateTls } from '../backend-tls.js';
 
 /** The Gateway's view as the control plane keeps it. */
 export interface GatewayViewSource {
@@ -52,6 +57,8 @@ export interface GatewayOptions {
   readonly configDump?: () => unknown;
   readonly routeMetrics?: RouteMetrics;
   readonly log?: (line: string) => void;
+  /** Test seam: how ExternalName backends' DNS names are resolved (proxy/external-name.ts); default DNS. */
+  readonly resolveName?: NameResolver;
 }
 
 export interface RunningGateway {
@@ -78,12 +85,15 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   stats.tlsHandshakesIn = () => mesh.handshakesIn;
   const self = new SelfAddresses(o.podIp);
   const pools = new UpstreamPools(mesh, o.limits, self);
+  // ExternalName backends resolve by DNS (the Host header stays the client's); the rest through discovery.
+  // Then the view's BackendTLSPolicy applied to endpoints outside the mesh (./backend-tls.ts).
+  const endpoints = new BackendTlsEndpoints(new ExternalNameEndpoints(o.endpoints, { log, ...(o.resolveName !== undefined ? { resolve: o.resolveName } : {}) }));
   const deps: ProxyDeps = {
-    limits: o.limits, podIp: o.podIp, opaquePorts: new Set(), endpoints: o.endpoints, policy: o.policy, mesh, pools, stats, self,
+    limits: o.limits, podIp: o.podIp, opaquePorts: new Set(), endpoints, policy: o.policy, mesh, pools, stats, self,
     // The gateway's connections are not redirected: nothing asks where they were going.
     destinations: { resolve: refuse }, originalDestination: () => null,
   };
-  const balancers = new Balancers(o.endpoints, o.limits.destinationIdleTimeoutMs, o.limits.maxDestinations);
+  const balancers = new Balancers(endpoints, o.limits.destinationIdleTimeoutMs, o.limits.maxDestinations);
   const pickers = new WeakMap<ServicePort, BalancedPicker>();
   const listeners = new Map<number, { listener: GatewayListener; bound: number }>();
   let unbound = new Set<number>();
@@ -109,7 +119,10 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   const reconcile = (): Promise<void> => {
     running = running.then(async () => {
       if (draining) return;
-      const wanted = new Set((o.view.current()?.ports ?? []).map((p) => p.port));
+      const view = o.view.current();
+      endpoints.setConfig(originateConfigOf(view));
+      const portViews = new Map((view?.ports ?? []).map((p) => [p.port, p]));
+      const wanted = new Set(portViews.keys());
       for (const [port, l] of listeners) {
         if (wanted.has(port)) continue;
         listeners.delete(port);
@@ -119,8 +132,13 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       }
       const missing = new Set<number>();
       for (const port of wanted) {
-        if (listeners.has(port)) continue;
-        const listener = new GatewayListener(deps, port, balancers, pickers);
+        const served = listeners.get(port);
+        if (served !== undefined) {
+          served.listener.setView(portViews.get(port));
+          continue;
+        }
+        const listener = new GatewayListener(deps, port, balancers, pickers, log);
+        listener.setView(portViews.get(port));
         try {
           const bound = (await listener.listen(o.bindPort?.(port) ?? port, o.host)).port;
           self.addPort(bound);
@@ -170,4 +188,16 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     ports: () => new Map([...listeners].map(([port, l]) => [port, l.bound])),
     settled: () => running,
   };
+}
+
+/** The TLS to originate per backendPortKey: the view's BackendTLSPolicy decisions and the Gateway's client certificate. */
+export function originateConfigOf(view: GatewayView | undefined): Map<string, OriginateTls> {
+  const out = new Map<string, OriginateTls>();
+  const clientCert = view?.backendClientCertificate;
+  for (const [key, d] of view?.backendTls ?? []) {
+    out.set(key, d.ok
+      ? { servername: d.config.hostname, ca: d.config.ca, subjectAltNames: d.config.subjectAltNames, clientCert }
+      : { servername: '', ca: { kind: 'system' }, subjectAltNames: [], invalid: d.message });
+  }
+  return out;
 }

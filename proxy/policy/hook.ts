@@ -31,7 +31,7 @@ import { parseIp } from '../../core/cidr.js';
 import { inboundRuleEffect } from '../../core/inbound/filters.js';
 import type { InboundDecision as CoreInboundDecision } from '../../core/inbound/authorize.js';
 import { routeOutbound } from '../../core/outbound/route.js';
-import { routeGateway } from '../../core/gateway/route.js';
+import { routeGateway, routeGatewayPassthrough, type GatewayDecision } from '../../core/gateway/route.js';
 import type { GatewayView } from '../../core/gateway/view.js';
 import type { OutboundDecision as CoreOutboundDecision } from '../../core/outbound/route.js';
 import type { RouteRef, RuleRef } from '../../core/outbound/route.js';
@@ -40,7 +40,7 @@ import type { ServiceTarget } from '../../core/routes/types.js';
 import type { Reason } from '../../core/reasons.js';
 import type { RouteMetrics, RouteSeries } from '../metrics.js';
 import type { ServicePort } from '../io.js';
-import type { ExchangeObserver, HookRequest, InboundContext, InboundAction, MirrorTarget, OutboundContext, OutboundAction, PolicyHook } from '../policy-hook.js';
+import type { ExchangeObserver, HookRequest, InboundContext, InboundAction, MirrorTarget, OutboundContext, OutboundAction, PolicyHook, GatewayPassthroughAction } from '../policy-hook.js';
 import type { PortPolicyView, ServicePortPolicy } from './wire.js';
 import { admit, retryAfterSeconds, type Limiter } from '../../core/inbound/limits.js';
 import { PortLimiters } from './limiters.js';
@@ -194,7 +194,7 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
   };
 
   /** A routed decision (the sidecar's or the gateway's) as the transport's action, with its metric series. */
-  const actionOf = (d: RoutedDecision, info: RequestInfo, series: DecisionSeries): OutboundAction => {
+  const actionOf = (d: RoutedDecision | GatewayDecision, info: RequestInfo, series: DecisionSeries): OutboundAction => {
     switch (d.kind) {
       case 'forward': {
         const backend = d.backend;
@@ -230,6 +230,10 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
         const headers = applyHeaderOps(new Map([['location', [d.location]]]), d.responseHeaderOps);
         return { kind: 'respond', status: d.status, headers: headerList(headers), observe: observer(s) };
       }
+      case 'preflight': {
+        const s = series.rule(d.route, d.rule);
+        return { kind: 'respond', status: d.status, headers: headerList(applyHeaderOps(new Map(), d.responseHeaderOps)), observe: observer(s) };
+      }
       case 'error': {
         const s = d.route !== undefined && d.rule !== undefined ? series.rule(d.route, d.rule) : series.unrouted();
         return { kind: 'error', code: d.code, message: d.message, observe: observer(s) };
@@ -242,7 +246,7 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
    * request that arrived on `port`. Metric series as the sidecar's outbound ones, the `service_*`
    * labels naming the Gateway and the listener's port.
    */
-  const gatewayRoute = (port: number, req: HookRequest): OutboundAction => {
+  const gatewayRoute = (port: number, req: HookRequest, tlsListener?: string): OutboundAction => {
     const view = o.gateway?.();
     const gwLabels = { service_namespace: view?.namespace ?? '', service_name: view?.name ?? '', service_port: String(port) };
     const none = { ...gwLabels, route_kind: 'none', route_namespace: '', route_name: '', route_rule: '', backend_namespace: '', backend_name: '', backend_port: '' };
@@ -252,7 +256,7 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
     if (view === undefined) return { kind: 'error', code: 'NOT_READY', message: 'the gateway has not received its configuration yet', observe: observer(unrouted()) };
     const info = built.request;
     const r = random();
-    const d = routeGateway(view, port, info, () => r, { faultRand: random });
+    const d = routeGateway(view, port, info, () => r, { faultRand: random }, tlsListener !== undefined ? { tls: { listener: tlsListener } } : {});
     const labels = (route: RouteRef, rule: RuleRef, backend: ServiceTarget | undefined) => ({
       ...gwLabels, route_kind: route.kind, route_namespace: route.namespace, route_name: route.name, route_rule: rule.name ?? String(rule.index),
       backend_namespace: backend?.namespace ?? '', backend_name: backend?.name ?? '', backend_port: backend !== undefined ? String(backend.port) : '',
@@ -334,6 +338,8 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
       switch (effect.kind) {
         case 'redirect':
           return { kind: 'respond', status: effect.status, headers: headerList(applyHeaderOps(new Map([['location', [effect.location]]]), effect.responseHeaderOps)), observe };
+        case 'preflight':
+          return { kind: 'respond', status: effect.status, headers: headerList(applyHeaderOps(new Map(), effect.responseHeaderOps)), observe };
         case 'unsupported':
           // authorizeInbound already refuses such a rule; kept so a future filter cannot pass unenforced.
           return { kind: 'deny', code: 'UNSUPPORTED', observe };
@@ -358,5 +364,15 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
   };
 
   const opaque = (port: number): boolean => store.inboundFor(port)?.policy.protocol === 'opaque';
-  return { outbound: { route }, inbound: { authorize, opaque }, gateway: { route: gatewayRoute } };
+  /** The gateway's TLS passthrough (`weft gateway`, TLSRoute): core's routeGatewayPassthrough per connection. */
+  const gatewayPassthrough = (port: number, sni: string | undefined): GatewayPassthroughAction | undefined => {
+    const view = o.gateway?.();
+    if (view === undefined) return { kind: 'error', code: 'NOT_READY', message: 'the gateway has not received its configuration yet' };
+    const d = routeGatewayPassthrough(view, port, sni, random);
+    if (d === undefined) return undefined;
+    if (d.kind === 'error') return { kind: 'error', code: d.code, message: d.message };
+    return { kind: 'forward', backend: { namespace: d.backend.namespace, name: d.backend.name, port: d.backend.port } };
+  };
+
+  return { outbound: { route }, inbound: { authorize, opaque }, gateway: { route: gatewayRoute, passthrough: gatewayPassthrough } };
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PortPolicy } from '../../api/gen/weft/inbound/v1/inbound.js';
 import type { ServicePolicy } from '../../api/gen/weft/outbound/v1/outbound.js';
-import type { Filter, HttpRoute } from '../../api/gen/weft/route/v1/route.js';
+import { Backend as WireBackendMsg, type Backend as WireBackend, type Filter, type HttpRoute } from '../../api/gen/weft/route/v1/route.js';
 import { backendTargetOf, failureAccrualOf, gatewayViewOf, httpRouteOf, portPolicyOf, retryBudgetOf, retryOf, servicePortPolicyOf } from './wire.js';
 
 const service = { namespace: 'prod', name: 'web', port: 80, authority: 'web.prod.svc.cluster.local:80' };
@@ -111,18 +111,65 @@ test('a wire FaultInjection filter becomes the fault core decides; one out of bo
   assert.match(httpRouteOf(fault(503, 600), 0).rules[0]!.unsupported ?? '', /FaultInjection prod\/chaos/);
 });
 
-test('gatewayViewOf: not served is undefined; listeners of a protocol this proxy does not serve are left out', () => {
-  assert.equal(gatewayViewOf({ version: 1, namespace: 'edge', name: 'gw', served: false, ports: [] }), undefined);
+test('gatewayViewOf: not served is undefined; HTTP, HTTPS (with their certificates) and TLS (with their TLSRoutes) listeners are kept, listeners of a protocol this proxy does not serve are left out', () => {
+  assert.equal(gatewayViewOf({ version: 1, namespace: 'edge', name: 'gw', served: false, ports: [], backendTls: [] }), undefined);
   const v = gatewayViewOf({
     version: 1, namespace: 'edge', name: 'gw', served: true,
-    ports: [{ port: 443, listeners: [{ name: 'tls', protocol: 'HTTPS', hostname: '', hosts: [] }] }, {
-      port: 80, listeners: [
-        { name: 'any', protocol: 'HTTP', hostname: '', hosts: [] },
-        { name: 'shop', protocol: 'HTTP', hostname: 'Shop.Example.com', hosts: [{ hostname: '', httpRoutes: [{ meta: { group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'edge', name: 'r' }, rules: [] }] }] },
-      ],
-    }],
+    ports: [
+      { port: 443, listeners: [{ name: 'tls', protocol: 'HTTPS', hostname: '', hosts: [], certificates: [{ certChainPem: 'CERT', keyPem: 'KEY' }], tlsRoutes: [] }] },
+      {
+        port: 8443, listeners: [{
+          name: 'pass', protocol: 'TLS', hostname: '', hosts: [], certificates: [],
+          tlsRoutes: [{ namespace: 'edge', name: 'db', hostnames: ['DB.example.com'], hostnameOrigins: ['*.Example.com'], backends: [{ weight: 3, filters: [], backend: { name: 'edge/db:5432', kind: { $case: 'service', value: { namespace: 'edge', name: 'db', port: 5432, authority: 'db.edge.svc.cluster.local:5432' } } } }] }],
+        }, { name: 'tcp', protocol: 'TCP', hostname: '', hosts: [], certificates: [], tlsRoutes: [] }],
+      },
+      {
+        port: 80, listeners: [
+          { name: 'any', protocol: 'HTTP', hostname: '', hosts: [], certificates: [], tlsRoutes: [] },
+          { name: 'shop', protocol: 'HTTP', hostname: 'Shop.Example.com', certificates: [], tlsRoutes: [], hosts: [{
+            hostname: '',
+            httpRoutes: [{ meta: { group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'edge', name: 'r' }, rules: [] }],
+            grpcRoutes: [{ meta: { group: 'gateway.networking.k8s.io', kind: 'GRPCRoute', namespace: 'edge', name: 'g' }, rules: [] }],
+          }] },
+        ],
+      },
+    ],
+    backendTls: [],
   });
   assert.ok(v);
-  assert.deepEqual(v.ports.map((p) => [p.port, p.listeners.map((l) => `${l.name}:${l.hostname}`)]), [[80, ['shop:shop.example.com', 'any:']]]);
-  assert.deepEqual(v.ports[0]!.listeners[0]!.hosts[0]!.routes.map((r) => `${r.namespace}/${r.name}`), ['edge/r']);
+  assert.equal(v.backendTls, undefined);
+  assert.deepEqual(v.ports.map((p) => [p.port, p.listeners.map((l) => `${l.name}:${l.protocol}:${l.hostname}`)]), [[80, ['shop:HTTP:shop.example.com', 'any:HTTP:']], [443, ['tls:HTTPS:']], [8443, ['pass:TLS:']]]);
+  assert.deepEqual(v.ports[0]!.listeners[0]!.hosts[0]!.routes.map((r) => `${r.kind} ${r.namespace}/${r.name}`), ['http edge/r', 'grpc edge/g']);
+  assert.deepEqual(v.ports[1]!.listeners[0]!.certificates, [{ certPem: 'CERT', keyPem: 'KEY' }]);
+  const pass = v.ports[2]!.listeners[0]!.tlsRoutes;
+  assert.deepEqual(pass.map((r) => [r.name, r.hostnames, r.origins, r.backends.map((b) => [b.weight, b.target.kind === 'service' ? `${b.target.name}:${b.target.port}` : b.target.kind])]), [['db', ['db.example.com'], ['*.example.com'], [[3, 'db:5432']]]]);
+});
+
+test('gatewayViewOf: BackendTLSPolicy decisions per Service port and the backend client certificate', () => {
+  const v = gatewayViewOf({
+    version: 1, namespace: 'edge', name: 'gw', served: true, ports: [],
+    backendTls: [
+      { namespace: 'apps', name: 'secure', port: 443, policy: 'apps/p', hostname: 'secure.example', caPem: 'CA', systemCa: false, subjectAltNames: [{ type: 'URI', value: 'spiffe://x' }, { type: 'Bogus', value: 'y' }], invalid: '' },
+      { namespace: 'apps', name: 'public', port: 443, policy: 'apps/q', hostname: 'public.example', caPem: '', systemCa: true, subjectAltNames: [], invalid: '' },
+      { namespace: 'apps', name: 'broken', port: 443, policy: 'apps/r', hostname: '', caPem: '', systemCa: false, subjectAltNames: [], invalid: 'BackendTLSPolicy apps/r: no valid CA' },
+    ],
+    backendClientCertificate: { certChainPem: 'CC', keyPem: 'CK' },
+  });
+  assert.ok(v?.backendTls);
+  assert.deepEqual(v.backendTls.get('apps/secure/443'), { ok: true, config: { policy: { namespace: 'apps', name: 'p' }, hostname: 'secure.example', ca: { kind: 'pem', pem: 'CA' }, subjectAltNames: [{ type: 'URI', value: 'spiffe://x' }] } });
+  const pub = v.backendTls.get('apps/public/443');
+  assert.ok(pub?.ok && pub.config.ca.kind === 'system');
+  assert.deepEqual(v.backendTls.get('apps/broken/443'), { ok: false, policy: { namespace: 'apps', name: 'r' }, message: 'BackendTLSPolicy apps/r: no valid CA' });
+  assert.deepEqual(v.backendClientCertificate, { certPem: 'CC', keyPem: 'CK' });
+});
+
+test('backends: an ExternalName backend keeps its Service port and DNS name through the bytes; without its name it is BackendNotFound', () => {
+  const wire: WireBackend = {
+    name: 'edge/ext:8080',
+    kind: { $case: 'externalName', value: { service: { namespace: 'edge', name: 'ext', port: 8080, authority: '' }, externalName: 'echo-v2.other-ns.svc.cluster.local' } },
+  };
+  const decoded = WireBackendMsg.decode(WireBackendMsg.encode(wire).finish());
+  assert.deepEqual(backendTargetOf(decoded), { kind: 'service', namespace: 'edge', name: 'ext', port: 8080, externalName: 'echo-v2.other-ns.svc.cluster.local' });
+  const nameless = backendTargetOf({ name: 'x', kind: { $case: 'externalName', value: { service: { namespace: 'edge', name: 'ext', port: 8080, authority: '' }, externalName: '' } } });
+  assert.ok(nameless.kind === 'error' && nameless.reason === 'BackendNotFound');
 });

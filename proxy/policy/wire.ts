@@ -29,7 +29,7 @@ import type { ServicePolicy } from '../../api/gen/weft/outbound/v1/outbound.js';
 import type { GatewayView as WireGatewayView } from '../../api/gen/weft/gateway/v1/gateway.js';
 import { assembleGatewayView, type GatewayView, type ListenerSpec } from '../../core/gateway/view.js';
 import type {
-  Backend as WireBackend, Filter as WireFilter, GrpcRoute as WireGrpcRoute, GrpcRouteMatch as WireGrpcMatch, HeaderModifier,
+  Backend as WireBackend, ServiceBackend as WireServiceBackend, Filter as WireFilter, GrpcRoute as WireGrpcRoute, GrpcRouteMatch as WireGrpcMatch, HeaderModifier,
   HttpRoute as WireHttpRoute, HttpRouteMatch as WireHttpMatch, PathModifier as WirePathModifier, Timeouts as WireTimeouts, Retry as WireRetry, RetryBudget as WireRetryBudget, FailureAccrual as WireFailureAccrual,
   WeightedBackend,
 } from '../../api/gen/weft/route/v1/route.js';
@@ -37,6 +37,8 @@ import type { Duration } from '../../api/gen/google/protobuf/duration.js';
 import { compileNetworks } from '../../core/cidr.js';
 import { DEFAULT_BACKOFF_MS } from '../../core/retry.js';
 import { MAX_DELAY_MS } from '../../core/routes/fault.js';
+import { compileCors } from '../../core/routes/cors.js';
+import { backendPortKey, type BackendTlsDecision } from '../../core/gateway/backend-tls.js';
 import type { RetryPolicy } from '../../core/retry.js';
 import type { RetryBudgetConfig } from '../../core/retry-budget.js';
 import type { FailureAccrualConfig } from '../../core/failure-accrual.js';
@@ -51,7 +53,7 @@ import type { OutboundPolicy } from '../../core/outbound/policy.js';
 import { normalizeRequestTarget } from '../../core/path.js';
 import { buildRouteTable, compileGrpcMatch, compileHttpMatch } from '../../core/routes/match.js';
 import type {
-  BackendFailure, BackendTarget, CompiledBackend, CompiledFilter, CompiledMatch, CompiledRoute, CompiledRule, HeaderOps, PathModifier,
+  BackendFailure, BackendTarget, ServiceTarget, CompiledBackend, CompiledFilter, CompiledMatch, CompiledRoute, CompiledRule, HeaderOps, PathModifier,
   RouteTimeouts,
 } from '../../core/routes/types.js';
 
@@ -99,16 +101,25 @@ export function failureAccrualOf(f: WireFailureAccrual | undefined): FailureAccr
 
 const FAILURES: ReadonlySet<string> = new Set<BackendFailure>(['BackendNotFound', 'RefNotPermitted', 'InvalidKind']);
 
+function serviceTargetOf(s: WireServiceBackend): ServiceTarget {
+  const retryBudget = retryBudgetOf(s.retryBudget);
+  const failureAccrual = failureAccrualOf(s.failureAccrual);
+  return {
+    kind: 'service', namespace: s.namespace, name: s.name, port: s.port,
+    ...(retryBudget !== undefined ? { retryBudget } : {}), ...(failureAccrual !== undefined ? { failureAccrual } : {}),
+  };
+}
+
 export function backendTargetOf(b: WireBackend | undefined): BackendTarget {
   const k = b?.kind;
   switch (k?.$case) {
-    case 'service': {
-      const retryBudget = retryBudgetOf(k.value.retryBudget);
-      const failureAccrual = failureAccrualOf(k.value.failureAccrual);
-      return {
-        kind: 'service', namespace: k.value.namespace, name: k.value.name, port: k.value.port,
-        ...(retryBudget !== undefined ? { retryBudget } : {}), ...(failureAccrual !== undefined ? { failureAccrual } : {}),
-      };
+    case 'service':
+      return serviceTargetOf(k.value);
+    case 'externalName': {
+      if (k.value.service === undefined || k.value.externalName === '') {
+        return { kind: 'error', status: 500, reason: 'BackendNotFound', message: 'an ExternalName backend without its Service or name' };
+      }
+      return { ...serviceTargetOf(k.value.service), externalName: k.value.externalName };
     }
     case 'failure': {
       const reason = (FAILURES.has(k.value.reason) ? k.value.reason : 'InvalidKind') as BackendFailure;
@@ -180,6 +191,12 @@ function filterOf(f: WireFilter): CompiledFilter {
       const all = m.numerator === 0 && m.denominator === 0;
       if (!all && (m.denominator === 0 || m.numerator > m.denominator)) return { kind: 'unsupported', type: `mirror fraction ${m.numerator}/${m.denominator}` };
       return { kind: 'mirror', target: backendTargetOf(m.backend), numerator: all ? 1 : m.numerator, denominator: all ? 1 : m.denominator };
+    }
+    case 'cors': {
+      const v = k.value;
+      const problems: string[] = [];
+      const cors = compileCors({ allowOrigins: v.allowOrigins, allowCredentials: v.allowCredentials, allowMethods: v.allowMethods, allowHeaders: v.allowHeaders, exposeHeaders: v.exposeHeaders, maxAge: v.maxAgeSeconds }, 'CORS', problems);
+      return cors === undefined ? { kind: 'unsupported', type: problems.join('; ') } : { kind: 'cors', cors };
     }
     case 'faultInjection': {
       const v = k.value;
@@ -542,7 +559,7 @@ export function portPolicyOf(m: PortPolicy, pod: { namespace: string; name: stri
 // --- gateway ----------------------------------------------------------------------------------------
 
 /** Listener protocols this proxy serves; a listener of another protocol (a newer controller's) is left out. */
-const GATEWAY_PROTOCOLS: ReadonlySet<string> = new Set(['HTTP']);
+const GATEWAY_PROTOCOLS: ReadonlySet<string> = new Set(['HTTP', 'HTTPS', 'TLS']);
 
 /** The domain view of a GatewayView message; undefined when the Gateway is not served. */
 export function gatewayViewOf(m: WireGatewayView): GatewayView | undefined {
@@ -552,10 +569,44 @@ export function gatewayViewOf(m: WireGatewayView): GatewayView | undefined {
     for (const l of p.listeners) {
       if (!GATEWAY_PROTOCOLS.has(l.protocol)) continue;
       listeners.push({
-        name: l.name, port: p.port, protocol: 'HTTP', hostname: l.hostname, certificates: [],
-        hosts: l.hosts.map((h) => ({ hostname: h.hostname, routes: h.httpRoutes.map(httpRouteOf) })),
+        name: l.name, port: p.port, protocol: l.protocol === 'HTTPS' || l.protocol === 'TLS' ? l.protocol : 'HTTP', hostname: l.hostname,
+        certificates: l.certificates.map((c) => ({ certPem: c.certChainPem, keyPem: c.keyPem })),
+        tlsRoutes: l.tlsRoutes.map((r) => ({
+          namespace: r.namespace, name: r.name, hostnames: r.hostnames,
+          // Origins only when one per hostname (an older controller sends none).
+          ...(r.hostnameOrigins.length === r.hostnames.length && r.hostnames.length > 0 ? { origins: r.hostnameOrigins } : {}),
+          backends: r.backends.map((b) => ({ weight: b.weight, target: backendTargetOf(b.backend) })),
+        })),
+        hosts: l.hosts.map((h) => ({
+          hostname: h.hostname,
+          routes: [...h.httpRoutes.map(httpRouteOf), ...h.grpcRoutes.map((r, i) => grpcRouteOf(r, h.httpRoutes.length + i))],
+        })),
       });
     }
   }
-  return assembleGatewayView({ namespace: m.namespace, name: m.name }, listeners);
+  const view = assembleGatewayView({ namespace: m.namespace, name: m.name }, listeners);
+  const backendTls = new Map<string, BackendTlsDecision>();
+  for (const b of m.backendTls) {
+    const policy = policyRefOf(b.policy);
+    backendTls.set(backendPortKey(b.namespace, b.name, b.port), b.invalid !== '' || b.hostname === ''
+      ? { ok: false, policy, message: b.invalid !== '' ? b.invalid : `BackendTLSPolicy ${b.policy} sent without a hostname` }
+      : {
+        ok: true,
+        config: {
+          policy, hostname: b.hostname, ca: b.systemCa || b.caPem === '' ? { kind: 'system' } : { kind: 'pem', pem: b.caPem },
+          subjectAltNames: b.subjectAltNames.filter((s) => s.type === 'Hostname' || s.type === 'URI').map((s) => ({ type: s.type as 'Hostname' | 'URI', value: s.value })),
+        },
+      });
+  }
+  const cc = m.backendClientCertificate;
+  return {
+    ...view,
+    ...(backendTls.size > 0 ? { backendTls } : {}),
+    ...(cc !== undefined && cc.certChainPem !== '' ? { backendClientCertificate: { certPem: cc.certChainPem, keyPem: cc.keyPem } } : {}),
+  };
+}
+
+function policyRefOf(key: string): { namespace: string; name: string } {
+  const i = key.indexOf('/');
+  return i < 0 ? { namespace: '', name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
 }

@@ -36,7 +36,8 @@ interface SuiteStamp {
   buildSeconds: number;
 }
 
-async function moduleHash(): Promise<string> {
+/** Hash of the wrapper module's go.mod and go.sum: every version the builds below use is pinned there. */
+export async function moduleHash(): Promise<string> {
   const h = createHash('sha256');
   for (const f of ['go.mod', 'go.sum']) h.update(`${f}\0`).update(await readFile(join(CONFORMANCE_MODULE_DIR, f)));
   return h.digest('hex');

@@ -7,6 +7,9 @@
  *   - the examples image from examples/Dockerfile (the booksapp apps, the echo server and client, the
  *     load generator), named DEFAULT_EXAMPLES_IMAGE and also imported under the conformance suite's echo
  *     image names (ECHO_IMAGE_ALIASES), whose manifests pass only flags (the entry point then runs echo);
+ *   - upstream's echo-basic server (ECHO_BASIC_IMAGE and its aliases, for the Gateway profiles of
+ *     upstream's conformance suite): `go build` of `sigs.k8s.io/gateway-api-conformance-images/echo-basic`
+ *     from the Go module proxy at the version test/conformance/upstream/go.mod pins, packed by oci.ts;
  *   - the pause image (node-build.ts).
  * Each is rebuilt only when the hash of its inputs changed (stamp per image in the cache), exported as
  * an OCI archive, and imported into containerd's k8s.io namespace when containerd runs (`up` imports
@@ -21,8 +24,10 @@ import { pathToFileURL } from 'node:url';
 import { DEFAULT_EXAMPLES_IMAGE, DEFAULT_IMAGE } from '../../core/contract.js';
 import { REPO_ROOT } from '../support/paths.js';
 import { run, withLock, type Log } from './build.js';
-import { CACHE_ROOT, CONTAINERD_SOCKET } from './config.js';
+import { CACHE_ROOT, CONFORMANCE_GO_TOOLCHAIN, CONTAINERD_SOCKET, GO_BINARY } from './config.js';
+import { CONFORMANCE_MODULE_DIR, moduleHash } from './conformance-build.js';
 import { ensureNodeBinaries } from './node-build.js';
+import { buildOciArchive } from './oci.js';
 import { importImage } from './realnode.js';
 
 /** Node for the base image: the project's own `node` devDependency version. */
@@ -120,6 +125,23 @@ export const ECHO_IMAGE_ALIASES: readonly string[] = [
   'registry.k8s.io/gateway-api/conformance/echo-advanced:v0.1.0',
   'registry.k8s.io/gateway-api/echo-advanced:v1',
 ];
+/**
+ * Upstream's echo server for the Gateway profiles, under the name upstream's v1.7.0 base manifests
+ * (conformance/base/manifests.yaml) give it. Built from the Go package below at the version
+ * test/conformance/upstream/go.mod pins (sigs.k8s.io/gateway-api-conformance-images v0.1.0, see that
+ * folder's README for why not v0.2.0), fetched through the Go module proxy; nothing of it is copied here.
+ */
+export const ECHO_BASIC_IMAGE = 'registry.k8s.io/gateway-api/conformance/echo-basic:v0.1.0';
+export const ECHO_BASIC_PACKAGE = 'sigs.k8s.io/gateway-api-conformance-images/echo-basic';
+/**
+ * The base manifests' one other name for it: the udp-echo Deployment asks for v0.2.0, whose module zip
+ * the proxy refuses; the v0.1.0 build has the same UDP_ECHO_SERVER mode. Without an image under this
+ * name that pod never starts and upstream's setup (every pod of its namespaces Ready) never ends.
+ */
+export const ECHO_BASIC_ALIASES: readonly string[] = ['registry.k8s.io/gateway-api/conformance/echo-basic:v0.2.0'];
+/** As upstream's own image build (docker/Dockerfile.echo-basic): static, stripped, reproducible, non-root. */
+const ECHO_BASIC_LDFLAGS = '-buildid= -s -w';
+const ECHO_BASIC_USER = '65532:65532';
 /** What examples/Dockerfile copies from the repository. */
 const EXAMPLES_INPUTS = ['package.json', 'package-lock.json', 'tsconfig.json', 'examples', 'test/support/load-loop.ts'];
 
@@ -220,19 +242,50 @@ async function buildExamples(base: ImageStamp, log: Log): Promise<ImageStamp> {
   return stamp;
 }
 
+/**
+ * `go build` of upstream's echo-basic in the wrapper module (so the module proxy and go.sum pin every
+ * byte of source), then a one-layer image holding just the static binary: the build is ours, the Go
+ * source upstream's, unchanged. Rebuilt when go.mod/go.sum, the toolchain or the flags change.
+ */
+async function buildEchoBasic(log: Log): Promise<ImageStamp> {
+  const inputHash = sha().update(JSON.stringify([await moduleHash(), CONFORMANCE_GO_TOOLCHAIN, ECHO_BASIC_PACKAGE, ECHO_BASIC_LDFLAGS, ECHO_BASIC_USER, ECHO_BASIC_IMAGE])).digest('hex').slice(0, 16);
+  const old = await readStamp('echo-basic');
+  if (old?.inputHash === inputHash && existsSync(old.archive)) return old;
+  const started = Date.now();
+  const rootfs = join(IMAGES_DIR, 'echo-basic-rootfs');
+  await rm(rootfs, { recursive: true, force: true });
+  await mkdir(rootfs, { recursive: true });
+  log(`images: go build ${ECHO_BASIC_PACKAGE} (pinned by ${relative(REPO_ROOT, CONFORMANCE_MODULE_DIR)}/go.mod) for ${ECHO_BASIC_IMAGE}`);
+  await run(GO_BINARY, ['build', '-trimpath', `-ldflags=${ECHO_BASIC_LDFLAGS}`, '-o', join(rootfs, 'echo-basic'), ECHO_BASIC_PACKAGE], CONFORMANCE_MODULE_DIR, undefined, { GOTOOLCHAIN: CONFORMANCE_GO_TOOLCHAIN });
+  const archive = join(IMAGES_DIR, 'echo-basic.oci.tar');
+  await buildOciArchive(rootfs, { name: ECHO_BASIC_IMAGE, entrypoint: ['/echo-basic'], user: ECHO_BASIC_USER }, archive);
+  await rm(rootfs, { recursive: true, force: true });
+  const stamp: ImageStamp = { name: ECHO_BASIC_IMAGE, inputHash, archive, archiveBytes: (await stat(archive)).size, builtAt: new Date().toISOString(), buildSeconds: Math.round((Date.now() - started) / 1000) };
+  await writeFile(join(IMAGES_DIR, 'echo-basic.json'), `${JSON.stringify(stamp, null, 2)}\n`);
+  return stamp;
+}
+
+/** The other names each built image is imported under. */
+function aliasesOf(stampName: string): readonly string[] {
+  if (stampName === 'examples') return ECHO_IMAGE_ALIASES;
+  if (stampName === 'echo-basic') return ECHO_BASIC_ALIASES;
+  return [];
+}
+
 export interface BuiltImage {
   name: string;
   archive: string;
   bytes: number;
   seconds: number | undefined;
+  aliases: readonly string[];
 }
 
 /** Archives `up` imports into containerd besides the pause and toolbox images (those that exist). */
 export async function builtImageArchives(): Promise<{ name: string; archive: string; inputHash: string; aliases: readonly string[] }[]> {
   const out: { name: string; archive: string; inputHash: string; aliases: readonly string[] }[] = [];
-  for (const n of ['weft', 'examples']) {
+  for (const n of ['weft', 'examples', 'echo-basic']) {
     const s = await readStamp(n);
-    if (s && existsSync(s.archive)) out.push({ name: s.name, archive: s.archive, inputHash: s.inputHash, aliases: n === 'examples' ? ECHO_IMAGE_ALIASES : [] });
+    if (s && existsSync(s.archive)) out.push({ name: s.name, archive: s.archive, inputHash: s.inputHash, aliases: aliasesOf(n) });
   }
   return out;
 }
@@ -247,12 +300,15 @@ export async function buildImages(log: Log = (l) => console.log(l)): Promise<Bui
     const t2 = Date.now();
     const examples = await buildExamples(base, log);
     const t3 = Date.now();
+    const echoBasic = await buildEchoBasic(log);
+    const t4 = Date.now();
     const bins = await ensureNodeBinaries(log);
     return [
-      { name: base.name, archive: base.archive, bytes: base.archiveBytes, seconds: (t1 - t0) / 1000 },
-      { name: weft.name, archive: weft.archive, bytes: weft.archiveBytes, seconds: (t2 - t1) / 1000 },
-      { name: examples.name, archive: examples.archive, bytes: examples.archiveBytes, seconds: (t3 - t2) / 1000 },
-      { name: 'weft.dev/test/pause:1', archive: bins.pause.archive, bytes: (await stat(bins.pause.archive)).size, seconds: undefined },
+      { name: base.name, archive: base.archive, bytes: base.archiveBytes, seconds: (t1 - t0) / 1000, aliases: [] },
+      { name: weft.name, archive: weft.archive, bytes: weft.archiveBytes, seconds: (t2 - t1) / 1000, aliases: [] },
+      { name: examples.name, archive: examples.archive, bytes: examples.archiveBytes, seconds: (t3 - t2) / 1000, aliases: aliasesOf('examples') },
+      { name: echoBasic.name, archive: echoBasic.archive, bytes: echoBasic.archiveBytes, seconds: (t4 - t3) / 1000, aliases: aliasesOf('echo-basic') },
+      { name: 'weft.dev/test/pause:1', archive: bins.pause.archive, bytes: (await stat(bins.pause.archive)).size, seconds: undefined, aliases: [] },
     ];
   });
 }
@@ -265,7 +321,7 @@ async function main(): Promise<number> {
   if (existsSync(CONTAINERD_SOCKET)) {
     const bins = await ensureNodeBinaries();
     for (const i of images.filter((x) => x.name !== 'docker.io/library/node:24-bookworm-slim')) {
-      await importImage(bins, i.name, i.archive, (l) => console.log(l.replace(/^up: /, 'images: ')), true, i.name === DEFAULT_EXAMPLES_IMAGE ? ECHO_IMAGE_ALIASES : []);
+      await importImage(bins, i.name, i.archive, (l) => console.log(l.replace(/^up: /, 'images: ')), true, i.aliases);
     }
   } else console.log(`images: containerd is not running (${CONTAINERD_SOCKET}); \`npm run cluster -- up\` imports the archives`);
   return 0;

@@ -1,5 +1,6 @@
 /**
- * `npm run conformance:report`: regenerates the committed Gateway API conformance report. Brings the local
+ * `npm run conformance:report` (the mesh profiles) and `npm run conformance:report:gateway` (the Gateway
+ * profiles): regenerate the committed Gateway API conformance reports. Brings the local
  * cluster up (or reuses a running one) with the images, installs Weft when it is absent, runs upstream's
  * v1.7.0 suite unmodified (upstream-suite.ts) with the report written straight into
  * conformance/reports/v1.7.0/weft-dev-weft/standard-<version>-default-report.yaml (upstream's layout
@@ -7,6 +8,13 @@
  * files there, and rewrites that folder's README.md and the result block of the top-level README.md from
  * the report's own numbers. The cluster is left as it was found. Exit code 0 only when the suite passed,
  * every pod was meshed and the report has no shortfall; the report is written either way.
+ *
+ * The gateway run writes standard-<version>-default-gateway-report.yaml beside the mesh report, its own
+ * section at the end of that folder's README.md and its own block in the top-level README.md (between
+ * GATEWAY_README_START and GATEWAY_README_END); each run leaves the other's files and blocks alone.
+ * The e2e test (test/e2e/upstream-gateway-conformance.test.ts) holds every later run to the committed
+ * gateway report (belowFloor). Exit code 0 when the suite ran its tests (the report has profiles) and
+ * every echo-basic pod got Ready; the failures are the report's to record.
  */
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
@@ -18,8 +26,13 @@ import { useMesh } from '../support/mesh.js';
 import { REPO_ROOT } from '../support/paths.js';
 import { GATEWAY_API_VERSION } from '../cluster/config.js';
 import {
+  GATEWAY_CLASS,
+  GATEWAY_PROFILES,
+  GATEWAY_SUITE,
+  GATEWAY_SUPPORTED_FEATURES,
   IMPLEMENTATION,
   implementationVersion,
+  parseReport,
   PROFILES,
   REQUIRED_CONSECUTIVE_SUCCESSES,
   runUpstreamSuite,
@@ -33,9 +46,26 @@ import {
 export const REPORT_DIR = join(REPO_ROOT, 'conformance', 'reports', GATEWAY_API_VERSION, `${IMPLEMENTATION.organization}-${IMPLEMENTATION.project}`);
 const README_START = '<!-- upstream-conformance:start (npm run conformance:report writes this block) -->';
 const README_END = '<!-- upstream-conformance:end -->';
+export const GATEWAY_README_START = '<!-- upstream-gateway-conformance:start (npm run conformance:report:gateway writes this block) -->';
+export const GATEWAY_README_END = '<!-- upstream-gateway-conformance:end -->';
 
-export function reportFileName(r: { gatewayAPIChannel: string; mode: string }, version: string): string {
-  return `${r.gatewayAPIChannel}-${version}-${r.mode}-report.yaml`;
+/** Upstream's `<API channel>-<implementation version>-<mode>-report.yaml`; the gateway run's ends `-gateway-report.yaml`. */
+export function reportFileName(r: { gatewayAPIChannel: string; mode: string }, version: string, suite: 'mesh' | 'gateway' = 'mesh'): string {
+  return `${r.gatewayAPIChannel}-${version}-${r.mode}-${suite === 'gateway' ? 'gateway-' : ''}report.yaml`;
+}
+
+/** Whether a file in the report folder is a report of that run. */
+export function isReportOf(file: string, suite: 'mesh' | 'gateway'): boolean {
+  return suite === 'gateway' ? file.endsWith('-gateway-report.yaml') : file.endsWith('-report.yaml') && !file.endsWith('-gateway-report.yaml');
+}
+
+/** The committed gateway report (the e2e test's floor), or undefined when none is committed. */
+export async function committedGatewayReport(): Promise<{ file: string; report: ConformanceReport } | undefined> {
+  const files = (await readdir(REPORT_DIR)).filter((f) => isReportOf(f, 'gateway'));
+  if (files.length > 1) throw new Error(`${REPORT_DIR} holds ${files.length} gateway reports (${files.join(', ')}); keep one`);
+  if (files.length === 0) return undefined;
+  const file = files[0]!;
+  return { file, report: parseReport(await readFile(join(REPORT_DIR, file), 'utf8'), file) };
 }
 
 /** The folder README in the structure upstream's conformance/reports/README.md asks of submitters. */
@@ -104,6 +134,72 @@ In CI the same run is an e2e test (test/e2e/upstream-conformance.test.ts, part o
 `;
 }
 
+/** Why a report has no profile: upstream's setup failed before any test, and what it waited for. */
+function setupFailure(run: Pick<SuiteRun, 'failLines' | 'setupWaits'>): string {
+  const messages = [...new Set(run.failLines)].filter((l) => !l.startsWith('--- '));
+  return `No test ran: upstream's setup did not finish${messages.length > 0 ? ` ("${messages.join('"; "')}")` : ''}${run.setupWaits.length > 0 ? `; what it was still waiting for when it gave up: ${run.setupWaits.join('; ')}` : ''}.`;
+}
+
+/** The gateway run's section of the folder README, between its markers. */
+export function gatewaySection(r: ConformanceReport, file: string, run: Pick<SuiteRun, 'seconds' | 'podsSeen' | 'neverReady' | 'echoPods' | 'exitCode' | 'failLines' | 'setupWaits' | 'passed' | 'failed'>): string {
+  const gaps = shortfalls(r, GATEWAY_PROFILES);
+  return `${GATEWAY_README_START}
+## Gateway profiles
+
+| API channel | Implementation version | Mode | Profiles | Report |
+|-------------|------------------------|------|----------|--------|
+| ${r.gatewayAPIChannel} | ${r.implementation.version} | ${r.mode} | ${GATEWAY_PROFILES.join(', ')} | [${r.implementation.version} gateway report](./${file}) |
+
+From the report (${r.date}), Gateway API ${r.gatewayAPIVersion}, ${r.gatewayAPIChannel} channel:
+
+${r.profiles.length === 0 ? setupFailure(run) : summarize(r).map((l) => `- ${l}`).join('\n')}
+${gaps.length === 0 ? '\nNothing failed, was skipped, or was declared unsupported.\n' : `\nShort of a full pass:\n\n${gaps.map((g) => `- ${g}`).join('\n')}\n`}
+Tests that passed (from upstream's output): ${run.passed.length === 0 ? 'none' : run.passed.join(', ')}.
+Tests that failed: ${run.failed.length === 0 ? 'none' : run.failed.join(', ')}.
+
+Upstream's test binary exited ${run.exitCode}. The run took ${run.seconds} s; ${run.podsSeen.length} pods ran in the suite's
+namespaces, ${run.echoPods} of them echo-basic, ${run.neverReady.length === 0 ? 'every one of those Ready' : `${run.neverReady.length} of those never seen Ready (${run.neverReady.join(', ')})`}.
+
+Notes:
+
+- The same unmodified suite as the mesh report, with \`-gateway-class=${GATEWAY_CLASS}\` (a GatewayClass of
+  controllerName \`weft.dev/gateway-controller\`, created by the harness when absent), the backends not
+  meshed (upstream's defaults), and ${REQUIRED_CONSECUTIVE_SUCCESSES} consecutive successes per case.
+- The base manifests name the echo image \`registry.k8s.io/gateway-api/conformance/echo-basic:v0.1.0\`
+  (and \`:v0.2.0\` for the UDP echo). The test cluster has no registry: the image under both names is
+  upstream's echo-basic, \`go build\` from \`sigs.k8s.io/gateway-api-conformance-images/echo-basic\`
+  v0.1.0 through the Go module proxy (pinned by test/conformance/upstream/go.mod and go.sum; v0.2.0's zip
+  is refused by the proxy), packed into a one-layer image by test/cluster/images.ts.
+- A profile's core features are always tested (upstream adds them). Extended features declared by flag:
+  ${GATEWAY_SUPPORTED_FEATURES.join(', ')}.
+- Reproduce: \`npm run conformance:report:gateway\`; CI runs the same suite in
+  test/e2e/upstream-gateway-conformance.test.ts and fails when a test this report counts as passed fails.
+${GATEWAY_README_END}
+`;
+}
+
+/** The top-level README's gateway block. */
+export function gatewayReadmeBlock(r: ConformanceReport, file: string, run: Pick<SuiteRun, 'failLines' | 'setupWaits'>): string {
+  const rel = relative(REPO_ROOT, join(REPORT_DIR, file));
+  return `${GATEWAY_README_START}
+- The same suite's Gateway profiles (${GATEWAY_PROFILES.join(', ')}) against GatewayClass \`${GATEWAY_CLASS}\` report:
+  ${r.profiles.length === 0 ? setupFailure(run) : summarize(r).join('; ')}
+  ([report](${rel}), \`npm run conformance:report:gateway\`).
+${GATEWAY_README_END}`;
+}
+
+/** Replaces the block between `start` and `end`, or inserts it after `anchor` (or at the end) when absent. */
+export function upsertBlock(text: string, start: string, end: string, block: string, anchor?: string): string {
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a >= 0 && b > a) return text.slice(0, a) + block + text.slice(b + end.length);
+  if (a >= 0 || b >= 0) throw new Error(`half a block: ${start} ... ${end}`);
+  const at = anchor !== undefined ? text.indexOf(anchor) : -1;
+  if (at < 0) return `${text.replace(/\n*$/, '\n\n')}${block}\n`;
+  const cut = at + anchor!.length;
+  return `${text.slice(0, cut)}\n${block}${text.slice(cut)}`;
+}
+
 /** The top-level README's result block. */
 export function readmeBlock(r: ConformanceReport, file: string): string {
   const rel = relative(REPO_ROOT, join(REPORT_DIR, file));
@@ -123,7 +219,7 @@ export function replaceBlock(text: string, block: string): string {
   return text.slice(0, a) + block + text.slice(b + README_END.length);
 }
 
-async function main(): Promise<number> {
+async function main(suite: 'mesh' | 'gateway'): Promise<number> {
   const before = await status();
   const wasUp = before.components.some((c) => c.pid !== undefined);
   console.log(wasUp ? 'report: reusing the running cluster' : 'report: bringing the cluster up');
@@ -136,12 +232,21 @@ async function main(): Promise<number> {
     const mesh = await useMesh(cluster);
     try {
       const version = await implementationVersion(REPO_ROOT);
+      if (suite === 'gateway') {
+        code = await gatewayReport(cluster, version);
+        return code;
+      }
       const file = reportFileName({ gatewayAPIChannel: 'standard', mode: 'default' }, version);
       const reportPath = join(REPORT_DIR, file);
       const run = await runUpstreamSuite(cluster, { reportPath, version, log: (l) => console.log(l) });
       if (reportFileName(run.report, version) !== file) throw new Error(`the report says channel ${run.report.gatewayAPIChannel}, mode ${run.report.mode}: not ${file}`);
-      for (const f of await readdir(REPORT_DIR)) if (f.endsWith('-report.yaml') && f !== file) await rm(join(REPORT_DIR, f));
-      await writeFile(join(REPORT_DIR, 'README.md'), folderReadme(run.report, file, run));
+      for (const f of await readdir(REPORT_DIR)) if (isReportOf(f, 'mesh') && f !== file) await rm(join(REPORT_DIR, f));
+      const folder = join(REPORT_DIR, 'README.md');
+      const old = await readFile(folder, 'utf8').catch(() => '');
+      const a = old.indexOf(GATEWAY_README_START);
+      const b = old.indexOf(GATEWAY_README_END);
+      const kept = a >= 0 && b > a ? `\n${old.slice(a, b + GATEWAY_README_END.length)}\n` : '';
+      await writeFile(folder, folderReadme(run.report, file, run) + kept);
       const readme = join(REPO_ROOT, 'README.md');
       await writeFile(readme, replaceBlock(await readFile(readme, 'utf8'), readmeBlock(run.report, file)));
       for (const l of summarize(run.report)) console.log(`report: ${l}`);
@@ -165,8 +270,30 @@ async function main(): Promise<number> {
   return code;
 }
 
+async function gatewayReport(cluster: Awaited<ReturnType<typeof useCluster>>, version: string): Promise<number> {
+  const file = reportFileName({ gatewayAPIChannel: 'standard', mode: 'default' }, version, 'gateway');
+  const reportPath = join(REPORT_DIR, file);
+  const run = await runUpstreamSuite(cluster, { reportPath, version, suite: GATEWAY_SUITE, log: (l) => console.log(l) });
+  if (reportFileName(run.report, version, 'gateway') !== file) throw new Error(`the report says channel ${run.report.gatewayAPIChannel}, mode ${run.report.mode}: not ${file}`);
+  for (const f of await readdir(REPORT_DIR)) if (isReportOf(f, 'gateway') && f !== file) await rm(join(REPORT_DIR, f));
+  const folder = join(REPORT_DIR, 'README.md');
+  await writeFile(folder, upsertBlock(await readFile(folder, 'utf8'), GATEWAY_README_START, GATEWAY_README_END, gatewaySection(run.report, file, run).trimEnd()));
+  const readme = join(REPO_ROOT, 'README.md');
+  await writeFile(readme, upsertBlock(await readFile(readme, 'utf8'), GATEWAY_README_START, GATEWAY_README_END, gatewayReadmeBlock(run.report, file, run), README_END));
+  for (const l of summarize(run.report)) console.log(`report: ${l}`);
+  if (run.report.profiles.length === 0) console.log(`report: ${setupFailure(run)}`);
+  console.log(`report: passed ${run.passed.length}: ${run.passed.join(', ')}`);
+  console.log(`report: failed ${run.failed.length}: ${run.failed.join(', ')}`);
+  if (run.neverReady.length > 0) console.log(`report: echo-basic pods never Ready: ${run.neverReady.join(', ')}`);
+  console.log(`report: wall time ${run.seconds}s; exit ${run.exitCode}; wrote ${relative(REPO_ROOT, reportPath)}`);
+  return run.report.profiles.length > 0 && run.neverReady.length === 0 && run.echoPods > 0 ? 0 : 1;
+}
+
 if (process.argv[1] !== undefined && import.meta.url === `file://${process.argv[1]}`) {
-  main().then(
+  const arg = process.argv[2] ?? 'mesh';
+  const start: Promise<number> =
+    arg === 'mesh' || arg === 'gateway' ? main(arg) : Promise.reject(new Error(`unknown run ${JSON.stringify(arg)}: give mesh (the default) or gateway`));
+  start.then(
     (code) => {
       process.exitCode = code;
     },

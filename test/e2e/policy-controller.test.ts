@@ -202,7 +202,7 @@ test('a route with an unsupported filter gets Accepted=False with a message nami
   assert.match(c.message, /ExtensionRef/);
 });
 
-test('Gateway API v1.7 HTTPRoute retry survives the API server and is accepted; attempts beyond Weft\'s bound are named', async (t) => {
+test('Gateway API v1.7 HTTPRoute retry survives the API server and is accepted, large attempts included', async (t) => {
   const ns = await cluster.freshNamespace(t);
   await service(ns, 'web');
   await cluster.apply(ns, route('retry', { name: 'web' }, [{ name: 'web' }], `    retry: {attempts: 2, codes: [503], backoff: 100ms}`));
@@ -211,11 +211,10 @@ test('Gateway API v1.7 HTTPRoute retry survives the API server and is accepted; 
   assert.deepEqual(stored.spec.rules[0]?.retry, { attempts: 2, codes: [503], backoff: '100ms' });
   const ok = await waitCondition(ns, 'retry', 'Accepted', (x) => x.status === 'True');
   assert.equal(ok.reason, 'Accepted');
-  // The CRD sets no upper bound on attempts; Weft refuses more than 10 and says which field.
-  await cluster.apply(ns, route('too-many', { name: 'web' }, [{ name: 'web' }], `    retry: {attempts: 50}`));
-  const c = await waitCondition(ns, 'too-many', 'Accepted', (x) => x.status === 'False');
-  assert.equal(c.reason, 'UnsupportedValue');
-  assert.match(c.message, /spec\.rules\[0\]\.retry\.attempts 50 must be an integer from 0 to 10/);
+  // The CRD sets no upper bound on attempts, and neither does Weft (the retry budget bounds the cost).
+  await cluster.apply(ns, route('many', { name: 'web' }, [{ name: 'web' }], `    retry: {attempts: 50}`));
+  const c = await waitCondition(ns, 'many', 'Accepted', (x) => x.status === 'True');
+  assert.equal(c.reason, 'Accepted');
 });
 
 test('a route to a missing backend gets ResolvedRefs=False/BackendNotFound and its share is pushed as 500', async (t) => {

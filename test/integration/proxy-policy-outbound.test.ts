@@ -337,13 +337,13 @@ describe('filters', () => {
 
   test('a filter Weft does not support answers 500 unsupported, never forwarding without it', async () => {
     world.setSnapshot({
-      httpRoutes: [route('prod', 'cors', [
-        { matches: [{ path: { type: 'PathPrefix', value: '/cors' } }], filters: [{ type: 'CORS', cors: {} } as never], backendRefs: [to('v1')] },
+      httpRoutes: [route('prod', 'ext-auth', [
+        { matches: [{ path: { type: 'PathPrefix', value: '/ext-auth' } }], filters: [{ type: 'ExternalAuth' } as never], backendRefs: [to('v1')] },
         { matches: [{ path: { type: 'PathPrefix', value: '/ok' } }], backendRefs: [to('v2')] },
       ])],
     });
     const before = world.app('v1-0').seen.length;
-    const r = await world.request('prod', 'http://web.prod/cors');
+    const r = await world.request('prod', 'http://web.prod/ext-auth');
     assert.equal(r.status, 500);
     assert.equal(r.headers[HEADER_PROXY_ERROR], 'unsupported');
     assert.equal(world.app('v1-0').seen.length, before);

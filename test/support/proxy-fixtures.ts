@@ -7,7 +7,6 @@
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { CertificateAuthority, createCsr, createTrustAnchor } from '../../identity/ca.js';
 import { generateRsaKeyPair } from '../../identity/keys.js';
@@ -171,11 +170,13 @@ export function listenHttp(handler: (req: IncomingMessage, res: ServerResponse) 
   return new Promise((resolve) => server.listen(0, host, () => resolve(Object.assign(server, { port: (server.address() as AddressInfo).port }))));
 }
 
-/** A loopback port nothing listens on (connections to it are refused at once). */
-export async function deadPort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
+/**
+ * A loopback port nothing listens on (connections to it are refused at once): 1-9, in turn, below the
+ * ephemeral range. A port freed by closing a server (the old way) could be bound again by another test
+ * file running in parallel before the test dialled it, which then reached that file's server.
+ */
+let nextDeadPort = 0;
+export function deadPort(): Promise<number> {
+  nextDeadPort = (nextDeadPort % 9) + 1;
+  return Promise.resolve(nextDeadPort);
 }

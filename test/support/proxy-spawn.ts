@@ -18,12 +18,13 @@ export { PROXY_NODE_FLAGS };
 /**
  * The environment of a proxy process as the injector sets it besides PROXY_ENV: `env` with the
  * injector's MALLOC_ARENA_MAX (NODE_OPTIONS is dropped: callers pass PROXY_NODE_FLAGS, or their
- * override, on the command line).
+ * override, on the command line). `runtime` names another container's settings (the gateway's,
+ * core/gateway/render.ts GATEWAY_RUNTIME_ENV).
  */
-export function proxyProcessEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function proxyProcessEnv(env: NodeJS.ProcessEnv = process.env, runtime: readonly { readonly name: string; readonly value: string }[] = PROXY_RUNTIME_ENV): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...env };
   delete out['NODE_OPTIONS'];
-  for (const e of PROXY_RUNTIME_ENV) if (e.name !== 'NODE_OPTIONS') out[e.name] = e.value;
+  for (const e of runtime) if (e.name !== 'NODE_OPTIONS') out[e.name] = e.value;
   return out;
 }
 

@@ -15,7 +15,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../../google/protobuf/timestamp.js";
-import { HttpRoute } from "../../route/v1/route.js";
+import { GrpcRoute, HttpRoute, WeightedBackend } from "../../route/v1/route.js";
 
 export const protobufPackage = "weft.gateway.v1";
 
@@ -43,6 +43,42 @@ export interface GatewayView {
   served: boolean;
   /** Ascending by port. */
   ports: GatewayPort[];
+  /**
+   * TLS to backends outside the mesh (BackendTLSPolicy), one per Service port the routes send to that a
+   * policy targets. Ports absent here are dialled in plaintext, or with mTLS when meshed.
+   */
+  backendTls: BackendTls[];
+  /** The Gateway's spec.tls.backend.clientCertificateRef, presented on every BackendTls connection. */
+  backendClientCertificate?: BackendClientCertificate | undefined;
+}
+
+/** How the gateway dials one backend Service port over TLS (core/gateway/backend-tls.ts decides it). */
+export interface BackendTls {
+  namespace: string;
+  name: string;
+  port: number;
+  /** "<namespace>/<name>" of the BackendTLSPolicy. */
+  policy: string;
+  /** SNI, and the name verified when subject_alt_names is empty. */
+  hostname: string;
+  /** PEM CA bundle; empty with system_ca: the runtime's well-known CAs. */
+  caPem: string;
+  systemCa: boolean;
+  subjectAltNames: BackendSubjectAltName[];
+  /** Non-empty: connections must fail (every CA reference of the policy is invalid); says why. */
+  invalid: string;
+}
+
+export interface BackendSubjectAltName {
+  /** "Hostname" or "URI". */
+  type: string;
+  value: string;
+}
+
+export interface BackendClientCertificate {
+  /** The leaf first, then intermediates. */
+  certChainPem: string;
+  keyPem: string;
 }
 
 export interface GatewayPort {
@@ -53,12 +89,42 @@ export interface GatewayPort {
 
 export interface GatewayListener {
   name: string;
-  /** "HTTP", "HTTPS" or "TLS"; a proxy serves only the protocols it knows (today HTTP) and ignores others. */
+  /**
+   * "HTTP", "HTTPS" or "TLS"; a proxy serves only the protocols it knows (today HTTP and HTTPS) and
+   * ignores others.
+   */
   protocol: string;
   /** The listener's hostname, exact or wildcard; empty for any host. */
   hostname: string;
   /** Most specific hostname first. */
   hosts: GatewayHost[];
+  /** HTTPS: what the listener terminates TLS with, one per certificateRef (resolved, key pair checked). */
+  certificates: GatewayCertificate[];
+  /** TLS (Passthrough): the TLSRoutes attached, in any order (the proxy picks by hostname specificity). */
+  tlsRoutes: GatewayTlsRoute[];
+}
+
+/** A TLSRoute on a TLS listener: the connection's SNI picks it; its bytes go to a backend unread. */
+export interface GatewayTlsRoute {
+  namespace: string;
+  name: string;
+  /** The hostnames it serves through the listener (exact or wildcard); "" for any. */
+  hostnames: string[];
+  /** Weighted; filters are never set (TLSRoute has none). */
+  backends: WeightedBackend[];
+  /**
+   * Per hostname (same order), the route's own hostname it comes from ("" when the route sets none):
+   * among routes matching an SNI equally well, the one whose own hostname is more specific wins.
+   * Absent (an older controller): the hostnames themselves.
+   */
+  hostnameOrigins: string[];
+}
+
+/** A certificate Secret's content (kubernetes.io/tls: tls.crt, tls.key), PEM. */
+export interface GatewayCertificate {
+  /** The leaf first, then intermediates. */
+  certChainPem: string;
+  keyPem: string;
 }
 
 /** The routes serving one hostname of a listener. */
@@ -67,6 +133,11 @@ export interface GatewayHost {
   hostname: string;
   /** In the mesh's precedence order (oldest first, then namespace/name). */
   httpRoutes: HttpRoute[];
+  /**
+   * GRPCRoutes serving the hostname, in the same order. gRPC calls (content-type application/grpc*)
+   * are matched against them first (GEP-1294: GRPCRoute rules before HTTPRoute rules).
+   */
+  grpcRoutes: GrpcRoute[];
 }
 
 function createBaseGatewayTarget(): GatewayTarget {
@@ -137,7 +208,16 @@ export const GatewayTarget: MessageFns<GatewayTarget> = {
 };
 
 function createBaseGatewayView(): GatewayView {
-  return { version: 0, generatedAt: undefined, namespace: "", name: "", served: false, ports: [] };
+  return {
+    version: 0,
+    generatedAt: undefined,
+    namespace: "",
+    name: "",
+    served: false,
+    ports: [],
+    backendTls: [],
+    backendClientCertificate: undefined,
+  };
 }
 
 export const GatewayView: MessageFns<GatewayView> = {
@@ -159,6 +239,12 @@ export const GatewayView: MessageFns<GatewayView> = {
     }
     for (const v of message.ports) {
       GatewayPort.encode(v!, writer.uint32(50).fork()).join();
+    }
+    for (const v of message.backendTls) {
+      BackendTls.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.backendClientCertificate !== undefined) {
+      BackendClientCertificate.encode(message.backendClientCertificate, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -224,6 +310,22 @@ export const GatewayView: MessageFns<GatewayView> = {
             message.ports.push(GatewayPort.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.backendTls.push(BackendTls.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.backendClientCertificate = BackendClientCertificate.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -247,6 +349,306 @@ export const GatewayView: MessageFns<GatewayView> = {
     message.name = object.name ?? "";
     message.served = object.served ?? false;
     message.ports = object.ports?.map((e) => GatewayPort.fromPartial(e)) || [];
+    message.backendTls = object.backendTls?.map((e) => BackendTls.fromPartial(e)) || [];
+    message.backendClientCertificate =
+      (object.backendClientCertificate !== undefined && object.backendClientCertificate !== null)
+        ? BackendClientCertificate.fromPartial(object.backendClientCertificate)
+        : undefined;
+    return message;
+  },
+};
+
+function createBaseBackendTls(): BackendTls {
+  return {
+    namespace: "",
+    name: "",
+    port: 0,
+    policy: "",
+    hostname: "",
+    caPem: "",
+    systemCa: false,
+    subjectAltNames: [],
+    invalid: "",
+  };
+}
+
+export const BackendTls: MessageFns<BackendTls> = {
+  encode(message: BackendTls, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.namespace !== "") {
+      writer.uint32(10).string(message.namespace);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.port !== 0) {
+      writer.uint32(24).uint32(message.port);
+    }
+    if (message.policy !== "") {
+      writer.uint32(34).string(message.policy);
+    }
+    if (message.hostname !== "") {
+      writer.uint32(42).string(message.hostname);
+    }
+    if (message.caPem !== "") {
+      writer.uint32(50).string(message.caPem);
+    }
+    if (message.systemCa !== false) {
+      writer.uint32(56).bool(message.systemCa);
+    }
+    for (const v of message.subjectAltNames) {
+      BackendSubjectAltName.encode(v!, writer.uint32(66).fork()).join();
+    }
+    if (message.invalid !== "") {
+      writer.uint32(74).string(message.invalid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BackendTls {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBackendTls();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.namespace = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.port = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.policy = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.caPem = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.systemCa = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.subjectAltNames.push(BackendSubjectAltName.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.invalid = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<BackendTls>, I>>(base?: I): BackendTls {
+    return BackendTls.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BackendTls>, I>>(object: I): BackendTls {
+    const message = createBaseBackendTls();
+    message.namespace = object.namespace ?? "";
+    message.name = object.name ?? "";
+    message.port = object.port ?? 0;
+    message.policy = object.policy ?? "";
+    message.hostname = object.hostname ?? "";
+    message.caPem = object.caPem ?? "";
+    message.systemCa = object.systemCa ?? false;
+    message.subjectAltNames = object.subjectAltNames?.map((e) => BackendSubjectAltName.fromPartial(e)) || [];
+    message.invalid = object.invalid ?? "";
+    return message;
+  },
+};
+
+function createBaseBackendSubjectAltName(): BackendSubjectAltName {
+  return { type: "", value: "" };
+}
+
+export const BackendSubjectAltName: MessageFns<BackendSubjectAltName> = {
+  encode(message: BackendSubjectAltName, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BackendSubjectAltName {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBackendSubjectAltName();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<BackendSubjectAltName>, I>>(base?: I): BackendSubjectAltName {
+    return BackendSubjectAltName.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BackendSubjectAltName>, I>>(object: I): BackendSubjectAltName {
+    const message = createBaseBackendSubjectAltName();
+    message.type = object.type ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseBackendClientCertificate(): BackendClientCertificate {
+  return { certChainPem: "", keyPem: "" };
+}
+
+export const BackendClientCertificate: MessageFns<BackendClientCertificate> = {
+  encode(message: BackendClientCertificate, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.certChainPem !== "") {
+      writer.uint32(10).string(message.certChainPem);
+    }
+    if (message.keyPem !== "") {
+      writer.uint32(18).string(message.keyPem);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BackendClientCertificate {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBackendClientCertificate();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.certChainPem = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.keyPem = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<BackendClientCertificate>, I>>(base?: I): BackendClientCertificate {
+    return BackendClientCertificate.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BackendClientCertificate>, I>>(object: I): BackendClientCertificate {
+    const message = createBaseBackendClientCertificate();
+    message.certChainPem = object.certChainPem ?? "";
+    message.keyPem = object.keyPem ?? "";
     return message;
   },
 };
@@ -319,7 +721,7 @@ export const GatewayPort: MessageFns<GatewayPort> = {
 };
 
 function createBaseGatewayListener(): GatewayListener {
-  return { name: "", protocol: "", hostname: "", hosts: [] };
+  return { name: "", protocol: "", hostname: "", hosts: [], certificates: [], tlsRoutes: [] };
 }
 
 export const GatewayListener: MessageFns<GatewayListener> = {
@@ -335,6 +737,12 @@ export const GatewayListener: MessageFns<GatewayListener> = {
     }
     for (const v of message.hosts) {
       GatewayHost.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.certificates) {
+      GatewayCertificate.encode(v!, writer.uint32(42).fork()).join();
+    }
+    for (const v of message.tlsRoutes) {
+      GatewayTlsRoute.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -384,6 +792,22 @@ export const GatewayListener: MessageFns<GatewayListener> = {
             message.hosts.push(GatewayHost.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.certificates.push(GatewayCertificate.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.tlsRoutes.push(GatewayTlsRoute.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -405,12 +829,184 @@ export const GatewayListener: MessageFns<GatewayListener> = {
     message.protocol = object.protocol ?? "";
     message.hostname = object.hostname ?? "";
     message.hosts = object.hosts?.map((e) => GatewayHost.fromPartial(e)) || [];
+    message.certificates = object.certificates?.map((e) => GatewayCertificate.fromPartial(e)) || [];
+    message.tlsRoutes = object.tlsRoutes?.map((e) => GatewayTlsRoute.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGatewayTlsRoute(): GatewayTlsRoute {
+  return { namespace: "", name: "", hostnames: [], backends: [], hostnameOrigins: [] };
+}
+
+export const GatewayTlsRoute: MessageFns<GatewayTlsRoute> = {
+  encode(message: GatewayTlsRoute, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.namespace !== "") {
+      writer.uint32(10).string(message.namespace);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    for (const v of message.hostnames) {
+      writer.uint32(26).string(v!);
+    }
+    for (const v of message.backends) {
+      WeightedBackend.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.hostnameOrigins) {
+      writer.uint32(42).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GatewayTlsRoute {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGatewayTlsRoute();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.namespace = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.hostnames.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.backends.push(WeightedBackend.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.hostnameOrigins.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<GatewayTlsRoute>, I>>(base?: I): GatewayTlsRoute {
+    return GatewayTlsRoute.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GatewayTlsRoute>, I>>(object: I): GatewayTlsRoute {
+    const message = createBaseGatewayTlsRoute();
+    message.namespace = object.namespace ?? "";
+    message.name = object.name ?? "";
+    message.hostnames = object.hostnames?.map((e) => e) || [];
+    message.backends = object.backends?.map((e) => WeightedBackend.fromPartial(e)) || [];
+    message.hostnameOrigins = object.hostnameOrigins?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseGatewayCertificate(): GatewayCertificate {
+  return { certChainPem: "", keyPem: "" };
+}
+
+export const GatewayCertificate: MessageFns<GatewayCertificate> = {
+  encode(message: GatewayCertificate, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.certChainPem !== "") {
+      writer.uint32(10).string(message.certChainPem);
+    }
+    if (message.keyPem !== "") {
+      writer.uint32(18).string(message.keyPem);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GatewayCertificate {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGatewayCertificate();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.certChainPem = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.keyPem = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<GatewayCertificate>, I>>(base?: I): GatewayCertificate {
+    return GatewayCertificate.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GatewayCertificate>, I>>(object: I): GatewayCertificate {
+    const message = createBaseGatewayCertificate();
+    message.certChainPem = object.certChainPem ?? "";
+    message.keyPem = object.keyPem ?? "";
     return message;
   },
 };
 
 function createBaseGatewayHost(): GatewayHost {
-  return { hostname: "", httpRoutes: [] };
+  return { hostname: "", httpRoutes: [], grpcRoutes: [] };
 }
 
 export const GatewayHost: MessageFns<GatewayHost> = {
@@ -420,6 +1016,9 @@ export const GatewayHost: MessageFns<GatewayHost> = {
     }
     for (const v of message.httpRoutes) {
       HttpRoute.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.grpcRoutes) {
+      GrpcRoute.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -453,6 +1052,14 @@ export const GatewayHost: MessageFns<GatewayHost> = {
             message.httpRoutes.push(HttpRoute.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.grpcRoutes.push(GrpcRoute.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -472,13 +1079,15 @@ export const GatewayHost: MessageFns<GatewayHost> = {
     const message = createBaseGatewayHost();
     message.hostname = object.hostname ?? "";
     message.httpRoutes = object.httpRoutes?.map((e) => HttpRoute.fromPartial(e)) || [];
+    message.grpcRoutes = object.grpcRoutes?.map((e) => GrpcRoute.fromPartial(e)) || [];
     return message;
   },
 };
 
 /**
  * Served by the controller over mTLS; only the Gateway's own ServiceAccount
- * (`<gateway>-weft-gateway` in the Gateway's namespace) may watch a Gateway.
+ * (`<gateway>-weft-gateway` in the Gateway's namespace) may watch a Gateway. The view carries the
+ * private keys of the Gateway's HTTPS listeners: that check is what keeps them to the gateway.
  */
 export type GatewayPolicyService = typeof GatewayPolicyService;
 export const GatewayPolicyService = {

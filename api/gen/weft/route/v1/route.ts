@@ -178,6 +178,21 @@ export interface FaultDelay {
   percentage: number;
 }
 
+/**
+ * CORS (HTTPRouteFilter type CORS): the proxy answers preflights itself and adds the allow headers to
+ * responses for allowed origins. Origins are "*" or "scheme://host[:port]", host possibly "*.suffix";
+ * a "*" in allow_methods or allow_headers echoes what the preflight asks for.
+ */
+export interface Cors {
+  allowOrigins: string[];
+  allowCredentials: boolean;
+  allowMethods: string[];
+  allowHeaders: string[];
+  exposeHeaders: string[];
+  /** Seconds a browser may cache the preflight's answer. */
+  maxAgeSeconds: number;
+}
+
 /** A filter of a rule or of a backend. */
 export interface Filter {
   kind?:
@@ -187,8 +202,9 @@ export interface Filter {
     | { $case: "urlRewrite"; value: UrlRewrite }
     | { $case: "requestMirror"; value: RequestMirror }
     | { $case: "faultInjection"; value: FaultInjection }
+    | { $case: "cors"; value: Cors }
     | //
-    /** A filter Weft does not implement (e.g. CORS, an ExtensionRef that does not resolve): the rule answers 500. */
+    /** A filter Weft does not implement (e.g. an ExtensionRef that does not resolve): the rule answers 500. */
     { $case: "unsupported"; value: Unsupported }
     | undefined;
 }
@@ -209,6 +225,16 @@ export interface ServiceBackend {
     | undefined;
   /** Circuit breaking for the Service's endpoints (its failure-accrual annotations). Absent: off. */
   failureAccrual?: FailureAccrual | undefined;
+}
+
+/**
+ * A Service of type ExternalName: a DNS alias with no endpoints. The proxy resolves `external_name`
+ * (A/AAAA, again after the records' TTL) and connects to its addresses at `service.port`, in plaintext;
+ * it does not watch the Service's endpoints. A name that does not resolve is answered 503 dns-failed.
+ */
+export interface ExternalNameBackend {
+  service?: ServiceBackend | undefined;
+  externalName: string;
 }
 
 /**
@@ -249,7 +275,10 @@ export interface Failure {
 export interface Backend {
   /** Names the backendRef for metrics: "<namespace>/<name>:<port>" as written by the user. */
   name: string;
-  kind?: { $case: "service"; value: ServiceBackend } | { $case: "failure"; value: Failure } | //
+  kind?: { $case: "service"; value: ServiceBackend } | { $case: "failure"; value: Failure } | {
+    $case: "externalName";
+    value: ExternalNameBackend;
+  } | //
   /** A backend kind Weft does not implement: answered like a Failure with status 500. */
   { $case: "unsupported"; value: Unsupported } | undefined;
 }
@@ -1697,6 +1726,128 @@ export const FaultDelay: MessageFns<FaultDelay> = {
   },
 };
 
+function createBaseCors(): Cors {
+  return {
+    allowOrigins: [],
+    allowCredentials: false,
+    allowMethods: [],
+    allowHeaders: [],
+    exposeHeaders: [],
+    maxAgeSeconds: 0,
+  };
+}
+
+export const Cors: MessageFns<Cors> = {
+  encode(message: Cors, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.allowOrigins) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.allowCredentials !== false) {
+      writer.uint32(16).bool(message.allowCredentials);
+    }
+    for (const v of message.allowMethods) {
+      writer.uint32(26).string(v!);
+    }
+    for (const v of message.allowHeaders) {
+      writer.uint32(34).string(v!);
+    }
+    for (const v of message.exposeHeaders) {
+      writer.uint32(42).string(v!);
+    }
+    if (message.maxAgeSeconds !== 0) {
+      writer.uint32(48).uint32(message.maxAgeSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Cors {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCors();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.allowOrigins.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.allowCredentials = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.allowMethods.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.allowHeaders.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.exposeHeaders.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.maxAgeSeconds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<Cors>, I>>(base?: I): Cors {
+    return Cors.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Cors>, I>>(object: I): Cors {
+    const message = createBaseCors();
+    message.allowOrigins = object.allowOrigins?.map((e) => e) || [];
+    message.allowCredentials = object.allowCredentials ?? false;
+    message.allowMethods = object.allowMethods?.map((e) => e) || [];
+    message.allowHeaders = object.allowHeaders?.map((e) => e) || [];
+    message.exposeHeaders = object.exposeHeaders?.map((e) => e) || [];
+    message.maxAgeSeconds = object.maxAgeSeconds ?? 0;
+    return message;
+  },
+};
+
 function createBaseFilter(): Filter {
   return { kind: undefined };
 }
@@ -1721,6 +1872,9 @@ export const Filter: MessageFns<Filter> = {
         break;
       case "faultInjection":
         FaultInjection.encode(message.kind.value, writer.uint32(50).fork()).join();
+        break;
+      case "cors":
+        Cors.encode(message.kind.value, writer.uint32(58).fork()).join();
         break;
       case "unsupported":
         Unsupported.encode(message.kind.value, writer.uint32(122).fork()).join();
@@ -1790,6 +1944,14 @@ export const Filter: MessageFns<Filter> = {
             message.kind = { $case: "faultInjection", value: FaultInjection.decode(reader, reader.uint32()) };
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.kind = { $case: "cors", value: Cors.decode(reader, reader.uint32()) };
+            continue;
+          }
           case 15: {
             if (tag !== 122) {
               break;
@@ -1849,6 +2011,12 @@ export const Filter: MessageFns<Filter> = {
       case "faultInjection": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "faultInjection", value: FaultInjection.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "cors": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "cors", value: Cors.fromPartial(object.kind.value) };
         }
         break;
       }
@@ -1978,6 +2146,75 @@ export const ServiceBackend: MessageFns<ServiceBackend> = {
     message.failureAccrual = (object.failureAccrual !== undefined && object.failureAccrual !== null)
       ? FailureAccrual.fromPartial(object.failureAccrual)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseExternalNameBackend(): ExternalNameBackend {
+  return { service: undefined, externalName: "" };
+}
+
+export const ExternalNameBackend: MessageFns<ExternalNameBackend> = {
+  encode(message: ExternalNameBackend, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.service !== undefined) {
+      ServiceBackend.encode(message.service, writer.uint32(10).fork()).join();
+    }
+    if (message.externalName !== "") {
+      writer.uint32(18).string(message.externalName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExternalNameBackend {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExternalNameBackend();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.service = ServiceBackend.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.externalName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ExternalNameBackend>, I>>(base?: I): ExternalNameBackend {
+    return ExternalNameBackend.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExternalNameBackend>, I>>(object: I): ExternalNameBackend {
+    const message = createBaseExternalNameBackend();
+    message.service = (object.service !== undefined && object.service !== null)
+      ? ServiceBackend.fromPartial(object.service)
+      : undefined;
+    message.externalName = object.externalName ?? "";
     return message;
   },
 };
@@ -2255,6 +2492,9 @@ export const Backend: MessageFns<Backend> = {
       case "failure":
         Failure.encode(message.kind.value, writer.uint32(26).fork()).join();
         break;
+      case "externalName":
+        ExternalNameBackend.encode(message.kind.value, writer.uint32(34).fork()).join();
+        break;
       case "unsupported":
         Unsupported.encode(message.kind.value, writer.uint32(122).fork()).join();
         break;
@@ -2299,6 +2539,14 @@ export const Backend: MessageFns<Backend> = {
             message.kind = { $case: "failure", value: Failure.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.kind = { $case: "externalName", value: ExternalNameBackend.decode(reader, reader.uint32()) };
+            continue;
+          }
           case 15: {
             if (tag !== 122) {
               break;
@@ -2335,6 +2583,12 @@ export const Backend: MessageFns<Backend> = {
       case "failure": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "failure", value: Failure.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "externalName": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "externalName", value: ExternalNameBackend.fromPartial(object.kind.value) };
         }
         break;
       }
