@@ -8,6 +8,8 @@
  *   server: HTTPS listener requiring a client certificate -> undici Pool -> the backend
  * Each request is dispatched with a raw undici handler that writes the answer straight into node's
  * ServerResponse, the way proxy/http1-exchange.ts does (no intermediate streams).
+ * bench/gateway-tls uses the server role without `caPem`: an HTTPS listener that asks for no client
+ * certificate (TLS termination at an edge, like a Gateway's HTTPS listener) in front of a plaintext backend.
  * Usage: node-floor-proxy.js <spec.json>  (spec: role, listenPort, targetPort, keyPem, certPem, caPem)
  */
 import { readFileSync } from 'node:fs';
@@ -19,7 +21,7 @@ import type { AddressInfo } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Dispatcher, Pool as UndiciPool } from 'undici';
 
-interface Spec { role: 'client' | 'server'; listenPort: number; targetPort: number; keyPem: string; certPem: string; caPem: string }
+interface Spec { role: 'client' | 'server'; listenPort: number; targetPort: number; keyPem: string; certPem: string; caPem?: string }
 const spec = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Spec;
 // undici's Pool alone, as proxy/pool.ts loads it.
 const Pool = createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
@@ -73,7 +75,10 @@ function forward(req: IncomingMessage, res: ServerResponse): void {
 
 const server = spec.role === 'client'
   ? createServer({ keepAliveTimeout: 65_000 }, forward)
-  : createHttpsServer({ key: spec.keyPem, cert: spec.certPem, ca: spec.caPem, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3', keepAliveTimeout: 65_000 }, forward);
+  : createHttpsServer({
+    key: spec.keyPem, cert: spec.certPem, minVersion: 'TLSv1.3', keepAliveTimeout: 65_000,
+    ...(spec.caPem === undefined ? {} : { ca: spec.caPem, requestCert: true, rejectUnauthorized: true }),
+  }, forward);
 server.listen(spec.listenPort, '127.0.0.1', () => process.stdout.write(`READY ${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`));
 // Exits normally on SIGTERM, so that a profiler (`--cpu-prof`) writes its profile.
 process.once('SIGTERM', () => process.exit(0));

@@ -8,6 +8,20 @@ export interface CpuProfile {
   readonly nodes: readonly { readonly id: number; readonly callFrame: { readonly functionName: string; readonly url: string } }[];
   readonly samples: readonly number[];
   readonly timeDeltas: readonly number[];
+  /** Microseconds, the clock of the samples (start + the deltas so far is a sample's time). */
+  readonly startTime?: number;
+  readonly endTime?: number;
+}
+
+/**
+ * A part of a profile by how long before its end it was: samples taken between `fromBeforeEndUs`
+ * and `toBeforeEndUs` microseconds before `endTime` (from > to). A process profiled until it exits
+ * on SIGTERM ends its profile at the signal, so a load that ran from A to B ms before the signal is
+ * the window { from: A * 1000, to: B * 1000 }.
+ */
+export interface ProfileWindow {
+  readonly fromBeforeEndUs: number;
+  readonly toBeforeEndUs: number;
 }
 
 export const BUCKETS = [
@@ -45,12 +59,19 @@ export function bucketOf(functionName: string, url: string): Bucket | 'idle' {
   return 'other JavaScript (libraries, module loading)';
 }
 
-/** Busy milliseconds per bucket, summed over the profiles. */
-export function cpuByBucket(profiles: readonly CpuProfile[]): Map<Bucket, number> {
+/** Busy milliseconds per bucket, summed over the profiles (within `window` of each, when given). */
+export function cpuByBucket(profiles: readonly CpuProfile[], window?: ProfileWindow): Map<Bucket, number> {
   const out = new Map<Bucket, number>(BUCKETS.map((b) => [b, 0]));
   for (const p of profiles) {
+    if (window !== undefined && (p.startTime === undefined || p.endTime === undefined)) throw new Error('a profile without startTime/endTime cannot be cut to a window');
     const frames = new Map(p.nodes.map((n) => [n.id, n.callFrame]));
+    let t = p.startTime ?? 0;
     for (let i = 0; i < p.samples.length; i++) {
+      t += p.timeDeltas[i] ?? 0;
+      if (window !== undefined) {
+        const beforeEnd = p.endTime! - t;
+        if (beforeEnd > window.fromBeforeEndUs || beforeEnd < window.toBeforeEndUs) continue;
+      }
       const f = frames.get(p.samples[i]!);
       if (f === undefined) continue;
       const b = bucketOf(f.functionName, f.url);

@@ -23,15 +23,15 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
-import { loadavg, tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../test/support/paths.js';
 import { id, TestPki } from '../../test/support/proxy-fixtures.js';
 import type { HarnessSpec } from '../../test/support/proxy-harness.js';
 import type { PolicyHarnessSpec } from './policy-harness.js';
+import { median } from '../figures.js';
+import { BenchProcesses, cpuMs, freePort, rssMb, rssParts, wrk as wrkAt } from '../support.js';
 import { cpuByBucket } from './profile.js';
 import type { CpuProfile } from './profile.js';
 import { PROXY_NODE_FLAGS, proxyProcessEnv } from '../../test/support/proxy-spawn.js';
@@ -45,92 +45,14 @@ const DURATION = Number(opt('duration', '10'));
 const CONNECTIONS = Number(opt('connections', '32'));
 const WRITE = args.includes('--write');
 const ROUNDS = Number(opt('rounds', '5'));
-const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 const nodeFlags = (process.env['WEFT_PROXY_NODE_FLAGS'] ?? PROXY_NODE_FLAGS.join(' ')).split(' ').filter((f) => f !== '');
 
-const work = mkdtempSync(join(tmpdir(), 'weft-hop-'));
-const children: ChildProcess[] = [];
-const cleanup = () => {
-  for (const c of children) c.kill('SIGKILL');
-  rmSync(work, { recursive: true, force: true });
-};
-process.on('exit', cleanup);
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
-
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * TICK_MS; // fields 14 and 15: utime, stime
-}
-
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : 0;
-}
-
-/** Resident memory split into anonymous (the process's own) and file-backed (mostly the node binary's pages, shared with every Node process), MB. */
-function rssParts(pid: number): { rss: number; anon: number; file: number } {
-  const t = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(t)?.[1] ?? NaN);
-  const rss = kb('Rss') / 1024;
-  const anon = kb('Anonymous') / 1024;
-  return { rss, anon, file: rss - anon };
-}
-
-function spawnReady(cmd: string, argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; info: Record<string, number> }> {
-  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
-  children.push(child);
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /READY (\{.*\})/.exec(out);
-      if (m) resolve({ child, info: JSON.parse(m[1]!) as Record<string, number> });
-    });
-    child.once('exit', (c) => reject(new Error(`${cmd} exited ${String(c)}: ${err}`)));
-  });
-}
-
-function nginx(name: string, body: string): Promise<ChildProcess> {
-  const dir = join(work, name);
-  execFileSync('mkdir', ['-p', dir]);
-  const conf = join(dir, 'nginx.conf');
-  writeFileSync(conf, `daemon off;\nmaster_process off;\nworker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log warn;\nevents { worker_connections 4096; }\nhttp {\n  access_log off;\n  client_body_temp_path ${dir};\n  proxy_temp_path ${dir};\n  fastcgi_temp_path ${dir};\n  uwsgi_temp_path ${dir};\n  scgi_temp_path ${dir};\n  keepalive_requests 1000000;\n${body}\n}\n`);
-  const child = spawn('nginx', ['-c', conf, '-p', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    child.once('exit', (c) => reject(new Error(`nginx ${name} exited ${String(c)}: ${readFileSync(join(dir, 'error.log'), 'utf8')}`)));
-    setTimeout(() => resolve(child), 300);
-  });
-}
-
-interface WrkResult { requests: number; seconds: number; rps: number; errors: number; non2xx: number }
-
-function wrk(port: number, seconds: number): WrkResult {
-  const out = execFileSync('wrk', ['-t2', `-c${CONNECTIONS}`, `-d${seconds}s`, `http://127.0.0.1:${port}/`]).toString();
-  const m = /(\d+) requests in ([\d.]+)(\w+)/.exec(out);
-  const unit = m?.[3] === 'ms' ? 0.001 : m?.[3] === 'm' ? 60 : 1;
-  const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
-  const requests = Number(m?.[1] ?? 0);
-  const secs = Number(m?.[2] ?? seconds) * unit;
-  return {
-    requests, seconds: secs, rps: requests / secs,
-    errors: errs ? errs.slice(1).reduce((a, b) => a + Number(b), 0) : 0,
-    non2xx: Number(non2xx?.[1] ?? 0),
-  };
-}
+const procs = new BenchProcesses('weft-hop-');
+const work = procs.work;
+const cleanup = () => procs.cleanup();
+const spawnReady = (cmd: string, argv: string[], env: NodeJS.ProcessEnv = process.env) => procs.spawnReady(cmd, argv, env);
+const nginx = (name: string, body: string) => procs.nginx(name, body);
+const wrk = (port: number, seconds: number) => wrkAt(`http://127.0.0.1:${port}/`, { seconds, connections: CONNECTIONS });
 
 interface Latency { p50: number; p90: number; p99: number; rps: number; errors: number }
 
@@ -167,11 +89,6 @@ function scrape(ports: readonly number[]): Promise<string[]> {
   return Promise.all(ports.map((p) => fetch(`http://127.0.0.1:${p}/metrics`).then((r) => r.text())));
 }
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 const load0 = loadavg();
 const t0 = Date.now();
@@ -307,7 +224,7 @@ const FLOOR = 'Node.js floor: node:http + undici, mTLS, no mesh logic';
 
 // --- memory composition: a bare node process with the same flags, and the idle Weft policy client -----
 const bare = spawn(process.execPath, [...nodeFlags, '-e', 'setInterval(() => {}, 1e9)'], { stdio: 'ignore', env: proxyProcessEnv() });
-children.push(bare);
+procs.track(bare);
 await new Promise((r) => setTimeout(r, 1_500));
 const bareMem = rssParts(bare.pid!);
 bare.kill('SIGKILL');
