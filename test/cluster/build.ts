@@ -26,6 +26,7 @@ import {
   GO_BUILD_PARALLELISM,
   HOME_ENV,
   K8S_VERSION,
+  NETWORK_ENV,
   PATH_ENV,
 } from './config.js';
 
@@ -60,6 +61,7 @@ export interface BuildStamp {
 /** The environment every `go` child gets: no toolchain downloads, static binaries, modest parallelism. */
 function goEnv(): NodeJS.ProcessEnv {
   return {
+    ...NETWORK_ENV,
     PATH: `${PATH_ENV}:/usr/local/go/bin:/usr/lib/go/bin`,
     HOME: HOME_ENV,
     GOTOOLCHAIN: 'local',

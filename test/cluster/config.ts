@@ -88,6 +88,15 @@ export const GO_BINARY = env['WEFT_GO'] ?? 'go';
 /** The PATH children inherit (the Go toolchain and iptables live in the usual places). */
 export const PATH_ENV = env['PATH'] ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 export const HOME_ENV = env['HOME'] ?? '/root';
+/**
+ * Trust and proxy settings the builds' children keep (npm, go, mmdebstrap fetch from registries): a
+ * machine whose registries sit behind an intercepting proxy names its CA here, and Node.js (unlike Go
+ * and curl) does not read the system's CA bundle without NODE_EXTRA_CA_CERTS.
+ */
+export const NETWORK_ENV: Readonly<Record<string, string>> = Object.fromEntries(
+  ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY', 'https_proxy', 'http_proxy', 'no_proxy', 'GOPROXY', 'GONOSUMDB', 'GOSUMDB']
+    .flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])),
+);
 
 export const NODE_NAME = 'weft-node';
 export const SIM_NODE_NAME = 'weft-sim';
