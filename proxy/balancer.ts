@@ -38,7 +38,7 @@ export class EndpointState {
   accrual: EndpointAccrual | undefined;
   /** Ejections counted for metrics (shared by every balancer of a proxy). */
   counters: AccrualCounters | undefined;
-  constructor(readonly endpoint: Endpoint, readonly key: string) {}
+  constructor(public endpoint: Endpoint, readonly key: string) {}
 
   /** One finished attempt: a failure is a connection error, a timeout or a 5xx from the endpoint. */
   /** Returns true when this failure ejected the endpoint. */
@@ -116,7 +116,11 @@ export class Balancer {
     const old = new Map(this.states.map((s) => [s.key, s]));
     this.states = endpoints.map((e) => {
       const key = endpointKey(e);
-      return old.get(key) ?? this.fresh(e, key);
+      const st = old.get(key);
+      if (st === undefined) return this.fresh(e, key);
+      // The same connection key keeps its state; what else the controller says of it (the protocol hint) is the latest.
+      st.endpoint = e;
+      return st;
     });
     this.known = true;
   }

@@ -86,7 +86,8 @@ function protocolOf(p: WireProtocolHint): ProtocolHint {
 }
 
 function endpointOf(e: WireEndpoint): Endpoint {
-  return { ip: e.ip, port: e.port, meshed: e.meshed, ...(e.meshed && e.identity !== '' ? { identity: e.identity } : {}) };
+  const protocol = protocolOf(e.protocol);
+  return { ip: e.ip, port: e.port, meshed: e.meshed, ...(e.meshed && e.identity !== '' ? { identity: e.identity } : {}), ...(protocol !== 'detect' ? { protocol } : {}) };
 }
 
 /** The domain view of one DestinationPolicy message (wire types stop here). */

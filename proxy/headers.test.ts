@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkH2Fields, forwardRequestHeaders, forwardResponseHeaders, hasSafeFraming, originForm } from './headers.js';
+import { checkH2Fields, forwardH2Headers, forwardRequestHeaders, forwardResponseHeaders, hasSafeFraming, http1HeadersOfH2, originForm } from './headers.js';
 
 test('hop-by-hop headers, Connection-listed ones and client weft-* headers are not forwarded', () => {
   const f = forwardRequestHeaders(['Host', 'a', 'Connection', 'X-Drop, keep-alive', 'X-Drop', '1', 'Keep-Alive', 't=1',
@@ -49,4 +49,14 @@ test('HTTP/2 fields: bad names or CR/LF/NUL values are malformed, big lists too 
   assert.equal(checkH2Fields({ 'X-A': 'b' }, 1000), 'malformed');
   assert.equal(checkH2Fields({ 'x-a': ['ok', 'b\0'] }, 1000), 'malformed');
   assert.equal(checkH2Fields({ 'x-a': 'b'.repeat(2000) }, 1000), 'too-large');
+});
+
+test('an HTTP/2 request as HTTP/1.1 fields: :authority is Host, pseudo-headers and hop-by-hop go, cookies are joined', () => {
+  const fwd = forwardH2Headers({
+    ':method': 'POST', ':path': '/a?b', ':scheme': 'https', ':authority': 'gw.example', host: 'other.example',
+    cookie: ['a=1', 'b=2'], 'x-multi': ['1', '2'], te: 'trailers', connection: 'keep-alive', 'content-length': '3',
+  });
+  assert.deepEqual(http1HeadersOfH2(fwd), ['host', 'gw.example', 'cookie', 'a=1; b=2', 'x-multi', '1', 'x-multi', '2', 'content-length', '3']);
+  // Without :authority, a host field is kept as the Host.
+  assert.deepEqual(http1HeadersOfH2({ ':method': 'GET', ':path': '/', host: 'h.example', cookie: 'c=3' }), ['host', 'h.example', 'cookie', 'c=3']);
 });

@@ -247,6 +247,27 @@ export function h2FlatHeaders(h: Record<string, string | string[]>): string[] {
   return out;
 }
 
+/**
+ * An HTTP/2 request's forwarded fields (forwardH2Headers, plan applied) as an HTTP/1.1 header list, for
+ * a gateway that translates (core/gateway/upstream-protocol.ts): `:authority` becomes Host (a `host`
+ * field beside it is dropped, RFC 9113 8.3.1), the other pseudo-headers go (method and target are the
+ * request line), and the cookie fields HTTP/2 may split are joined with "; " (RFC 9113 8.2.3).
+ */
+export function http1HeadersOfH2(h: Record<string, string | string[]>): string[] {
+  const out: string[] = [];
+  const authority = h[':authority'];
+  const host = typeof authority === 'string' && authority !== '' ? authority : undefined;
+  if (host !== undefined) out.push('host', host);
+  for (const name in h) {
+    if (name[0] === ':' || (name === 'host' && host !== undefined)) continue;
+    const v = h[name]!;
+    if (name === 'cookie' && Array.isArray(v)) out.push(name, v.join('; '));
+    else if (Array.isArray(v)) for (const x of v) out.push(name, x);
+    else out.push(name, v);
+  }
+  return out;
+}
+
 /** Replaces the Host of a flat HTTP/1 header list (a URLRewrite hostname), adding it when absent. */
 export function setHost(headers: string[], host: string): void {
   for (let i = 0; i < headers.length; i += 2) {

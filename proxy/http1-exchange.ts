@@ -1,6 +1,7 @@
 /**
- * One HTTP/1.1 request forwarded upstream through an undici dispatcher, written straight into node's
- * ServerResponse (no intermediate streams: the response bytes go from undici's parser to `res.write`).
+ * One HTTP/1.1 request forwarded upstream through an undici dispatcher, written straight into a
+ * ResponseSink: node's ServerResponse, or an HTTP/2 stream when a gateway translates (no intermediate
+ * streams: the response bytes go from undici's parser to `res.write`).
  *
  * Retry rule (design.md 6): an attempt is re-sent to another endpoint only when it provably never
  * reached the app:
@@ -20,9 +21,9 @@
  * A retryable response is read to its end and dropped, so its connection stays in the pool.
  */
 import { subscribe } from 'node:diagnostics_channel';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { HEADER_PROXY_ERROR } from '../core/contract.js';
 import { decideRetry, retryOnClosedConnection } from '../core/retry.js';
@@ -37,6 +38,7 @@ import { applyResponseHeaderOps, forwardResponseHeaders } from './headers.js';
 import type { DirectionStats } from './metrics.js';
 import type { ExchangeObserver, HeaderOps } from './policy-hook.js';
 import { writeHttp1Error } from './respond.js';
+import type { ResponseSink } from './respond.js';
 
 export interface Upstream {
   readonly dispatcher: Dispatcher;
@@ -49,7 +51,8 @@ export interface ExchangeOptions {
   readonly method: string;
   readonly path: string;
   readonly headers: string[];
-  readonly body: Buffer | IncomingMessage | null;
+  /** A buffered body (sent again on a retry), the request stream itself, or none. */
+  readonly body: Buffer | Readable | null;
   /** Picks the next upstream, never one already tried; undefined when none is left. */
   readonly pick: (tried: ReadonlySet<EndpointState> | undefined) => Upstream | undefined;
   /** The error reported when no connection could be made. */
@@ -150,7 +153,7 @@ export class Http1Exchange implements Dispatcher.DispatchHandler {
   /** The status of a response being dropped for a retry. */
   private discardStatus = 0;
 
-  constructor(private readonly req: IncomingMessage, private readonly res: ServerResponse, private readonly o: ExchangeOptions) {
+  constructor(private readonly res: ResponseSink, private readonly o: ExchangeOptions) {
     res.once('close', () => {
       if (this.finished) return;
       this.downstreamGone = true;

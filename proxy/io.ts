@@ -52,6 +52,8 @@ export interface Endpoint {
   readonly meshed: boolean;
   /** The SPIFFE ID the endpoint's proxy must present (meshed endpoints). */
   readonly identity?: string;
+  /** The Service port's appProtocol as the controller hints it (absent: detect); a gateway picks the HTTP version to the backend by it. */
+  readonly protocol?: ProtocolHint;
   /** The local address to connect from (the inbound side's connections to its app). */
   readonly source?: string;
   /** TLS to originate to a backend outside the mesh (the gateway's BackendTLSPolicy); never with `meshed`. */

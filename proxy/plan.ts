@@ -116,6 +116,11 @@ export interface Direction<C> {
   readonly replayBytes: number;
   /** Whether a request header name with `_` is refused, dropped or kept (inbound); absent: kept. */
   readonly underscores?: ProxyDeps['limits']['headersWithUnderscores'] | undefined;
+  /**
+   * A gateway: the HTTP version to the backend is the backend's (core/gateway/upstream-protocol.ts),
+   * not the client's; an HTTP/2 request to an HTTP/1.1 backend is translated. The sidecar keeps the app's.
+   */
+  readonly followsBackendHttpVersion?: boolean | undefined;
   /** HTTP/2: CONNECT is refused before the header fields are checked (outbound) or after (inbound). */
   readonly connectBeforeFieldCheck: boolean;
   readonly http1: Responder<ServerResponse>;
@@ -139,7 +144,7 @@ export function createDirection<C>(o: DirectionOptions<C>): Direction<C> {
   const { stats, plan } = o;
   return {
     stats, deps: o.deps, connectError: o.connectError, replayBytes: o.replayBytes, underscores: o.underscores,
-    connectBeforeFieldCheck: o.connectBeforeFieldCheck, draining: o.draining, resumeHttp1: o.resumeHttp1,
+    connectBeforeFieldCheck: o.connectBeforeFieldCheck, followsBackendHttpVersion: o.followsBackendHttpVersion, draining: o.draining, resumeHttp1: o.resumeHttp1,
     http1: http1Responder({ stats, countRefusals: o.countRefusals, closeOnBadRequest: o.closeOnBadRequest }),
     upgrade: upgradeResponder({ stats }),
     h2: h2Responder({ stats }),
@@ -156,10 +161,11 @@ export function createDirection<C>(o: DirectionOptions<C>): Direction<C> {
  */
 export function clientSideDirection<C>(
   deps: ProxyDeps,
-  o: Pick<DirectionOptions<C>, 'draining' | 'resumeHttp1' | 'plan'>,
+  o: Pick<DirectionOptions<C>, 'draining' | 'resumeHttp1' | 'plan' | 'followsBackendHttpVersion'>,
 ): Direction<C> {
   return createDirection<C>({
     stats: deps.stats.outbound, deps, connectError: 'CONNECT_FAILED', replayBytes: deps.limits.maxRetryBodyBytes, connectBeforeFieldCheck: true,
+    followsBackendHttpVersion: o.followsBackendHttpVersion,
     countRefusals: true, closeOnBadRequest: false, draining: o.draining,
     resumeHttp1: o.resumeHttp1,
     plan: (conn, req) => o.plan(conn, req),

@@ -4,7 +4,7 @@
  * `respond`, and counts it. No other module picks a status for an error.
  */
 import { STATUS_CODES } from './node-http.js';
-import type { ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { HEADER_PROXY_ERROR } from '../core/contract.js';
@@ -20,7 +20,24 @@ export function isGrpc(contentType: string | string[] | undefined): boolean {
   return typeof contentType === 'string' && contentType.startsWith('application/grpc');
 }
 
-export function writeHttp1Error(res: ServerResponse, code: Reason, extra?: readonly (readonly [string, string])[]): void {
+/**
+ * What an HTTP/1.1 exchange writes its response to: node's ServerResponse, or an HTTP/2 stream behind
+ * proxy/adapters/h2-to-http1.ts when a gateway translates.
+ */
+export interface ResponseSink {
+  readonly headersSent: boolean;
+  statusCode: number;
+  shouldKeepAlive: boolean;
+  writeHead(statusCode: number, headers?: OutgoingHttpHeaders): unknown;
+  writeHead(statusCode: number, statusMessage: string, headers?: OutgoingHttpHeaders): unknown;
+  write(chunk: Buffer): boolean;
+  end(chunk?: string): unknown;
+  addTrailers(trailers: Record<string, string>): void;
+  destroy(): unknown;
+  once(event: 'close' | 'drain', listener: () => void): unknown;
+}
+
+export function writeHttp1Error(res: ResponseSink, code: Reason, extra?: readonly (readonly [string, string])[]): void {
   if (res.headersSent) {
     res.destroy();
     return;

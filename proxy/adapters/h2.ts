@@ -1,7 +1,8 @@
 /**
  * The HTTP/2 adapter both listeners share, gRPC included: a stream -> checks -> the direction's plan ->
  * the responder's answer (trailers-only with grpc-status for gRPC), or forwardH2Stream to the
- * endpoints the plan's picker gives.
+ * endpoints the plan's picker gives; on a gateway, an HTTP/1.1 backend gets the request translated
+ * (./h2-to-http1.ts).
  *
  *   CONNECT (RFC 9113 8.5: no path a route or authorization could match) -> 400
  *   header fields: malformed -> RST_STREAM PROTOCOL_ERROR (case 11); too large -> 431 (case 32)
@@ -17,6 +18,8 @@ import { afterFaultDelay, applyPlanH2, forwardPlan } from '../plan.js';
 import type { Direction } from '../plan.js';
 import { isGrpc, rejectH2Stream, writeH2Error } from '../respond.js';
 import type { H2Sink } from '../respond.js';
+import { upstreamVersionOfH2 } from '../../core/gateway/upstream-protocol.js';
+import { forwardH2AsHttp1 } from './h2-to-http1.js';
 import { mirrorContext } from './http1.js';
 
 export function serveStream<C>(dir: Direction<C>, conn: C | undefined, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
@@ -60,14 +63,24 @@ export function serveStream<C>(dir: Direction<C>, conn: C | undefined, stream: S
   const attempts = plan.picker.maxAttempts;
   const budget = plan.picker.budget();
   budget?.request(performance.now());
-  afterFaultDelay(plan, () => !stream.closed, () => whenPickable(plan.picker, (pick) => forwardH2Stream(stream, {
-    headers: out, grpc, connectError: dir.connectError, noEndpoints: plan.picker.emptyReason?.(), retryPeerErrors: attempts > 1, maxAttempts: attempts,
-    pick: (tried) => {
-      const st = pick(tried);
-      return st === undefined ? undefined : { session: dir.deps.pools.http2(st.endpoint), state: st };
-    },
-    maxReplayBytes: dir.replayBytes, stats: dir.stats, timeoutMs: plan.timeoutMs, attemptTimeoutMs: plan.attemptTimeoutMs,
-    retry: plan.retry === undefined ? undefined : { policy: plan.retry, budget }, responseHeaders: plan.responseHeaders, observe: plan.observe,
-  }), () => !stream.closed));
+  afterFaultDelay(plan, () => !stream.closed, () => whenPickable(plan.picker, (pick) => {
+    if (dir.followsBackendHttpVersion === true) {
+      // All endpoints of a Service port share its appProtocol: the first one picked tells.
+      const first = pick();
+      if (first !== undefined && upstreamVersionOfH2(grpc, first.endpoint.protocol) === 'http1') {
+        forwardH2AsHttp1(dir, stream, out, plan, pick);
+        return;
+      }
+    }
+    forwardH2Stream(stream, {
+      headers: out, grpc, connectError: dir.connectError, noEndpoints: plan.picker.emptyReason?.(), retryPeerErrors: attempts > 1, maxAttempts: attempts,
+      pick: (tried) => {
+        const st = pick(tried);
+        return st === undefined ? undefined : { session: dir.deps.pools.http2(st.endpoint), state: st };
+      },
+      maxReplayBytes: dir.replayBytes, stats: dir.stats, timeoutMs: plan.timeoutMs, attemptTimeoutMs: plan.attemptTimeoutMs,
+      retry: plan.retry === undefined ? undefined : { policy: plan.retry, budget }, responseHeaders: plan.responseHeaders, observe: plan.observe,
+    });
+  }, () => !stream.closed));
 }
 

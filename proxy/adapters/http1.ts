@@ -8,6 +8,7 @@
  *         enough for the direction), mirrors after the request is under way
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { applyUnderscoreRule, forwardRequestHeaders, hasSafeFraming, isBodilessGet, originForm } from '../headers.js';
 import type { ForwardedHeaders } from '../headers.js';
@@ -21,7 +22,7 @@ import { afterFaultDelay, applyPlanHttp1, forwardPlan } from '../plan.js';
 import type { Direction, ForwardPlan } from '../plan.js';
 import type { HookRequest } from '../policy-hook.js';
 import { writeHttp1Error } from '../respond.js';
-import type { Responder } from '../respond.js';
+import type { Responder, ResponseSink } from '../respond.js';
 
 /** The hook's view of an HTTP/1 request (requests and upgrades). */
 export function http1HookRequest(req: IncomingMessage, path: string, headers: readonly string[]): HookRequest {
@@ -77,14 +78,20 @@ export function serveHttp1<C>(dir: Direction<C>, conn: C | undefined, req: Incom
     else res.once('close', plan.onClose);
   }
   applyPlanHttp1(headers, plan);
-  const request: ForwardedRequest = { req, res, path: plan.path ?? path, headers, contentLength: fwd.contentLength, chunked: fwd.chunked, plan };
+  const request: ForwardedRequest = { body: req, res, method: req.method ?? 'GET', path: plan.path ?? path, headers, contentLength: fwd.contentLength, chunked: fwd.chunked, plan };
   const alive = () => !res.writableEnded && !res.destroyed;
-  afterFaultDelay(plan, alive, () => whenPickable(plan.picker, (pick) => forward(dir, request, pick), alive));
+  afterFaultDelay(plan, alive, () => whenPickable(plan.picker, (pick) => {
+    plan.picker.budget()?.request(performance.now());
+    forwardHttp1(dir, request, pick, plan.mirrors);
+  }, alive));
 }
 
-interface ForwardedRequest {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
+/** A planned request on its way to an HTTP/1.1 upstream. */
+export interface ForwardedRequest {
+  /** The request body as it arrives (read only when contentLength or chunked says there is one). */
+  readonly body: Readable;
+  readonly res: ResponseSink;
+  readonly method: string;
   readonly path: string;
   readonly headers: string[];
   readonly contentLength: number;
@@ -92,40 +99,41 @@ interface ForwardedRequest {
   readonly plan: ForwardPlan;
 }
 
-function forward<C>(dir: Direction<C>, r: ForwardedRequest, pick: Pick): void {
-  const { req, res, plan } = r;
-  const method = req.method ?? 'GET';
+/**
+ * Starts the Http1Exchange of a planned request (the destination's budget has counted it already):
+ * no body, a small body buffered to be sent again, or the stream itself. `mirrors` get a copy of a
+ * bodiless or buffered request once the main one is under way.
+ */
+export function forwardHttp1<C>(dir: Direction<C>, r: ForwardedRequest, pick: Pick, mirrors: ForwardPlan['mirrors']): void {
+  const { res, plan, method } = r;
   const attempts = plan.picker.maxAttempts;
-  const budget = plan.picker.budget();
-  budget?.request(performance.now());
   const base: Omit<ExchangeOptions, 'body'> = {
     method, path: r.path, headers: r.headers, connectError: dir.connectError, noEndpoints: plan.picker.emptyReason?.(), retryPeerErrors: attempts > 1, maxAttempts: attempts,
     pick: (tried) => {
       const st = pick(tried);
       return st === undefined ? undefined : dir.upstreams.of(st);
     },
-    timeoutMs: plan.timeoutMs, attemptTimeoutMs: plan.attemptTimeoutMs, retry: plan.retry === undefined ? undefined : { policy: plan.retry, budget },
+    timeoutMs: plan.timeoutMs, attemptTimeoutMs: plan.attemptTimeoutMs, retry: plan.retry === undefined ? undefined : { policy: plan.retry, budget: plan.picker.budget() },
     stats: dir.stats, draining: dir.draining, responseHeaders: plan.responseHeaders, observe: plan.observe,
   };
   // Mirrors get a copy after the main request is under way; they never delay or change it.
-  const mirrors = plan.mirrors;
   if (!r.chunked && r.contentLength <= 0) {
-    new Http1Exchange(req, res, { ...base, body: null }).start();
+    new Http1Exchange(res, { ...base, body: null }).start();
     if (mirrors !== undefined) mirrorHttp1(mirrorContext(dir), mirrors, { method, path: r.path, headers: r.headers, body: null });
     return;
   }
   if (!r.chunked && r.contentLength <= dir.replayBytes) {
     // Small bodies are buffered so a connect failure (or a route retry) can be sent again (bounded: case 34).
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.once('end', () => {
+    r.body.on('data', (c: Buffer) => chunks.push(c));
+    r.body.once('end', () => {
       const body = Buffer.concat(chunks);
-      new Http1Exchange(req, res, { ...base, body }).start();
+      new Http1Exchange(res, { ...base, body }).start();
       if (mirrors !== undefined) mirrorHttp1(mirrorContext(dir), mirrors, { method, path: r.path, headers: r.headers, body });
     });
     return;
   }
   // Larger or streamed bodies are not mirrored: a mirror never holds more than MIRROR_BODY_LIMIT.
   if (mirrors !== undefined) dir.stats.mirrorsSkipped += mirrors.length;
-  new Http1Exchange(req, res, { ...base, body: req }).start();
+  new Http1Exchange(res, { ...base, body: r.body }).start();
 }

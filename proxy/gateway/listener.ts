@@ -51,10 +51,10 @@ interface GatewayConnection {
 }
 
 /**
- * The ALPN protocols an HTTPS listener offers, the server's preference first. The gateway forwards a
- * request in the protocol it arrived in (HTTP/2 goes to the backend as h2c), so a client offering
- * both (browsers, curl) is served HTTP/1.1, which every HTTP backend speaks; clients offering only h2
- * (gRPC) get HTTP/2.
+ * The ALPN protocols an HTTPS listener offers, the server's preference first: a client offering both
+ * (browsers, curl) is served HTTP/1.1, clients offering only h2 (gRPC, h2load) get HTTP/2. Either
+ * reaches the backend in the backend's version (core/gateway/upstream-protocol.ts): HTTP/2 only for
+ * gRPC and h2c ports, HTTP/1.1 otherwise, translated when the client spoke HTTP/2.
  */
 export const GATEWAY_ALPN: readonly string[] = ['http/1.1', 'h2'];
 
@@ -86,6 +86,7 @@ export class GatewayListener extends ListenerBase<GatewayConnection> {
       draining: this.isDraining,
       resumeHttp1: (s) => this.resumeHttp1(s),
       plan: (conn, req) => this.plan(conn, req),
+      followsBackendHttpVersion: true,
     });
     this.tls = createTlsServer({
       ALPNProtocols: [...GATEWAY_ALPN],

@@ -139,7 +139,8 @@ test('HTTPS listeners: the SNI picks listener and certificate (exact before wild
   const discovery = new StaticDiscovery();
   discovery.setEndpoints({ namespace: 'edge', name: 'v1', port: 80 }, [{ ip: '127.0.0.1', port: v1.port, meshed: false }]);
   discovery.setEndpoints({ namespace: 'edge', name: 'v2', port: 80 }, [{ ip: '127.0.0.1', port: v2.port, meshed: false }]);
-  discovery.setEndpoints({ namespace: 'edge', name: 'h2', port: 80 }, [{ ip: '127.0.0.1', port: h2App.port, meshed: false }]);
+  // An h2c-only backend: its Service port says appProtocol kubernetes.io/h2c, which the controller sends as the http2 hint.
+  discovery.setEndpoints({ namespace: 'edge', name: 'h2', port: 80 }, [{ ip: '127.0.0.1', port: h2App.port, meshed: false, protocol: 'http2' }]);
 
   const certA = selfSignedServer(['a.example.com']);
   const certWild = selfSignedServer(['*.example.com']);
@@ -238,8 +239,8 @@ test('HTTPS listeners: the SNI picks listener and certificate (exact before wild
     createConnection: () => tlsConnect({ host: '127.0.0.1', port, servername: 'a.example.com', ca: certA.certPem, ALPNProtocols: ['h2'] }),
   });
   t.after(() => h2.close());
-  const h2Answer = await new Promise<{ status: number; pod: string; alpn: string }>((resolve, reject) => {
-    const st = h2.request({ ':path': '/h2', ':authority': 'a.example.com' });
+  const h2Get = (path: string) => new Promise<{ status: number; pod: string; alpn: string }>((resolve, reject) => {
+    const st = h2.request({ ':path': path, ':authority': 'a.example.com' });
     st.on('response', (h) => {
       st.resume();
       st.on('end', () => resolve({ status: Number(h[':status']), pod: String(h['x-echo-pod']), alpn: String((h2.socket as TLSSocket).alpnProtocol) }));
@@ -247,7 +248,9 @@ test('HTTPS listeners: the SNI picks listener and certificate (exact before wild
     st.on('error', reject);
     st.end();
   });
-  assert.deepEqual(h2Answer, { status: 200, pod: 'h2-0', alpn: 'h2' });
+  assert.deepEqual(await h2Get('/h2'), { status: 200, pod: 'h2-0', alpn: 'h2' });
+  // The same h2-only client to an HTTP/1.1 backend (no appProtocol): translated, not 502.
+  assert.deepEqual(await h2Get('/page'), { status: 200, pod: 'v1-0', alpn: 'h2' });
 
   // Rotation: a keep-alive connection established on certificate A keeps working after the Secret
   // (and so the view) changes; new handshakes get A2; the bound port is the same.
