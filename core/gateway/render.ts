@@ -11,6 +11,8 @@
  * - The Deployment runs `weft gateway` from Weft's image with the proxy's base environment
  *   (core/proxy-env.ts: identity, trust, controller) plus the Gateway's name; the pod may bind ports
  *   below 1024 as non-root through the safe sysctl `net.ipv4.ip_unprivileged_port_start=0`.
+ * - The Deployment leaves its replica count to `kubectl scale` or an autoscaler (one at creation);
+ *   the container has requests and a memory limit (GATEWAY_RESOURCES).
  * - The Service (type LoadBalancer) has one port per distinct port of the valid listeners.
  * - `spec.infrastructure.labels` and `annotations` are put on the three objects and the pod template
  *   (Weft's own keys, the gateway-name label and the injection opt-out, take precedence).
@@ -76,6 +78,14 @@ export const GATEWAY_RUNTIME_ENV: readonly { readonly name: string; readonly val
   { name: 'MALLOC_ARENA_MAX', value: '2' },
 ];
 
+/**
+ * The gateway container's requests and limits: requests so the scheduler (and a namespace's
+ * ResourceQuota, which refuses pods without them) can place it; a memory limit so a runaway process is
+ * restarted rather than starving its node (V8 sizes its heap from the cgroup's limit); no CPU limit,
+ * as for the sidecar (injector/config.ts): throttling adds latency to every request.
+ */
+export const GATEWAY_RESOURCES = { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '1Gi' } } as const;
+
 /** The ports the Service and the container expose: each distinct port of the valid listeners, ascending. */
 export function gatewayPorts(listeners: readonly ListenerEvaluation[]): number[] {
   return [...new Set(listeners.filter((l) => l.valid).map((l) => l.listener.port))].sort((a, b) => a - b);
@@ -98,7 +108,8 @@ export function renderGatewayWorkload(gw: Gateway & { readonly metadata: { reado
   const deployment: KubeObject = {
     apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta,
     spec: {
-      replicas: 1,
+      // No replicas: the Deployment starts with one, and `kubectl scale` or an autoscaler owns the count
+      // (server-side apply would otherwise take it back whenever the rendering changes).
       selector: { matchLabels: { [GATEWAY_NAME_LABEL]: gw.metadata.name } },
       template: {
         // The gateway is itself a proxy: the injector must not add a sidecar to it.
@@ -124,6 +135,7 @@ export function renderGatewayWorkload(gw: Gateway & { readonly metadata: { reado
               runAsUser: PROXY_UID, runAsGroup: PROXY_UID, runAsNonRoot: true, allowPrivilegeEscalation: false,
               readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
             },
+            resources: GATEWAY_RESOURCES,
             readinessProbe: probe('/ready', 5, 3),
             livenessProbe: probe('/live', 10, 3),
             volumeMounts: [identityTokenMount()],
