@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Condition, HTTPRoute, ReferenceGrant, Service } from '../kube.js';
 import { computeGatewayStatuses, type GatewayWorld } from './status.js';
 import { assembleGatewayView, selectGatewayRule } from './view.js';
-import type { Gateway, GatewayClass } from './types.js';
+import type { Gateway, GatewayClass, ListenerSet } from './types.js';
 import type { RequestInfo } from '../request.js';
 
 const CONTROLLER = 'weft.dev/gateway-controller';
@@ -175,4 +175,19 @@ test('hostname precedence: on a listener abc.example.com, a newer route naming a
   // The proxy rebuilds the view from the wire with assembleGatewayView: the tables keep the order sent.
   const rebuilt = assembleGatewayView({ namespace: 'infra', name: 'gw' }, [{ ...listener, hosts: listener.hosts.map((h) => ({ hostname: h.hostname, routes: h.routes })) }]);
   assert.deepEqual(rebuilt.ports[0]!.listeners[0]!.hosts.map((h) => h.routes[0]!.name), ['exact-newer', 'wildcard-older', 'none-oldest']);
+});
+
+test('a ListenerSet that left our Gateways for none has its status cleared; one under another controller\'s Gateway is left to it', () => {
+  const shown = { conditions: [{ type: 'Accepted', status: 'True' as const, reason: 'Accepted', message: '', lastTransitionTime: '2026-12-07T10:00:00Z' }] };
+  const set = (name: string, parent: string, status: ListenerSet['status'] | 'none' = shown): ListenerSet => ({
+    metadata: { namespace: 'infra', name, creationTimestamp: '2026-12-07T10:00:00Z' },
+    spec: { parentRef: { name: parent }, listeners: [{ name: `l-${name}`, port: 9000, protocol: 'HTTP' }] },
+    ...(status !== 'none' ? { status } : {}),
+  });
+  const s = computeGatewayStatuses(world({
+    gateways: [{ ...gw('gw'), spec: { ...gw('gw').spec!, allowedListeners: { namespaces: { from: 'Same' } } } }, gw('foreign', 'other')],
+    listenerSets: [set('ours', 'gw'), set('moved-to-nothing', 'gone'), set('moved-to-foreign', 'foreign'), set('never-shown', 'gone', 'none')],
+  }), options);
+  assert.deepEqual([...s.listenerSets.keys()], ['infra/ours']);
+  assert.deepEqual(s.staleListenerSets, ['infra/moved-to-nothing']);
 });

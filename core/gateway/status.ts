@@ -55,6 +55,13 @@ export interface GatewayStatuses {
   readonly gateways: ReadonlyMap<string, GatewayStatusJson>;
   /** `namespace/name` -> the status of each ListenerSet referring to one of those Gateways. */
   readonly listenerSets: ReadonlyMap<string, ListenerSetStatusJson>;
+  /**
+   * `namespace/name` of each ListenerSet that still shows a status but refers to no Gateway of this
+   * controller any more, nor to another controller's: its parentRef was changed to a Gateway that does
+   * not exist (or of a class that does not), or our Gateway was deleted. Nobody else will write it, so
+   * this controller clears it. A set under another controller's Gateway is that controller's to write.
+   */
+  readonly staleListenerSets: readonly string[];
   /** `Kind/namespace/name` -> this controller's parent entries, in parentRefs order. */
   readonly routes: ReadonlyMap<string, readonly RouteParentStatus[]>;
   /** `namespace/name` -> what the Gateway's proxy serves (./view.ts): its valid listeners and their routes. */
@@ -226,5 +233,21 @@ export function computeGatewayStatuses(world: GatewayWorld, o: GatewayStatusOpti
       return entry === undefined ? [] : [entry];
     }));
   }
-  return { classes, gateways, listenerSets, routes, views, served };
+  return { classes, gateways, listenerSets, staleListenerSets: staleListenerSets(world, listenerSets, o.controllerName), routes, views, served };
+}
+
+function staleListenerSets(world: GatewayWorld, current: ReadonlyMap<string, ListenerSetStatusJson>, controllerName: string): string[] {
+  const stale: string[] = [];
+  for (const ls of world.listenerSets ?? []) {
+    const ns = ls.metadata.namespace ?? 'default';
+    const key = `${ns}/${ls.metadata.name}`;
+    if (current.has(key) || ((ls.status?.conditions ?? []).length === 0 && (ls.status?.listeners ?? []).length === 0)) continue;
+    const ref = ls.spec?.parentRef;
+    const isGateway = ref !== undefined && (ref.group ?? GATEWAY_GROUP) === GATEWAY_GROUP && (ref.kind ?? 'Gateway') === 'Gateway';
+    const gw = isGateway ? world.gateways.find((g) => (g.metadata.namespace ?? 'default') === (ref.namespace ?? ns) && g.metadata.name === ref.name) : undefined;
+    const cls = gw === undefined ? undefined : world.gatewayClasses.find((c) => c.metadata.name === gw.spec?.gatewayClassName);
+    if (cls !== undefined && cls.spec?.controllerName !== controllerName) continue;
+    stale.push(key);
+  }
+  return stale;
 }

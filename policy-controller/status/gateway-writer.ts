@@ -221,6 +221,12 @@ export class GatewayStatusWriter {
       const m = mergeGatewayStatus(ls.status, desired, now);
       if (m.changed) jobs.push(this.patch('ListenerSet', ls, { conditions: m.status.conditions, listeners: m.status.listeners }));
     }
+    // ListenerSets that left our Gateways for none: what we wrote is cleared (null removes it in a merge patch).
+    for (const key of s.staleListenerSets) {
+      const [ns, name] = key.split('/') as [string, string];
+      const ls = ix.get('ListenerSet', ns, name);
+      if (ls !== undefined) jobs.push(this.patch('ListenerSet', ls, { conditions: null, listeners: null }));
+    }
     // Every route: one with entries of ours that no longer refers to our Gateways loses them.
     for (const kind of ['HTTPRoute', 'GRPCRoute', 'TLSRoute'] as const) {
       for (const r of ix.list(kind) as (HTTPRoute | GRPCRoute | TLSRoute)[]) {
