@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { parse, stringify } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import { useCluster } from '../cluster/fixture.js';
 import type { Cluster } from '../cluster/fixture.js';
 import { REPO_ROOT } from '../support/paths.js';
@@ -35,14 +35,19 @@ after(async () => {
   if (createdCrd) await cluster.kubectl(['delete', '--ignore-not-found', 'crd', CRD], { timeoutMs: 60_000 });
 });
 
-test('the shipped PodMonitor passes the Operator CRD\'s schema with strict field validation; a misspelt field does not', async (t) => {
+test('the shipped PodMonitors pass the Operator CRD\'s schema with strict field validation; a misspelt field does not', async (t) => {
   const ns = await cluster.freshNamespace(t);
-  const pm = parse(readFileSync(join(REPO_ROOT, 'manifests', 'prometheus', 'podmonitor.yaml'), 'utf8')) as { metadata: Record<string, unknown>; spec: Record<string, unknown> };
-  const shipped = stringify({ ...pm, metadata: { ...pm.metadata, namespace: ns } });
+  const pms = parseAllDocuments(readFileSync(join(REPO_ROOT, 'manifests', 'prometheus', 'podmonitor.yaml'), 'utf8'))
+    .map((d) => d.toJS() as { metadata: Record<string, unknown>; spec: Record<string, unknown> });
+  assert.equal(pms.length, 2, 'the meshed pods\' and the gateway pods\' PodMonitors');
+  const shipped = pms.map((p) => stringify({ ...p, metadata: { ...p.metadata, namespace: ns } })).join('---\n');
   const ok = await cluster.kubectl(['apply', '--dry-run=server', '--validate=strict', '-f', '-'], { input: shipped });
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /podmonitor\.monitoring\.coreos\.com\/weft-proxy (created|configured) \(server dry run\)/);
+  assert.match(ok.stdout, /podmonitor\.monitoring\.coreos\.com\/weft-gateway (created|configured) \(server dry run\)/);
   assert.equal(ok.stderr.trim(), '', 'no warnings');
+
+  const pm = pms[0]!;
 
   const eps = pm.spec['podMetricsEndpoints'] as Record<string, unknown>[];
   const typo = stringify({ ...pm, metadata: { ...pm.metadata, namespace: ns }, spec: { ...pm.spec, podMetricsEndpoints: eps.map((e) => ({ ...e, pathh: '/metrics' })) } });

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
+import { GATEWAY_NAME_LABEL, renderGatewayWorkload } from '../../core/gateway/render.js';
 import { MESHED_LABEL, MESHED_LABEL_VALUE, PROXY_ADMIN_PORT, PROXY_ADMIN_PORT_NAME } from '../../core/contract.js';
 import { createRegistry, ProxyStats, RouteMetrics } from '../../proxy/metrics.js';
 import { dashboardQueries, readDashboard, substitute } from './grafana.js';
@@ -78,28 +79,54 @@ test('the dashboard has the four views, and its queries use only its own variabl
   assert.throws(() => substitute('$nope', {}), /\$nope/);
 });
 
-test('the PodMonitor and the scrape job select the meshed pods\' admin port and leave the address to service discovery', () => {
-  const pm = parse(readFileSync(join(REPO_ROOT, 'manifests', 'prometheus', 'podmonitor.yaml'), 'utf8')) as {
-    apiVersion: string; kind: string;
-    spec: { selector: { matchLabels: Record<string, string> }; namespaceSelector: { any: boolean }; podMetricsEndpoints: { port: string; path: string; relabelings?: { targetLabel?: string }[] }[] };
+test('the PodMonitors and the scrape job select the meshed pods\' and the gateway pods\' admin port and leave the address to service discovery', () => {
+  type PodMonitor = {
+    apiVersion: string; kind: string; metadata: { name: string };
+    spec: {
+      selector: { matchLabels: Record<string, string>; matchExpressions?: { key: string; operator: string }[] }; namespaceSelector: { any: boolean };
+      podMetricsEndpoints: { port: string; path: string; relabelings?: { targetLabel?: string }[] }[];
+    };
   };
-  assert.equal(pm.apiVersion, 'monitoring.coreos.com/v1');
-  assert.equal(pm.kind, 'PodMonitor');
-  assert.deepEqual(pm.spec.selector.matchLabels, { [MESHED_LABEL]: MESHED_LABEL_VALUE });
-  assert.equal(pm.spec.namespaceSelector.any, true);
-  assert.equal(pm.spec.podMetricsEndpoints.length, 1);
-  assert.equal(pm.spec.podMetricsEndpoints[0]?.port, PROXY_ADMIN_PORT_NAME);
-  assert.equal(pm.spec.podMetricsEndpoints[0]?.path, '/metrics');
-  assert.ok(!(pm.spec.podMetricsEndpoints[0]?.relabelings ?? []).some((r) => r.targetLabel === '__address__'));
+  const pms = parseAllDocuments(readFileSync(join(REPO_ROOT, 'manifests', 'prometheus', 'podmonitor.yaml'), 'utf8')).map((d) => d.toJS() as PodMonitor);
+  assert.deepEqual(pms.map((p) => p.metadata.name), ['weft-proxy', 'weft-gateway']);
+  for (const pm of pms) {
+    assert.equal(pm.apiVersion, 'monitoring.coreos.com/v1');
+    assert.equal(pm.kind, 'PodMonitor');
+    assert.equal(pm.spec.namespaceSelector.any, true);
+    assert.equal(pm.spec.podMetricsEndpoints.length, 1);
+    assert.equal(pm.spec.podMetricsEndpoints[0]?.port, PROXY_ADMIN_PORT_NAME);
+    assert.equal(pm.spec.podMetricsEndpoints[0]?.path, '/metrics');
+    assert.ok(!(pm.spec.podMetricsEndpoints[0]?.relabelings ?? []).some((r) => r.targetLabel === '__address__'));
+  }
+  assert.deepEqual(pms[0]?.spec.selector, { matchLabels: { [MESHED_LABEL]: MESHED_LABEL_VALUE } });
+  // The gateway pods carry the labels core/gateway/render.ts puts on them.
+  const gatewayPod = renderGatewayWorkload({ metadata: { namespace: 'infra', name: 'gw', uid: 'u' }, spec: { gatewayClassName: 'weft', listeners: [] } }, [], {
+    image: 'i', trustDomain: 'cluster.local', trustAnchorsPem: '', controllerAddr: 'c:1', clusterNetworks: [], logLevel: 'info',
+  }).find((o) => o.kind === 'Deployment') as unknown as { spec: { template: { metadata: { labels: Record<string, string> } } } };
+  const podLabels = gatewayPod.spec.template.metadata.labels;
+  assert.deepEqual(pms[1]?.spec.selector, { matchLabels: { 'app.kubernetes.io/managed-by': 'weft' }, matchExpressions: [{ key: GATEWAY_NAME_LABEL, operator: 'Exists' }] });
+  assert.equal(podLabels['app.kubernetes.io/managed-by'], 'weft');
+  assert.equal(podLabels[GATEWAY_NAME_LABEL], 'gw');
 
   const sc = parse(readFileSync(join(REPO_ROOT, 'manifests', 'prometheus', 'scrape-config.yaml'), 'utf8')) as {
-    scrape_configs: { relabel_configs: { source_labels?: string[]; target_label?: string; action?: string; regex?: string; replacement?: string }[] }[];
+    scrape_configs: { relabel_configs: { source_labels?: string[]; separator?: string; target_label?: string; action?: string; regex?: string; replacement?: string }[] }[];
   };
   const rules = sc.scrape_configs[0]?.relabel_configs ?? [];
   assert.equal(rules.some((r) => r.target_label === '__address__'), false, 'no rule builds host:port by hand (it broke IPv6 pod IPs)');
   assert.ok(!rules.some((r) => (r.replacement ?? '').includes(':7191')));
   const keepPort = rules.find((r) => r.action === 'keep' && r.source_labels?.[0] === '__meta_kubernetes_pod_container_port_number');
   assert.equal(keepPort?.regex, String(PROXY_ADMIN_PORT));
-  const keepMeshed = rules.find((r) => r.action === 'keep' && r.source_labels?.[0] === `__meta_kubernetes_pod_label_${MESHED_LABEL.replace(/[./-]/g, '_')}`);
-  assert.equal(keepMeshed?.regex, MESHED_LABEL_VALUE);
+  // The pod rule as Prometheus applies it: source values joined by ";", the regex anchored at both ends.
+  const keepPods = rules.find((r) => r.action === 'keep' && r.source_labels?.[0] === `__meta_kubernetes_pod_label_${MESHED_LABEL.replace(/[./-]/g, '_')}`);
+  assert.ok(keepPods?.regex !== undefined && keepPods.source_labels !== undefined);
+  const meta = (labels: Record<string, string>) => Object.fromEntries(Object.entries(labels).flatMap(([k, v]) => {
+    const n = k.replace(/[./-]/g, '_');
+    return [[`__meta_kubernetes_pod_label_${n}`, v], [`__meta_kubernetes_pod_labelpresent_${n}`, 'true']];
+  })) as Record<string, string>;
+  const kept = (labels: Record<string, string>) => new RegExp(`^(?:${keepPods.regex})$`).test(keepPods.source_labels!.map((l) => meta(labels)[l] ?? '').join(keepPods.separator ?? ';'));
+  assert.equal(kept({ [MESHED_LABEL]: MESHED_LABEL_VALUE, app: 'books' }), true, 'a meshed pod');
+  assert.equal(kept(podLabels), true, 'a gateway pod');
+  assert.equal(kept({ app: 'books' }), false, 'a pod outside the mesh');
+  assert.equal(kept({ 'app.kubernetes.io/managed-by': 'weft', 'app.kubernetes.io/name': 'weft-policy-controller' }), false, 'another pod Weft manages');
+  assert.equal(kept({ [GATEWAY_NAME_LABEL]: 'gw' }), false, 'another implementation\'s gateway pod');
 });
