@@ -148,9 +148,14 @@ export interface InboundContext {
 }
 
 /** What the gateway does with a TLS connection it passes through (TLSRoute). */
+/**
+ * A TLS passthrough connection's route decision. `observe` is told once the connection is over (its
+ * duration, and the proxy's error when it could not be forwarded): the per-route series with
+ * `route_kind` `tls`, one count per connection.
+ */
 export type GatewayPassthroughAction =
-  | { readonly kind: 'forward'; readonly backend: ServicePort }
-  | { readonly kind: 'error'; readonly code: Reason; readonly message: string };
+  | { readonly kind: 'forward'; readonly backend: ServicePort; readonly observe?: ExchangeObserver }
+  | { readonly kind: 'error'; readonly code: Reason; readonly message: string; readonly observe?: ExchangeObserver };
 
 export interface PolicyHook {
   readonly outbound: {

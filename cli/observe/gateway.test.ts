@@ -192,6 +192,33 @@ test('stat gateway/NAME: a row per listener and route (percentiles over merged b
   assert.match(list, /\ngateway\/edge +1\/1 /);
 });
 
+test('routes and stat gateway/NAME: a TLS passthrough listener\'s TLSRoute has a row per backend with its connections', () => {
+  const tlsWorld: GatewayObjects = {
+    ...world,
+    gateways: [{ ...edge, spec: { ...edge.spec!, listeners: [...(edge.spec!.listeners ?? []), { name: 'pass', port: 8443, protocol: 'TLS', hostname: '*.db.example', tls: { mode: 'Passthrough' } }] } }],
+    tlsRoutes: [{
+      metadata: { namespace: 'infra', name: 'db', generation: 1 },
+      spec: { parentRefs: [{ name: 'edge', sectionName: 'pass' }], hostnames: ['pg.db.example'], rules: [{ backendRefs: [{ name: 'echo-v1', port: 8080, weight: 3 }, { name: 'echo-v2', port: 8080, weight: 1 }] }] },
+    }],
+  };
+  const f = lookupGateway(tlsWorld, 'infra', 'edge');
+  assert.ok(f.ok, f.ok ? '' : f.error);
+  // Connections as proxy/policy/hook.ts counts them: route_kind tls, rule 0, no status code.
+  const conn = (backend: string, n: number): DeltaSample => ({
+    name: PROXY_METRICS.outboundRequests,
+    labels: { service_namespace: 'infra', service_name: 'edge', service_port: '8443', route_kind: 'tls', route_namespace: 'infra', route_name: 'db', route_rule: '0', backend_namespace: 'infra', backend_name: backend, backend_port: '8080', status_code: '', error: '' },
+    value: n,
+  });
+  const tlsSamples = [conn('echo-v1', 12), conn('echo-v2', 4)];
+  const rows = gatewayRouteRows(f.view, summarize(tlsSamples, 'outbound', gatewaySeriesKeyOf(f))).filter((r) => r.port === 8443);
+  assert.deepEqual(rows.map((r) => [r.listener, r.route?.kind, r.route?.name, r.hostnames.join(), r.backend, r.weight, r.figures?.requests]), [
+    ['pass', 'TLSRoute', 'db', 'pg.db.example', 'infra/echo-v1:8080', 3, 12],
+    ['pass', 'TLSRoute', 'db', 'pg.db.example', 'infra/echo-v2:8080', 1, 4],
+  ]);
+  const stat = renderGatewayStat(f, summarize(tlsSamples, 'outbound', gatewayStatKeyOf(f, false)), 10, 'table').text;
+  assert.match(stat, /\npass:8443 +tlsroute\/db +100\.00% +1\.6rps/);
+});
+
 test('explain gateway: a matching request names the listener, route, rule and both backends by weight', () => {
   const e = explainGateway(found(), snapshot, { method: 'GET', port: 80, host: 'anything.example', path: '/split/x', headers: [] });
   assert.ok(e.ok);

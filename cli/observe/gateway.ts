@@ -135,8 +135,13 @@ export function describeMatch(m: CompiledMatch): string {
 }
 
 export const ruleLabel = (rule: CompiledRule) => rule.name ?? String(rule.index);
+/** A route's kind from its series' `route_kind` (`http`, `grpc`, `tls`) or its object kind. */
+const routeKindOf = (kind: string): 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute' =>
+  kind === 'grpc' || kind === 'GRPCRoute' ? 'GRPCRoute' : kind === 'tls' || kind === 'TLSRoute' ? 'TLSRoute' : 'HTTPRoute';
 const routeText = (r: { readonly kind: string; readonly namespace: string; readonly name: string }, ns: string) =>
-  `${r.kind === 'grpc' || r.kind === 'GRPCRoute' ? 'grpcroute' : 'httproute'}/${r.namespace !== ns ? `${r.namespace}/` : ''}${r.name}`;
+  `${routeKindOf(r.kind).toLowerCase()}/${r.namespace !== ns ? `${r.namespace}/` : ''}${r.name}`;
+/** The TLS passthrough rule label: a TLSRoute's connections are counted on rule 0 (proxy/policy/hook.ts). */
+const TLS_RULE = '0';
 
 // --- the routes table -------------------------------------------------------------------------------------
 
@@ -175,7 +180,7 @@ export interface GatewayRouteRow {
   /** The route's hostnames on this listener ('*' for any). */
   readonly hostnames: readonly string[];
   /** undefined: a `[no route]` row (requests no rule matched). */
-  readonly route?: { readonly kind: 'HTTPRoute' | 'GRPCRoute'; readonly namespace: string; readonly name: string };
+  readonly route?: { readonly kind: 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute'; readonly namespace: string; readonly name: string };
   readonly rule?: string;
   readonly matches: readonly string[];
   readonly filters: readonly string[];
@@ -254,6 +259,27 @@ export function gatewayRouteRows(view: GatewayView, groups: readonly Group<Gatew
           }
         }
       }
+      // TLS passthrough: one row per TLSRoute backend, its connections counted as the series' requests.
+      for (const r of l.tlsRoutes) {
+        const base = {
+          listener: l.name, port: l.port, hostnames: r.hostnames.map((h) => (h === '' ? '*' : h)), route: { kind: 'TLSRoute' as const, namespace: r.namespace, name: r.name },
+          rule: TLS_RULE, matches: [], filters: [], timeouts: '-',
+        };
+        const k = (b: { namespace: string; name: string; port: string }): GatewaySeriesKey => ({
+          port: String(l.port), routeKind: 'tls', routeNamespace: r.namespace, routeName: r.name, rule: TLS_RULE, backendNamespace: b.namespace, backendName: b.name, backendPort: b.port,
+        });
+        let ruleFigures = take(k({ namespace: '', name: '', port: '' }));
+        for (const b of r.backends) {
+          const t = b.target;
+          if (t.kind === 'service') {
+            const f = take(k({ namespace: t.namespace, name: t.name, port: String(t.port) }));
+            rows.push({ ...base, backend: `${t.namespace}/${t.name}:${t.port}`, weight: b.weight, ...(f !== undefined ? { figures: f } : {}) });
+          } else {
+            rows.push({ ...base, backend: `unresolved (${t.reason})`, weight: b.weight, ...(ruleFigures !== undefined ? { figures: ruleFigures } : {}) });
+            ruleFigures = undefined;
+          }
+        }
+      }
     }
   }
   for (const g of groups) {
@@ -263,7 +289,7 @@ export function gatewayRouteRows(view: GatewayView, groups: readonly Group<Gatew
     const named = g.key.routeName !== '' && g.key.routeKind !== 'none';
     rows.push({
       listener: l?.name ?? '-', port, hostnames: [],
-      ...(named ? { route: { kind: g.key.routeKind === 'grpc' ? 'GRPCRoute' as const : 'HTTPRoute' as const, namespace: g.key.routeNamespace, name: g.key.routeName }, rule: g.key.rule } : {}),
+      ...(named ? { route: { kind: routeKindOf(g.key.routeKind), namespace: g.key.routeNamespace, name: g.key.routeName }, rule: g.key.rule } : {}),
       matches: [], filters: [], timeouts: '-',
       backend: g.key.backendName === '' ? '-' : `${g.key.backendNamespace}/${g.key.backendName}:${g.key.backendPort}`,
       figures: g.figures,
@@ -446,6 +472,10 @@ export function renderGatewayStat(found: GatewayFound, groups: readonly Group<Ga
         const base = { port: String(p.port), routeKind: route.kind, routeNamespace: route.namespace, routeName: route.name };
         if (wide) for (const rule of route.rules) add({ ...base, rule: ruleLabel(rule) });
         else add(base);
+      }
+      for (const r of l.tlsRoutes) {
+        const base = { port: String(p.port), routeKind: 'tls', routeNamespace: r.namespace, routeName: r.name };
+        add(wide ? { ...base, rule: TLS_RULE } : base);
       }
     }
   }

@@ -81,15 +81,20 @@ export function selectTlsRoute(routes: readonly TlsRouteView[], sni: string | un
 
 export type TlsPassthroughDecision =
   | { readonly kind: 'forward'; readonly listener: string; readonly route: { readonly namespace: string; readonly name: string }; readonly backend: ServiceTarget }
-  | { readonly kind: 'error'; readonly code: 'ROUTE_NOT_FOUND' | 'BACKEND_UNRESOLVED' | 'NOT_PERMITTED'; readonly listener?: string; readonly message: string };
+  | {
+      readonly kind: 'error'; readonly code: 'ROUTE_NOT_FOUND' | 'BACKEND_UNRESOLVED' | 'NOT_PERMITTED'; readonly listener?: string; readonly message: string;
+      /** The TLSRoute selected, when the error is about its backends. */
+      readonly route?: { readonly namespace: string; readonly name: string };
+    };
 
 /** The backend of a route for one connection: by weight; a backend that does not resolve refuses it. */
 export function decideTlsBackend(listener: string, route: TlsRouteView, rand: () => number): TlsPassthroughDecision {
   const total = route.backends.reduce((n, b) => n + Math.max(0, b.weight), 0);
   const picked = total > 0 ? pickWeighted(route.backends.filter((b) => b.weight > 0), total, rand) : undefined;
   const where = `TLSRoute ${route.namespace}/${route.name}`;
-  if (picked === undefined) return { kind: 'error', code: 'BACKEND_UNRESOLVED', listener, message: `${where} has no backend of positive weight` };
+  const ref = { namespace: route.namespace, name: route.name };
+  if (picked === undefined) return { kind: 'error', code: 'BACKEND_UNRESOLVED', listener, message: `${where} has no backend of positive weight`, route: ref };
   const t = picked.target;
-  if (t.kind === 'error') return { kind: 'error', code: t.reason === 'RefNotPermitted' ? 'NOT_PERMITTED' : 'BACKEND_UNRESOLVED', listener, message: `${where}: ${t.message}` };
+  if (t.kind === 'error') return { kind: 'error', code: t.reason === 'RefNotPermitted' ? 'NOT_PERMITTED' : 'BACKEND_UNRESOLVED', listener, message: `${where}: ${t.message}`, route: ref };
   return { kind: 'forward', listener, route: { namespace: route.namespace, name: route.name }, backend: t };
 }

@@ -29,6 +29,7 @@
  * gateway: the server (./server.ts) hands each listener the same `Balancers`.
  */
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { createSecureContext, createServer as createTlsServer } from 'node:tls';
 import type { SecureContext, Server as TlsServer, TLSSocket } from 'node:tls';
 import { selectTlsListener, type PortView } from '../../core/gateway/view.js';
@@ -41,7 +42,8 @@ import { BalancedPicker, MAX_ATTEMPTS, whenPickable, type EndpointPicker, type P
 import type { EndpointState } from '../balancer.js';
 import { clientSideDirection, planOfAction } from '../plan.js';
 import type { Direction, Plan } from '../plan.js';
-import type { HookRequest } from '../policy-hook.js';
+import type { ExchangeObserver, HookRequest } from '../policy-hook.js';
+import type { Reason } from '../../core/reasons.js';
 
 interface GatewayConnection {
   /** The listener port the client connected to. */
@@ -148,6 +150,7 @@ export class GatewayListener extends ListenerBase<GatewayConnection> {
 
   protected onConnection(socket: Socket): void {
     const acceptedAt = Date.now();
+    const t0 = performance.now();
     this.connections.add(socket);
     socket.on('error', () => socket.destroy());
     void detect(socket, this.deps.limits.detectTimeoutMs).then((d) => {
@@ -162,11 +165,12 @@ export class GatewayListener extends ListenerBase<GatewayConnection> {
           const a = this.deps.policy.gateway?.passthrough?.(this.port, sni);
           if (a?.kind === 'error') {
             this.deps.stats.outbound.error(a.code);
+            a.observe?.({ status: 0, grpcStatus: undefined, error: a.code, durationMs: performance.now() - t0 });
             socket.destroy();
             return;
           }
           if (a?.kind === 'forward') {
-            this.passThrough(socket, this.pickerFor(a.backend));
+            this.passThrough(socket, this.pickerFor(a.backend), a.observe, t0);
             return;
           }
           if (!this.terminatesTls) {
@@ -200,12 +204,14 @@ export class GatewayListener extends ListenerBase<GatewayConnection> {
   }
 
   /** TLS passthrough: the client's bytes (ClientHello included) to one endpoint, unread; another endpoint when a connect fails. */
-  private passThrough(socket: Socket, picker: EndpointPicker): void {
+  private passThrough(socket: Socket, picker: EndpointPicker, observe: ExchangeObserver | undefined, t0: number): void {
     socket.pause();
-    whenPickable(picker, (pick) => void this.dialOpaque(socket, picker, pick), () => !socket.destroyed);
+    // One count per connection on the route's series: its lifetime, or the reason it was not forwarded.
+    const report = (error: Reason | undefined) => observe?.({ status: 0, grpcStatus: undefined, error, durationMs: performance.now() - t0 });
+    whenPickable(picker, (pick) => void this.dialOpaque(socket, picker, pick, report), () => !socket.destroyed);
   }
 
-  private async dialOpaque(socket: Socket, picker: EndpointPicker, pick: Pick): Promise<void> {
+  private async dialOpaque(socket: Socket, picker: EndpointPicker, pick: Pick, report: (error: Reason | undefined) => void): Promise<void> {
     let tried: Set<EndpointState> | undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const st = pick(tried);
@@ -214,6 +220,7 @@ export class GatewayListener extends ListenerBase<GatewayConnection> {
         // Passthrough: the client's TLS goes through as is, never under a BackendTLSPolicy's origination.
         const { tls: _tls, tlsKey: _key, ...endpoint } = st.endpoint;
         const up = await this.deps.pools.opaque(endpoint);
+        socket.once('close', () => report(undefined));
         pipeBoth(socket, up);
         return;
       } catch {
@@ -223,7 +230,9 @@ export class GatewayListener extends ListenerBase<GatewayConnection> {
         this.deps.stats.outbound.retries++;
       }
     }
-    this.deps.stats.outbound.error(socket.destroyed ? 'UPSTREAM_RESET' : 'CONNECT_FAILED');
+    const code = socket.destroyed ? 'UPSTREAM_RESET' : picker.emptyReason?.() ?? 'CONNECT_FAILED';
+    this.deps.stats.outbound.error(code);
+    report(code);
     socket.destroy();
   }
 

@@ -367,11 +367,16 @@ export function createPolicyHook(o: PolicyHookOptions): PolicyHook {
   /** The gateway's TLS passthrough (`weft gateway`, TLSRoute): core's routeGatewayPassthrough per connection. */
   const gatewayPassthrough = (port: number, sni: string | undefined): GatewayPassthroughAction | undefined => {
     const view = o.gateway?.();
-    if (view === undefined) return { kind: 'error', code: 'NOT_READY', message: 'the gateway has not received its configuration yet' };
+    const gwLabels = { service_namespace: view?.namespace ?? '', service_name: view?.name ?? '', service_port: String(port) };
+    const tlsSeries = (route: { readonly namespace: string; readonly name: string } | undefined, backend: ServiceTarget | undefined) => metrics.outbound({
+      ...gwLabels, route_kind: route === undefined ? 'none' : 'tls', route_namespace: route?.namespace ?? '', route_name: route?.name ?? '', route_rule: route === undefined ? '' : '0',
+      backend_namespace: backend?.namespace ?? '', backend_name: backend?.name ?? '', backend_port: backend !== undefined ? String(backend.port) : '',
+    });
+    if (view === undefined) return { kind: 'error', code: 'NOT_READY', message: 'the gateway has not received its configuration yet', observe: observer(tlsSeries(undefined, undefined)) };
     const d = routeGatewayPassthrough(view, port, sni, random);
     if (d === undefined) return undefined;
-    if (d.kind === 'error') return { kind: 'error', code: d.code, message: d.message };
-    return { kind: 'forward', backend: { namespace: d.backend.namespace, name: d.backend.name, port: d.backend.port } };
+    if (d.kind === 'error') return { kind: 'error', code: d.code, message: d.message, observe: observer(tlsSeries(d.route, undefined)) };
+    return { kind: 'forward', backend: { namespace: d.backend.namespace, name: d.backend.name, port: d.backend.port }, observe: observer(tlsSeries(d.route, d.backend)) };
   };
 
   return { outbound: { route }, inbound: { authorize, opaque }, gateway: { route: gatewayRoute, passthrough: gatewayPassthrough } };

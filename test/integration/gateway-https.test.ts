@@ -45,6 +45,7 @@ import { createPolicyHook, PolicyStore } from '../../proxy/policy/hook.js';
 import { gatewayViewOf } from '../../proxy/policy/wire.js';
 import { id, StaticCertificates, StaticDiscovery, TEST_LIMITS, TestPki } from '../support/proxy-fixtures.js';
 import { selfSignedServer, type TestServerCertificate } from '../support/tls-certs.js';
+import { get } from '../support/proxy-client.js';
 import { echoApp, echoH2App } from './proxy-policy-harness.js';
 
 const GATEWAY_ID = id('edge', 'gw-weft-gateway');
@@ -363,7 +364,7 @@ test('TLS passthrough: the SNI picks the TLSRoute; the backend\'s own TLS reache
     limits: TEST_LIMITS, podIp: '127.0.0.1', endpoints: discovery,
     policy: createPolicyHook({ store: new PolicyStore(), metrics, gateway: () => source.current() }),
     certificates: new StaticCertificates(await pki.certificate(GATEWAY_ID)), readiness: [], view: source,
-    host: '127.0.0.1', bindPort: () => 0, routeMetrics: metrics,
+    host: '127.0.0.1', bindPort: () => 0, routeMetrics: metrics, admin: { host: '127.0.0.1', port: 0 },
   });
   t.after(() => gateway.shutdown(0));
   const port = gateway.ports().get(8443);
@@ -392,4 +393,22 @@ test('TLS passthrough: the SNI picks the TLSRoute; the backend\'s own TLS reache
   await assert.rejects(tlsHello(port, 'other.pass.example.com', dbCert.certPem));
   await assert.rejects(tlsHello(port, 'nothing.example.org', dbCert.certPem));
   assert.equal(db1.seen + db2.seen, N);
+
+  // Per-route metrics: one count per passed-through connection on the TLSRoute's series (route_kind
+  // tls), by backend, as the split counted them; the connection without a TLSRoute is a no-route error.
+  // A connection is counted when it closes, just after the client saw its end.
+  const series = async () => {
+    const text = (await get(gateway.adminPort!, '/metrics')).body.toString();
+    return text.split('\n').filter((l) => l.startsWith('weft_outbound_requests_total{') && l.includes('service_port="8443"'));
+  };
+  const count = (lines: string[], ...parts: string[]) => lines.filter((l) => parts.every((p) => l.includes(p))).reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+  let seen: string[] = [];
+  for (let i = 0; i < 50 && count(seen, 'route_kind="tls"') < N; i++) {
+    await new Promise((r) => setTimeout(r, 40));
+    seen = await series();
+  }
+  for (const [db, name] of [['db1', 'db-1'], ['db2', 'db-2']] as const) {
+    assert.equal(count(seen, 'route_kind="tls"', 'route_name="db"', `backend_name="${db}"`, 'error=""'), lines.get(name), seen.join('\n'));
+  }
+  assert.equal(count(seen, 'route_kind="none"', 'error="no-route"'), 1, seen.join('\n'));
 });
