@@ -83,3 +83,20 @@ test('a name that does not exist has no endpoints and a failure; a transient fai
   await until(() => current?.length === 0);
   assert.ok(e.failure(sp) !== undefined);
 });
+
+test('an ExternalName naming an in-cluster Service is that Service\'s port through discovery (meshed, with its identity), never resolved', () => {
+  const seen: ServicePort[] = [];
+  const source: Endpoints = {
+    watch(sp, onUpdate) {
+      seen.push(sp);
+      onUpdate([{ ip: '10.244.0.7', port: 8080, meshed: true, identity: 'spiffe://cluster.local/ns/other/sa/echo' }]);
+      return () => undefined;
+    },
+  };
+  const e = new ExternalNameEndpoints(source, { resolve: () => Promise.reject(new Error('not called')) });
+  let got: readonly Endpoint[] = [];
+  e.watch({ namespace: 'apps', name: 'alias', port: 80, externalName: 'echo.other.svc.cluster.local' }, (eps) => (got = eps));
+  assert.deepEqual(seen, [{ namespace: 'other', name: 'echo', port: 80 }], 'the aliased Service at the backendRef\'s port');
+  assert.deepEqual(got, [{ ip: '10.244.0.7', port: 8080, meshed: true, identity: 'spiffe://cluster.local/ns/other/sa/echo' }]);
+  assert.equal(e.failure({ namespace: 'apps', name: 'alias', port: 80, externalName: 'echo.other.svc.cluster.local' }), undefined);
+});

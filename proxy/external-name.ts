@@ -1,7 +1,9 @@
 /**
  * Endpoints of ExternalName Services: the addresses their DNS name resolves to, at the backendRef's
- * port, unmeshed (plaintext). Every other Service port is watched through the wrapped source (the
- * Discovery stream).
+ * port, unmeshed (plaintext); an alias of an in-cluster Service (`<svc>.<ns>.svc.cluster.local`,
+ * core/routes/external-name.ts clusterServiceOf) is that Service's port as discovery gives it, so a
+ * meshed one is reached with mTLS and its identity checked. Every other Service port is watched through
+ * the wrapped source (the Discovery stream).
  *
  *   watch(sp with externalName) -> resolve the name (A and AAAA with their TTLs; the system resolver,
  *                                  /etc/hosts and search domains included, when DNS has no record)
@@ -16,6 +18,7 @@
  */
 import { lookup, Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { clusterServiceOf } from '../core/routes/external-name.js';
 import type { Endpoint, Endpoints, ServicePort } from './io.js';
 
 export interface Resolution {
@@ -73,6 +76,9 @@ export class ExternalNameEndpoints implements Endpoints {
   watch(sp: ServicePort, onUpdate: (endpoints: readonly Endpoint[]) => void): () => void {
     const name = sp.externalName;
     if (name === undefined) return this.inner.watch(sp, onUpdate);
+    // An alias of an in-cluster Service: that Service's endpoints from discovery (meshed ones with mTLS).
+    const aliased = clusterServiceOf(name);
+    if (aliased !== undefined) return this.inner.watch({ namespace: aliased.namespace, name: aliased.name, port: sp.port }, onUpdate);
     const at = (ips: readonly string[]): Endpoint[] => ips.map((ip) => ({ ip, port: sp.port, meshed: false }));
     if (isIP(name) !== 0) {
       onUpdate(at([name]));

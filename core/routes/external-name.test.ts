@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Service } from '../kube.js';
 import { gatewayBackendResolver } from '../gateway/status.js';
-import { externalNameOf } from './external-name.js';
+import { clusterServiceOf, externalNameOf } from './external-name.js';
 
 const ext = (name: string, externalName?: string, ports?: { port: number }[]): Service => ({
   metadata: { namespace: 'apps', name }, spec: { type: 'ExternalName', ...(externalName !== undefined ? { externalName } : {}), ...(ports ? { ports } : {}) },
@@ -32,4 +32,14 @@ test('gateway backends: an ExternalName Service resolves at the backendRef\'s po
   assert.ok(noPort.kind === 'error' && noPort.reason === 'BackendNotFound' && noPort.message.includes('needs a port'));
   const nameless = resolve({ name: 'nameless', port: 80 }, 'HTTPRoute');
   assert.ok(nameless.kind === 'error' && nameless.reason === 'BackendNotFound' && nameless.message.includes('ExternalName'), JSON.stringify(nameless));
+});
+
+test('clusterServiceOf: a Service name of cluster DNS (full or up to .svc, trailing dot allowed) is that Service; other names are DNS\'s', () => {
+  assert.deepEqual(clusterServiceOf('echo-v2.other-ns.svc.cluster.local'), { namespace: 'other-ns', name: 'echo-v2' });
+  assert.deepEqual(clusterServiceOf('Echo.Apps.SVC.cluster.local.'), { namespace: 'apps', name: 'echo' });
+  assert.deepEqual(clusterServiceOf('echo.apps.svc'), { namespace: 'apps', name: 'echo' });
+  assert.deepEqual(clusterServiceOf('echo.apps.svc.corp.internal', 'corp.internal'), { namespace: 'apps', name: 'echo' });
+  for (const other of ['echo.apps.svc.corp.internal', 'echo.example.com', 'echo.apps', 'pod-0.echo.apps.svc.cluster.local', 'echo.apps.pod.cluster.local', '.apps.svc', 'echo..svc', '10.0.0.1']) {
+    assert.equal(clusterServiceOf(other), undefined, other);
+  }
 });

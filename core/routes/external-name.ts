@@ -20,3 +20,23 @@ export function externalNameOf(svc: Service): ExternalName | undefined {
   if (!HOSTNAME.test(name)) return { ok: false, message: `has spec.externalName ${JSON.stringify(name)}, which is not a DNS name` };
   return { ok: true, name: name.toLowerCase() };
 }
+
+/** The cluster DNS domain the proxies assume (kubelet's default `--cluster-domain`). */
+export const CLUSTER_DOMAIN = 'cluster.local';
+
+/**
+ * The in-cluster Service an ExternalName names, when its DNS name is one of cluster DNS's Service
+ * names: `<service>.<namespace>.svc.<cluster domain>` or `<service>.<namespace>.svc` (a trailing dot
+ * allowed). Such an alias is reached like the Service itself (its endpoints from discovery, mTLS and
+ * the peer's identity when meshed) instead of through its ClusterIP in plaintext. Any other name
+ * (another domain, a pod or headless record with more labels) is left to DNS.
+ */
+export function clusterServiceOf(name: string, clusterDomain: string = CLUSTER_DOMAIN): { readonly namespace: string; readonly name: string } | undefined {
+  const labels = name.toLowerCase().replace(/\.$/, '').split('.');
+  const domain = clusterDomain.toLowerCase().split('.');
+  const rest = labels.length === 3 ? [] : labels.slice(3);
+  if (labels.length !== 3 && (rest.length !== domain.length || rest.some((l, i) => l !== domain[i]))) return undefined;
+  const [service, namespace, svc] = labels;
+  if (svc !== 'svc' || service === undefined || namespace === undefined || service === '' || namespace === '') return undefined;
+  return { namespace, name: service };
+}

@@ -7,7 +7,9 @@
  *
  * Checked with counted requests: both backends get a share within the tolerance, each sees the path
  * without the prefix and the client's Host; the route's ResolvedRefs is True; an ExternalName whose
- * name does not resolve is answered 503 `weft-proxy-error: dns-failed`, then served once it resolves.
+ * name does not resolve is answered 503 `weft-proxy-error: dns-failed`, then served once it resolves;
+ * an ExternalName aliasing an in-cluster Service (`<svc>.<ns>.svc.cluster.local`) is served from that
+ * Service's endpoints in discovery without a DNS lookup.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -26,13 +28,16 @@ import { get } from '../support/proxy-client.js';
 import { id, StaticCertificates, StaticDiscovery, TEST_LIMITS, TestPki } from '../support/proxy-fixtures.js';
 import { echoApp } from './proxy-policy-harness.js';
 
-const EXTERNAL = 'echo-v2.other-ns.svc.cluster.local';
+const EXTERNAL = 'echo-v2.partner.example';
+/** An alias of an in-cluster Service: reached through discovery, never resolved. */
+const IN_CLUSTER = 'echo-v1.edge.svc.cluster.local';
 
 function world(v2Port: number, brokenName: string) {
   const services: Service[] = [
     { metadata: { namespace: 'edge', name: 'echo-v1' }, spec: { ports: [{ port: 80 }] } },
     { metadata: { namespace: 'edge', name: 'echo-v2-ext' }, spec: { type: 'ExternalName', externalName: EXTERNAL } },
     { metadata: { namespace: 'edge', name: 'broken-ext' }, spec: { type: 'ExternalName', externalName: brokenName } },
+    { metadata: { namespace: 'edge', name: 'alias-ext' }, spec: { type: 'ExternalName', externalName: IN_CLUSTER } },
   ];
   const rewrite = { type: 'URLRewrite', urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/' } } };
   const routes: HTTPRoute[] = [
@@ -49,6 +54,10 @@ function world(v2Port: number, brokenName: string) {
     {
       metadata: { namespace: 'edge', name: 'broken', creationTimestamp: '2026-01-01T00:00:00Z' },
       spec: { parentRefs: [{ name: 'gw' }], hostnames: ['api.example.com'], rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/broken' } }], backendRefs: [{ name: 'broken-ext', port: v2Port }] }] },
+    },
+    {
+      metadata: { namespace: 'edge', name: 'alias', creationTimestamp: '2026-01-01T00:00:00Z' },
+      spec: { parentRefs: [{ name: 'gw' }], hostnames: ['api.example.com'], rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/alias' } }], backendRefs: [{ name: 'alias-ext', port: 80 }] }] },
     },
   ];
   const s = computeGatewayStatuses({
@@ -142,4 +151,15 @@ test('walkthrough (b): URLRewrite ReplacePrefixMatch, 50/50 between a Service an
     last = (await get(port, '/broken', { headers: { host: 'api.example.com' } })).status;
   }
   assert.equal(last, 200, 'served once the name resolves');
+
+  // An alias of an in-cluster Service is that Service's port as discovery gives it (meshed endpoints
+  // would get mTLS): the aliased Service's app answers, and the name is never looked up.
+  const before = v1.seen.length;
+  for (let i = 0; i < 5; i++) {
+    const r = await get(port, `/alias/${i}`, { headers: { host: 'api.example.com' } });
+    assert.equal(r.status, 200, `alias ${i}: ${String(r.headers['weft-proxy-error'])}`);
+    assert.equal(r.headers['x-echo-pod'], 'v1-0');
+  }
+  assert.equal(v1.seen.length, before + 5);
+  assert.equal(lookups.get(IN_CLUSTER), undefined, 'an in-cluster alias is not resolved by DNS');
 });
