@@ -392,9 +392,10 @@ spec:
   assert.deepEqual([...tally(direct)], [[403, 20]], describeTally(tally(direct)));
 });
 
-test('(b) URLRewrite ReplacePrefixMatch and a 50/50 split between a Service and an ExternalName Service resolved by DNS', async () => {
+test('(b) URLRewrite ReplacePrefixMatch and a 50/50 split between a Service and an ExternalName Service aliasing another namespace\'s Service (reached through discovery, not DNS)', async () => {
   assert.ok(address !== '', 'test (c) found the gateway\'s address');
-  // The ExternalName Service aliases a Service of another namespace by its DNS name.
+  // The ExternalName Service aliases a Service of another namespace by its cluster DNS name; the gateway
+  // takes that Service's endpoints from discovery (core/routes/external-name.ts clusterServiceOf).
   await mesh.cluster.apply(BACKEND, echo('echo-v2', 'app: echo, version: v2'));
   await mesh.cluster.apply(INFRA, `
 apiVersion: v1
