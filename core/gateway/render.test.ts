@@ -56,7 +56,7 @@ test('the workload: a ServiceAccount, a Deployment running `weft gateway`, a Loa
   assert.deepEqual((c.ports as Any[]).map((p) => p['containerPort']), [80, 8080, PROXY_ADMIN_PORT], 'each valid listener port once (not the TCP one), and admin');
   assert.equal(c.securityContext.runAsNonRoot, true);
   assert.equal(dep!['spec'].replicas, undefined, 'the replica count is left to kubectl scale or an autoscaler');
-  assert.deepEqual(c.resources, { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '1Gi' } }, 'requests for the scheduler and quotas, a memory limit, no CPU limit');
+  assert.deepEqual(c.resources, { requests: { cpu: '10m', memory: '128Mi' }, limits: { memory: '1Gi' } }, 'requests for the scheduler and quotas, a memory limit, no CPU limit');
   assert.deepEqual(pod.securityContext.sysctls, [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }], 'ports below 1024 without root');
   assert.equal(pod.volumes[0].name, c.volumeMounts[0].name, 'the identity token is mounted');
   assert.equal(svc!['spec'].type, 'LoadBalancer');
