@@ -11,19 +11,16 @@
  * Usage: gateway-harness.js <spec.json>
  */
 import { readFileSync } from 'node:fs';
-import { GatewayView as GatewayViewMsg } from '../../api/gen/weft/gateway/v1/gateway.js';
 import { computeGatewayStatuses } from '../../core/gateway/status.js';
 import type { GatewayView } from '../../core/gateway/view.js';
-import { DEFAULT_CONVERT_OPTIONS } from '../../policy-controller/services/convert.js';
-import { gatewayViewMessage } from '../../policy-controller/services/gateway.js';
 import { checkKeyPair } from '../../policy-controller/status/key-pair.js';
 import { DEFAULT_LIMITS } from '../../proxy/config.js';
-import { startGateway, type GatewayViewSource } from '../../proxy/gateway/server.js';
+import { startGateway } from '../../proxy/gateway/server.js';
+import { overTheWire, TestViewSource } from '../../test/support/gateway-view.js';
 import type { Certificate } from '../../proxy/io.js';
 import { serveUntilSignal } from '../../proxy/lifecycle.js';
 import { RouteMetrics } from '../../proxy/metrics.js';
 import { createPolicyHook, PolicyStore } from '../../proxy/policy/hook.js';
-import { gatewayViewOf } from '../../proxy/policy/wire.js';
 import { StaticCertificates, StaticDiscovery } from '../../test/support/proxy-doubles.js';
 
 export interface GatewayHarnessSpec {
@@ -64,11 +61,10 @@ const conditions = statuses.gateways.get(`${namespace}/${gwName}`)?.listeners?.f
 if (!conditions.some((c) => c.type === 'Programmed' && c.status === 'True')) {
   throw new Error(`the benchmark's HTTPS listener is not programmed: ${conditions.map((c) => `${c.type}=${c.status} ${c.reason}`).join(', ')}`);
 }
-const body = gatewayViewMessage({ namespace, name: gwName }, statuses.views.get(`${namespace}/${gwName}`), DEFAULT_CONVERT_OPTIONS);
-const view: GatewayView | undefined = gatewayViewOf(GatewayViewMsg.decode(GatewayViewMsg.encode({ ...body, version: 1 }).finish()));
+const view: GatewayView | undefined = overTheWire({ namespace, name: gwName }, statuses.views.get(`${namespace}/${gwName}`));
 if (view?.ports.length !== 1 || view.ports[0]!.listeners[0]?.certificates.length !== 1) throw new Error('the benchmark\'s gateway view has no HTTPS listener with a certificate');
 
-const source: GatewayViewSource = { current: () => view, answered: () => true, onChange: () => () => undefined };
+const source = new TestViewSource(view);
 const discovery = new StaticDiscovery();
 discovery.setEndpoints({ namespace, name: service, port: 80 }, [{ ip: '127.0.0.1', port: spec.backendPort, meshed: false }]);
 const metrics = new RouteMetrics();

@@ -25,7 +25,7 @@ import type { Gateway, GatewayClass, GatewayStatusJson, ListenerStatusJson } fro
 import type { GatewayView, ListenerView } from '../../core/gateway/view.js';
 import type { Condition, Pod } from '../../core/kube.js';
 import type { RouteParentStatus } from '../../core/outbound/policy.js';
-import type { CompiledMatch, CompiledRoute, CompiledRule, StringMatcher } from '../../core/routes/types.js';
+import type { BackendTarget, CompiledMatch, CompiledRoute, CompiledRule, StringMatcher } from '../../core/routes/types.js';
 import { describeFilter } from './explain.js';
 import { LABEL, QUANTILES, rps, successRate, type Figures, type Group } from './figures.js';
 import { formatLatency, formatPercent, formatRps, renderTable, round } from './table.js';
@@ -215,6 +215,31 @@ function listenerRoutes(l: ListenerView): { route: CompiledRoute; hostnames: str
 }
 
 /**
+ * A rule's rows, one per backend with its series' figures. Requests refused for an unresolved backend
+ * are counted on the rule's series (no backend labels): the first unresolved backend's row shows them.
+ */
+function backendRows(
+  base: Omit<GatewayRouteRow, 'backend' | 'weight' | 'figures'>,
+  backends: readonly { readonly target: BackendTarget; readonly weight: number }[],
+  key: (b: { namespace: string; name: string; port: string }) => GatewaySeriesKey,
+  take: (k: GatewaySeriesKey) => Figures | undefined,
+): GatewayRouteRow[] {
+  const rows: GatewayRouteRow[] = [];
+  let ruleFigures = take(key({ namespace: '', name: '', port: '' }));
+  for (const b of backends) {
+    const t = b.target;
+    if (t.kind === 'service') {
+      const f = take(key({ namespace: t.namespace, name: t.name, port: String(t.port) }));
+      rows.push({ ...base, backend: `${t.namespace}/${t.name}:${t.port}`, weight: b.weight, ...(f !== undefined ? { figures: f } : {}) });
+    } else {
+      rows.push({ ...base, backend: `unresolved (${t.reason})`, weight: b.weight, ...(ruleFigures !== undefined ? { figures: ruleFigures } : {}) });
+      ruleFigures = undefined;
+    }
+  }
+  return rows;
+}
+
+/**
  * One row per listener, route, rule and backend the gateway serves (a rule without backends: one row),
  * with its figures; then a row per series no configured row names (`[no route]`: requests no rule
  * matched, or a route since removed), by port.
@@ -245,18 +270,7 @@ export function gatewayRouteRows(view: GatewayView, groups: readonly Group<Gatew
             rows.push({ ...base, backend: '-', ...(f !== undefined ? { figures: f } : {}) });
             continue;
           }
-          // Requests refused for an unresolved backend are counted on the rule's series (no backend labels).
-          let ruleFigures = take(k({ namespace: '', name: '', port: '' }));
-          for (const b of rule.backends) {
-            const t = b.target;
-            if (t.kind === 'service') {
-              const f = take(k({ namespace: t.namespace, name: t.name, port: String(t.port) }));
-              rows.push({ ...base, backend: `${t.namespace}/${t.name}:${t.port}`, weight: b.weight, ...(f !== undefined ? { figures: f } : {}) });
-            } else {
-              rows.push({ ...base, backend: `unresolved (${t.reason})`, weight: b.weight, ...(ruleFigures !== undefined ? { figures: ruleFigures } : {}) });
-              ruleFigures = undefined;
-            }
-          }
+          rows.push(...backendRows(base, rule.backends, k, take));
         }
       }
       // TLS passthrough: one row per TLSRoute backend, its connections counted as the series' requests.
@@ -268,17 +282,7 @@ export function gatewayRouteRows(view: GatewayView, groups: readonly Group<Gatew
         const k = (b: { namespace: string; name: string; port: string }): GatewaySeriesKey => ({
           port: String(l.port), routeKind: 'tls', routeNamespace: r.namespace, routeName: r.name, rule: TLS_RULE, backendNamespace: b.namespace, backendName: b.name, backendPort: b.port,
         });
-        let ruleFigures = take(k({ namespace: '', name: '', port: '' }));
-        for (const b of r.backends) {
-          const t = b.target;
-          if (t.kind === 'service') {
-            const f = take(k({ namespace: t.namespace, name: t.name, port: String(t.port) }));
-            rows.push({ ...base, backend: `${t.namespace}/${t.name}:${t.port}`, weight: b.weight, ...(f !== undefined ? { figures: f } : {}) });
-          } else {
-            rows.push({ ...base, backend: `unresolved (${t.reason})`, weight: b.weight, ...(ruleFigures !== undefined ? { figures: ruleFigures } : {}) });
-            ruleFigures = undefined;
-          }
-        }
+        rows.push(...backendRows(base, r.backends, k, take));
       }
     }
   }

@@ -64,7 +64,8 @@ export function serveStream<C>(dir: Direction<C>, conn: C | undefined, stream: S
   const budget = plan.picker.budget();
   budget?.request(performance.now());
   afterFaultDelay(plan, () => !stream.closed, () => whenPickable(plan.picker, (pick) => {
-    if (dir.followsBackendHttpVersion === true) {
+    // gRPC always stays HTTP/2: only a gateway's other HTTP/2 requests look at the backend's version.
+    if (dir.followsBackendHttpVersion === true && !grpc) {
       // All endpoints of a Service port share its appProtocol: the first one picked tells.
       const first = pick();
       if (first !== undefined && upstreamVersionOfH2(grpc, first.endpoint.protocol) === 'http1') {

@@ -16,20 +16,17 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { test } from 'node:test';
-import { GatewayView as GatewayViewMsg } from '../../api/gen/weft/gateway/v1/gateway.js';
 import { backendTlsForRoutes, evaluateBackendTls, type BackendTLSPolicy, type CaSource } from '../../core/gateway/backend-tls.js';
 import { computeGatewayStatuses } from '../../core/gateway/status.js';
 import { viewRoutes, type GatewayView } from '../../core/gateway/view.js';
 import type { Secret } from '../../core/gateway/types.js';
 import type { HTTPRoute, Service } from '../../core/kube.js';
 import { CertificateAuthority, createTrustAnchor } from '../../identity/ca.js';
-import { DEFAULT_CONVERT_OPTIONS } from '../../policy-controller/services/convert.js';
-import { gatewayViewMessage } from '../../policy-controller/services/gateway.js';
 import { checkCaBundle, checkKeyPair } from '../../policy-controller/status/key-pair.js';
-import { startGateway, type GatewayViewSource } from '../../proxy/gateway/server.js';
+import { startGateway } from '../../proxy/gateway/server.js';
+import { overTheWire, TestViewSource } from '../support/gateway-view.js';
 import { RouteMetrics } from '../../proxy/metrics.js';
 import { createPolicyHook, PolicyStore } from '../../proxy/policy/hook.js';
-import { gatewayViewOf } from '../../proxy/policy/wire.js';
 import { get } from '../support/proxy-client.js';
 import { id, StaticCertificates, StaticDiscovery, TEST_LIMITS, TestPki } from '../support/proxy-fixtures.js';
 
@@ -93,11 +90,10 @@ test('BackendTLSPolicy: verified TLS with the Gateway\'s client certificate; a w
   const base = s.views.get('edge/gw');
   assert.ok(base);
   const withTls: GatewayView = { ...base, backendTls: backendTlsForRoutes(evaluation, viewRoutes(base), services) };
-  const body = gatewayViewMessage({ namespace: 'edge', name: 'gw' }, withTls, DEFAULT_CONVERT_OPTIONS);
-  const view = gatewayViewOf(GatewayViewMsg.decode(GatewayViewMsg.encode({ ...body, version: 1 }).finish()));
+  const view = overTheWire({ namespace: 'edge', name: 'gw' }, withTls);
   assert.ok(view?.backendTls?.size === 4, 'four Service ports have a policy');
   assert.ok(view.backendClientCertificate, 'the client certificate travels with the view');
-  const source: GatewayViewSource = { current: () => view, answered: () => true, onChange: () => () => undefined };
+  const source = new TestViewSource(view);
 
   const pki = await TestPki.create();
   const discovery = new StaticDiscovery();

@@ -13,18 +13,14 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GatewayView as GatewayViewMsg } from '../../api/gen/weft/gateway/v1/gateway.js';
 import { computeGatewayStatuses } from '../../core/gateway/status.js';
-import type { GatewayView } from '../../core/gateway/view.js';
 import type { HTTPRoute, Service } from '../../core/kube.js';
-import { DEFAULT_CONVERT_OPTIONS } from '../../policy-controller/services/convert.js';
-import { gatewayViewMessage } from '../../policy-controller/services/gateway.js';
 import type { NameResolver } from '../../proxy/external-name.js';
-import { startGateway, type GatewayViewSource } from '../../proxy/gateway/server.js';
+import { startGateway } from '../../proxy/gateway/server.js';
 import { RouteMetrics } from '../../proxy/metrics.js';
 import { createPolicyHook, PolicyStore } from '../../proxy/policy/hook.js';
-import { gatewayViewOf } from '../../proxy/policy/wire.js';
 import { get } from '../support/proxy-client.js';
+import { overTheWire, TestViewSource } from '../support/gateway-view.js';
 import { id, StaticCertificates, StaticDiscovery, TEST_LIMITS, TestPki } from '../support/proxy-fixtures.js';
 import { echoApp } from './proxy-policy-harness.js';
 
@@ -65,22 +61,9 @@ function world(v2Port: number, brokenName: string) {
     gateways: [{ metadata: { namespace: 'edge', name: 'gw' }, spec: { gatewayClassName: 'weft', listeners: [{ name: 'web', port: 8080, protocol: 'HTTP' }] } }],
     httpRoutes: routes, grpcRoutes: [], services, referenceGrants: [], namespaces: [],
   }, { controllerName: 'weft.dev/gateway-controller', secrets: [], checkKeyPair: () => undefined, protocols: new Set(['HTTP']), runtime: () => ({ ready: true }) });
-  const body = gatewayViewMessage({ namespace: 'edge', name: 'gw' }, s.views.get('edge/gw'), DEFAULT_CONVERT_OPTIONS);
-  return { statuses: s, view: gatewayViewOf(GatewayViewMsg.decode(GatewayViewMsg.encode({ ...body, version: 1 }).finish())) };
+  return { statuses: s, view: overTheWire({ namespace: 'edge', name: 'gw' }, s.views.get('edge/gw')) };
 }
 
-class ViewSource implements GatewayViewSource {
-  constructor(private readonly view: GatewayView | undefined) {}
-  current() {
-    return this.view;
-  }
-  answered() {
-    return true;
-  }
-  onChange() {
-    return () => undefined;
-  }
-}
 
 test('walkthrough (b): URLRewrite ReplacePrefixMatch, 50/50 between a Service and an ExternalName Service resolved by DNS', async (t) => {
   const pki = await TestPki.create();
@@ -105,7 +88,7 @@ test('walkthrough (b): URLRewrite ReplacePrefixMatch, 50/50 between a Service an
   const discovery = new StaticDiscovery();
   discovery.setEndpoints({ namespace: 'edge', name: 'echo-v1', port: 80 }, [{ ip: '127.0.0.1', port: v1.port, meshed: false }]);
   const metrics = new RouteMetrics();
-  const source = new ViewSource(view);
+  const source = new TestViewSource(view);
   const gateway = await startGateway({
     limits: TEST_LIMITS, podIp: '127.0.0.1', endpoints: discovery,
     policy: createPolicyHook({ store: new PolicyStore(), metrics, gateway: () => source.current() }),

@@ -12,18 +12,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { GatewayView as GatewayViewMsg } from '../../api/gen/weft/gateway/v1/gateway.js';
 import { computeGatewayStatuses } from '../../core/gateway/status.js';
-import type { GatewayView } from '../../core/gateway/view.js';
 import type { GRPCRoute, HTTPRoute, Service } from '../../core/kube.js';
-import { DEFAULT_CONVERT_OPTIONS } from '../../policy-controller/services/convert.js';
-import { gatewayViewMessage } from '../../policy-controller/services/gateway.js';
 import { GATEWAY_ROUTE_KINDS } from '../../policy-controller/status/gateway-writer.js';
-import { startGateway, type GatewayViewSource } from '../../proxy/gateway/server.js';
+import { startGateway } from '../../proxy/gateway/server.js';
 import { RouteMetrics } from '../../proxy/metrics.js';
 import { createPolicyHook, PolicyStore } from '../../proxy/policy/hook.js';
-import { gatewayViewOf } from '../../proxy/policy/wire.js';
 import { get } from '../support/proxy-client.js';
+import { overTheWire, TestViewSource } from '../support/gateway-view.js';
 import { id, StaticCertificates, StaticDiscovery, TEST_LIMITS, TestPki } from '../support/proxy-fixtures.js';
 import { echoApp } from './proxy-policy-harness.js';
 
@@ -80,22 +76,9 @@ function world() {
     gateways: [{ metadata: { namespace: 'edge', name: 'gw' }, spec: { gatewayClassName: 'weft', listeners: [{ name: 'web', port: 8080, protocol: 'HTTP' }] } }],
     httpRoutes, grpcRoutes, services: [svc('g1'), svc('g2'), svc('web')], referenceGrants: [], namespaces: [],
   }, { controllerName: 'weft.dev/gateway-controller', secrets: [], checkKeyPair: () => undefined, protocols: new Set(['HTTP']), routeKinds: GATEWAY_ROUTE_KINDS, runtime: () => ({ ready: true }) });
-  const body = gatewayViewMessage({ namespace: 'edge', name: 'gw' }, s.views.get('edge/gw'), DEFAULT_CONVERT_OPTIONS);
-  return { statuses: s, view: gatewayViewOf(GatewayViewMsg.decode(GatewayViewMsg.encode({ ...body, version: 1 }).finish())) };
+  return { statuses: s, view: overTheWire({ namespace: 'edge', name: 'gw' }, s.views.get('edge/gw')) };
 }
 
-class ViewSource implements GatewayViewSource {
-  constructor(private readonly view: GatewayView | undefined) {}
-  current() {
-    return this.view;
-  }
-  answered() {
-    return true;
-  }
-  onChange() {
-    return () => undefined;
-  }
-}
 
 const call = (fn: Unary, body: string, md = new grpc.Metadata()) =>
   new Promise<{ reply?: string; err?: grpc.ServiceError }>((resolve) => fn(Buffer.from(body), md, (err, reply) => resolve(err ? { err } : { reply: reply.toString() })));
@@ -124,7 +107,7 @@ test('GRPCRoutes on an HTTP listener: method and header matches, weights, filter
   discovery.setEndpoints({ namespace: 'edge', name: 'g2', port: 80 }, [{ ip: '127.0.0.1', port: g2.port, meshed: false }]);
   discovery.setEndpoints({ namespace: 'edge', name: 'web', port: 80 }, [{ ip: '127.0.0.1', port: web.port, meshed: false }]);
   const metrics = new RouteMetrics();
-  const source = new ViewSource(view);
+  const source = new TestViewSource(view);
   const gateway = await startGateway({
     limits: TEST_LIMITS, podIp: '127.0.0.1', endpoints: discovery,
     policy: createPolicyHook({ store: new PolicyStore(), metrics, gateway: () => source.current() }),

@@ -14,18 +14,15 @@ import assert from 'node:assert/strict';
 import { connect, createServer as createH2cServer, type ClientHttp2Session, type IncomingHttpHeaders as H2Headers } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { GatewayView as GatewayViewMsg } from '../../api/gen/weft/gateway/v1/gateway.js';
 import { computeGatewayStatuses } from '../../core/gateway/status.js';
 import type { GatewayView } from '../../core/gateway/view.js';
 import type { HTTPRoute, Service } from '../../core/kube.js';
-import { DEFAULT_CONVERT_OPTIONS } from '../../policy-controller/services/convert.js';
-import { gatewayViewMessage } from '../../policy-controller/services/gateway.js';
 import { GATEWAY_ROUTE_KINDS } from '../../policy-controller/status/gateway-writer.js';
-import { startGateway, type GatewayViewSource } from '../../proxy/gateway/server.js';
+import { startGateway } from '../../proxy/gateway/server.js';
 import { RouteMetrics } from '../../proxy/metrics.js';
 import { createPolicyHook, PolicyStore } from '../../proxy/policy/hook.js';
-import { gatewayViewOf } from '../../proxy/policy/wire.js';
 import { get } from '../support/proxy-client.js';
+import { overTheWire, TestViewSource } from '../support/gateway-view.js';
 import { id, StaticCertificates, StaticDiscovery, TEST_LIMITS, TestPki } from '../support/proxy-fixtures.js';
 import { echoApp } from './proxy-policy-harness.js';
 
@@ -47,22 +44,9 @@ function view(): GatewayView | undefined {
     gateways: [{ metadata: { namespace: 'edge', name: 'gw' }, spec: { gatewayClassName: 'weft', listeners: [{ name: 'web', port: 8080, protocol: 'HTTP' }] } }],
     httpRoutes, grpcRoutes: [], services: [svc('web'), svc('h2web')], referenceGrants: [], namespaces: [],
   }, { controllerName: 'weft.dev/gateway-controller', secrets: [], checkKeyPair: () => undefined, protocols: new Set(['HTTP']), routeKinds: GATEWAY_ROUTE_KINDS, runtime: () => ({ ready: true }) });
-  const body = gatewayViewMessage({ namespace: 'edge', name: 'gw' }, s.views.get('edge/gw'), DEFAULT_CONVERT_OPTIONS);
-  return gatewayViewOf(GatewayViewMsg.decode(GatewayViewMsg.encode({ ...body, version: 1 }).finish()));
+  return overTheWire({ namespace: 'edge', name: 'gw' }, s.views.get('edge/gw'));
 }
 
-class ViewSource implements GatewayViewSource {
-  constructor(private readonly v: GatewayView | undefined) {}
-  current() {
-    return this.v;
-  }
-  answered() {
-    return true;
-  }
-  onChange() {
-    return () => undefined;
-  }
-}
 
 interface H2Reply {
   readonly headers: H2Headers;
@@ -138,7 +122,7 @@ test('HTTP/2 clients of a gateway reach an HTTP/1.1 backend translated; an h2c b
   discovery.setEndpoints({ namespace: 'edge', name: 'web', port: 80 }, [{ ip: '127.0.0.1', port: web.port, meshed: false }]);
   discovery.setEndpoints({ namespace: 'edge', name: 'h2web', port: 80 }, [{ ip: '127.0.0.1', port: (h2web.address() as AddressInfo).port, meshed: false, protocol: 'http2' }]);
   const metrics = new RouteMetrics();
-  const source = new ViewSource(view());
+  const source = new TestViewSource(view());
   const gateway = await startGateway({
     limits: TEST_LIMITS, podIp: '127.0.0.1', endpoints: discovery,
     policy: createPolicyHook({ store: new PolicyStore(), metrics, gateway: () => source.current() }),

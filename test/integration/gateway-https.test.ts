@@ -31,18 +31,15 @@ import { Agent, request } from 'node:https';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { test } from 'node:test';
-import { GatewayView as GatewayViewMsg } from '../../api/gen/weft/gateway/v1/gateway.js';
 import { computeGatewayStatuses, type GatewayStatuses } from '../../core/gateway/status.js';
 import type { Secret } from '../../core/gateway/types.js';
 import type { GatewayView } from '../../core/gateway/view.js';
 import type { HTTPRoute, Service } from '../../core/kube.js';
-import { DEFAULT_CONVERT_OPTIONS } from '../../policy-controller/services/convert.js';
-import { gatewayViewMessage } from '../../policy-controller/services/gateway.js';
 import { checkKeyPair } from '../../policy-controller/status/key-pair.js';
-import { startGateway, type GatewayViewSource } from '../../proxy/gateway/server.js';
+import { startGateway } from '../../proxy/gateway/server.js';
 import { RouteMetrics } from '../../proxy/metrics.js';
 import { createPolicyHook, PolicyStore } from '../../proxy/policy/hook.js';
-import { gatewayViewOf } from '../../proxy/policy/wire.js';
+import { overTheWire, TestViewSource } from '../support/gateway-view.js';
 import { id, StaticCertificates, StaticDiscovery, TEST_LIMITS, TestPki } from '../support/proxy-fixtures.js';
 import { selfSignedServer, type TestServerCertificate } from '../support/tls-certs.js';
 import { get } from '../support/proxy-client.js';
@@ -80,29 +77,8 @@ function compute(secrets: Secret[]): GatewayStatuses {
 }
 
 /** The controller's view of the Gateway, through the protobuf bytes the stream carries. */
-function overTheWire(s: GatewayStatuses): GatewayView | undefined {
-  const body = gatewayViewMessage({ namespace: 'edge', name: 'gw' }, s.views.get('edge/gw'), DEFAULT_CONVERT_OPTIONS);
-  return gatewayViewOf(GatewayViewMsg.decode(GatewayViewMsg.encode({ ...body, version: 1 }).finish()));
-}
+const viewOf = (s: GatewayStatuses): GatewayView | undefined => overTheWire({ namespace: 'edge', name: 'gw' }, s.views.get('edge/gw'));
 
-class ViewSource implements GatewayViewSource {
-  private readonly listeners = new Set<() => void>();
-  constructor(private view: GatewayView | undefined) {}
-  current() {
-    return this.view;
-  }
-  answered() {
-    return true;
-  }
-  onChange(l: () => void) {
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
-  }
-  set(view: GatewayView | undefined) {
-    this.view = view;
-    for (const l of this.listeners) l();
-  }
-}
 
 interface Answer {
   readonly status: number;
@@ -152,10 +128,10 @@ test('HTTPS listeners: the SNI picks listener and certificate (exact before wild
   for (const name of ['exact', 'wild', 'any']) {
     assert.deepEqual(listenerStatus(first, name)?.conditions.map((c) => `${c.type}=${c.status}`), ['Accepted=True', 'Conflicted=False', 'ResolvedRefs=True', 'Programmed=True'], name);
   }
-  const view = overTheWire(first);
+  const view = viewOf(first);
   assert.ok(view);
   assert.deepEqual(view.ports.map((p) => [p.port, p.listeners.map((l) => `${l.name}:${l.certificates.length}`)]), [[8443, ['exact:1', 'wild:1']], [9443, ['any:1']]]);
-  const source = new ViewSource(view);
+  const source = new TestViewSource(view);
   const metrics = new RouteMetrics();
   const gateway = await startGateway({
     limits: TEST_LIMITS, podIp: '127.0.0.1', endpoints: discovery,
@@ -260,7 +236,7 @@ test('HTTPS listeners: the SNI picks listener and certificate (exact before wild
   const before = await httpsGet(port, { sni: 'a.example.com', ca: certA.certPem, agent: keep });
   assert.equal(before.serial, serialOf(certA));
   const certA2 = selfSignedServer(['a.example.com']);
-  source.set(overTheWire(compute([secret('cert-a', certA2, '2'), secret('cert-wild', certWild, '1'), anySecret])));
+  source.set(viewOf(compute([secret('cert-a', certA2, '2'), secret('cert-wild', certWild, '1'), anySecret])));
   await gateway.settled();
   assert.equal(gateway.ports().get(8443), port, 'the port stays bound');
   const after = await httpsGet(port, { sni: 'a.example.com', ca: certA.certPem, agent: keep });
@@ -279,7 +255,7 @@ test('HTTPS listeners: the SNI picks listener and certificate (exact before wild
   assert.equal(refused?.status, 'False');
   assert.equal(refused?.reason, 'InvalidCertificateRef');
   assert.match(refused?.message ?? '', /cert-a: tls\.key is not the private key of the certificate in tls\.crt/);
-  source.set(overTheWire(broken));
+  source.set(viewOf(broken));
   await gateway.settled();
   const fallen = await httpsGet(port, { sni: 'a.example.com', ca: certWild.certPem });
   assert.equal(fallen.status, 200);
@@ -357,7 +333,7 @@ test('TLS passthrough: the SNI picks the TLSRoute; the backend\'s own TLS reache
     grpcRoutes: [], services: [dbService('db1'), dbService('db2'), svc('web')], referenceGrants: [], namespaces: [],
   }, { controllerName: 'weft.dev/gateway-controller', secrets: [secret('cert-web', webCert, '1')], checkKeyPair, protocols: new Set(['HTTP', 'HTTPS', 'TLS']), runtime: () => ({ ready: true }) });
   assert.deepEqual(s.routes.get('TLSRoute/edge/db')?.[0]?.conditions.map((c) => `${c.type}=${c.status}`), ['Accepted=True', 'ResolvedRefs=True']);
-  const source = new ViewSource(overTheWire(s));
+  const source = new TestViewSource(viewOf(s));
   assert.deepEqual(source.current()?.ports.map((p) => [p.port, p.listeners.map((l) => `${l.name}:${l.protocol}:${l.tlsRoutes.length}`)]), [[8443, ['web:HTTPS:0', 'pass:TLS:1']]]);
   const metrics = new RouteMetrics();
   const gateway = await startGateway({

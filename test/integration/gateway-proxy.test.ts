@@ -15,19 +15,16 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GatewayView as GatewayViewMsg } from '../../api/gen/weft/gateway/v1/gateway.js';
 import { HEADER_CLIENT_ID } from '../../core/contract.js';
 import { computeGatewayStatuses } from '../../core/gateway/status.js';
 import type { GatewayView } from '../../core/gateway/view.js';
 import type { HTTPRoute, Service } from '../../core/kube.js';
-import { DEFAULT_CONVERT_OPTIONS } from '../../policy-controller/services/convert.js';
-import { gatewayViewMessage } from '../../policy-controller/services/gateway.js';
-import { startGateway, type GatewayViewSource } from '../../proxy/gateway/server.js';
+import { startGateway } from '../../proxy/gateway/server.js';
 import { RouteMetrics } from '../../proxy/metrics.js';
 import { createPolicyHook, PolicyStore } from '../../proxy/policy/hook.js';
-import { gatewayViewOf } from '../../proxy/policy/wire.js';
 import type { PolicyHook } from '../../proxy/policy-hook.js';
 import { get } from '../support/proxy-client.js';
+import { overTheWire, TestViewSource } from '../support/gateway-view.js';
 import { fixedDestination, id, StaticCertificates, StaticDiscovery, startTestProxy, TEST_LIMITS, TestPki } from '../support/proxy-fixtures.js';
 import { echoApp } from './proxy-policy-harness.js';
 
@@ -53,28 +50,9 @@ function viewOverTheWire(listeners: { name: string; port: number }[]): GatewayVi
     ],
     grpcRoutes: [], services: [svc('edge', 'v1'), svc('edge', 'v2'), svc('edge', 'secure'), svc('other', 'store')], referenceGrants: [], namespaces: [],
   }, { controllerName: 'weft.dev/gateway-controller', secrets: [], checkKeyPair: () => undefined, protocols: new Set(['HTTP']), runtime: () => ({ ready: true }) });
-  const body = gatewayViewMessage({ namespace: 'edge', name: 'gw' }, s.views.get('edge/gw'), DEFAULT_CONVERT_OPTIONS);
-  return gatewayViewOf(GatewayViewMsg.decode(GatewayViewMsg.encode({ ...body, version: 1 }).finish()));
+  return overTheWire({ namespace: 'edge', name: 'gw' }, s.views.get('edge/gw'));
 }
 
-class ViewSource implements GatewayViewSource {
-  private readonly listeners = new Set<() => void>();
-  constructor(private view: GatewayView | undefined) {}
-  current() {
-    return this.view;
-  }
-  answered() {
-    return true;
-  }
-  onChange(l: () => void) {
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
-  }
-  set(view: GatewayView | undefined) {
-    this.view = view;
-    for (const l of this.listeners) l();
-  }
-}
 
 test('the gateway routes by its Gateway\'s view: a counted 50/50 split, NOT_PERMITTED across namespaces, mTLS as the gateway\'s identity to a meshed backend', async (t) => {
   const pki = await TestPki.create();
@@ -98,7 +76,7 @@ test('the gateway routes by its Gateway\'s view: a counted 50/50 split, NOT_PERM
 
   const view = viewOverTheWire([{ name: 'web', port: 8080 }]);
   assert.ok(view, 'the controller serves the Gateway');
-  const source = new ViewSource(view);
+  const source = new TestViewSource(view);
   const metrics = new RouteMetrics();
   const gateway = await startGateway({
     limits: TEST_LIMITS, podIp: '127.0.0.1', endpoints: discovery,
