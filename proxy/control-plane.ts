@@ -162,7 +162,9 @@ class Watch<T> {
   private again(): void {
     if (this.stopped) return;
     this.stream = undefined;
-    this.timer = setTimeout(() => this.start(), this.delay);
+    // Jittered (half to all of the delay): when the channel drops, every watch fails at once, and
+    // without it they would all come back in the same instant, again and again.
+    this.timer = setTimeout(() => this.start(), this.delay * (0.5 + Math.random() / 2));
     this.timer.unref();
     this.delay = Math.min(this.retry.max, this.delay * 2);
   }
@@ -333,11 +335,19 @@ export function connectControlPlane(config: ProxyConfig, o: ControlPlaneOptions 
       }
       const entry = e;
       return new Promise<Destination>((resolve) => {
-        const timer = setTimeout(() => resolve({ kind: 'refused', reason: `no answer from the controller about ${ip}:${port}` }), lookupTimeoutMs);
-        entry.waiters.push((d) => {
+        const waiter = (d: Destination): void => {
           clearTimeout(timer);
           resolve(d);
-        });
+        };
+        // A lookup the controller has not answered in time is refused and stops waiting: a waiter left
+        // behind would pin its entry (and its watch) past the cache's bound for as long as the
+        // controller stays silent.
+        const timer = setTimeout(() => {
+          const i = entry.waiters.indexOf(waiter);
+          if (i >= 0) entry.waiters.splice(i, 1);
+          resolve({ kind: 'refused', reason: `no answer from the controller about ${ip}:${port}` });
+        }, lookupTimeoutMs);
+        entry.waiters.push(waiter);
       });
     },
     release(ip, port) {

@@ -12,7 +12,7 @@ test('stream failures: the first and each new reason are logged, repeats are sum
   h.failed('inbound policy of port 8080', tls, 500);
   h.failed('endpoints of a/b:80', tls, 500);
   h.failed('inbound policy of port 8080', tls, 1000);
-  assert.deepEqual(lines, ['control plane: inbound policy of port 8080: stream failed: No connection established. Last error: certificate signature failure; retry in 500 ms']);
+  assert.deepEqual(lines, ['control plane: inbound policy of port 8080: stream failed: No connection established. Last error: certificate signature failure; retry within 500 ms']);
   h.failed('endpoints of a/b:80', new Error('connect ECONNREFUSED 10.96.0.5:8090'), 1000);
   assert.equal(lines.length, 2, 'a new reason is logged at once');
   assert.match(lines[1] ?? '', /ECONNREFUSED .*\(2 more stream failures since the last line\)$/);

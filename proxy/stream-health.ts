@@ -18,7 +18,7 @@ export class StreamHealth {
     const t = this.now();
     if (!this.failing || reason !== this.lastReason || t - this.lastLogAt >= FAILURE_LOG_INTERVAL_MS) {
       const more = this.suppressed > 0 ? ` (${this.suppressed} more stream failures since the last line)` : '';
-      this.log(`control plane: ${name}: stream failed: ${reason}; retry in ${retryInMs} ms${more}`);
+      this.log(`control plane: ${name}: stream failed: ${reason}; retry within ${retryInMs} ms${more}`);
       this.lastReason = reason;
       this.lastLogAt = t;
       this.suppressed = 0;

@@ -22,6 +22,7 @@ import { connectControlPlane } from '../../proxy/control-plane.js';
 import type { Endpoint } from '../../proxy/io.js';
 import { startProxy } from '../../proxy/proxy.js';
 import { get } from '../support/proxy-client.js';
+import { DOUBLE_TOKEN, startControllerDouble } from '../support/controller-double.js';
 import { fixedDestination, id, listenHttp, meshPair, TestPki } from '../support/proxy-fixtures.js';
 
 test('the proxy gets its certificate, destinations and endpoints from the controller over the api/ contracts', async (t) => {
@@ -117,4 +118,49 @@ test('the proxy gets its certificate, destinations and endpoints from the contro
   const r = await get(proxy.outboundPort, '/');
   assert.equal(r.status, 200);
   assert.equal(r.body.toString(), 'through the control plane');
+});
+
+test('a controller that never answers: each lookup is refused at its timeout and forgotten, so the cache and the watches stay bounded', async (t) => {
+  const pki = await TestPki.create();
+  const double = await startControllerDouble(pki, () => ({ kind: 'silent' }), () => []);
+  const dir = mkdtempSync(join(tmpdir(), 'weft-cp-'));
+  writeFileSync(join(dir, 'token'), `${DOUBLE_TOKEN}\n`);
+  const max = 20;
+  const parsed = parseProxyConfig({
+    [PROXY_ENV.podName]: 'client-0', [PROXY_ENV.podNamespace]: 'demo', [PROXY_ENV.podIp]: '127.0.0.1', [PROXY_ENV.serviceAccount]: 'client',
+    [PROXY_ENV.trustAnchorsPem]: pki.anchorsPem, [PROXY_ENV.controllerAddr]: `127.0.0.1:${double.port}`, [PROXY_ENV.identityTokenFile]: join(dir, 'token'),
+    [PROXY_ENV.maxDestinations]: String(max),
+  });
+  assert.ok(parsed.ok);
+  if (!parsed.ok) return;
+  const cp = await connectControlPlane(parsed.config, { lookupTimeoutMs: 30 });
+  t.after(() => {
+    cp.close();
+    double.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await new Promise<void>((resolve) => {
+    const wait = (): void => void (cp.certificates.current() !== undefined ? resolve() : setTimeout(wait, 20));
+    wait();
+  });
+
+  // As the outbound listener does: resolve, then release when the connection closes, 10 at a time.
+  const destinations = 400;
+  let largest = 0;
+  for (let i = 0; i < destinations; i += 10) {
+    const batch = Array.from({ length: 10 }, (_, j) => `192.0.2.${(i + j) % 250}|${1000 + Math.floor((i + j) / 250)}`);
+    const answers = await Promise.all(batch.map(async (key) => {
+      const [ip, port] = key.split('|') as [string, string];
+      const d = await cp.destinations.resolve(ip, Number(port));
+      largest = Math.max(largest, cp.destinations.size?.() ?? 0);
+      cp.destinations.release?.(ip, Number(port));
+      return d;
+    }));
+    for (const d of answers) assert.equal(d.kind, 'refused');
+  }
+  assert.ok(double.lookups.count >= max, `the controller was asked ${double.lookups.count} times`);
+  assert.ok(largest <= max + 10, `${largest} destinations remembered at once for a bound of ${max} and 10 in use`);
+  const deadline = Date.now() + 5_000;
+  while (double.open.outbound > max && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(double.open.outbound <= max, `${double.open.outbound} watches open at the controller for a bound of ${max}`);
 });

@@ -17,7 +17,9 @@ import type { TestPki } from './proxy-fixtures.js';
 export type Described =
   | { readonly kind: 'unknown' }
   | { readonly kind: 'service'; readonly namespace: string; readonly name: string; readonly port: number }
-  | { readonly kind: 'pod'; readonly namespace: string; readonly name: string };
+  | { readonly kind: 'pod'; readonly namespace: string; readonly name: string }
+  /** The stream is held open and never answered (a stalled controller). */
+  | { readonly kind: 'silent' };
 
 export interface ControllerDouble {
   readonly port: number;
@@ -73,7 +75,7 @@ export async function startControllerDouble(
         call.write({ version: 1, destination: { $case: 'service', value: { service: { namespace: d.namespace, name: d.name, port: d.port, authority: `${d.name}.${d.namespace}.svc.cluster.local:${d.port}` }, protocol: 'PROTOCOL_HINT_UNSPECIFIED', routes: { $case: 'passthrough', value: {} } } } });
       } else if (d.kind === 'pod') {
         call.write({ version: 1, destination: { $case: 'pod', value: wireEndpoint(call.request.ip, call.request.port, d.name) } });
-      } else {
+      } else if (d.kind === 'unknown') {
         call.write({ version: 1, destination: { $case: 'unknown', value: {} } });
       }
     },
