@@ -46,10 +46,13 @@ test('a version above 2^53 is refused at decode instead of being rounded', () =>
   assert.throws(() => Endpoints.decode(big), /MAX_SAFE_INTEGER/);
 });
 
-test('Discovery service exposes a server-streaming Watch and a unary Lookup', () => {
-  assert.deepEqual(Object.keys(DiscoveryService).sort(), ['lookup', 'watch']);
+test('Discovery service exposes a server-streaming Watch, a bidirectional Follow and a unary Lookup', () => {
+  assert.deepEqual(Object.keys(DiscoveryService).sort(), ['follow', 'lookup', 'watch']);
   assert.equal(DiscoveryService.watch.path, '/weft.discovery.v1.Discovery/Watch');
   assert.equal(DiscoveryService.watch.responseStream, true);
+  assert.equal(DiscoveryService.follow.path, '/weft.discovery.v1.Discovery/Follow');
+  assert.equal(DiscoveryService.follow.requestStream, true);
+  assert.equal(DiscoveryService.follow.responseStream, true);
   assert.equal(DiscoveryService.lookup.path, '/weft.discovery.v1.Discovery/Lookup');
   assert.equal(DiscoveryService.lookup.responseStream, false);
   assert.equal(DiscoveryService.lookup.requestStream, false);
@@ -63,6 +66,7 @@ test('Watch streams successive full snapshots and Lookup answers, through grpc-j
       call.write({ version: 2, serviceExists: true, endpoints: [] });
       call.end();
     },
+    follow: (call) => call.emit('error', { code: 12, details: 'not in this test' }),
     lookup: (call, callback) => {
       callback(null, call.request.ip === endpoint.ip ? { result: { $case: 'endpoint', value: endpoint } } : { result: { $case: 'notFound', value: {} } });
     },

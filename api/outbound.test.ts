@@ -91,8 +91,11 @@ test('OutboundTarget survives an encode/decode round trip', () => {
   assert.deepEqual(OutboundTarget.decode(OutboundTarget.encode(target).finish()), target);
 });
 
-test('OutboundPolicy service exposes exactly the server-streaming Watch method', () => {
-  assert.deepEqual(Object.keys(OutboundPolicyService), ['watch']);
+test('OutboundPolicy service exposes the server-streaming Watch and the bidirectional Follow', () => {
+  assert.deepEqual(Object.keys(OutboundPolicyService), ['watch', 'follow']);
+  assert.equal(OutboundPolicyService.follow.path, '/weft.outbound.v1.OutboundPolicy/Follow');
+  assert.equal(OutboundPolicyService.follow.requestStream, true);
+  assert.equal(OutboundPolicyService.follow.responseStream, true);
   assert.equal(OutboundPolicyService.watch.path, '/weft.outbound.v1.OutboundPolicy/Watch');
   assert.equal(OutboundPolicyService.watch.requestStream, false);
   assert.equal(OutboundPolicyService.watch.responseStream, true);

@@ -363,6 +363,61 @@ describe('PolicyServices over mTLS', () => {
     assert.equal(unknown.code, status.NOT_FOUND, unknown.details);
   });
 
+  test('Follow: the target is the first message; the client\'s half-close ends it with OK and unsubscribes; a second target is INVALID_ARGUMENT', async (t) => {
+    await drained();
+    const c = clients(t, clientCert);
+    const target = { namespace: 'client', pod: 'c-0', ip: WEB_IP, port: 80 };
+    const f = c.outbound.follow();
+    const s = collect(t, new Collected(f));
+    const statusOf = new Promise<{ code: number; details: string }>((resolve) => f.on('status', resolve));
+    f.write(target);
+    const first = await s.waitFor('follow: first', () => true);
+    assert.equal(first.msg.version, 1);
+    assert.equal(first.msg.destination?.$case, 'service');
+    assert.equal(index.sizes().subscribers, 1, 'the Follow holds one subscription');
+    // A change still pushes while the Follow is open.
+    index.apply('HTTPRoute', httpRoute('shop', 'follow', 'web', 'web-v2', { tag: 'f' }));
+    await s.waitFor('follow: the route', (m) => names(m).includes('follow'));
+    f.end();
+    const end = await statusOf;
+    assert.equal(end.code, status.OK, end.details);
+    assert.equal(s.error, undefined, 'ended without an error');
+    await drained();
+    index.delete('HTTPRoute', httpRoute('shop', 'follow', 'web', 'web-v2'));
+
+    const twice = c.outbound.follow();
+    const t2 = new Collected(twice);
+    twice.write(target);
+    await t2.waitFor('second follow: first', () => true);
+    twice.write(target);
+    const err = await t2.failure();
+    assert.equal(err.code, status.INVALID_ARGUMENT, err.details);
+    assert.match(err.details, /one target per stream/);
+
+    // The same access rules as Watch: another ServiceAccount's pod is refused.
+    const other = clients(t, otherCert).outbound.follow();
+    const o = new Collected(other);
+    other.write(target);
+    const denied = await o.failure();
+    assert.equal(denied.code, status.PERMISSION_DENIED, denied.details);
+
+    // Discovery.Follow, and a half-close before any target ends it with OK and no subscription.
+    const d = c.discovery.follow();
+    const ds = collect(t, new Collected<Endpoints>(d));
+    d.write({ namespace: 'shop', name: 'web', port: 80 });
+    const eps = await ds.waitFor('discovery follow: first', () => true);
+    assert.deepEqual(eps.msg.endpoints.map((x) => x.ip), ['10.244.0.10']);
+    const dStatus = new Promise<{ code: number }>((resolve) => d.on('status', resolve));
+    d.end();
+    assert.equal((await dStatus).code, status.OK);
+    const empty = c.discovery.follow();
+    const eStatus = new Promise<{ code: number }>((resolve) => empty.on('status', resolve));
+    new Collected(empty);
+    empty.end();
+    assert.equal((await eStatus).code, status.OK);
+    await drained();
+  });
+
   test('an open stream ends PERMISSION_DENIED when its pod is replaced under another ServiceAccount', async (t) => {
     index.apply('Pod', pod('client', 'c-9', '10.244.0.39', 'client'));
     const s = collect(t, new Collected(clients(t, clientCert).outbound.watch({ namespace: 'client', pod: 'c-9', ip: '10.244.0.39', port: 8080 })));

@@ -6,17 +6,23 @@
  * further offers just mark the slot dirty, and the next write sends the latest view (intermediate
  * ones are dropped). A body equal (byte for byte) to the last one sent is not sent again. Versions
  * increase by one per message of this stream.
+ *
+ * Ending: a Watch (server-streaming) ends when the client cancels it; a Follow (bidirectional) also
+ * when the client half-closes, which this answers with OK after what is in flight.
  */
-import type { ServerWritableStream } from '@grpc/grpc-js';
+import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import type { StreamMetrics, StreamService } from './metrics.js';
 
 /** What to send now: a message body, or an error status that ends the stream. */
+/** The server side of a Watch or of a Follow. */
+export type ServerStream<M> = ServerWritableStream<unknown, M> | ServerDuplexStream<unknown, M>;
+
 export type Snapshot<B> = { readonly body: B; readonly bytes: Uint8Array } | { readonly end: status; readonly message: string };
 
 export interface SnapshotStreamOptions<B, M> {
   readonly service: StreamService;
-  readonly call: ServerWritableStream<unknown, M>;
+  readonly call: ServerStream<M>;
   readonly compute: () => Snapshot<B>;
   readonly message: (body: B, version: number, generatedAt: Date) => M;
   readonly metrics: StreamMetrics;
@@ -39,6 +45,11 @@ export class SnapshotStream<B, M> {
     o.call.on('cancelled', () => this.finish());
     o.call.on('close', () => this.finish());
     o.call.on('error', () => this.finish());
+    // Only a Follow's readable side ends: the client half-closed, so it needs no more snapshots.
+    o.call.on('end', () => {
+      this.finish();
+      if (!o.call.writableEnded) o.call.end();
+    });
   }
 
   /** The view changed (or the stream opened); `since` is when the oldest change behind it happened. */

@@ -7,9 +7,11 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -659,6 +661,19 @@ export const DiscoveryService = {
     responseSerialize: (value: Endpoints): Buffer => Buffer.from(Endpoints.encode(value).finish()),
     responseDeserialize: (value: Buffer): Endpoints => Endpoints.decode(value),
   },
+  /**
+   * Watch, ended by the proxy with a half-close instead of a reset (as OutboundPolicy.Follow): one
+   * ServicePortTarget, then the half-close when the proxy no longer needs the endpoints.
+   */
+  follow: {
+    path: "/weft.discovery.v1.Discovery/Follow" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: ServicePortTarget): Buffer => Buffer.from(ServicePortTarget.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ServicePortTarget => ServicePortTarget.decode(value),
+    responseSerialize: (value: Endpoints): Buffer => Buffer.from(Endpoints.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Endpoints => Endpoints.decode(value),
+  },
   /** Answers for one address (traffic sent straight to a pod IP): identity and meshed state, or not found. */
   lookup: {
     path: "/weft.discovery.v1.Discovery/Lookup" as const,
@@ -677,6 +692,11 @@ export interface DiscoveryServer extends UntypedServiceImplementation {
    * replaces it entirely (see Endpoints).
    */
   watch: handleServerStreamingCall<ServicePortTarget, Endpoints>;
+  /**
+   * Watch, ended by the proxy with a half-close instead of a reset (as OutboundPolicy.Follow): one
+   * ServicePortTarget, then the half-close when the proxy no longer needs the endpoints.
+   */
+  follow: handleBidiStreamingCall<ServicePortTarget, Endpoints>;
   /** Answers for one address (traffic sent straight to a pod IP): identity and meshed state, or not found. */
   lookup: handleUnaryCall<EndpointAddress, LookupResponse>;
 }
@@ -692,6 +712,13 @@ export interface DiscoveryClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<Endpoints>;
+  /**
+   * Watch, ended by the proxy with a half-close instead of a reset (as OutboundPolicy.Follow): one
+   * ServicePortTarget, then the half-close when the proxy no longer needs the endpoints.
+   */
+  follow(): ClientDuplexStream<ServicePortTarget, Endpoints>;
+  follow(options: Partial<CallOptions>): ClientDuplexStream<ServicePortTarget, Endpoints>;
+  follow(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<ServicePortTarget, Endpoints>;
   /** Answers for one address (traffic sent straight to a pod IP): identity and meshed state, or not found. */
   lookup(
     request: EndpointAddress,

@@ -7,8 +7,10 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
+  type handleBidiStreamingCall,
   type handleServerStreamingCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -681,7 +683,10 @@ export const UnknownDestination: MessageFns<UnknownDestination> = {
  */
 export type OutboundPolicyService = typeof OutboundPolicyService;
 export const OutboundPolicyService = {
-  /** The first message is the current policy; each later one replaces it entirely (see DestinationPolicy). */
+  /**
+   * The first message is the current policy; each later one replaces it entirely (see DestinationPolicy).
+   * The proxy ends the stream by cancelling it.
+   */
   watch: {
     path: "/weft.outbound.v1.OutboundPolicy/Watch" as const,
     requestStream: false as const,
@@ -691,21 +696,61 @@ export const OutboundPolicyService = {
     responseSerialize: (value: DestinationPolicy): Buffer => Buffer.from(DestinationPolicy.encode(value).finish()),
     responseDeserialize: (value: Buffer): DestinationPolicy => DestinationPolicy.decode(value),
   },
+  /**
+   * Watch, ended by the proxy without a reset: it sends one OutboundTarget, and half-closes when it no
+   * longer needs the destination; the controller then ends the stream with OK. A second target, or none
+   * within 10 s, ends it with INVALID_ARGUMENT. Proxies forget destinations faster than an HTTP/2
+   * server accepts stream resets (Node.js answers more than 1,000 at once, then 33 a second, with
+   * GOAWAY), so this is the form the proxy uses; it falls back to Watch on UNIMPLEMENTED.
+   */
+  follow: {
+    path: "/weft.outbound.v1.OutboundPolicy/Follow" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: OutboundTarget): Buffer => Buffer.from(OutboundTarget.encode(value).finish()),
+    requestDeserialize: (value: Buffer): OutboundTarget => OutboundTarget.decode(value),
+    responseSerialize: (value: DestinationPolicy): Buffer => Buffer.from(DestinationPolicy.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DestinationPolicy => DestinationPolicy.decode(value),
+  },
 } as const;
 
 export interface OutboundPolicyServer extends UntypedServiceImplementation {
-  /** The first message is the current policy; each later one replaces it entirely (see DestinationPolicy). */
+  /**
+   * The first message is the current policy; each later one replaces it entirely (see DestinationPolicy).
+   * The proxy ends the stream by cancelling it.
+   */
   watch: handleServerStreamingCall<OutboundTarget, DestinationPolicy>;
+  /**
+   * Watch, ended by the proxy without a reset: it sends one OutboundTarget, and half-closes when it no
+   * longer needs the destination; the controller then ends the stream with OK. A second target, or none
+   * within 10 s, ends it with INVALID_ARGUMENT. Proxies forget destinations faster than an HTTP/2
+   * server accepts stream resets (Node.js answers more than 1,000 at once, then 33 a second, with
+   * GOAWAY), so this is the form the proxy uses; it falls back to Watch on UNIMPLEMENTED.
+   */
+  follow: handleBidiStreamingCall<OutboundTarget, DestinationPolicy>;
 }
 
 export interface OutboundPolicyClient extends Client {
-  /** The first message is the current policy; each later one replaces it entirely (see DestinationPolicy). */
+  /**
+   * The first message is the current policy; each later one replaces it entirely (see DestinationPolicy).
+   * The proxy ends the stream by cancelling it.
+   */
   watch(request: OutboundTarget, options?: Partial<CallOptions>): ClientReadableStream<DestinationPolicy>;
   watch(
     request: OutboundTarget,
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<DestinationPolicy>;
+  /**
+   * Watch, ended by the proxy without a reset: it sends one OutboundTarget, and half-closes when it no
+   * longer needs the destination; the controller then ends the stream with OK. A second target, or none
+   * within 10 s, ends it with INVALID_ARGUMENT. Proxies forget destinations faster than an HTTP/2
+   * server accepts stream resets (Node.js answers more than 1,000 at once, then 33 a second, with
+   * GOAWAY), so this is the form the proxy uses; it falls back to Watch on UNIMPLEMENTED.
+   */
+  follow(): ClientDuplexStream<OutboundTarget, DestinationPolicy>;
+  follow(options: Partial<CallOptions>): ClientDuplexStream<OutboundTarget, DestinationPolicy>;
+  follow(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<OutboundTarget, DestinationPolicy>;
 }
 
 export const OutboundPolicyClient = makeGenericClientConstructor(
