@@ -3,10 +3,10 @@
  * identity client into the ports the transport depends on.
  *
  *   identity  IdentityClient (Certify over TLS, renewal at 70%) -> CertificateProvider
- *   outbound  OutboundPolicy.Watch(pod, ip, port), one stream per original destination, cached:
+ *   outbound  OutboundPolicy.Follow(pod, ip, port), one stream per original destination, cached:
  *             service -> Destination 'service', pod -> 'endpoint', unknown -> 'unknown',
  *             unsupported or no answer in time -> 'refused' (fail closed)
- *   discovery Discovery.Watch(service port) -> the ready endpoints
+ *   discovery Discovery.Follow(service port) -> the ready endpoints
  *   policy    outbound: the same DestinationPolicy stream's ServicePolicy (routes for this pod's
  *             namespace) -> PolicyStore; inbound: InboundPolicy.Watch(pod, port), one stream per app port
  *             (the configured ones at start, others on first traffic) -> PolicyStore; the hook
@@ -18,11 +18,16 @@
  * ID; a new certificate replaces the channel and every watch re-subscribes on the new one, keeping its
  * last answer meanwhile (the last good config survives a controller outage). Watches retry with
  * backoff. Wire types stay in this module.
+ *
+ * Per-destination streams are Follows, ended by a half-close that the controller answers with OK:
+ * cancelling them (RST_STREAM) at the rate an app can dial new destinations trips the HTTP/2 server's
+ * rapid-reset guard (Node.js: a burst of 1,000, then 33 a second), whose GOAWAY fails every stream of
+ * the connection. A controller without Follow (UNIMPLEMENTED) gets Watches, cancelled as before.
  */
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { credentials, Metadata } from '@grpc/grpc-js';
-import type { ChannelCredentials, ClientReadableStream } from '@grpc/grpc-js';
+import type { ChannelCredentials, ClientDuplexStream, ClientReadableStream } from '@grpc/grpc-js';
 import { controllerDnsNames, spiffeId } from '../core/contract.js';
 import { DiscoveryClient } from '../api/gen/weft/discovery/v1/discovery.js';
 import type { Endpoint as WireEndpoint, Endpoints as WireEndpoints } from '../api/gen/weft/discovery/v1/discovery.js';
@@ -120,15 +125,44 @@ interface Clients {
   readonly gateway: GatewayPolicyClient;
 }
 
+/** How long a half-closed Follow may take to end before it is cancelled. */
+const FOLLOW_END_GRACE_MS = 10_000;
+
+/** A stream a Watch reads, and how it is ended once no longer needed. */
+interface Opened<T> {
+  readonly stream: ClientReadableStream<T>;
+  /** A Follow: ended by a half-close (the controller answers OK) instead of a cancel. */
+  readonly follow?: { readonly unimplemented: () => void };
+}
+
+/** Opens a Follow: the target is its one message. */
+function follow<Req, T>(call: ClientDuplexStream<Req, T>, target: Req, unimplemented: () => void): Opened<T> {
+  call.write(target);
+  return { stream: call, follow: { unimplemented } };
+}
+
+/** Ends a stream no longer read: a Follow is half-closed (cancelled if it lingers), a Watch cancelled. */
+function endStream<T>(o: Opened<T>): void {
+  if (o.follow === undefined) {
+    o.stream.cancel();
+    return;
+  }
+  const s = o.stream as ClientDuplexStream<unknown, T>;
+  const timer = setTimeout(() => s.cancel(), FOLLOW_END_GRACE_MS);
+  timer.unref();
+  s.once('status', () => clearTimeout(timer));
+  s.end();
+}
+
 /** A server-streaming watch that re-subscribes with backoff whenever its stream ends. */
 class Watch<T> {
-  private stream: ClientReadableStream<T> | undefined;
+  private opened: Opened<T> | undefined;
   private stopped = false;
   private delay: number;
   private timer: NodeJS.Timeout | undefined;
   constructor(
     private readonly name: string,
-    private readonly open: () => ClientReadableStream<T> | undefined,
+    private readonly open: () => Opened<T> | undefined,
     private readonly onMessage: (m: T) => void,
     private readonly retry: { initial: number; max: number },
     private readonly health: StreamHealth,
@@ -139,29 +173,40 @@ class Watch<T> {
 
   private start(): void {
     if (this.stopped) return;
-    const s = this.open();
-    if (s === undefined) {
+    const o = this.open();
+    if (o === undefined) {
       this.again();
       return;
     }
-    this.stream = s;
+    this.opened = o;
+    const s = o.stream;
     s.on('data', (m: T) => {
+      // A stream being ended may still deliver a snapshot: it is no longer this watch's.
+      if (this.opened !== o) return;
       this.delay = this.retry.initial;
       this.health.answered(this.name);
       this.onMessage(m);
     });
     s.on('error', (err: Error & { code?: number }) => {
+      if (this.opened !== o) return;
+      // An older controller without Follow: use Watch from now on.
+      if (err.code === 12 && o.follow !== undefined) {
+        o.follow.unimplemented();
+        return;
+      }
       // CANCELLED (1) is our own cancel: a restart on a new channel, or stop().
-      if (err.code !== 1 && this.stream === s) this.health.failed(this.name, err, this.delay);
+      if (err.code !== 1) this.health.failed(this.name, err, this.delay);
     });
-    s.on('close', () => {
-      if (this.stream === s) this.again();
+    // 'status', not 'close': a Follow the controller failed still has its sending side open, and a
+    // duplex stream closes only once both sides have.
+    s.on('status', () => {
+      if (this.opened === o) this.again();
     });
   }
 
   private again(): void {
     if (this.stopped) return;
-    this.stream = undefined;
+    this.opened = undefined;
     // Jittered (half to all of the delay): when the channel drops, every watch fails at once, and
     // without it they would all come back in the same instant, again and again.
     this.timer = setTimeout(() => this.start(), this.delay * (0.5 + Math.random() / 2));
@@ -171,9 +216,9 @@ class Watch<T> {
 
   /** Re-subscribes now (a new channel). */
   restart(): void {
-    const s = this.stream;
-    this.stream = undefined;
-    s?.cancel();
+    const o = this.opened;
+    this.opened = undefined;
+    if (o !== undefined) endStream(o);
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.start();
   }
@@ -181,7 +226,9 @@ class Watch<T> {
   stop(): void {
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    this.stream?.cancel();
+    const o = this.opened;
+    this.opened = undefined;
+    if (o !== undefined) endStream(o);
   }
 }
 
@@ -242,7 +289,14 @@ export function connectControlPlane(config: ProxyConfig, o: ControlPlaneOptions 
   };
   provider.on('change', connect);
   const health = new StreamHealth(log);
-  const watch = <T>(name: string, open: (c: Clients) => ClientReadableStream<T>, onMessage: (m: T) => void): Watch<T> => {
+  /** Whether the controller serves Follow (true until it answers UNIMPLEMENTED). */
+  const following = { outbound: true, discovery: true };
+  const noFollow = (which: keyof typeof following): void => {
+    if (!following[which]) return;
+    following[which] = false;
+    log(`control plane: the controller does not serve ${which} Follow; using Watch (an older controller)`);
+  };
+  const watch = <T>(name: string, open: (c: Clients) => Opened<T>, onMessage: (m: T) => void): Watch<T> => {
     const w = new Watch<T>(name, () => (clients === undefined ? undefined : open(clients)), (m) => {
       answered = true;
       onMessage(m);
@@ -256,7 +310,7 @@ export function connectControlPlane(config: ProxyConfig, o: ControlPlaneOptions 
   const routeMetrics = new RouteMetrics();
   const pod = { namespace: config.podNamespace, name: config.podName };
   const watchPort = (port: number) => {
-    watch(`inbound policy of port ${port}`, (c) => c.inbound.watch({ namespace: config.podNamespace, pod: config.podName, port }, new Metadata()), (m: PortPolicy) => {
+    watch(`inbound policy of port ${port}`, (c) => ({ stream: c.inbound.watch({ namespace: config.podNamespace, pod: config.podName, port }, new Metadata()) }), (m: PortPolicy) => {
       store.setInbound(port, portPolicyOf(m, pod, port, config.trustDomain));
     });
   };
@@ -269,7 +323,7 @@ export function connectControlPlane(config: ProxyConfig, o: ControlPlaneOptions 
   const gatewayListeners = new Set<() => void>();
   const gw = o.gateway;
   if (gw !== undefined) {
-    watch(`gateway policy of ${gw.namespace}/${gw.name}`, (c) => c.gateway.watch({ namespace: gw.namespace, name: gw.name }, new Metadata()), (m: WireGatewayView) => {
+    watch(`gateway policy of ${gw.namespace}/${gw.name}`, (c) => ({ stream: c.gateway.watch({ namespace: gw.namespace, name: gw.name }, new Metadata()) }), (m: WireGatewayView) => {
       gatewayView = gatewayViewOf(m);
       gatewayAnswered = true;
       for (const l of gatewayListeners) l();
@@ -314,7 +368,10 @@ export function connectControlPlane(config: ProxyConfig, o: ControlPlaneOptions 
         };
         e = entry;
         dests.set(key, entry);
-        entry.watch = watch(`outbound policy of ${ip.includes(':') ? `[${ip}]` : ip}:${port}`, (c) => c.outbound.watch({ namespace: config.podNamespace, pod: config.podName, ip, port }, new Metadata()), (m: DestinationPolicy) => {
+        entry.watch = watch(`outbound policy of ${ip.includes(':') ? `[${ip}]` : ip}:${port}`, (c) => {
+          const target = { namespace: config.podNamespace, pod: config.podName, ip, port };
+          return following.outbound ? follow(c.outbound.follow(new Metadata()), target, () => noFollow('outbound')) : { stream: c.outbound.watch(target, new Metadata()) };
+        }, (m: DestinationPolicy) => {
           // The routes first, so the first request after the destination resolves sees them.
           if (m.destination?.$case === 'service') {
             const sp = servicePortPolicyOf(m.destination.value, config.podNamespace);
@@ -398,7 +455,10 @@ export function connectControlPlane(config: ProxyConfig, o: ControlPlaneOptions 
   // --- discovery ------------------------------------------------------------------------------------
   const endpoints: Endpoints = {
     watch(sp: ServicePort, onUpdate) {
-      const w = watch(`endpoints of ${sp.namespace}/${sp.name}:${sp.port}`, (c) => c.discovery.watch({ namespace: sp.namespace, name: sp.name, port: sp.port }, new Metadata()), (m: WireEndpoints) => onUpdate(readyEndpointsOf(m)));
+      const w = watch(`endpoints of ${sp.namespace}/${sp.name}:${sp.port}`, (c) => {
+        const target = { namespace: sp.namespace, name: sp.name, port: sp.port };
+        return following.discovery ? follow(c.discovery.follow(new Metadata()), target, () => noFollow('discovery')) : { stream: c.discovery.watch(target, new Metadata()) };
+      }, (m: WireEndpoints) => onUpdate(readyEndpointsOf(m)));
       return () => {
         w.stop();
         watches.delete(w as Watch<unknown>);

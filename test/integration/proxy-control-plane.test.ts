@@ -3,7 +3,7 @@
  * Certify issues the proxy's certificate, OutboundPolicy.Watch describes destinations, Discovery.Watch
  * streams endpoints; then a proxy started on those ports serves a request end to end.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,7 @@ import type { DestinationPolicy, OutboundTarget } from '../../api/gen/weft/outbo
 import { controllerSpiffeId } from '../../identity/spiffe.js';
 import { parseProxyConfig } from '../../proxy/config.js';
 import { connectControlPlane } from '../../proxy/control-plane.js';
-import type { Endpoint } from '../../proxy/io.js';
+import type { Destinations, Endpoint } from '../../proxy/io.js';
 import { startProxy } from '../../proxy/proxy.js';
 import { get } from '../support/proxy-client.js';
 import { DOUBLE_TOKEN, startControllerDouble } from '../support/controller-double.js';
@@ -163,4 +163,69 @@ test('a controller that never answers: each lookup is refused at its timeout and
   const deadline = Date.now() + 5_000;
   while (double.open.outbound > max && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   assert.ok(double.open.outbound <= max, `${double.open.outbound} watches open at the controller for a bound of ${max}`);
+});
+
+/** A control plane against `double`, with a destination bound of `max`, its log lines collected. */
+async function controlPlaneOn(t: TestContext, pki: TestPki, port: number, max: number, lookupTimeoutMs: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-cp-'));
+  writeFileSync(join(dir, 'token'), `${DOUBLE_TOKEN}\n`);
+  const parsed = parseProxyConfig({
+    [PROXY_ENV.podName]: 'client-0', [PROXY_ENV.podNamespace]: 'demo', [PROXY_ENV.podIp]: '127.0.0.1', [PROXY_ENV.serviceAccount]: 'client',
+    [PROXY_ENV.trustAnchorsPem]: pki.anchorsPem, [PROXY_ENV.controllerAddr]: `127.0.0.1:${port}`, [PROXY_ENV.identityTokenFile]: join(dir, 'token'),
+    [PROXY_ENV.maxDestinations]: String(max),
+  });
+  assert.ok(parsed.ok);
+  if (!parsed.ok) throw new Error('config');
+  const lines: string[] = [];
+  const cp = await connectControlPlane(parsed.config, { lookupTimeoutMs, log: (l) => lines.push(l) });
+  t.after(() => {
+    cp.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  while (cp.certificates.current() === undefined) await new Promise((r) => setTimeout(r, 20));
+  return { cp, lines };
+}
+
+/** Resolves and releases `count` distinct destinations, `batch` at a time, as connections would. */
+async function churn(cp: { readonly destinations: Destinations }, count: number, batch: number): Promise<string[]> {
+  const kinds: string[] = [];
+  for (let i = 0; i < count; i += batch) {
+    kinds.push(...await Promise.all(Array.from({ length: Math.min(batch, count - i) }, async (_, j) => {
+      const n = i + j;
+      const ip = `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+      const d = await cp.destinations.resolve(ip, 80);
+      cp.destinations.release?.(ip, 80);
+      return d.kind;
+    })));
+  }
+  return kinds;
+}
+
+test('forgotten destinations end by half-close, not by reset: 3,000 of them never trip the controller\'s rapid-reset guard', async (t) => {
+  const pki = await TestPki.create();
+  // Services, so each answer also puts (and its end takes) the Service's routes in the store.
+  const double = await startControllerDouble(pki, (ip) => ({ kind: 'service', namespace: 'demo', name: `s-${ip.replaceAll('.', '-')}`, port: 80 }), () => []);
+  t.after(() => double.close());
+  const { cp, lines } = await controlPlaneOn(t, pki, double.port, 20, 5_000);
+  const kinds = await churn(cp, 3_000, 20);
+  assert.deepEqual([...new Set(kinds)], ['service'], 'every destination answered');
+  const deadline = Date.now() + 10_000;
+  while (double.open.outbound > 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.diagnostic(`${double.lookups.count} lookups; streams ended cleanly ${double.ended.clean}, by a reset ${double.ended.reset}; open ${double.open.outbound}`);
+  assert.equal(double.lookups.count, 3_000, 'each destination asked once: no stream was failed and re-opened');
+  assert.equal(double.ended.reset, 0, 'no stream was reset');
+  assert.ok(double.ended.clean >= 3_000 - 20, `${double.ended.clean} streams ended cleanly`);
+  assert.deepEqual(lines.filter((l) => /stream failed/.test(l)), [], 'no stream failed');
+});
+
+test('a controller without Follow (older than the proxy): the proxy says so once and uses Watch', async (t) => {
+  const pki = await TestPki.create();
+  const double = await startControllerDouble(pki, () => ({ kind: 'unknown' }), () => [], { follow: false });
+  t.after(() => double.close());
+  const { cp, lines } = await controlPlaneOn(t, pki, double.port, 20, 5_000);
+  const kinds = await churn(cp, 60, 10);
+  assert.deepEqual([...new Set(kinds)], ['unknown']);
+  assert.equal(double.lookups.count, 60);
+  assert.equal(lines.filter((l) => /does not serve outbound Follow; using Watch/.test(l)).length, 1, lines.join('\n'));
+  assert.deepEqual(lines.filter((l) => /stream failed/.test(l)), []);
 });
