@@ -206,6 +206,14 @@ export const CONTROLLER_SERVICE_ACCOUNT = 'weft-controller';
 export const CONTROLLER_GRPC_PORT = 8090;
 export const CONTROLLER_WEBHOOK_PORT = 8443;
 export const CONTROLLER_ADMIN_PORT = 9990;
+/**
+ * How long Weft's admission webhooks (injector, controller) keep an API server's idle keep-alive
+ * connection open: longer than the 90 s idle limit of Go's default HTTP transport, so the API server
+ * closes idle connections first. With Node.js's default (5 s) the webhook closed them, and a review the
+ * API server wrote onto one at that moment failed ("write: connection reset by peer"); under
+ * failurePolicy Ignore that pod was created without the proxy.
+ */
+export const WEBHOOK_KEEP_ALIVE_TIMEOUT_MS = 120_000;
 /** Secret (in the control-plane namespace) holding the mesh issuer: ca.crt, tls.crt, tls.key. */
 export const ISSUER_SECRET_NAME = 'weft-identity-issuer';
 

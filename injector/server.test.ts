@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
+import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -29,11 +29,11 @@ async function setup(t: { after(fn: () => unknown): void }, lookup: (name: strin
   assert.ok(parsed.ok);
   const injector = await startInjector(parsed.config, { lookupNamespace: lookup, log: pino({ level: 'silent' }) });
   t.after(() => injector.close());
-  const call = (body: unknown, path = '/inject') => new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', servername: 'localhost', port: injector.webhookPort, path, method: 'POST', ca: anchor.certPem, headers: { 'content-type': 'application/json' } }, (res) => {
+  const call = (body: unknown, path = '/inject', agent?: Agent) => new Promise<{ status: number; body: string; reusedSocket: boolean }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', servername: 'localhost', port: injector.webhookPort, path, method: 'POST', ca: anchor.certPem, headers: { 'content-type': 'application/json' }, ...(agent !== undefined ? { agent } : {}) }, (res) => {
       let b = '';
       res.on('data', (d: Buffer) => { b += d.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b, reusedSocket: req.reusedSocket }));
     });
     req.on('error', reject);
     req.end(typeof body === 'string' ? body : JSON.stringify(body));
@@ -92,4 +92,17 @@ test('a malformed review is a 400, another path a 404', async (t) => {
   assert.equal((await call('{not json')).status, 400);
   assert.equal((await call({ kind: 'Something' })).status, 400);
   assert.equal((await call(reviewOf(pod), '/other')).status, 404);
+});
+
+test('an idle keep-alive connection from the API server stays open past Node.js\'s 5 s default, so the API server closes it first', async (t) => {
+  const { call } = await setup(t, (name) => Promise.resolve({ name, annotations: { 'weft.dev/inject': 'enabled' } }));
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  t.after(() => agent.destroy());
+  const first = await call(reviewOf(pod), '/inject', agent);
+  assert.equal(first.status, 200);
+  assert.equal(first.reusedSocket, false);
+  await new Promise((r) => setTimeout(r, 6_000));
+  const second = await call(reviewOf(pod), '/inject', agent);
+  assert.equal(second.status, 200);
+  assert.equal(second.reusedSocket, true, 'the review after 6 s idle went over the same connection');
 });

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Counter, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
-import { INJECTOR_WEBHOOK_PATH } from '../core/contract.js';
+import { INJECTOR_WEBHOOK_PATH, WEBHOOK_KEEP_ALIVE_TIMEOUT_MS } from '../core/contract.js';
 import { AdmissionError, review } from './admission.js';
 import type { NamespaceLookup } from './admission.js';
 import type { InjectionConfig } from './patch.js';
@@ -102,9 +102,11 @@ export function createWebhookServer(opts: WebhookOptions): HttpsServer {
       end();
     }
   };
-  return createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' }, (req, res) => {
+  const server = createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' }, (req, res) => {
     handle(req, res).catch((err: unknown) => opts.log.error({ err }, 'webhook handler failed'));
   });
+  server.keepAliveTimeout = WEBHOOK_KEEP_ALIVE_TIMEOUT_MS;
+  return server;
 }
 
 export function createAdminServer(registry: Registry, notReady: () => readonly string[]): HttpServer {

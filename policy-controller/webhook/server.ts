@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { SecureContextOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
+import { WEBHOOK_KEEP_ALIVE_TIMEOUT_MS } from '../../core/contract.js';
 import { validate, type ValidateOptions } from './validate.js';
 
 interface AdmissionRequest {
@@ -106,6 +107,7 @@ export class WebhookServer {
         res.writeHead(out.status, { 'content-type': 'application/json' }).end(JSON.stringify(out.response));
       });
     });
+    server.keepAliveTimeout = WEBHOOK_KEEP_ALIVE_TIMEOUT_MS;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
