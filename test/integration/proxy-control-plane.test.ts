@@ -123,26 +123,9 @@ test('the proxy gets its certificate, destinations and endpoints from the contro
 test('a controller that never answers: each lookup is refused at its timeout and forgotten, so the cache and the watches stay bounded', async (t) => {
   const pki = await TestPki.create();
   const double = await startControllerDouble(pki, () => ({ kind: 'silent' }), () => []);
-  const dir = mkdtempSync(join(tmpdir(), 'weft-cp-'));
-  writeFileSync(join(dir, 'token'), `${DOUBLE_TOKEN}\n`);
+  t.after(() => double.close());
   const max = 20;
-  const parsed = parseProxyConfig({
-    [PROXY_ENV.podName]: 'client-0', [PROXY_ENV.podNamespace]: 'demo', [PROXY_ENV.podIp]: '127.0.0.1', [PROXY_ENV.serviceAccount]: 'client',
-    [PROXY_ENV.trustAnchorsPem]: pki.anchorsPem, [PROXY_ENV.controllerAddr]: `127.0.0.1:${double.port}`, [PROXY_ENV.identityTokenFile]: join(dir, 'token'),
-    [PROXY_ENV.maxDestinations]: String(max),
-  });
-  assert.ok(parsed.ok);
-  if (!parsed.ok) return;
-  const cp = await connectControlPlane(parsed.config, { lookupTimeoutMs: 30 });
-  t.after(() => {
-    cp.close();
-    double.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await new Promise<void>((resolve) => {
-    const wait = (): void => void (cp.certificates.current() !== undefined ? resolve() : setTimeout(wait, 20));
-    wait();
-  });
+  const { cp } = await controlPlaneOn(t, pki, double.port, max, 30);
 
   // As the outbound listener does: resolve, then release when the connection closes, 10 at a time.
   const destinations = 400;
